@@ -1,0 +1,3 @@
+//! `fake-jenkins`: runs the jenkins stand-in as a server.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! `fake-spinnaker`: runs the spinnaker stand-in as a server.
+
+fn main() {}

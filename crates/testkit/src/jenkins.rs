@@ -1,0 +1,1 @@
+//! Jenkins stand-in (issue 3 fills this in).

@@ -1,0 +1,1 @@
+//! The rig of real components (issue 2 fills this in).

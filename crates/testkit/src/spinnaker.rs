@@ -1,0 +1,1 @@
+//! Spinnaker stand-in (issue 4 fills this in).
