@@ -1,0 +1,349 @@
+//! A stand-in for Jenkins that answers the REST calls baton makes as the real server does.
+//!
+//! Jenkins cannot be installed on our machines, so this server models the parts of it that
+//! baton and `jenkins-client` use, with the status codes, headers and JSON shapes of
+//! jenkinsci/jenkins (sources named in each module and in `crates/testkit/JENKINS.md`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use testkit::jenkins::{FakeJenkins, JobSpec, ParamSpec, UserSpec};
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let jenkins = FakeJenkins::builder()
+//!     .user(UserSpec::new("baton", "test-token"))
+//!     .job(JobSpec::new("micro-gw/petstore-image").param(ParamSpec::string("BASE_DIGEST", "")))
+//!     .start(listener)
+//!     .await?;
+//! // ... drive it over HTTP at jenkins.url() ...
+//! let builds = jenkins.builds_of("micro-gw/petstore-image");
+//! assert_eq!(builds.len(), 1);
+//! jenkins.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Modules:
+//! - [`spec`]: users, jobs, parameters and build scripts; YAML/JSON file loading.
+//! - `state`: the queue and executors as a discrete-event simulation driven by the clock.
+//! - `json`, `tree`: `/api/json` documents and the `tree=` filter.
+//! - `auth`: Basic auth (401), permissions (403 + headers), crumbs.
+//! - `routes`, `jobs`: URL dispatch and handlers.
+//! - [`record`]: recorded requests, build views and injectable faults.
+//!
+//! **Time.** The stand-in's clock is tokio time plus a manual offset: use
+//! `tokio::time::pause()`/`advance()`, or [`FakeJenkins::advance`]. Queue and build progress is
+//! computed from the clock whenever state is read, so nothing runs in the background.
+//!
+//! **Modelled**: jobs in folders; string, choice and boolean parameters (defaults, 500 on an
+//! illegal choice); disabled jobs (409); `build` and `buildWithParameters` (201 + absolute
+//! `Location`, 303 for identical parameters already queued, 400 not parameterized, 405 + `Allow:
+//! POST` on GET, 404 no job); the queue with quiet period, `delay=`, blocking of non-concurrent
+//! jobs, executors, cancel (204/404/422); left items forgotten after 5 minutes; builds with a
+//! scripted duration, result and console lines; `progressiveText` with `X-Text-Size` and
+//! `X-More-Data`; `consoleText`; `stop` (302); permalinks `lastBuild` etc.; job, folder, root,
+//! queue, `whoAmI`, `me` JSON with `tree=`; `X-Jenkins`; Basic auth with API tokens (crumb-exempt)
+//! or passwords (crumb required when CSRF is on); crumb issuer tied to a `JSESSIONID.*` session;
+//! 401 with `WWW-Authenticate`, 403 with `X-You-Are-Authenticated-As`/`X-Required-Permission`.
+//!
+//! **Not modelled** (known): pipelines and stages (`wfapi`), agents and labels, SCM and change
+//! sets, artifacts, build tokens (`token=`), multipart file parameters, the HTML UI, `depth=`,
+//! XML API, job creation/config.xml, per-job permissions (only read-only users), API-token
+//! revocation, Jenkins' reverse-proxy root URL setting (URLs follow the `Host` header), and the
+//! `X-Jenkins` header is sent on every answer (Jenkins sends it on API and page answers).
+
+pub mod record;
+pub mod spec;
+
+mod auth;
+mod clock;
+mod jobs;
+mod json;
+mod routes;
+mod server;
+mod state;
+mod tree;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use json::raw_encode;
+pub use record::{BuildRecord, Fault, FaultKind, RecordedRequest};
+pub use spec::{BuildScript, JobSpec, ParamKind, ParamSpec, ServerSpec, SpecError, UserSpec};
+pub use state::LEFT_ITEM_TTL;
+
+use clock::Clock;
+use state::State;
+
+/// State shared by all connections.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    clock: Clock,
+    requests: Mutex<Vec<RecordedRequest>>,
+    faults: Mutex<Vec<Fault>>,
+    salt: String,
+    session_hash: String,
+    crumb_field: String,
+    context_path: String,
+    version: String,
+    addr: SocketAddr,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The state, advanced to the clock's now.
+    fn state_now(&self) -> MutexGuard<'_, State> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        st.advance_to(now);
+        st
+    }
+
+    fn record(&self, r: RecordedRequest) {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(r);
+    }
+
+    fn take_fault(&self, method: &str, path: &str) -> Option<FaultKind> {
+        let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let f = faults.iter_mut().find(|f| f.matches(method, path))?;
+        if let Some(n) = f.times.as_mut() {
+            *n -= 1;
+        }
+        Some(f.kind.clone())
+    }
+
+    fn new_session(&self) -> String {
+        hex::encode(rand::random::<[u8; 16]>())
+    }
+}
+
+/// Builds a [`FakeJenkins`].
+#[derive(Debug, Default)]
+pub struct FakeJenkinsBuilder {
+    spec: ServerSpec,
+}
+
+impl FakeJenkinsBuilder {
+    /// Replaces the whole spec (e.g. one read with [`ServerSpec::from_file`]).
+    pub fn spec(mut self, spec: ServerSpec) -> Self {
+        self.spec = spec;
+        self
+    }
+
+    /// Adds a job.
+    pub fn job(mut self, job: JobSpec) -> Self {
+        self.spec.jobs.push(job);
+        self
+    }
+
+    /// Adds a user.
+    pub fn user(mut self, user: UserSpec) -> Self {
+        self.spec.users.push(user);
+        self
+    }
+
+    /// Turns the crumb issuer on or off (default on).
+    pub fn csrf(mut self, on: bool) -> Self {
+        self.spec.csrf = on;
+        self
+    }
+
+    /// Sets the number of executors (default 2).
+    pub fn executors(mut self, n: usize) -> Self {
+        self.spec.executors = n;
+        self
+    }
+
+    /// Sets the version sent in `X-Jenkins`.
+    pub fn version(mut self, v: &str) -> Self {
+        self.spec.version = v.to_owned();
+        self
+    }
+
+    /// Serves under a context path such as `/jenkins`.
+    pub fn context_path(mut self, p: &str) -> Self {
+        self.spec.context_path = p.to_owned();
+        self
+    }
+
+    /// Lets anonymous callers read.
+    pub fn anonymous_read(mut self, on: bool) -> Self {
+        self.spec.anonymous_read = on;
+        self
+    }
+
+    /// Starts serving on `listener` (bind `127.0.0.1:0` in tests).
+    pub async fn start(self, listener: TcpListener) -> Result<FakeJenkins, SpecError> {
+        self.spec.validate("spec")?;
+        let addr = listener.local_addr().map_err(|e| SpecError::Invalid {
+            path: "listener".into(),
+            what: format!("listener has no local address: {e}"),
+        })?;
+        let shared = Arc::new(Shared {
+            clock: Clock::new(),
+            requests: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
+            salt: hex::encode(rand::random::<[u8; 16]>()),
+            session_hash: hex::encode(rand::random::<[u8; 8]>()),
+            crumb_field: "Jenkins-Crumb".to_owned(),
+            context_path: self.spec.context_path.clone(),
+            version: self.spec.version.clone(),
+            addr,
+            state: Mutex::new(State::new(self.spec)),
+        });
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(server::serve(listener, shared.clone(), shutdown.clone()));
+        Ok(FakeJenkins {
+            shared,
+            addr,
+            shutdown,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running Jenkins stand-in. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeJenkins {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl FakeJenkins {
+    /// A builder with no users, no jobs, CSRF on and 2 executors.
+    pub fn builder() -> FakeJenkinsBuilder {
+        FakeJenkinsBuilder::default()
+    }
+
+    /// Base URL with context path and trailing slash, e.g. `http://127.0.0.1:41234/jenkins/`.
+    pub fn url(&self) -> String {
+        format!("http://{}{}/", self.addr, self.shared.context_path)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Requests to paths the stand-in does not model (answered 404); tests should expect none.
+    pub fn unmodelled_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| !r.modelled)
+            .collect()
+    }
+
+    /// Forgets recorded requests.
+    pub fn clear_requests(&self) {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Builds of a job (full name `folder/name`), oldest first; empty for an unknown job.
+    pub fn builds_of(&self, job: &str) -> Vec<BuildRecord> {
+        let st = self.shared.state_now();
+        st.jobs.get(job).map_or_else(Vec::new, |j| {
+            j.builds
+                .iter()
+                .map(|b| BuildRecord {
+                    number: b.number,
+                    queue_id: b.queue_id,
+                    params: b.params.iter().cloned().collect(),
+                    result: b.result().map(str::to_owned),
+                    building: !b.finished,
+                    started_by: b.causes.iter().map(|c| c.user_id.clone()).collect(),
+                })
+                .collect()
+        })
+    }
+
+    /// Ids of items still in the queue (waiting, blocked or buildable).
+    pub fn queued_ids(&self) -> Vec<u64> {
+        let st = self.shared.state_now();
+        st.items
+            .values()
+            .filter(|i| i.left.is_none())
+            .map(|i| i.id)
+            .collect()
+    }
+
+    /// Adds a fault; faults are checked in the order added.
+    pub fn set_fault(&self, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(fault);
+    }
+
+    /// Removes all faults.
+    pub fn clear_faults(&self) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Moves the stand-in's clock forward (queue and builds progress accordingly).
+    pub fn advance(&self, d: Duration) {
+        self.shared.clock.advance(d);
+        drop(self.shared.state_now());
+    }
+
+    /// Makes the next build of `job` follow `script` (FIFO; then the job's default again).
+    pub fn push_script(&self, job: &str, script: BuildScript) {
+        if let Some(j) = self.shared.lock().jobs.get_mut(job) {
+            j.scripts.push_back(script);
+        }
+    }
+
+    /// Adds a job while running.
+    pub fn add_job(&self, job: JobSpec) {
+        self.shared.lock().add_job(job);
+    }
+
+    /// Enables or disables a job.
+    pub fn set_disabled(&self, job: &str, disabled: bool) {
+        if let Some(j) = self.shared.lock().jobs.get_mut(job) {
+            j.spec.disabled = disabled;
+        }
+    }
+
+    /// Stops accepting, closes connections and waits for the server task (bounded).
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
+}
+
+impl Drop for FakeJenkins {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
