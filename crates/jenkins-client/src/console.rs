@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use futures::Stream;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use reqwest::{Method, StatusCode};
 use tokio_util::sync::CancellationToken;
 
@@ -76,7 +77,7 @@ impl JenkinsClient {
         start: u64,
         interval: Duration,
         cancel: CancellationToken,
-    ) -> impl Stream<Item = Result<ConsoleChunk, Error>> + Send + 'static {
+    ) -> BoxStream<'static, Result<ConsoleChunk, Error>> {
         let client = self.clone();
         futures::stream::unfold(Some((start, false)), move |state| {
             let client = client.clone();
@@ -108,5 +109,6 @@ impl JenkinsClient {
                 }
             }
         })
+        .boxed()
     }
 }
