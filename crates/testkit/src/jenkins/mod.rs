@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Modules:
-//! - [`spec`]: users, jobs, parameters and build scripts; YAML/JSON file loading.
+//! - [`spec`]: users, jobs, parameters and build scripts; [`load`]: YAML/JSON files.
 //! - `state`: the queue and executors as a discrete-event simulation driven by the clock.
 //! - `json`, `tree`: `/api/json` documents and the `tree=` filter.
 //! - `auth`: Basic auth (401), permissions (403 + headers), crumbs.
@@ -49,6 +49,7 @@
 //! revocation, Jenkins' reverse-proxy root URL setting (URLs follow the `Host` header), and the
 //! `X-Jenkins` header is sent on every answer (Jenkins sends it on API and page answers).
 
+pub mod load;
 pub mod record;
 pub mod spec;
 
@@ -56,6 +57,7 @@ mod auth;
 mod clock;
 mod jobs;
 mod json;
+mod queue_json;
 mod routes;
 mod server;
 mod state;
@@ -70,8 +72,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use json::raw_encode;
+pub use load::SpecError;
 pub use record::{BuildRecord, Fault, FaultKind, RecordedRequest};
-pub use spec::{BuildScript, JobSpec, ParamKind, ParamSpec, ServerSpec, SpecError, UserSpec};
+pub use spec::{BuildScript, JobSpec, ParamKind, ParamSpec, ServerSpec, UserSpec};
 pub use state::LEFT_ITEM_TTL;
 
 use clock::Clock;
