@@ -358,6 +358,17 @@ impl JenkinsClient {
             return Ok(None);
         }
         let reply = self.check(Method::GET, reply)?;
+        if reply.status.is_redirection() {
+            return Err(Error::Api {
+                method: "GET".to_owned(),
+                status: reply.status.as_u16(),
+                body: format!(
+                    "redirected to {:?} instead of answering JSON; check the base URL (a login page or proxy?)",
+                    reply.header("Location").unwrap_or_default()
+                ),
+                url: reply.url,
+            });
+        }
         let value = reply.decode()?;
         Ok(Some((value, reply)))
     }

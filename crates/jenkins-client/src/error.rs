@@ -252,3 +252,16 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     }
     out.trim().to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpts_strip_html_and_stay_short() {
+        let page = b"<html><head><title>Error 409 a is not buildable</title></head>\n<body><h2>HTTP ERROR 409</h2></body></html>";
+        assert_eq!(excerpt(page), "Error 409 a is not buildable HTTP ERROR 409");
+        let long = "x".repeat(1000);
+        assert_eq!(excerpt(long.as_bytes()).chars().count(), 301);
+    }
+}

@@ -236,6 +236,19 @@ async fn resets_and_slow_answers_are_transport_errors() {
     );
 }
 
+#[tokio::test]
+async fn a_redirect_instead_of_json_names_the_likely_cause() {
+    let j = start(standard()).await;
+    j.set_fault(
+        Fault::new(FaultKind::Status(302))
+            .path_contains("/api/json")
+            .times(1),
+    );
+    let e = client(&j).job_info(&job("plain")).await.unwrap_err();
+    assert!(matches!(e, Error::Api { status: 302, .. }), "{e:?}");
+    assert!(e.to_string().contains("check the base URL"), "{e}");
+}
+
 #[test]
 fn bad_base_urls_are_rejected_with_the_reason() {
     let e = JenkinsClient::builder("ftp://jenkins").build().unwrap_err();
