@@ -67,10 +67,11 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => ServerSpec::from_file(path)?,
         None => default_spec(&args.token),
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let jenkins = FakeJenkins::builder()
+        .spec(spec)
+        .bind(args.listen)
         .await
-        .with_context(|| format!("--listen {}: cannot bind", args.listen))?;
-    let jenkins = FakeJenkins::builder().spec(spec).start(listener).await?;
+        .with_context(|| format!("--listen {}", args.listen))?;
     println!("fake-jenkins listening on {}", jenkins.url());
     shutdown_signal().await;
     jenkins.shutdown().await;

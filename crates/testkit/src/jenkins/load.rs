@@ -35,6 +35,15 @@ pub enum SpecError {
         #[source]
         source: serde_json::Error,
     },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address asked for.
+        addr: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A value is out of range.
     #[error("{path}: {what}")]
     Invalid {

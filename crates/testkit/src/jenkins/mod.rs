@@ -184,6 +184,17 @@ impl FakeJenkinsBuilder {
         self
     }
 
+    /// Binds `addr` and starts serving (use [`Self::start`] with a listener in tests).
+    pub async fn bind(self, addr: SocketAddr) -> Result<FakeJenkins, SpecError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| SpecError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        self.start(listener).await
+    }
+
     /// Starts serving on `listener` (bind `127.0.0.1:0` in tests).
     pub async fn start(self, listener: TcpListener) -> Result<FakeJenkins, SpecError> {
         self.spec.validate("spec")?;
