@@ -156,3 +156,54 @@ fn decode_errors_name_the_json_path() {
     let err = decode::<QueueItem>(br#"{"executable":{"number":-1}}"#).unwrap_err();
     assert_eq!(err.path().to_string(), "executable.number");
 }
+
+/// Every fixture decoded above; a new file must be added here (and decoded) or the test fails.
+const DECODED: [&str; 22] = [
+    "cdancy-jenkins-rest/build-info-empty-and-null-params.json",
+    "cdancy-jenkins-rest/build-info-git-commit.json",
+    "cdancy-jenkins-rest/build-info-no-params.json",
+    "cdancy-jenkins-rest/build-info.json",
+    "cdancy-jenkins-rest/job-info.json",
+    "cdancy-jenkins-rest/jobsInJenkinsFolder.json",
+    "cdancy-jenkins-rest/jobsInRootFolder.json",
+    "cdancy-jenkins-rest/queue.json",
+    "cdancy-jenkins-rest/queueItemCancelled.json",
+    "cdancy-jenkins-rest/queueItemEmptyParameterValue.json",
+    "cdancy-jenkins-rest/queueItemMissingTaskUrl.json",
+    "cdancy-jenkins-rest/queueItemMultipleParameters.json",
+    "cdancy-jenkins-rest/queueItemNullTaskName.json",
+    "cdancy-jenkins-rest/queueItemPending.json",
+    "cdancy-jenkins-rest/queueItemRunning.json",
+    "cdancy-jenkins-rest/user.json",
+    "python-jenkins/queue-info.json",
+    "python-jenkins/queue-item.json",
+    "python-jenkins/whoami-user.json",
+    "written-from-source/crumbIssuer-api-json.json",
+    "written-from-source/root-api-json.json",
+    "written-from-source/whoAmI-api-json.json",
+];
+
+#[test]
+fn every_fixture_is_decoded_by_a_test() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut found = Vec::new();
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "json") {
+                found.push(
+                    f.strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    found.sort();
+    assert_eq!(found, DECODED);
+}
