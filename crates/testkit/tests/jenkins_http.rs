@@ -258,3 +258,37 @@ async fn progressive_text_rolls_over_and_tree_filters_queue_items() {
         serde_json::json!({"_class": "hudson.model.Queue$LeftItem", "executable": {"_class": "hudson.model.FreeStyleBuild", "number": 1}, "why": null})
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn subscribers_hear_builds_start_and_finish_without_polling() {
+    let (j, http) = start(builder()).await;
+    let mut events = j.subscribe();
+    let rsp = call(
+        &http,
+        &j,
+        Method::POST,
+        "job/f/job/plain/build",
+        Some(("baton", "tok")),
+    )
+    .await;
+    assert_eq!(rsp.status(), 201);
+    let started = tokio::time::timeout(Duration::from_secs(1), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            started.job.as_str(),
+            started.finished,
+            started.build.building
+        ),
+        ("f/plain", false, true)
+    );
+    let finished = tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(finished.finished);
+    assert_eq!(finished.build.number, 1);
+    assert_eq!(finished.build.result.as_deref(), Some("SUCCESS"));
+}

@@ -30,7 +30,8 @@
 //!
 //! **Time.** The stand-in's clock is tokio time plus a manual offset: use
 //! `tokio::time::pause()`/`advance()`, or [`FakeJenkins::advance`]. Queue and build progress is
-//! computed from the clock whenever state is read, so nothing runs in the background.
+//! computed from the clock whenever state is read; a ticker reads it every 100 ms of tokio time
+//! so [`FakeJenkins::subscribe`] hears builds start and finish.
 //!
 //! **Modelled**: jobs in folders; string, choice and boolean parameters (defaults, 500 on an
 //! illegal choice); disabled jobs (409); `build` and `buildWithParameters` (201 + absolute
@@ -73,7 +74,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use json::raw_encode;
 pub use load::SpecError;
-pub use record::{BuildRecord, Fault, FaultKind, RecordedRequest};
+pub use record::{BuildEvent, BuildRecord, Fault, FaultKind, RecordedRequest};
 pub use spec::{BuildScript, JobSpec, ParamKind, ParamSpec, ServerSpec, UserSpec};
 pub use state::LEFT_ITEM_TTL;
 
@@ -93,6 +94,21 @@ pub(crate) struct Shared {
     context_path: String,
     version: String,
     addr: SocketAddr,
+    events: tokio::sync::broadcast::Sender<BuildEvent>,
+}
+
+/// How often the stand-in looks at its clock to announce build events (tokio time).
+const TICK: Duration = Duration::from_millis(100);
+
+fn record_of(b: &state::Build) -> BuildRecord {
+    BuildRecord {
+        number: b.number,
+        queue_id: b.queue_id,
+        params: b.params.iter().cloned().collect(),
+        result: b.result().map(str::to_owned),
+        building: !b.finished,
+        started_by: b.causes.iter().map(|c| c.user_id.clone()).collect(),
+    }
 }
 
 impl Shared {
@@ -100,11 +116,31 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The state, advanced to the clock's now.
+    /// The state, advanced to the clock's now; announces builds that started or finished.
     fn state_now(&self) -> MutexGuard<'_, State> {
         let now = self.clock.now();
         let mut st = self.lock();
         st.advance_to(now);
+        for t in std::mem::take(&mut st.transitions) {
+            let build = st
+                .jobs
+                .get(&t.job)
+                .and_then(|j| j.builds.iter().find(|b| b.number == t.number));
+            if let Some(b) = build {
+                let mut record = record_of(b);
+                if !t.finished {
+                    // As it was when it started, even if it has finished since.
+                    record.building = true;
+                    record.result = None;
+                }
+                // No receiver is fine: nobody subscribed.
+                let _ = self.events.send(BuildEvent {
+                    job: t.job.clone(),
+                    build: record,
+                    finished: t.finished,
+                });
+            }
+        }
         st
     }
 
@@ -212,16 +248,28 @@ impl FakeJenkinsBuilder {
             context_path: self.spec.context_path.clone(),
             version: self.spec.version.clone(),
             addr,
+            events: tokio::sync::broadcast::channel(1024).0,
             state: Mutex::new(State::new(self.spec)),
         });
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(server::serve(listener, shared.clone(), shutdown.clone()));
+        tokio::spawn(tick(shared.clone(), shutdown.clone()));
         Ok(FakeJenkins {
             shared,
             addr,
             shutdown,
             task: Some(task),
         })
+    }
+}
+
+/// Advances the state every [`TICK`] so build events go out without anyone asking.
+async fn tick(shared: Arc<Shared>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(TICK) => drop(shared.state_now()),
+        }
     }
 }
 
@@ -279,19 +327,15 @@ impl FakeJenkins {
     /// Builds of a job (full name `folder/name`), oldest first; empty for an unknown job.
     pub fn builds_of(&self, job: &str) -> Vec<BuildRecord> {
         let st = self.shared.state_now();
-        st.jobs.get(job).map_or_else(Vec::new, |j| {
-            j.builds
-                .iter()
-                .map(|b| BuildRecord {
-                    number: b.number,
-                    queue_id: b.queue_id,
-                    params: b.params.iter().cloned().collect(),
-                    result: b.result().map(str::to_owned),
-                    building: !b.finished,
-                    started_by: b.causes.iter().map(|c| c.user_id.clone()).collect(),
-                })
-                .collect()
-        })
+        st.jobs
+            .get(job)
+            .map_or_else(Vec::new, |j| j.builds.iter().map(record_of).collect())
+    }
+
+    /// Build events from now on: a build started or finished (e.g. to play a Jenkins job that
+    /// calls back when done). The stand-in checks its clock every 100 ms of tokio time.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<BuildEvent> {
+        self.shared.events.subscribe()
     }
 
     /// Ids of items still in the queue (waiting, blocked or buildable).

@@ -52,6 +52,17 @@ pub struct BuildRecord {
     pub started_by: Vec<Option<String>>,
 }
 
+/// A build started or finished, as sent to [`super::FakeJenkins::subscribe`]ers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildEvent {
+    /// Job full name.
+    pub job: String,
+    /// The build at the time of the event.
+    pub build: BuildRecord,
+    /// False when it started, true when it finished.
+    pub finished: bool,
+}
+
 /// What a fault does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

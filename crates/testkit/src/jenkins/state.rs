@@ -106,6 +106,16 @@ pub(crate) struct State {
     pub items: BTreeMap<u64, Item>,
     pub next_item_id: u64,
     pub sim_now: Duration,
+    /// Builds started or finished since the last drain, in order.
+    pub transitions: Vec<Transition>,
+}
+
+/// A build started (`finished == false`) or finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Transition {
+    pub job: String,
+    pub number: u32,
+    pub finished: bool,
 }
 
 /// What scheduling did.
@@ -142,6 +152,7 @@ impl State {
             items: BTreeMap::new(),
             next_item_id: 1,
             sim_now: Duration::ZERO,
+            transitions: Vec::new(),
         }
     }
 
@@ -238,6 +249,11 @@ impl State {
         build.aborted_by = Some(by.to_owned());
         build.end = now;
         build.finished = true;
+        self.transitions.push(Transition {
+            job: job.to_owned(),
+            number,
+            finished: true,
+        });
         true
     }
 
@@ -295,9 +311,16 @@ impl State {
 
     fn finish_builds(&mut self) {
         let now = self.sim_now;
-        for build in self.jobs.values_mut().flat_map(|j| j.builds.iter_mut()) {
-            if !build.finished && build.end <= now {
-                build.finished = true;
+        for (name, job) in &mut self.jobs {
+            for build in &mut job.builds {
+                if !build.finished && build.end <= now {
+                    build.finished = true;
+                    self.transitions.push(Transition {
+                        job: name.clone(),
+                        number: build.number,
+                        finished: true,
+                    });
+                }
             }
         }
     }
@@ -357,6 +380,11 @@ impl State {
                 at: now,
                 cancelled: false,
                 build: Some(number),
+            });
+            self.transitions.push(Transition {
+                job: item.job.clone(),
+                number,
+                finished: false,
             });
         }
     }
