@@ -101,7 +101,8 @@ pub struct JobSpec {
     /// Parameter definitions; empty means not parameterized.
     #[serde(default)]
     pub parameters: Vec<ParamSpec>,
-    /// Quiet period before a queued item becomes buildable.
+    /// Quiet period before a queued item becomes buildable; absent = 5 s (Jenkins' global
+    /// default). [`JobSpec::new`] sets 0.
     #[serde(default, with = "humantime_serde")]
     pub quiet_period: Option<Duration>,
     /// Disabled jobs answer 409 to build requests.
