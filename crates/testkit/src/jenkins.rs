@@ -1,1 +1,0 @@
-//! Jenkins stand-in (issue 3 fills this in).
