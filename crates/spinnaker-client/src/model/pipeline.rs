@@ -59,9 +59,9 @@ impl PipelineConfig {
         self.stages.as_deref().unwrap_or_default()
     }
 
-    /// `limitConcurrent`, which Spinnaker treats as true when absent.
+    /// `limitConcurrent`; Orca reads an absent value as false (`ExecutionLauncher`).
     pub fn limits_concurrency(&self) -> bool {
-        self.limit_concurrent.unwrap_or(true)
+        self.limit_concurrent.unwrap_or(false)
     }
 
     /// Every expected artifact declared by the pipeline or produced by one of its stages.

@@ -11,13 +11,8 @@ use super::pipeline::{PipelineConfig, Trigger};
 
 impl Trigger {
     /// Echo's test for a webhook event: the trigger is enabled, its type is exactly `webhook`,
-    /// its source equals `source` (case-sensitive) and every payload constraint holds.
-    ///
-    /// A constraint holds when the top-level payload key exists with a non-null value and,
-    /// if the constraint value is non-null, the constraint regex is FOUND anywhere in the
-    /// value's Java `toString()` (unanchored, `Pattern.asPredicate`). An invalid regex never
-    /// matches. Echo also tries a JsonPath for keys missing at the top level; that is not
-    /// modelled here.
+    /// its source equals `source` (case-sensitive) and every payload constraint holds
+    /// (see [`constraints_hold`]).
     pub fn matches_webhook(&self, source: &str, payload: &Map<String, Value>) -> bool {
         self.is_enabled()
             && self.trigger_type == "webhook"
@@ -29,17 +24,66 @@ impl Trigger {
     }
 }
 
-/// Echo's `isConstraintInPayload`.
+/// Echo's `isJsonPathConstraintInPayload`.
+///
+/// For each constraint key: if the payload has that top-level key with a non-null value, the
+/// constraint regex (if non-null) must be FOUND anywhere in the value's Java `toString()`
+/// (unanchored, `Pattern.asPredicate`). Otherwise the key is read as a JsonPath
+/// (`$.parameters.environments`; Jayway adds `$.` when missing) and the regex must be found
+/// in the string, or in one element of the list of strings, it selects. An invalid regex
+/// never matches. Only dotted paths with optional `[n]` indices are modelled.
 pub fn constraints_hold(constraints: &Map<String, Value>, payload: &Map<String, Value>) -> bool {
     constraints.iter().all(|(key, want)| {
-        let Some(have) = payload.get(key).filter(|v| !v.is_null()) else {
-            return false;
+        let pattern = (!want.is_null()).then(|| java_to_string(want));
+        let found = |text: &str| {
+            pattern
+                .as_deref()
+                .is_none_or(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match(text)))
         };
-        if want.is_null() {
-            return true;
+        match payload.get(key).filter(|v| !v.is_null()) {
+            Some(have) => found(&java_to_string(have)),
+            None => match json_path(payload, key) {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .any(|v| v.as_str().is_some_and(|s| pattern.is_some() && found(s))),
+                Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
+                    pattern.is_some() && found(&java_to_string(v))
+                }
+                _ => false,
+            },
         }
-        regex::Regex::new(&java_to_string(want)).is_ok_and(|re| re.is_match(&java_to_string(have)))
     })
+}
+
+/// Follows a dotted JsonPath (`$.a.b[0].c`) through the payload.
+fn json_path<'a>(payload: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let path = path.strip_prefix('$').unwrap_or(path);
+    let path = path.strip_prefix('.').unwrap_or(path);
+    let mut parts = path.split('.');
+    let first = parts.next()?;
+    let (name, indices) = split_indices(first)?;
+    let mut current = index_into(payload.get(name)?, &indices)?;
+    for part in parts {
+        let (name, indices) = split_indices(part)?;
+        current = index_into(current.as_object()?.get(name)?, &indices)?;
+    }
+    Some(current)
+}
+
+fn split_indices(part: &str) -> Option<(&str, Vec<usize>)> {
+    let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+    let mut indices = Vec::new();
+    for chunk in rest.split('[').filter(|c| !c.is_empty()) {
+        indices.push(chunk.strip_suffix(']')?.parse().ok()?);
+    }
+    Some((name, indices))
+}
+
+fn index_into<'a>(mut v: &'a Value, indices: &[usize]) -> Option<&'a Value> {
+    for &i in indices {
+        v = v.as_array()?.get(i)?;
+    }
+    Some(v)
 }
 
 /// How a JSON value prints through Java's `toString()` after Jackson read it into a `Map`.
