@@ -138,6 +138,10 @@ pub(crate) async fn middleware(
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Some(kork(status, "java.lang.RuntimeException", "injected fault"))
         }
+        Some(FaultKind::Respond(code, body)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+            Some((status, axum::Json(body)).into_response())
+        }
         Some(FaultKind::Reset) => {
             let stream = futures::stream::iter([
                 Ok::<_, std::io::Error>(Bytes::from_static(b"{\"partial\":")),

@@ -104,6 +104,8 @@ pub enum FaultKind {
     Delay(Duration),
     /// Start a response and abort the connection mid-body.
     Reset,
+    /// Answer with this status and JSON body instead of handling the request.
+    Respond(u16, Value),
 }
 
 /// A fault injected into requests whose method and path match.
