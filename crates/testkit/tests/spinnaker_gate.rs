@@ -298,3 +298,71 @@ async fn pipelines_load_from_files_with_path_naming_errors() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn stop_without_fail_pipeline_halts_the_branch_and_succeeds() {
+    let mut p = deploy_pipeline(APP, "prod", "microgateway", "chart", true);
+    if let StageKind::ManualJudgment(j) = &mut p.stages.as_mut().unwrap()[0].kind {
+        j.fail_pipeline = Some(false);
+    }
+    let (fake, gate) = start(FakeSpinnaker::builder().pipeline(p)).await;
+    let e = gate
+        .post_webhook("chart", &event(&["prod"], b"v"))
+        .await
+        .unwrap();
+    fake.settle();
+    let id = gate.find_executions_by_event(APP, &e).await.unwrap()[0]
+        .id
+        .clone();
+    gate.judge(&id, spinnaker_client::Judgment::Stop, None)
+        .await
+        .unwrap();
+    fake.settle();
+    let done = gate.execution(&id).await.unwrap();
+    assert_eq!(done.stages[0].status, ExecutionStatus::Stopped);
+    assert_eq!(done.stages[1].status, ExecutionStatus::NotStarted);
+    assert_eq!(
+        done.status,
+        ExecutionStatus::Succeeded,
+        "orca counts STOPPED as success"
+    );
+    assert!(fake.deployments().is_empty());
+}
+
+#[tokio::test]
+async fn search_pages_newest_first_and_is_unexpanded_by_default() {
+    let (fake, gate) = start(FakeSpinnaker::builder().pipeline(deploy_pipeline(
+        APP,
+        "dev",
+        "microgateway",
+        "chart",
+        false,
+    )))
+    .await;
+    for n in 0..12u8 {
+        gate.post_webhook("chart", &event(&["dev"], &[n]))
+            .await
+            .unwrap();
+        fake.settle();
+    }
+    let url = format!(
+        "{}/applications/{APP}/executions/search?triggerTypes=webhook",
+        fake.url()
+    );
+    let page: Vec<Value> = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    assert_eq!(page.len(), 10, "size defaults to 10");
+    let all = fake.executions(APP);
+    assert_eq!(page[0]["id"], json!(all[11].id), "newest first");
+    assert_eq!(page[0]["stages"][0]["context"], json!({}), "unexpanded");
+    let rest: Vec<Value> = reqwest::get(format!("{url}&startIndex=10&expand=true"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(rest[1]["id"], json!(all[0].id));
+    assert_eq!(rest[1]["stages"][0]["context"]["templateRenderer"], "HELM3");
+    let r = reqwest::get(format!("{url}&size=many")).await.unwrap();
+    assert_eq!(r.status(), 400);
+}

@@ -61,6 +61,7 @@ mod echo;
 mod gate;
 mod handle;
 mod orca;
+mod queries;
 mod routes;
 pub mod sample;
 mod stages;

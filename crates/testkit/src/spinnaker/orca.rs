@@ -251,15 +251,17 @@ fn finish_stage(
 ) {
     let epoch = state.epoch_ms();
     let stage = &mut state.runs[i].exec.stages[s];
-    if status == ExecutionStatus::Terminal
-        && stage
-            .context
-            .extra
-            .get("failPipeline")
-            .and_then(Value::as_bool)
-            == Some(false)
-    {
-        status = ExecutionStatus::FailedContinue;
+    if status == ExecutionStatus::Terminal {
+        // orca `StageExecution.failureStatus`: continuePipeline -> FAILED_CONTINUE,
+        // failPipeline (default true) -> TERMINAL, otherwise STOPPED.
+        let flag = |key: &str| stage.context.extra.get(key).and_then(Value::as_bool);
+        status = if flag("continuePipeline") == Some(true) {
+            ExecutionStatus::FailedContinue
+        } else if flag("failPipeline").unwrap_or(true) {
+            ExecutionStatus::Terminal
+        } else {
+            ExecutionStatus::Stopped
+        };
     }
     stage.status = status;
     stage.end_time = Some(epoch);
@@ -271,7 +273,9 @@ fn finish_stage(
     }
 }
 
-/// Sets the execution's status from its stages; true if it finished now.
+/// Sets the execution's status from its stages (orca `CompleteExecutionHandler`): a TERMINAL
+/// stage ends it TERMINAL; once nothing runs or can start, it is SUCCEEDED (STOPPED branches
+/// count as success). True if it finished now.
 fn settle(state: &mut State, i: usize) -> bool {
     let epoch = state.epoch_ms();
     let exec = &mut state.runs[i].exec;
@@ -279,8 +283,19 @@ fn settle(state: &mut State, i: usize) -> bool {
         .stages
         .iter()
         .any(|s| s.status == ExecutionStatus::Terminal);
-    let all_done = exec.stages.iter().all(|s| s.status.is_complete());
-    if !(failed || all_done) {
+    let startable = |st: &StageExecution| {
+        st.status == ExecutionStatus::NotStarted
+            && st.requisite_stage_ref_ids.iter().flatten().all(|r| {
+                exec.stages.iter().any(|o| {
+                    o.ref_id.as_deref() == Some(r.as_str()) && o.status.lets_downstream_run()
+                })
+            })
+    };
+    let progressing = exec
+        .stages
+        .iter()
+        .any(|st| st.status == ExecutionStatus::Running || startable(st));
+    if !failed && progressing {
         return false;
     }
     for stage in &mut exec.stages {

@@ -11,15 +11,16 @@ use axum::{Router, middleware};
 use bytes::Bytes;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
-use spinnaker_client::model::execution::{Execution, ExecutionTrigger};
+use spinnaker_client::model::execution::ExecutionTrigger;
 use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
 
 use super::Shared;
 use super::gate::{self, kork, not_found, parse_json, user_of};
 use super::orca;
+use super::queries;
 use super::state::{GateAuth, PendingEvent};
 
-type Q = Query<HashMap<String, String>>;
+pub(crate) type Q = Query<HashMap<String, String>>;
 
 /// The router with every endpoint and the middleware.
 pub(crate) fn router(shared: Shared) -> Router {
@@ -27,12 +28,18 @@ pub(crate) fn router(shared: Shared) -> Router {
         .route("/health", get(health))
         .route("/login", post(login))
         .route("/webhooks/webhook/{source}", post(webhook))
-        .route("/applications/{app}/executions/search", get(search))
-        .route("/applications/{app}/pipelines", get(app_executions))
+        .route(
+            "/applications/{app}/executions/search",
+            get(queries::search),
+        )
+        .route(
+            "/applications/{app}/pipelines",
+            get(queries::app_executions),
+        )
         .route("/applications/{app}/pipelineConfigs", get(pipeline_configs))
-        .route("/executions", get(executions_by_id))
+        .route("/executions", get(queries::executions_by_id))
         .route("/pipelines", post(save_pipeline))
-        .route("/pipelines/{id}", get(execution))
+        .route("/pipelines/{id}", get(queries::execution))
         .route("/pipelines/{id}/{name}", post(start_pipeline))
         .route("/pipelines/{id}/cancel", put(cancel))
         .route("/pipelines/{id}/stages/{stage_id}", patch(update_stage))
@@ -104,77 +111,6 @@ async fn webhook(
     Json(json!({"eventProcessed": true, "eventId": event_id})).into_response()
 }
 
-fn list(q: &HashMap<String, String>, key: &str) -> Vec<String> {
-    q.get(key)
-        .map(|v| {
-            v.split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-async fn search(
-    AxState(shared): AxState<Shared>,
-    Path(app): Path<String>,
-    Query(q): Q,
-) -> Json<Vec<Execution>> {
-    let types = list(&q, "triggerTypes");
-    let statuses = list(&q, "statuses");
-    let state = shared.lock();
-    let mut found: Vec<Execution> = state
-        .runs
-        .iter()
-        .map(|r| &r.exec)
-        .filter(|e| e.application == app)
-        .filter(|e| types.is_empty() || types.contains(&e.trigger.trigger_type))
-        .filter(|e| {
-            q.get("eventId")
-                .is_none_or(|id| e.event_id() == Some(id.as_str()))
-        })
-        .filter(|e| statuses.is_empty() || statuses.iter().any(|s| s == e.status.as_str()))
-        .cloned()
-        .collect();
-    found.reverse();
-    Json(found)
-}
-
-async fn app_executions(
-    AxState(shared): AxState<Shared>,
-    Path(app): Path<String>,
-    Query(q): Q,
-) -> Response {
-    let limit: usize = match q.get("limit").map(|l| l.parse()) {
-        None => 5,
-        Some(Ok(l)) => l,
-        Some(Err(_)) => {
-            return kork(
-                StatusCode::BAD_REQUEST,
-                "org.springframework.web.method.annotation.MethodArgumentTypeMismatchException",
-                "limit must be a number",
-            );
-        }
-    };
-    let statuses = list(&q, "statuses");
-    let state = shared.lock();
-    let mut per_config: HashMap<Option<String>, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for e in state.runs.iter().rev().map(|r| &r.exec) {
-        if e.application != app
-            || !(statuses.is_empty() || statuses.iter().any(|s| s == e.status.as_str()))
-        {
-            continue;
-        }
-        let n = per_config.entry(e.pipeline_config_id.clone()).or_default();
-        if *n < limit {
-            *n += 1;
-            out.push(e.clone());
-        }
-    }
-    Json(out).into_response()
-}
-
 async fn pipeline_configs(
     AxState(shared): AxState<Shared>,
     Path(app): Path<String>,
@@ -188,25 +124,6 @@ async fn pipeline_configs(
             .cloned()
             .collect(),
     )
-}
-
-async fn executions_by_id(AxState(shared): AxState<Shared>, Query(q): Q) -> Json<Vec<Execution>> {
-    let ids = list(&q, "executionIds");
-    let state = shared.lock();
-    Json(
-        ids.iter()
-            .filter_map(|id| state.runs.iter().find(|r| &r.exec.id == id))
-            .map(|r| r.exec.clone())
-            .collect(),
-    )
-}
-
-async fn execution(AxState(shared): AxState<Shared>, Path(id): Path<String>) -> Response {
-    let state = shared.lock();
-    match state.runs.iter().find(|r| r.exec.id == id) {
-        Some(r) => Json(&r.exec).into_response(),
-        None => not_found(format!("Pipeline not found (id: {id})")),
-    }
 }
 
 async fn save_pipeline(AxState(shared): AxState<Shared>, body: Bytes) -> Response {
