@@ -131,6 +131,29 @@ pub struct DeployManifest {
     pub extra: Map<String, Value>,
 }
 
+impl BakeManifest {
+    /// HELM renderers: the chart input (`inputArtifacts[0]`).
+    pub fn chart_input(&self) -> Option<&InputArtifact> {
+        self.input_artifacts.as_deref().and_then(<[_]>::first)
+    }
+
+    /// HELM renderers: the values-file inputs (`inputArtifacts[1..]`), in override order.
+    pub fn values_inputs(&self) -> &[InputArtifact] {
+        self.input_artifacts
+            .as_deref()
+            .and_then(|all| all.get(1..))
+            .unwrap_or_default()
+    }
+
+    /// The single output artifact, if exactly one is declared (Spinnaker requires that).
+    pub fn output(&self) -> Option<&ExpectedArtifact> {
+        match self.expected_artifacts.as_deref() {
+            Some([one]) => Some(one),
+            _ => None,
+        }
+    }
+}
+
 impl Stage {
     /// A stage of the given kind.
     pub fn new(ref_id: impl Into<String>, name: impl Into<String>, kind: StageKind) -> Self {

@@ -16,46 +16,31 @@
 //!
 //! # What it models (source in the spinnaker/spinnaker monorepo)
 //! - `POST /webhooks/webhook/{source}` answers `200 {"eventProcessed":true,"eventId":...}`
-//!   at once and matches later (echo `WebhooksController`; the delay stands for Echo's
-//!   pipeline cache and async event handling). Body must be a JSON object (400) sent as
-//!   `application/json` (415).
-//! - Trigger selection (echo `WebhookEventHandler`): enabled, type exactly `webhook`, source
-//!   equal case-sensitively, each `payloadConstraints` regex FOUND (unanchored) in the
-//!   top-level payload value's Java `toString()`, missing/null key fails (echo
-//!   `ArtifactMatcher.isConstraintInPayload`). Then the artifact gate
-//!   (`anyArtifactsMatchExpected`): no `expectedArtifactIds` passes, else one posted artifact
-//!   must match one of those expected artifacts.
-//! - Expected-artifact matching (kork `ExpectedArtifact.matches`): type/name/version/location/
-//!   reference, empty = any, equal or FULL regex match, embedded/base64 ~ remote/base64.
-//! - Start-up resolution (orca `ArtifactUtils.resolveArtifacts` + `ArtifactResolver`,
-//!   requireUniqueMatches = true): two matches -> execution TERMINAL, `canceled`,
-//!   `canceledBy: system`, `cancellationReason: "Failed on startup: Expected artifact ...
-//!   matches multiple artifacts ..."`; none and no default -> "... could not be resolved."
-//!   (orca `ExecutionLauncher.handleStartupFailure`).
-//! - Stages run on a virtual clock as a DAG of `refId`/`requisiteStageRefIds`; bake and
-//!   deploy succeed after `stage_duration` unless a [`FailRule`] says otherwise; other stage
-//!   types just succeed; `manualJudgment` stays RUNNING until `PATCH
-//!   /pipelines/{id}/stages/{stageId}` sets `judgmentStatus` (case-insensitive `continue` ->
-//!   SUCCEEDED, `stop` -> TERMINAL; orca `ManualJudgmentStage`); the PATCH merges the body
-//!   into the context, sets `lastModifiedBy` and returns the execution (orca
-//!   `TaskController.updatePipelineStage`); the status changes on the next clock step.
-//! - A TERMINAL stage fails the execution (unless `failPipeline: false` -> FAILED_CONTINUE).
-//! - `limitConcurrent` (absent = false, orca `ExecutionLauncher`) queues later executions as
-//!   NOT_STARTED; `keepWaitingPipelines: false` keeps only the newest waiting one (others
-//!   CANCELED); `true` starts them oldest first.
-//! - `GET /applications/{app}/pipelines` returns up to `limit` (default 5) executions per
-//!   pipeline config, newest first (orca `TaskController`).
-//! - Gate auth: none, Basic, Bearer, form login (`POST /login` -> 302 + `SESSION` cookie,
-//!   `/login?error` on failure); 401 kork bodies. Errors are kork-shaped
-//!   `{timestamp,status,error,exception,message}`.
+//!   at once and matches `match_delay` later (echo `WebhooksController`). 400 for a body that
+//!   is not a JSON object, 415 for a non-JSON content type, kork-shaped error bodies.
+//! - Echo's trigger selection (`WebhookEventHandler`, `ArtifactMatcher`): enabled, type
+//!   exactly `webhook`, source equal case-sensitively, every `payloadConstraints` regex FOUND
+//!   (unanchored) in the top-level value's Java `toString()`, with the JsonPath fallback for
+//!   keys missing at the top level; then the artifact gate (one posted artifact matches an
+//!   expected artifact listed in `expectedArtifactIds`).
+//! - Orca's start-up resolution with requireUniqueMatches (`ArtifactResolver`): two matches or
+//!   none -> TERMINAL, canceled by `system`, `Failed on startup: ...`
+//!   (`ExecutionLauncher.handleStartupFailure`).
+//! - Stages as a DAG on a controllable clock: bake records the chart and values bytes, deploy
+//!   records them under application + namespace, manualJudgment waits for the PATCH
+//!   (`TaskController.updatePipelineStage`, `ManualJudgmentStage`), failure statuses per
+//!   `Stage.failureStatus`, final status per `CompleteExecutionHandler`, `limitConcurrent` and
+//!   `keepWaitingPipelines` queues.
+//! - Execution search paging and unexpanded results, per-config list limits, pipeline save,
+//!   start, cancel, health; auth none / Basic / Bearer / form login with a session cookie;
+//!   request recording and fault injection ([`Fault`]).
 //!
 //! # What it knowingly does not model
-//! Fiat permissions, front50 validation beyond application+name, SpEL, pipeline templates,
-//! Echo's JsonPath constraint fallback, prior-execution artifacts (`usePriorArtifact`),
-//! Java-vs-Rust regex dialect differences, real Helm rendering (a bake "renders" a comment
-//! listing the chart and values digests), real Kubernetes, non-webhook triggers, pause/
-//! resume, stage restarts, X.509 client certificates (it serves plain HTTP), and Gate's
-//! `/pipelines/v2` Echo-routed start.
+//! Fiat, SpEL, templates, non-webhook triggers, `usePriorArtifact`, JsonPath beyond dotted
+//! paths, Java-vs-Rust regex dialect differences, real Helm rendering and Kubernetes, tasks,
+//! pause/resume/restart, artifact storage (`ref://`), X.509 (plain HTTP only), Echo's cache
+//! refresh cycle (each event is matched exactly `match_delay` after acceptance). Details and
+//! the source file of every fact: `crates/testkit/SPINNAKER.md`.
 
 mod echo;
 mod gate;
