@@ -114,7 +114,7 @@ fn lint_one(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
             );
         }
         for (key, pattern) in trigger.payload_constraints.iter().flatten() {
-            if let Some(Err(e)) = pattern.as_str().map(regex::Regex::new) {
+            if let Some(Err(e)) = pattern.as_str().map(crate::model::check_pattern) {
                 ctx.push(
                     format!("triggers[{t}].payloadConstraints.{key}"),
                     format!("not a valid regex: {e}"),

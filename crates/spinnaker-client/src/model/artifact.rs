@@ -244,7 +244,7 @@ impl ExpectedArtifact {
             .into_iter()
             .filter_map(|(field, value)| {
                 let pattern = value.as_deref().filter(|p| !p.is_empty())?;
-                let err = full_regex(pattern).err()?;
+                let err = super::patterns::full_match(pattern, "").err()?;
                 Some(BadPattern {
                     field,
                     pattern: pattern.to_owned(),
@@ -259,10 +259,6 @@ fn base64_pair(a: &str, b: &str) -> bool {
     (a == EMBEDDED_BASE64 && b == REMOTE_BASE64) || (a == REMOTE_BASE64 && b == EMBEDDED_BASE64)
 }
 
-fn full_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    regex::Regex::new(&format!("^(?:{pattern})$"))
-}
-
 fn field_matches(ours: Option<&str>, other: Option<&str>) -> bool {
     let Some(ours) = ours.filter(|s| !s.is_empty()) else {
         return true;
@@ -270,5 +266,5 @@ fn field_matches(ours: Option<&str>, other: Option<&str>) -> bool {
     let Some(other) = other else {
         return false;
     };
-    ours == other || full_regex(ours).is_ok_and(|re| re.is_match(other))
+    ours == other || super::patterns::full_match(ours, other).unwrap_or(false)
 }

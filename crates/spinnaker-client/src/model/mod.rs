@@ -12,6 +12,7 @@
 
 pub mod artifact;
 pub mod execution;
+mod patterns;
 pub mod pipeline;
 pub mod stage;
 pub mod triggering;
@@ -29,4 +30,9 @@ pub fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Error>
         path: e.path().to_string(),
         source: e.into_inner(),
     })
+}
+
+/// Checks that `pattern` is a valid regular expression (for constraints and match fields).
+pub fn check_pattern(pattern: &str) -> Result<(), regex::Error> {
+    patterns::check(pattern)
 }

@@ -38,7 +38,7 @@ pub fn constraints_hold(constraints: &Map<String, Value>, payload: &Map<String, 
         let found = |text: &str| {
             pattern
                 .as_deref()
-                .is_none_or(|p| regex::Regex::new(p).is_ok_and(|re| re.is_match(text)))
+                .is_none_or(|p| super::patterns::find(p, text).unwrap_or(false))
         };
         match payload.get(key).filter(|v| !v.is_null()) {
             Some(have) => found(&java_to_string(have)),

@@ -57,9 +57,13 @@ pub(crate) fn launch(
                 bound.insert(e.id.clone(), a.clone());
             }
         }
+        // Orca keeps received + resolved artifacts as a set.
         let mut all = received.clone();
-        all.extend(resolved.iter().filter_map(|e| e.bound_artifact.clone()));
-        all.dedup();
+        for a in resolved.iter().filter_map(|e| e.bound_artifact.as_ref()) {
+            if !all.contains(a) {
+                all.push(a.clone());
+            }
+        }
         exec_trigger.artifacts = Some(all);
         exec_trigger.resolved_expected_artifacts = Some(resolved.clone());
     }
