@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use spinnaker_client::{ApiErrorKind, Auth, Client, Error};
-use testkit::spinnaker::{FakeSpinnaker, GateAuth};
+use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind, GateAuth};
 
 async fn gate(auth: GateAuth) -> FakeSpinnaker {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -132,6 +132,24 @@ async fn form_login_with_session_cookie_and_relogin() {
         ]
     );
     assert!(fake.requests()[1].had_session);
+
+    fake.expire_sessions();
+    fake.set_fault(
+        Fault::on(
+            "/applications/",
+            FaultKind::Redirect("http://gate/login".into()),
+        )
+        .times(1),
+    );
+    c.pipeline_configs("app")
+        .await
+        .expect("a redirect to /login means log in again");
+    let logins = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/login")
+        .count();
+    assert_eq!(logins, 3);
 
     let wrong = client(
         &fake,

@@ -128,6 +128,7 @@ async fn stop_judgment_ends_terminal_and_a_second_judgment_is_refused() {
     let e = gate.execution(&id).await.unwrap();
     assert_eq!(e.status, ExecutionStatus::Terminal);
     assert!(fake.deployed(APP, "micro-gw-staging").is_none());
+    assert!(gate.pending_judgments(APP, None).await.unwrap().is_empty());
     let err = gate.judge(&id, Judgment::Continue, None).await.unwrap_err();
     assert!(matches!(err, Error::NoPendingJudgment { .. }), "{err}");
     assert!(err.to_string().contains("TERMINAL"), "{err}");

@@ -258,7 +258,14 @@ impl Client {
                 .await
                 .map_err(|source| transport(method.as_str(), &url, source))?;
             let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED && form_login && !relogged {
+            // An expired form-login session shows as 401, or as a redirect to the login page.
+            let to_login = status.is_redirection()
+                && resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .is_some_and(|l| l.contains("/login"));
+            if (status == StatusCode::UNAUTHORIZED || to_login) && form_login && !relogged {
                 relogged = true;
                 self.login(&mut *self.inner.session.lock().await).await?;
                 continue;

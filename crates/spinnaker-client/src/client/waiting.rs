@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::Client;
 use crate::error::Error;
 use crate::model::decode;
-use crate::model::execution::Execution;
+use crate::model::execution::{Execution, ExecutionStatus};
 
 /// A manual judgment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,20 +142,51 @@ impl Client {
             });
         };
         let stage_id = stage.id.clone();
+        self.judge_stage(execution_id, &stage_id, judgment, input)
+            .await
+    }
+
+    /// Gives a manual judgment to a known stage: `PATCH /pipelines/{id}/stages/{stageId}`
+    /// with `{"judgmentStatus", "judgmentInput"?}`. Orca applies it asynchronously: the stage
+    /// changes status on its next run, so the returned execution may still show RUNNING.
+    pub async fn judge_stage(
+        &self,
+        execution_id: &str,
+        stage_id: &str,
+        judgment: Judgment,
+        input: Option<&str>,
+    ) -> Result<JudgmentGiven, Error> {
         let mut body = Map::new();
         body.insert("judgmentStatus".into(), judgment.as_str().into());
         if let Some(input) = input {
             body.insert("judgmentInput".into(), input.into());
         }
-        let url = self.url(&["pipelines", execution_id, "stages", &stage_id], &[]);
+        let url = self.url(&["pipelines", execution_id, "stages", stage_id], &[]);
         let answer = self
             .send(Method::PATCH, url, Some(&Value::Object(body)))
             .await?;
         let execution = decode("execution after judgment", &answer)?;
         Ok(JudgmentGiven {
             execution_id: execution_id.to_owned(),
-            stage_id,
+            stage_id: stage_id.to_owned(),
             execution,
         })
+    }
+
+    /// RUNNING executions of `application` (optionally only pipeline `pipeline_name`) that
+    /// wait for a manual judgment, newest first.
+    pub async fn pending_judgments(
+        &self,
+        application: &str,
+        pipeline_name: Option<&str>,
+    ) -> Result<Vec<Execution>, Error> {
+        let running = self
+            .executions(application, Some(25), &[ExecutionStatus::Running])
+            .await?;
+        Ok(running
+            .into_iter()
+            .filter(|e| pipeline_name.is_none_or(|n| e.name.as_deref() == Some(n)))
+            .filter(|e| e.pending_judgment().is_some())
+            .collect())
     }
 }

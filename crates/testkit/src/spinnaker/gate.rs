@@ -142,6 +142,9 @@ pub(crate) async fn middleware(
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
             Some((status, axum::Json(body)).into_response())
         }
+        Some(FaultKind::Redirect(location)) => {
+            Some((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
+        }
         Some(FaultKind::Reset) => {
             let stream = futures::stream::iter([
                 Ok::<_, std::io::Error>(Bytes::from_static(b"{\"partial\":")),

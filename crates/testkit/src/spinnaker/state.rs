@@ -106,6 +106,8 @@ pub enum FaultKind {
     Reset,
     /// Answer with this status and JSON body instead of handling the request.
     Respond(u16, Value),
+    /// Answer `302 Found` with this `Location` (Spring's redirect to a login page).
+    Redirect(String),
 }
 
 /// A fault injected into requests whose method and path match.
