@@ -25,6 +25,24 @@ pub struct SampleEvent {
     pub artifacts: Vec<Artifact>,
 }
 
+impl SampleEvent {
+    /// The event a webhook body describes: its top-level keys and its `artifacts`.
+    pub fn from_payload(
+        source: impl Into<String>,
+        payload: Map<String, Value>,
+    ) -> Result<Self, crate::Error> {
+        let artifacts = match payload.get("artifacts") {
+            None => Vec::new(),
+            Some(v) => crate::model::decode("webhook payload", v.to_string().as_bytes())?,
+        };
+        Ok(Self {
+            source: source.into(),
+            payload,
+            artifacts,
+        })
+    }
+}
+
 /// One problem found in a pipeline config.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {

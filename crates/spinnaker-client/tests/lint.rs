@@ -29,6 +29,16 @@ fn pipeline(env: &str) -> PipelineConfig {
 }
 
 #[test]
+fn sample_events_come_from_webhook_bodies() {
+    let body = json!({"application": "app", "artifacts": [{"type": "embedded/base64", "name": "values-dev.yaml"}]});
+    let e = SampleEvent::from_payload("chart", body.as_object().unwrap().clone()).unwrap();
+    assert_eq!(e.artifacts[0].name.as_deref(), Some("values-dev.yaml"));
+    let bad = json!({"artifacts": [{"name": 5}]});
+    let err = SampleEvent::from_payload("chart", bad.as_object().unwrap().clone()).unwrap_err();
+    assert!(err.to_string().contains("[0].name"), "{err}");
+}
+
+#[test]
 fn rendered_style_pipelines_are_clean() {
     let findings = lint(&[pipeline("dev"), pipeline("prod")], &[event("dev,prod")]);
     assert!(findings.is_empty(), "{findings:#?}");
