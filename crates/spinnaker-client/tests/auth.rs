@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use spinnaker_client::{ApiErrorKind, Auth, Client, Error};
-use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind, GateAuth};
+use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind, GateAuth, TlsSettings};
 
 async fn gate(auth: GateAuth) -> FakeSpinnaker {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -163,13 +163,47 @@ async fn form_login_with_session_cookie_and_relogin() {
     assert!(err.to_string().contains("ldap-user") && !err.to_string().contains("nope"));
 }
 
+#[tokio::test]
+async fn x509_client_certificate_over_mutual_tls() {
+    let ca = include_bytes!("fixtures/tls_ca.pem").to_vec();
+    let identity = include_str!("fixtures/test_client_identity.pem");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake = FakeSpinnaker::builder()
+        .manual_clock()
+        .tls(TlsSettings {
+            server_identity_pem: include_bytes!("fixtures/tls_server_identity.pem").to_vec(),
+            client_ca_pem: Some(ca.clone()),
+        })
+        .start(listener)
+        .await
+        .unwrap();
+    assert!(fake.url().starts_with("https://127.0.0.1:"));
+    let with_cert = Client::builder(fake.url())
+        .auth(Auth::X509 {
+            pem: secret(identity),
+        })
+        .root_certificate_pem(ca.clone())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert!(with_cert.pipeline_configs("app").await.unwrap().is_empty());
+    assert!(!format!("{with_cert:?}").contains("PRIVATE KEY"));
+    let without = Client::builder(fake.url())
+        .root_certificate_pem(ca)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let err = without.pipeline_configs("app").await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err}");
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "the handshake refused the second client"
+    );
+}
+
 #[test]
-fn x509_identity_is_loaded_or_rejected_with_a_clear_error() {
-    let pem = include_str!("fixtures/test_client_identity.pem");
-    let ok = Client::builder("https://gate.example.com")
-        .auth(Auth::X509 { pem: secret(pem) })
-        .build();
-    assert!(ok.is_ok(), "{:?}", ok.err());
+fn bad_x509_identity_is_rejected_with_a_clear_error() {
     let err = Client::builder("https://gate.example.com")
         .auth(Auth::X509 {
             pem: secret("-----BEGIN NOTHING-----"),
@@ -177,7 +211,6 @@ fn x509_identity_is_loaded_or_rejected_with_a_clear_error() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("client certificate"), "{err}");
-    assert!(!format!("{ok:?}").contains("PRIVATE KEY"));
 }
 
 #[test]

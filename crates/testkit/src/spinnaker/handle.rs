@@ -23,6 +23,7 @@ pub struct FakeSpinnakerBuilder {
     manual_clock: bool,
     auth: GateAuth,
     namespaces: BTreeMap<String, String>,
+    tls: Option<super::TlsSettings>,
 }
 
 impl FakeSpinnakerBuilder {
@@ -80,6 +81,12 @@ impl FakeSpinnakerBuilder {
         self
     }
 
+    /// Serves HTTPS (and, with a client CA, requires client certificates) instead of HTTP.
+    pub fn tls(mut self, tls: super::TlsSettings) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Serves on `listener` until [`FakeSpinnaker::shutdown`] or drop.
     pub async fn start(self, listener: TcpListener) -> std::io::Result<FakeSpinnaker> {
         let addr = listener.local_addr()?;
@@ -98,11 +105,21 @@ impl FakeSpinnakerBuilder {
         let offset = Arc::new(Mutex::new(Duration::ZERO));
         let app = super::routes::router(shared.clone());
         let token = cancel.clone();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await;
-        });
+        let (server, scheme) = match &self.tls {
+            Some(tls) => {
+                let acceptor = super::tls::acceptor(tls)?;
+                let task = tokio::spawn(super::tls::serve(listener, acceptor, app, token));
+                (task, "https")
+            }
+            None => {
+                let task = tokio::spawn(async move {
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(token.cancelled_owned())
+                        .await;
+                });
+                (task, "http")
+            }
+        };
         let mut tasks = vec![server];
         if !self.manual_clock {
             let (shared, token, offset) = (shared.clone(), cancel.clone(), offset.clone());
@@ -124,7 +141,7 @@ impl FakeSpinnakerBuilder {
         }
         Ok(FakeSpinnaker {
             shared,
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{addr}"),
             cancel,
             tasks,
             offset,

@@ -33,12 +33,13 @@
 //!   `keepWaitingPipelines` queues.
 //! - Execution search paging and unexpanded results, per-config list limits, pipeline save,
 //!   start, cancel, health; auth none / Basic / Bearer / form login with a session cookie;
-//!   request recording and fault injection ([`Fault`]).
+//!   HTTPS with required client certificates ([`TlsSettings`]); request recording and fault
+//!   injection ([`Fault`]).
 //!
 //! # What it knowingly does not model
 //! Fiat, SpEL, templates, non-webhook triggers, `usePriorArtifact`, JsonPath beyond dotted
 //! paths, Java-vs-Rust regex dialect differences, real Helm rendering and Kubernetes, tasks,
-//! pause/resume/restart, artifact storage (`ref://`), X.509 (plain HTTP only), Echo's cache
+//! pause/resume/restart, artifact storage (`ref://`), mapping a client certificate to a user, Echo's cache
 //! refresh cycle (each event is matched exactly `match_delay` after acceptance). Details and
 //! the source file of every fact: `crates/testkit/SPINNAKER.md`.
 
@@ -51,6 +52,7 @@ mod routes;
 pub mod sample;
 mod stages;
 mod state;
+mod tls;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -58,6 +60,7 @@ pub use handle::{FakeSpinnaker, FakeSpinnakerBuilder};
 pub use state::{
     ArtifactContent, Bake, Deployment, FailRule, Fault, FaultKind, GateAuth, RecordedRequest,
 };
+pub use tls::TlsSettings;
 
 /// Shared handle to the state.
 #[derive(Clone, Debug)]
