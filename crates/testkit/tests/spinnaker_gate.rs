@@ -365,4 +365,9 @@ async fn search_pages_newest_first_and_is_unexpanded_by_default() {
     assert_eq!(rest[1]["stages"][0]["context"]["templateRenderer"], "HELM3");
     let r = reqwest::get(format!("{url}&size=many")).await.unwrap();
     assert_eq!(r.status(), 400);
+    fake.shutdown().await;
+    assert!(
+        reqwest::get(&url).await.is_err(),
+        "nothing listens after shutdown"
+    );
 }
