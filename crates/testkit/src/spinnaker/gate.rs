@@ -28,6 +28,10 @@ pub(crate) fn kork(status: StatusCode, exception: &str, message: impl Into<Strin
     (status, axum::Json(body)).into_response()
 }
 
+/// Marks the catch-all's answer so the request is listed as unexpected.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Unexpected;
+
 /// 404 with Spring's exception class.
 pub(crate) fn not_found(message: impl Into<String>) -> Response {
     kork(
@@ -131,6 +135,7 @@ pub(crate) async fn middleware(
         had_session: session_of(&parts.headers).is_some(),
         body: body.clone(),
         status: 0,
+        unexpected: false,
     };
     let fault = shared.lock().take_fault(&record.method, &record.path);
     let response = match fault {
@@ -171,6 +176,7 @@ pub(crate) async fn middleware(
         None => guarded(&shared, &parts, body, next).await,
     };
     record.status = response.status().as_u16();
+    record.unexpected = response.extensions().get::<Unexpected>().is_some();
     shared.lock().requests.push(record);
     response
 }

@@ -177,8 +177,10 @@ impl FakeSpinnaker {
 
     /// Requests no route knew (answered 404); a correct client makes none.
     pub fn unexpected_requests(&self) -> Vec<RecordedRequest> {
-        let known = |r: &RecordedRequest| r.status != 404 || r.path.starts_with("/pipelines/");
-        self.requests().into_iter().filter(|r| !known(r)).collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.unexpected)
+            .collect()
     }
 
     /// Executions of `application`, oldest first.

@@ -56,10 +56,12 @@ async fn health() -> Json<Value> {
 }
 
 async fn unexpected(method: axum::http::Method, uri: axum::http::Uri) -> Response {
-    not_found(format!(
+    let mut response = not_found(format!(
         "fake-spinnaker has no route for {method} {}",
         uri.path()
-    ))
+    ));
+    response.extensions_mut().insert(gate::Unexpected);
+    response
 }
 
 async fn login(AxState(shared): AxState<Shared>, body: Bytes) -> Response {

@@ -86,6 +86,8 @@ pub struct RecordedRequest {
     pub body: Bytes,
     /// Status the stand-in answered with (0 for a reset).
     pub status: u16,
+    /// Whether no route knew the request (the catch-all answered).
+    pub unexpected: bool,
 }
 
 impl RecordedRequest {
