@@ -164,6 +164,10 @@ async fn execution_queries() {
         err.to_string().contains("Pipeline not found (id: 01NOPE)"),
         "{err}"
     );
+    assert!(
+        fake.unexpected_requests().is_empty(),
+        "a 404 from a known route is not an unexpected call"
+    );
 }
 
 #[tokio::test]
