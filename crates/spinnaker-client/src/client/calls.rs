@@ -53,7 +53,8 @@ impl Client {
     /// `GET /applications/{app}/executions/search?triggerTypes=webhook&eventId=...`.
     ///
     /// Empty until Echo's pipeline cache matched the event; poll with a deadline
-    /// ([`Client::wait_for_event_executions`]).
+    /// ([`Client::wait_for_event_executions`]). Results are unexpanded (Gate's default): stage
+    /// statuses and ids are there, stage contexts are empty; use [`Client::execution`] for those.
     pub async fn find_executions_by_event(
         &self,
         application: &str,
@@ -81,7 +82,8 @@ impl Client {
         }
     }
 
-    /// `GET /applications/{app}/pipelines?limit=&statuses=`: recent executions, newest first.
+    /// `GET /applications/{app}/pipelines?limit=&statuses=`: recent executions, newest first;
+    /// `limit` counts per pipeline config (Orca's default is 5).
     pub async fn executions(
         &self,
         application: &str,
