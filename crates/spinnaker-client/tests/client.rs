@@ -174,10 +174,17 @@ async fn execution_queries() {
 async fn start_save_list_and_cancel_pipelines() {
     let (fake, gate) = start(FakeSpinnaker::builder().manual_clock()).await;
     assert_eq!(gate.health().await.unwrap()["status"], "UP");
+    assert!(gate.application(APP).await.unwrap().is_none());
     let mut config = deploy_pipeline(APP, "prod", "microgateway", "chart", true);
     gate.save_pipeline(&config).await.unwrap();
     let stored = gate.pipeline_configs(APP).await.unwrap();
     assert_eq!(stored.len(), 1);
+    let app = gate
+        .application(APP)
+        .await
+        .unwrap()
+        .expect("saving registers the app");
+    assert_eq!(app["name"], APP);
     assert!(stored[0].id.is_some(), "front50 assigns an id");
     config.id = stored[0].id.clone();
     config.keep_waiting_pipelines = Some(true);

@@ -30,6 +30,17 @@ impl Client {
         self.get_json("health", &["health"], &[]).await
     }
 
+    /// `GET /applications/{app}`: the application, or `None` when Gate does not know it.
+    pub async fn application(&self, application: &str) -> Result<Option<Value>, Error> {
+        match self
+            .get_json("application", &["applications", application], &[])
+            .await
+        {
+            Err(e) if e.status() == Some(404) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
     /// `POST /webhooks/webhook/{source}`; returns Echo's event id.
     ///
     /// This only means Echo accepted the event: matching it to pipelines happens later and

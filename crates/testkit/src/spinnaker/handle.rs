@@ -17,6 +17,7 @@ use super::state::{Bake, Deployment, FailRule, Fault, GateAuth, RecordedRequest,
 /// Configures a [`FakeSpinnaker`].
 #[derive(Debug, Default)]
 pub struct FakeSpinnakerBuilder {
+    applications: Vec<String>,
     pipelines: Vec<PipelineConfig>,
     match_delay: Duration,
     stage_duration: Duration,
@@ -27,6 +28,12 @@ pub struct FakeSpinnakerBuilder {
 }
 
 impl FakeSpinnakerBuilder {
+    /// Registers an application (applications of stored pipelines are registered anyway).
+    pub fn application(mut self, name: &str) -> Self {
+        self.applications.push(name.to_owned());
+        self
+    }
+
     /// Stores a pipeline config (as if saved through front50).
     pub fn pipeline(mut self, config: PipelineConfig) -> Self {
         self.pipelines.push(config);
@@ -97,6 +104,7 @@ impl FakeSpinnakerBuilder {
             auth: self.auth,
         };
         let mut state = State::new(settings, Vec::new());
+        state.applications.extend(self.applications);
         for p in self.pipelines {
             state.save_pipeline(p);
         }

@@ -28,6 +28,8 @@ pub(crate) fn router(shared: Shared) -> Router {
         .route("/health", get(health))
         .route("/login", post(login))
         .route("/webhooks/webhook/{source}", post(webhook))
+        .route("/applications", get(applications))
+        .route("/applications/{app}", get(application))
         .route(
             "/applications/{app}/executions/search",
             get(queries::search),
@@ -53,6 +55,25 @@ pub(crate) fn router(shared: Shared) -> Router {
 
 async fn health() -> Json<Value> {
     Json(json!({"status": "UP"}))
+}
+
+async fn applications(AxState(shared): AxState<Shared>) -> Json<Value> {
+    let state = shared.lock();
+    let list: Vec<Value> = state
+        .applications
+        .iter()
+        .map(|name| json!({"name": name}))
+        .collect();
+    Json(Value::Array(list))
+}
+
+async fn application(AxState(shared): AxState<Shared>, Path(app): Path<String>) -> Response {
+    // gate ApplicationController.getApplication
+    if shared.lock().applications.contains(&app) {
+        Json(json!({"name": app, "attributes": {"name": app}, "clusters": {}})).into_response()
+    } else {
+        not_found(format!("Application not found (id: {app})"))
+    }
 }
 
 async fn unexpected(method: axum::http::Method, uri: axum::http::Uri) -> Response {

@@ -225,6 +225,7 @@ pub(crate) struct State {
     pub settings: Settings,
     pub now_ms: u64,
     pub epoch_base_ms: i64,
+    pub applications: BTreeSet<String>,
     pub pipelines: Vec<PipelineConfig>,
     pub events: Vec<PendingEvent>,
     pub runs: Vec<Run>,
@@ -247,6 +248,7 @@ impl State {
             settings,
             now_ms: 0,
             epoch_base_ms,
+            applications: pipelines.iter().map(|p| p.application.clone()).collect(),
             pipelines,
             events: Vec::new(),
             runs: Vec::new(),
@@ -293,9 +295,10 @@ impl State {
         )
     }
 
-    /// Saves a pipeline config the way front50 does: same id (or same application + name)
+    /// Saves a pipeline config the way front50 does (and registers its application): same id (or same application + name)
     /// replaces, otherwise it is added with a fresh id.
     pub fn save_pipeline(&mut self, mut config: PipelineConfig) {
+        self.applications.insert(config.application.clone());
         let existing = self.pipelines.iter().position(|p| {
             (config.id.is_some() && p.id == config.id)
                 || (p.application == config.application && p.name == config.name)
