@@ -251,8 +251,22 @@ fn lint_graph(p: &PipelineConfig, ctx: &mut Ctx<'_>) {
 fn lint_uniqueness(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
     for (t, trigger) in p.triggers().iter().enumerate() {
         for event in events {
-            if !trigger.matches_webhook(&event.source, &event.payload) {
+            if !trigger.matches_webhook(&event.source, &event.payload)
+                || !p.artifact_gate(trigger, &event.artifacts)
+            {
                 continue;
+            }
+            if let Err(message) = p.resolve_artifacts(trigger, &event.artifacts) {
+                if message.ends_with("could not be resolved.") {
+                    ctx.push(
+                        format!("triggers[{t}]"),
+                        format!(
+                            "a {:?} event starts this pipeline but Orca fails it on startup: {message}",
+                            event.source
+                        ),
+                        "make every expected artifact of the trigger match one posted artifact, or give it a default",
+                    );
+                }
             }
             for e in p.trigger_expected_artifacts(trigger) {
                 let hits: Vec<&str> = event

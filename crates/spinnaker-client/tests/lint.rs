@@ -68,6 +68,29 @@ fn values_regex_that_matches_two_posted_files_is_found() {
 }
 
 #[test]
+fn expected_artifact_no_event_artifact_matches_is_found() {
+    let mut p = pipeline("dev");
+    p.expected_artifacts.as_mut().unwrap()[1]
+        .match_artifact
+        .as_mut()
+        .unwrap()
+        .name = Some("values-dev\\.yml".into());
+    let findings = lint(&[p], &[event("dev")]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(
+        findings[0].message.contains("could not be resolved"),
+        "{}",
+        findings[0]
+    );
+    assert_eq!(findings[0].path, "triggers[0]");
+    let none = lint(&[pipeline("dev")], &[event("prod")]);
+    assert!(
+        none.is_empty(),
+        "an event the trigger ignores is not checked: {none:#?}"
+    );
+}
+
+#[test]
 fn dangling_ids_cycles_and_bad_bakes_are_found() {
     let mut p = pipeline("prod");
     p.triggers.as_mut().unwrap()[0]
