@@ -256,17 +256,17 @@ fn lint_uniqueness(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>
             {
                 continue;
             }
-            if let Err(message) = p.resolve_artifacts(trigger, &event.artifacts) {
-                if message.ends_with("could not be resolved.") {
-                    ctx.push(
-                        format!("triggers[{t}]"),
-                        format!(
-                            "a {:?} event starts this pipeline but Orca fails it on startup: {message}",
-                            event.source
-                        ),
-                        "make every expected artifact of the trigger match one posted artifact, or give it a default",
-                    );
-                }
+            if let Err(message) = p.resolve_artifacts(trigger, &event.artifacts)
+                && message.ends_with("could not be resolved.")
+            {
+                let fix = "make every expected artifact of the trigger match one posted \
+                           artifact, or give it a default";
+                let source = &event.source;
+                ctx.push(
+                    format!("triggers[{t}]"),
+                    format!("a {source:?} event starts this pipeline but Orca fails it on startup: {message}"),
+                    fix,
+                );
             }
             for e in p.trigger_expected_artifacts(trigger) {
                 let hits: Vec<&str> = event
