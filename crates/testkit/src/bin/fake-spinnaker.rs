@@ -1,3 +1,51 @@
-//! `fake-spinnaker`: runs the spinnaker stand-in as a server.
+//! `fake-spinnaker`: runs the Spinnaker stand-in (Gate + Echo + the parts of Orca baton
+//! observes) as a server until Ctrl-C. See `crates/testkit/SPINNAKER.md`.
 
-fn main() {}
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use testkit::spinnaker::FakeSpinnaker;
+
+/// Spinnaker stand-in for baton tests and demos.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8084")]
+    listen: SocketAddr,
+    /// Pipeline config JSON files (one config or a list per file); may repeat.
+    #[arg(long = "pipelines")]
+    pipelines: Vec<PathBuf>,
+    /// Milliseconds between accepting a webhook and matching it (Echo's cache lag).
+    #[arg(long, default_value_t = 500)]
+    match_delay_ms: u64,
+    /// Milliseconds each bake/deploy stage runs.
+    #[arg(long, default_value_t = 200)]
+    stage_duration_ms: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    let args = Args::parse();
+    let mut builder = FakeSpinnaker::builder()
+        .match_delay(Duration::from_millis(args.match_delay_ms))
+        .stage_duration(Duration::from_millis(args.stage_duration_ms));
+    for file in &args.pipelines {
+        builder = builder
+            .pipelines_from_file(file)
+            .map_err(anyhow::Error::msg)?;
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let fake = builder.start(listener).await?;
+    println!("fake-spinnaker: Gate at {}", fake.url());
+    tokio::signal::ctrl_c().await?;
+    fake.shutdown().await;
+    Ok(())
+}

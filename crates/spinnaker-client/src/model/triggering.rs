@@ -1,0 +1,210 @@
+//! How Echo picks pipelines for a webhook and how Orca binds the trigger's artifacts.
+//!
+//! Sources (spinnaker/spinnaker monorepo): echo `WebhookEventHandler` (`isValidTrigger`,
+//! `matchTriggerFor`), echo `ArtifactMatcher` (`isConstraintInPayload`,
+//! `anyArtifactsMatchExpected`), orca `ArtifactUtils.resolveArtifacts` and `ArtifactResolver`.
+
+use serde_json::{Map, Value};
+
+use super::artifact::{Artifact, ExpectedArtifact};
+use super::pipeline::{PipelineConfig, Trigger};
+
+impl Trigger {
+    /// Echo's test for a webhook event: the trigger is enabled, its type is exactly `webhook`,
+    /// its source equals `source` (case-sensitive) and every payload constraint holds
+    /// (see [`constraints_hold`]).
+    pub fn matches_webhook(&self, source: &str, payload: &Map<String, Value>) -> bool {
+        self.is_enabled()
+            && self.trigger_type == "webhook"
+            && self.source.as_deref() == Some(source)
+            && self
+                .payload_constraints
+                .as_ref()
+                .is_none_or(|c| constraints_hold(c, payload))
+    }
+}
+
+/// Echo's `isJsonPathConstraintInPayload`.
+///
+/// For each constraint key: if the payload has that top-level key with a non-null value, the
+/// constraint regex (if non-null) must be FOUND anywhere in the value's Java `toString()`
+/// (unanchored, `Pattern.asPredicate`). Otherwise the key is read as a JsonPath
+/// (`$.parameters.environments`; Jayway adds `$.` when missing) and the regex must be found
+/// in the string, or in one element of the list of strings, it selects. An invalid regex
+/// never matches. Only dotted paths with optional `[n]` indices are modelled.
+pub fn constraints_hold(constraints: &Map<String, Value>, payload: &Map<String, Value>) -> bool {
+    constraints.iter().all(|(key, want)| {
+        let pattern = (!want.is_null()).then(|| java_to_string(want));
+        let found = |text: &str| {
+            pattern
+                .as_deref()
+                .is_none_or(|p| super::patterns::find(p, text).unwrap_or(false))
+        };
+        match payload.get(key).filter(|v| !v.is_null()) {
+            Some(have) => found(&java_to_string(have)),
+            None => match json_path(payload, key) {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .any(|v| v.as_str().is_some_and(|s| pattern.is_some() && found(s))),
+                Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
+                    pattern.is_some() && found(&java_to_string(v))
+                }
+                _ => false,
+            },
+        }
+    })
+}
+
+/// Follows a dotted JsonPath (`$.a.b[0].c`) through the payload.
+fn json_path<'a>(payload: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let path = path.strip_prefix('$').unwrap_or(path);
+    let path = path.strip_prefix('.').unwrap_or(path);
+    let mut parts = path.split('.');
+    let first = parts.next()?;
+    let (name, indices) = split_indices(first)?;
+    let mut current = index_into(payload.get(name)?, &indices)?;
+    for part in parts {
+        let (name, indices) = split_indices(part)?;
+        current = index_into(current.as_object()?.get(name)?, &indices)?;
+    }
+    Some(current)
+}
+
+fn split_indices(part: &str) -> Option<(&str, Vec<usize>)> {
+    let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+    let mut indices = Vec::new();
+    for chunk in rest.split('[').filter(|c| !c.is_empty()) {
+        indices.push(chunk.strip_suffix(']')?.parse().ok()?);
+    }
+    Some((name, indices))
+}
+
+fn index_into<'a>(mut v: &'a Value, indices: &[usize]) -> Option<&'a Value> {
+    for &i in indices {
+        v = v.as_array()?.get(i)?;
+    }
+    Some(v)
+}
+
+/// How a JSON value prints through Java's `toString()` after Jackson read it into a `Map`.
+pub fn java_to_string(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(java_to_string).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Value::Object(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}={}", java_to_string(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// The pipeline's expected artifacts whose ids `trigger` lists.
+    pub fn trigger_expected_artifacts<'a>(
+        &'a self,
+        trigger: &'a Trigger,
+    ) -> impl Iterator<Item = &'a ExpectedArtifact> {
+        self.expected_artifacts()
+            .iter()
+            .filter(|e| trigger.expected_artifact_ids().contains(&e.id))
+    }
+
+    /// Echo's artifact gate (`anyArtifactsMatchExpected`): true when the trigger lists no
+    /// expected artifact ids, else when at least one posted artifact matches one of them.
+    pub fn artifact_gate(&self, trigger: &Trigger, posted: &[Artifact]) -> bool {
+        if trigger.expected_artifact_ids().is_empty() {
+            return true;
+        }
+        let expected: Vec<_> = self.trigger_expected_artifacts(trigger).collect();
+        posted.iter().any(|a| expected.iter().any(|e| e.matches(a)))
+    }
+
+    /// Orca's start-time resolution (`ArtifactUtils.resolveArtifacts`, requireUniqueMatches
+    /// = true): each expected artifact listed by the trigger, or marked use-default/prior,
+    /// must match exactly one received artifact (prior artifacts are not modelled), else its
+    /// default artifact when `useDefaultArtifact`. Returns the expected artifacts with
+    /// `boundArtifact` set, or the message Orca fails the execution with.
+    pub fn resolve_artifacts(
+        &self,
+        trigger: &Trigger,
+        received: &[Artifact],
+    ) -> Result<Vec<ExpectedArtifact>, String> {
+        let wanted = self.expected_artifacts().iter().filter(|e| {
+            trigger.expected_artifact_ids().contains(&e.id)
+                || e.use_default_artifact == Some(true)
+                || e.use_prior_artifact == Some(true)
+        });
+        let mut bound = Vec::new();
+        for expected in wanted {
+            let matches: Vec<&Artifact> = received.iter().filter(|a| expected.matches(a)).collect();
+            let chosen = match matches.as_slice() {
+                [] if expected.use_default_artifact == Some(true) => {
+                    expected.default_artifact.clone()
+                }
+                [] => None,
+                [one] => Some((*one).clone()),
+                many => {
+                    return Err(format!(
+                        "Expected artifact {} matches multiple artifacts [{}]",
+                        describe_expected(expected),
+                        many.iter()
+                            .map(|a| describe(a))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+            };
+            let Some(artifact) = chosen else {
+                return Err(format!(
+                    "Unmatched expected artifact {} could not be resolved.",
+                    describe_expected(expected)
+                ));
+            };
+            let mut e = expected.clone();
+            e.bound_artifact = Some(artifact);
+            bound.push(e);
+        }
+        Ok(bound)
+    }
+}
+
+/// Lombok-style `toString` of an artifact, the form Orca's messages use (content elided).
+pub fn describe(a: &Artifact) -> String {
+    let f = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".into());
+    let reference = match (&a.reference, a.type_str()) {
+        (Some(r), super::artifact::EMBEDDED_BASE64) => format!("<{} base64 chars>", r.len()),
+        (r, _) => f(r),
+    };
+    format!(
+        "Artifact(type={}, name={}, version={}, location={}, reference={}, artifactAccount={})",
+        f(&a.artifact_type),
+        f(&a.name),
+        f(&a.version),
+        f(&a.location),
+        reference,
+        f(&a.artifact_account)
+    )
+}
+
+fn describe_expected(e: &ExpectedArtifact) -> String {
+    let m = e
+        .match_artifact
+        .as_ref()
+        .map(describe)
+        .unwrap_or_else(|| "null".into());
+    format!(
+        "ExpectedArtifact(matchArtifact={m}, usePriorArtifact={}, useDefaultArtifact={}, id={})",
+        e.use_prior_artifact.unwrap_or(false),
+        e.use_default_artifact.unwrap_or(false),
+        e.id
+    )
+}

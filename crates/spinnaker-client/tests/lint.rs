@@ -1,0 +1,129 @@
+//! The pipeline lint finds what Spinnaker would only report at run time.
+
+use serde_json::{Map, Value, json};
+use spinnaker_client::lint::{SampleEvent, lint};
+use spinnaker_client::model::artifact::Artifact;
+use spinnaker_client::model::pipeline::PipelineConfig;
+use spinnaker_client::model::stage::StageKind;
+use testkit::spinnaker::sample::deploy_pipeline;
+
+fn event(envs: &str) -> SampleEvent {
+    let payload: Map<String, Value> =
+        json!({"application": "app", "parameters": {"environments": envs}})
+            .as_object()
+            .unwrap()
+            .clone();
+    SampleEvent {
+        source: "chart".into(),
+        payload,
+        artifacts: vec![
+            Artifact::embedded_base64("mychart-1.0.0.tgz", b"t"),
+            Artifact::embedded_base64("values-dev.yaml", b"d"),
+            Artifact::embedded_base64("values-prod.yaml", b"p"),
+        ],
+    }
+}
+
+fn pipeline(env: &str) -> PipelineConfig {
+    deploy_pipeline("app", env, "mychart", "chart", env != "dev")
+}
+
+#[test]
+fn sample_events_come_from_webhook_bodies() {
+    let body = json!({"application": "app", "artifacts": [{"type": "embedded/base64", "name": "values-dev.yaml"}]});
+    let e = SampleEvent::from_payload("chart", body.as_object().unwrap().clone()).unwrap();
+    assert_eq!(e.artifacts[0].name.as_deref(), Some("values-dev.yaml"));
+    let bad = json!({"artifacts": [{"name": 5}]});
+    let err = SampleEvent::from_payload("chart", bad.as_object().unwrap().clone()).unwrap_err();
+    assert!(err.to_string().contains("[0].name"), "{err}");
+}
+
+#[test]
+fn rendered_style_pipelines_are_clean() {
+    let findings = lint(&[pipeline("dev"), pipeline("prod")], &[event("dev,prod")]);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn values_regex_that_matches_two_posted_files_is_found() {
+    let mut p = pipeline("dev");
+    p.expected_artifacts.as_mut().unwrap()[1]
+        .match_artifact
+        .as_mut()
+        .unwrap()
+        .name = Some("values-.*".into());
+    let findings = lint(&[p], &[event("dev,prod")]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(
+        findings[0].message.contains("matches 2 artifacts"),
+        "{}",
+        findings[0]
+    );
+    assert!(
+        findings[0]
+            .message
+            .contains("values-dev.yaml, values-prod.yaml")
+    );
+    assert_eq!(findings[0].pipeline, "app/app-deploy-dev");
+}
+
+#[test]
+fn expected_artifact_no_event_artifact_matches_is_found() {
+    let mut p = pipeline("dev");
+    p.expected_artifacts.as_mut().unwrap()[1]
+        .match_artifact
+        .as_mut()
+        .unwrap()
+        .name = Some("values-dev\\.yml".into());
+    let findings = lint(&[p], &[event("dev")]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(
+        findings[0].message.contains("could not be resolved"),
+        "{}",
+        findings[0]
+    );
+    assert_eq!(findings[0].path, "triggers[0]");
+    let none = lint(&[pipeline("dev")], &[event("prod")]);
+    assert!(
+        none.is_empty(),
+        "an event the trigger ignores is not checked: {none:#?}"
+    );
+}
+
+#[test]
+fn dangling_ids_cycles_and_bad_bakes_are_found() {
+    let mut p = pipeline("prod");
+    p.triggers.as_mut().unwrap()[0]
+        .expected_artifact_ids
+        .as_mut()
+        .unwrap()
+        .push("ghost".into());
+    p.triggers.as_mut().unwrap()[0].source = Some(String::new());
+    let stages = p.stages.as_mut().unwrap();
+    stages[0].requisite_stage_ref_ids = Some(vec!["deploy".into()]);
+    stages.push(stages[2].clone().after(&["missing"]));
+    if let StageKind::BakeManifest(b) = &mut stages[1].kind {
+        b.expected_artifacts.as_mut().unwrap().clear();
+        b.input_artifacts.as_mut().unwrap()[1].id = Some("nowhere".into());
+    }
+    let findings = lint(&[p], &[]);
+    let text: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    let has = |needle: &str| text.iter().any(|t| t.contains(needle));
+    assert!(
+        has("triggers[0].expectedArtifactIds[2]: expected artifact id \"ghost\""),
+        "{text:#?}"
+    );
+    assert!(has("triggers[0].source"), "{text:#?}");
+    assert!(has("stages[1].inputArtifacts[1].id"), "{text:#?}");
+    assert!(has("exactly one artifact, declares 0"), "{text:#?}");
+    assert!(has("stages[2].manifestArtifactId"), "{text:#?}");
+    assert!(
+        has("refId \"deploy\" is used by more than one stage"),
+        "{text:#?}"
+    );
+    assert!(
+        has("stages[3].requisiteStageRefIds[0]: no stage has refId \"missing\""),
+        "{text:#?}"
+    );
+    assert!(has("form a cycle"), "{text:#?}");
+}

@@ -1,1 +1,0 @@
-//! Spinnaker stand-in (issue 4 fills this in).

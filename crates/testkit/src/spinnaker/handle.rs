@@ -1,0 +1,298 @@
+//! Starting, observing, steering and stopping the stand-in.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use spinnaker_client::model::execution::Execution;
+use spinnaker_client::model::pipeline::PipelineConfig;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::state::{Bake, Deployment, FailRule, Fault, GateAuth, RecordedRequest, Settings, State};
+
+/// Configures a [`FakeSpinnaker`].
+#[derive(Debug, Default)]
+pub struct FakeSpinnakerBuilder {
+    applications: Vec<String>,
+    pipelines: Vec<PipelineConfig>,
+    match_delay: Duration,
+    stage_duration: Duration,
+    manual_clock: bool,
+    auth: GateAuth,
+    namespaces: BTreeMap<String, String>,
+    tls: Option<super::TlsSettings>,
+}
+
+impl FakeSpinnakerBuilder {
+    /// Registers an application (applications of stored pipelines are registered anyway).
+    pub fn application(mut self, name: &str) -> Self {
+        self.applications.push(name.to_owned());
+        self
+    }
+
+    /// Stores a pipeline config (as if saved through front50).
+    pub fn pipeline(mut self, config: PipelineConfig) -> Self {
+        self.pipelines.push(config);
+        self
+    }
+
+    /// Loads a JSON file holding one pipeline config or a list of them.
+    pub fn pipelines_from_file(mut self, path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let what = path.display().to_string();
+        let value: serde_json::Value =
+            spinnaker_client::model::decode(&what, &bytes).map_err(|e| e.to_string())?;
+        let list = if value.is_array() {
+            value
+        } else {
+            serde_json::Value::Array(vec![value])
+        };
+        let configs: Vec<PipelineConfig> =
+            spinnaker_client::model::decode(&what, list.to_string().as_bytes())
+                .map_err(|e| e.to_string())?;
+        self.pipelines.extend(configs);
+        Ok(self)
+    }
+
+    /// Time between accepting a webhook and matching it (Echo's cache lag). Default 0.
+    pub fn match_delay(mut self, d: Duration) -> Self {
+        self.match_delay = d;
+        self
+    }
+
+    /// How long bake, deploy and other non-judgment stages run. Default 0.
+    pub fn stage_duration(mut self, d: Duration) -> Self {
+        self.stage_duration = d;
+        self
+    }
+
+    /// Time moves only through [`FakeSpinnaker::advance`] (default: it follows the wall clock).
+    pub fn manual_clock(mut self) -> Self {
+        self.manual_clock = true;
+        self
+    }
+
+    /// Authentication Gate requires. Default none.
+    pub fn auth(mut self, auth: GateAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The namespace a deploy to `account` uses without `namespaceOverride` (else `default`).
+    pub fn account_namespace(mut self, account: &str, namespace: &str) -> Self {
+        self.namespaces.insert(account.into(), namespace.into());
+        self
+    }
+
+    /// Serves HTTPS (and, with a client CA, requires client certificates) instead of HTTP.
+    pub fn tls(mut self, tls: super::TlsSettings) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Serves on `listener` until [`FakeSpinnaker::shutdown`] or drop.
+    pub async fn start(self, listener: TcpListener) -> std::io::Result<FakeSpinnaker> {
+        let addr = listener.local_addr()?;
+        let settings = Settings {
+            match_delay: self.match_delay,
+            stage_duration: self.stage_duration,
+            default_namespaces: self.namespaces,
+            auth: self.auth,
+        };
+        let mut state = State::new(settings, Vec::new());
+        state.applications.extend(self.applications);
+        for p in self.pipelines {
+            state.save_pipeline(p);
+        }
+        let shared = Shared(Arc::new(Mutex::new(state)));
+        let cancel = CancellationToken::new();
+        let offset = Arc::new(Mutex::new(Duration::ZERO));
+        let app = super::routes::router(shared.clone());
+        let token = cancel.clone();
+        let (server, scheme) = match &self.tls {
+            Some(tls) => {
+                let acceptor = super::tls::acceptor(tls)?;
+                let task = tokio::spawn(super::tls::serve(listener, acceptor, app, token));
+                (task, "https")
+            }
+            None => {
+                let task = tokio::spawn(async move {
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(token.cancelled_owned())
+                        .await;
+                });
+                (task, "http")
+            }
+        };
+        let mut tasks = vec![server];
+        if !self.manual_clock {
+            let (shared, token, offset) = (shared.clone(), cancel.clone(), offset.clone());
+            tasks.push(tokio::spawn(async move {
+                let started = tokio::time::Instant::now();
+                let mut tick = tokio::time::interval(Duration::from_millis(5));
+                loop {
+                    tokio::select! {
+                        _ = token.cancelled() => break,
+                        _ = tick.tick() => {}
+                    }
+                    let extra = *offset.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut state = shared.lock();
+                    let now = (started.elapsed() + extra).as_millis() as u64;
+                    state.now_ms = state.now_ms.max(now);
+                    super::orca::step(&mut state);
+                }
+            }));
+        }
+        Ok(FakeSpinnaker {
+            shared,
+            url: format!("{scheme}://{addr}"),
+            cancel,
+            tasks,
+            offset,
+        })
+    }
+}
+
+/// A running stand-in. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeSpinnaker {
+    shared: Shared,
+    url: String,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl FakeSpinnaker {
+    /// Starts configuring a stand-in.
+    pub fn builder() -> FakeSpinnakerBuilder {
+        FakeSpinnakerBuilder::default()
+    }
+
+    /// Gate's base URL (`http://127.0.0.1:port`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Requests no route knew (answered 404); a correct client makes none.
+    pub fn unexpected_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.unexpected)
+            .collect()
+    }
+
+    /// Executions of `application`, oldest first.
+    pub fn executions(&self, application: &str) -> Vec<Execution> {
+        let state = self.shared.lock();
+        state
+            .runs
+            .iter()
+            .filter(|r| r.exec.application == application)
+            .map(|r| r.exec.clone())
+            .collect()
+    }
+
+    /// One execution by id.
+    pub fn execution(&self, id: &str) -> Option<Execution> {
+        let state = self.shared.lock();
+        state
+            .runs
+            .iter()
+            .find(|r| r.exec.id == id)
+            .map(|r| r.exec.clone())
+    }
+
+    /// The pipeline configs stored for `application`.
+    pub fn pipelines(&self, application: &str) -> Vec<PipelineConfig> {
+        let state = self.shared.lock();
+        state
+            .pipelines
+            .iter()
+            .filter(|p| p.application == application)
+            .cloned()
+            .collect()
+    }
+
+    /// The latest deployment into `namespace` for `application`.
+    pub fn deployed(&self, application: &str, namespace: &str) -> Option<Deployment> {
+        let state = self.shared.lock();
+        state
+            .deployments
+            .iter()
+            .rev()
+            .find(|d| d.application == application && d.namespace == namespace)
+            .cloned()
+    }
+
+    /// Every deployment, oldest first.
+    pub fn deployments(&self) -> Vec<Deployment> {
+        self.shared.lock().deployments.clone()
+    }
+
+    /// Every bake, oldest first.
+    pub fn bakes(&self) -> Vec<Bake> {
+        self.shared.lock().bakes.clone()
+    }
+
+    /// Webhooks accepted but not matched yet.
+    pub fn pending_events(&self) -> usize {
+        self.shared.lock().events.len()
+    }
+
+    /// Adds a fault.
+    pub fn set_fault(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Adds a scripted stage failure.
+    pub fn fail_stage(&self, rule: FailRule) {
+        self.shared.lock().fail_rules.push(rule);
+    }
+
+    /// Forgets every form-login session (as when Gate's session expires).
+    pub fn expire_sessions(&self) {
+        self.shared.lock().sessions.clear();
+    }
+
+    /// Moves the virtual clock forward by `d` and runs everything that became due.
+    pub fn advance(&self, d: Duration) {
+        *self.offset.lock().unwrap_or_else(|p| p.into_inner()) += d;
+        let mut state = self.shared.lock();
+        state.now_ms += d.as_millis() as u64;
+        super::orca::step(&mut state);
+    }
+
+    /// Runs everything due now without moving the clock.
+    pub fn settle(&self) {
+        self.advance(Duration::ZERO);
+    }
+
+    /// Stops the server and the clock, waiting for both.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        for task in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+}
+
+impl Drop for FakeSpinnaker {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
