@@ -18,12 +18,12 @@
 
 pub mod credentials;
 pub mod error;
-// pub mod git;
+pub mod git;
 // pub mod helm;
 mod http;
 pub mod outcome;
 pub mod registry;
-// pub mod yaml;
+pub mod yaml;
 
 pub use credentials::{Credentials, CredentialsConfig};
 pub use error::{Error, ErrorKind};
