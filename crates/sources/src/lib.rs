@@ -19,7 +19,7 @@
 pub mod credentials;
 pub mod error;
 pub mod git;
-// pub mod helm;
+pub mod helm;
 mod http;
 pub mod outcome;
 pub mod registry;
