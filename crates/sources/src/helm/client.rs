@@ -72,6 +72,26 @@ pub struct HelmClient {
     pub(crate) limits: HelmLimits,
     credentials: Vec<(String, Credentials)>,
     timeout: Duration,
+    counters: Arc<Counters>,
+}
+
+/// Index fetches by answer, for metrics and tests.
+#[derive(Debug, Default)]
+struct Counters {
+    index_full: std::sync::atomic::AtomicU64,
+    index_not_modified: std::sync::atomic::AtomicU64,
+    downloads: std::sync::atomic::AtomicU64,
+}
+
+/// How many requests a [`HelmClient`] made, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelmRequestCounts {
+    /// `index.yaml` answered in full (200).
+    pub index_full: u64,
+    /// `index.yaml` answered 304.
+    pub index_not_modified: u64,
+    /// Chart archives downloaded (cache misses).
+    pub downloads: u64,
 }
 
 impl HelmClient {
@@ -115,6 +135,7 @@ impl HelmClient {
             limits: HelmLimits::default(),
             credentials,
             timeout,
+            counters: Arc::default(),
         })
     }
 
@@ -122,6 +143,16 @@ impl HelmClient {
     pub fn with_limits(mut self, limits: HelmLimits) -> Self {
         self.limits = limits;
         self
+    }
+
+    /// Requests made so far.
+    pub fn request_counts(&self) -> HelmRequestCounts {
+        use std::sync::atomic::Ordering::Relaxed;
+        HelmRequestCounts {
+            index_full: self.counters.index_full.load(Relaxed),
+            index_not_modified: self.counters.index_not_modified.load(Relaxed),
+            downloads: self.counters.downloads.load(Relaxed),
+        }
     }
 
     fn credentials_for(&self, url: &Url) -> Option<&Credentials> {
@@ -163,8 +194,14 @@ impl HelmClient {
             .map_err(|source| transport("GET", &url, source, self.timeout))?;
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
+            self.counters
+                .index_not_modified
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Ok(IndexFetch::NotModified);
         }
+        self.counters
+            .index_full
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let h = |n: header::HeaderName| {
             resp.headers()
                 .get(n)
@@ -206,6 +243,9 @@ impl HelmClient {
         {
             return Ok(cached);
         }
+        self.counters
+            .downloads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut req = self.http.get(url.clone());
         if url.origin() == repo.origin()
             && let Some(c) = self.credentials_for(repo)

@@ -14,7 +14,9 @@ pub mod version;
 mod watch;
 
 pub use archive::{ArchiveLimits, ChartMeta, read_chart};
-pub use client::{HelmClient, HelmCredentialConfig, HelmLimits};
+pub use client::{
+    HelmClient, HelmCredentialConfig, HelmLimits, HelmRequestCounts, IndexValidators,
+};
 pub use index::{ChartEntry, parse_index};
 pub use version::{VersionSpec, select};
 pub use watch::{Chart, ChartObservation, ChartWatch};
