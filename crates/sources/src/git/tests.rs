@@ -220,3 +220,84 @@ async fn unreachable_remotes_and_bad_config_are_errors() {
         ]
     );
 }
+
+/// pkt-line framing for the fake smart-HTTP advertisement below.
+fn pkt(line: &str) -> String {
+    format!("{:04x}{line}", line.len() + 4)
+}
+
+/// A smart-HTTP server that answers the ref advertisement only with the right Basic
+/// credentials: proves `ls-remote` gets them from the credential helper (the env), not a prompt.
+#[tokio::test]
+async fn http_credentials_come_from_config_files() {
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    let body = format!(
+        "{}0000{}0000",
+        pkt("# service=git-upload-pack\n"),
+        pkt(&format!(
+            "{sha} refs/heads/main\0multi_ack ofs-delta agent=fake\n"
+        ))
+    );
+    // "ci:s3cret" in Basic.
+    Mock::given(method("GET"))
+        .and(path("/acme/repo.git/info/refs"))
+        .and(query_param("service", "git-upload-pack"))
+        .and(header("authorization", "Basic Y2k6czNjcmV0"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(body, "application/x-git-upload-pack-advertisement"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Basic realm=\"git\""),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let write = |name: &str, pw: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, format!("{pw}\n")).expect("write");
+        p
+    };
+    let url = format!("{}/acme/repo.git", server.uri());
+    let configs = vec![
+        GitCredentialConfig {
+            url_prefix: format!("{}/", server.uri()),
+            username: "other".into(),
+            password_file: write("short", "nope"),
+        },
+        GitCredentialConfig {
+            url_prefix: format!("{}/acme/", server.uri()),
+            username: "ci".into(),
+            password_file: write("long", "s3cret"),
+        },
+    ];
+    let watch = GitWatch::for_values(&url, "main", ".", &["dev"], dir.path()).expect("watch");
+    let git = Git::new().with_credentials(credentials_for(&configs, &url).expect("load"));
+    assert_eq!(
+        watch
+            .remote_head(&git)
+            .await
+            .expect("ls-remote with credentials"),
+        Some(sha.to_string())
+    );
+
+    let wrong = Git::new().with_credentials(credentials_for(&configs[..1], &url).expect("load"));
+    let err = watch
+        .remote_head(&wrong)
+        .await
+        .expect_err("wrong password")
+        .to_string();
+    assert!(!err.contains("nope"), "{err}");
+    let none = watch
+        .remote_head(&Git::new())
+        .await
+        .expect_err("no credentials, no prompt");
+    assert!(matches!(none, crate::Error::Git { .. }), "{none:?}");
+}

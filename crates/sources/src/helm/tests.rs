@@ -187,3 +187,78 @@ async fn html_oversized_and_missing_versions_are_typed_errors() {
         );
     }
 }
+
+/// Matches requests without an Authorization header.
+struct NoAuthorization;
+impl wiremock::Match for NoAuthorization {
+    fn matches(&self, req: &wiremock::Request) -> bool {
+        !req.headers.contains_key("authorization")
+    }
+}
+
+#[tokio::test]
+async fn credentials_stay_on_the_repository_origin() {
+    let repo = MockServer::start().await;
+    let cdn = MockServer::start().await;
+    let (a, b) = (chart("1.0.0"), chart("2.0.0"));
+    let idx = index(&[
+        ("1.0.0", &format!("{}/a.tgz", cdn.uri()), Some(hex(&a))),
+        ("2.0.0", "b.tgz", Some(hex(&b))),
+    ]);
+    // "u:pw" in Basic, required by the repository itself.
+    let basic = "Basic dTpwdw==";
+    Mock::given(method("GET"))
+        .and(path("/index.yaml"))
+        .and(header("authorization", basic))
+        .respond_with(ResponseTemplate::new(200).set_body_string(idx))
+        .expect(2)
+        .mount(&repo)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/b.tgz"))
+        .and(header("authorization", basic))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", format!("{}/b.tgz", cdn.uri())),
+        )
+        .expect(1)
+        .mount(&repo)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/a.tgz"))
+        .and(NoAuthorization)
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(a))
+        .expect(1)
+        .mount(&cdn)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/b.tgz"))
+        .and(NoAuthorization)
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b))
+        .expect(1)
+        .mount(&cdn)
+        .await;
+    let cache = tempfile::tempdir().expect("cache");
+    let pw = cache.path().join("pw");
+    std::fs::write(&pw, "pw\n").expect("write");
+    let creds = [HelmCredentialConfig {
+        url_prefix: repo.uri(),
+        username: "u".into(),
+        password_file: pw,
+    }];
+    let c = HelmClient::new(
+        cache.path().join("charts"),
+        Arc::new(Registries::default()),
+        &creds,
+        Duration::from_secs(10),
+    )
+    .expect("client");
+    for (version, expect) in [("1.0.0", "1.0.0"), ("2.0.0", "2.0.0")] {
+        let w = ChartWatch {
+            repository: repo.uri(),
+            name: "demo".into(),
+            version: version.into(),
+            prereleases: false,
+        };
+        assert_eq!(w.observe(&c, None).await.expect(version).version, expect);
+    }
+}
