@@ -301,3 +301,34 @@ async fn http_credentials_come_from_config_files() {
         .expect_err("no credentials, no prompt");
     assert!(matches!(none, crate::Error::Git { .. }), "{none:?}");
 }
+
+/// With a server that allows filters, the cache holds commits and trees but only the watched
+/// blobs: an unrelated large file is never downloaded.
+#[tokio::test]
+async fn fetches_only_the_watched_blobs_when_the_server_allows_filters() {
+    let up = Upstream::new();
+    git(&up.work, &["config", "uploadpack.allowFilter", "true"]);
+    let big = "x".repeat(1 << 20);
+    up.commit(
+        &[
+            ("values-dev.yaml", Some("a: 1\n")),
+            ("assets/big.bin", Some(big.as_str())),
+        ],
+        "with a big file",
+    );
+    let big_oid = git(&up.work, &["rev-parse", "HEAD:assets/big.bin"]);
+    let cache = tempfile::tempdir().expect("cache");
+    let watch = GitWatch::for_values(&up.url, "main", ".", &["dev"], cache.path()).expect("watch");
+    let obs = watch.observe(&Git::new(), None).await.expect("observe");
+    assert!(matches!(
+        obs.files["values-dev.yaml"],
+        FileState::Present { .. }
+    ));
+    let missing = Command::new("git")
+        .args(["cat-file", "-e", &big_oid])
+        .current_dir(&watch.cache_dir)
+        .env("GIT_NO_LAZY_FETCH", "1")
+        .output()
+        .expect("git");
+    assert!(!missing.status.success(), "the unrelated blob was fetched");
+}
