@@ -89,3 +89,41 @@ impl RegistryConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_design_examples_parse() {
+        let yaml = "- host: docker.wso2.com\n  username: me\n  password_file: /etc/baton/wso2-password\n- host: 127.0.0.1:5000\n  insecure: true\n  budget: {requests: 100, per: 6h}\n";
+        let regs: Vec<RegistryConfig> = serde_saphyr::from_str(yaml).expect("parse");
+        assert_eq!(regs[0].username.as_deref(), Some("me"));
+        assert_eq!(regs[0].timeout, Duration::from_secs(20));
+        assert!(regs[1].insecure && regs[1].username.is_none());
+        assert_eq!(
+            regs[1].budget,
+            Some(RequestBudget {
+                requests: 100,
+                per: Duration::from_secs(6 * 3600)
+            })
+        );
+        let err = serde_saphyr::from_str::<Vec<RegistryConfig>>("- host: x\n  password: inline\n")
+            .expect_err("inline secret");
+        assert!(err.to_string().contains("password"), "{err}");
+    }
+
+    #[test]
+    fn half_configured_credentials_are_refused() {
+        let mut c = RegistryConfig::anonymous("r.example.com");
+        c.username = Some("me".into());
+        let err = c.credentials().expect_err("no password file").to_string();
+        assert!(
+            err.contains("registries[r.example.com]") && err.contains("password_file"),
+            "{err}"
+        );
+        c.password_file = Some("/nonexistent/baton-password".into());
+        let err = c.credentials().expect_err("missing file").to_string();
+        assert!(err.contains("/nonexistent/baton-password"), "{err}");
+    }
+}
