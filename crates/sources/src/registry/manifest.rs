@@ -345,7 +345,9 @@ fn check_media_type(h: &http::HeaderMap, url: &str) -> Result<String, Error> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let known = MANIFEST_ACCEPT.contains(&base.as_str())
+    // Some registries omit Content-Type on HEAD: unknown is allowed, a wrong type is not.
+    let known = base.is_empty()
+        || MANIFEST_ACCEPT.contains(&base.as_str())
         || base == "application/vnd.docker.distribution.manifest.v1+prettyjws"
         || base == "application/json";
     if !known {

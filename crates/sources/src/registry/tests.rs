@@ -409,3 +409,37 @@ fn platform_choice_honours_variants() {
     .expect_err("html");
     assert_eq!(err.kind(), ErrorKind::InvalidResponse);
 }
+
+#[tokio::test]
+async fn a_head_without_content_type_still_finds_the_platform() {
+    let server = MockServer::start().await;
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": super::manifest::OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222", "size": 1,
+         "platform": {"os": "linux", "architecture": "amd64"}}]})
+    .to_string();
+    let digest = crate::http::sha256_digest(index.as_bytes());
+    Mock::given(method("HEAD"))
+        .respond_with(
+            ResponseTemplate::new(200).insert_header("Docker-Content-Digest", digest.as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/acme/base/manifests/{digest}")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(index, super::manifest::OCI_INDEX))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (regs, host) = registries(&server, None);
+    let obs = ImageWatch::new(&format!("{host}/acme/base:1"), Some("linux/amd64"))
+        .expect("watch")
+        .observe(&regs, None)
+        .await
+        .expect("observe");
+    assert_eq!(obs.digest, digest);
+    assert_eq!(
+        obs.platform_digest.as_deref(),
+        Some("sha256:2222222222222222222222222222222222222222222222222222222222222222")
+    );
+}

@@ -166,7 +166,7 @@ impl ImageWatch {
             })?;
         let platform_digest = match &self.platform {
             None => None,
-            Some(_) if !head.is_index() => Some(head.digest.clone()),
+            Some(_) if !head.is_index() && !head.media_type.is_empty() => Some(head.digest.clone()),
             Some(p) => match last {
                 // Same index, same children: no need to read it again.
                 Some(l)
@@ -177,8 +177,18 @@ impl ImageWatch {
                     l.platform_digest.clone()
                 }
                 _ => {
-                    let (body, _, _) = client.get_manifest(&r.repository, &head.digest).await?;
-                    let found = select_platform(&body, p, &r.to_string())?;
+                    let (body, media_type, _) =
+                        client.get_manifest(&r.repository, &head.digest).await?;
+                    let is_index = media_type == super::manifest::OCI_INDEX
+                        || media_type == super::manifest::DOCKER_LIST
+                        || serde_json::from_slice::<serde_json::Value>(&body)
+                            .is_ok_and(|v| v.get("manifests").is_some());
+                    // A single-platform image (type unknown from HEAD): its own digest.
+                    let found = if is_index {
+                        select_platform(&body, p, &r.to_string())?
+                    } else {
+                        Some(head.digest.clone())
+                    };
                     Some(found.ok_or_else(|| Error::Api {
                         method: "GET".into(),
                         url: r.to_string(),
