@@ -332,3 +332,38 @@ async fn fetches_only_the_watched_blobs_when_the_server_allows_filters() {
         .expect("git");
     assert!(!missing.status.success(), "the unrelated blob was fetched");
 }
+
+#[tokio::test]
+async fn an_interrupted_cache_is_rebuilt_and_new_paths_are_read() {
+    let up = Upstream::new();
+    up.commit(
+        &[
+            ("values-dev.yaml", Some("a: 1\n")),
+            ("values-prod.yaml", Some("b: 2\n")),
+        ],
+        "values",
+    );
+    let cache = tempfile::tempdir().expect("cache");
+    let dev = GitWatch::for_values(&up.url, "main", ".", &["dev"], cache.path()).expect("watch");
+    // A half-made cache folder (no marker) from an earlier crash.
+    std::fs::create_dir_all(&dev.cache_dir).expect("mkdir");
+    std::fs::write(dev.cache_dir.join("HEAD"), "garbage").expect("write");
+    let first = dev
+        .observe(&Git::new(), None)
+        .await
+        .expect("observe after crash");
+    assert_eq!(first.files.len(), 1);
+    // Same commit, one more environment configured: the new file is read, not skipped.
+    let both = GitWatch {
+        files: vec!["values-dev.yaml".into(), "values-prod.yaml".into()],
+        ..dev.clone()
+    };
+    let second = both
+        .observe(&Git::new(), Some(&first))
+        .await
+        .expect("observe");
+    assert!(
+        matches!(second.files["values-prod.yaml"], FileState::Present { .. }),
+        "{second:?}"
+    );
+}

@@ -24,7 +24,8 @@ pub struct GitWatch {
     pub branch: String,
     /// Paths relative to the repository root (e.g. `microgateway/values-dev.yaml`).
     pub files: Vec<String>,
-    /// Local folder for the blob-filtered cache clone of this remote.
+    /// Local folder for the blob-filtered cache clone of this remote. Run one check at a time
+    /// per folder (the daemon polls each watch from one task); git's own locks refuse overlaps.
     pub cache_dir: PathBuf,
 }
 
@@ -117,7 +118,10 @@ impl GitWatch {
         let Some(head) = self.remote_head(git).await? else {
             return Ok(self.empty(None));
         };
-        if let Some(l) = last.filter(|l| l.commit.as_deref() == Some(head.as_str())) {
+        // Same commit and the same watched paths: nothing to read.
+        if let Some(l) = last.filter(|l| {
+            l.commit.as_deref() == Some(head.as_str()) && l.files.keys().eq(self.sorted_files())
+        }) {
             return Ok(l.clone());
         }
         let repo = self.ensure_cache(git).await?;
@@ -182,6 +186,13 @@ impl GitWatch {
         }
     }
 
+    fn sorted_files(&self) -> Vec<&String> {
+        let mut v: Vec<&String> = self.files.iter().collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// The URL without any userinfo, for observations and errors.
     fn shown_url(&self) -> String {
         match url::Url::parse(&self.url) {
@@ -196,14 +207,20 @@ impl GitWatch {
 
     async fn ensure_cache(&self, git: &Git) -> Result<PathBuf, Error> {
         let repo = self.cache_dir.clone();
-        if repo.join("HEAD").exists() {
+        let ready = repo.join("baton-ready");
+        if ready.exists() {
             return Ok(repo);
         }
-        std::fs::create_dir_all(&repo).map_err(|source| Error::Io {
-            action: "create",
+        let io = |action, source| Error::Io {
+            action,
             path: repo.display().to_string(),
             source,
-        })?;
+        };
+        // A set-up that was interrupted leaves no marker: start that cache over.
+        if repo.exists() {
+            std::fs::remove_dir_all(&repo).map_err(|e| io("remove half-made cache", e))?;
+        }
+        std::fs::create_dir_all(&repo).map_err(|e| io("create", e))?;
         git.run(Some(&repo), &["init", "--quiet", "--bare"], &[], "init")
             .await?;
         for args in [
@@ -215,6 +232,7 @@ impl GitWatch {
             git.run(Some(&repo), args, &[], &args[..2].join(" "))
                 .await?;
         }
+        std::fs::write(&ready, b"").map_err(|e| io("mark ready", e))?;
         Ok(repo)
     }
 
