@@ -367,3 +367,70 @@ async fn an_interrupted_cache_is_rebuilt_and_new_paths_are_read() {
         "{second:?}"
     );
 }
+
+#[tokio::test]
+async fn a_hanging_git_is_killed_at_its_timeout() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let fake = dir.path().join("git");
+    std::fs::write(&fake, "#!/bin/sh\nexec sleep 30\n").expect("write");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let git = Git {
+        binary: fake,
+        timeout: std::time::Duration::from_millis(300),
+        ..Git::new()
+    };
+    let watch = GitWatch::for_values(
+        "https://git.example.invalid/x.git",
+        "main",
+        ".",
+        &["dev"],
+        dir.path(),
+    )
+    .expect("watch");
+    let started = std::time::Instant::now();
+    let err = watch.remote_head(&git).await.expect_err("timeout");
+    assert!(matches!(err, crate::Error::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn observations_round_trip_through_json() {
+    let obs = GitObservation {
+        url: "https://git.example.com/a.git".into(),
+        branch: "main".into(),
+        commit: Some("a".repeat(40)),
+        author: Some("Ada <ada@example.com>".into()),
+        subject: Some("s".into()),
+        history: Some(History::ForcePush),
+        files: [
+            (
+                "values-dev.yaml".to_string(),
+                FileState::Present {
+                    sha256: "sha256:x".into(),
+                    blob: "b".into(),
+                    content: b"a: 1\n".to_vec(),
+                },
+            ),
+            (
+                "values-prod.yaml".to_string(),
+                FileState::Invalid {
+                    sha256: "sha256:y".into(),
+                    blob: "c".into(),
+                    line: 2,
+                    column: 3,
+                    message: "m".into(),
+                },
+            ),
+            ("values-qa.yaml".to_string(), FileState::Absent),
+        ]
+        .into(),
+    };
+    let json = serde_json::to_value(&obs).expect("serialize");
+    assert_eq!(json["files"]["values-dev.yaml"]["content"], "YTogMQo=");
+    assert_eq!(json["files"]["values-prod.yaml"]["state"], "invalid");
+    assert_eq!(
+        serde_json::from_value::<GitObservation>(json).expect("deserialize"),
+        obs
+    );
+}

@@ -443,3 +443,34 @@ async fn a_head_without_content_type_still_finds_the_platform() {
         Some("sha256:2222222222222222222222222222222222222222222222222222222222222222")
     );
 }
+
+#[tokio::test]
+async fn a_slow_registry_times_out_as_a_typed_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let host = server.address().to_string();
+    let mut cfg = RegistryConfig::anonymous(host.clone());
+    cfg.insecure = true;
+    cfg.timeout = Duration::from_millis(200);
+    cfg.max_retries = 0;
+    let regs = Registries::new(vec![cfg]).expect("registries");
+    let r = ImageWatch::new(&format!("{host}/acme/base:1"), None)
+        .expect("watch")
+        .check(&regs, None)
+        .await;
+    assert!(
+        matches!(
+            r.outcome,
+            CheckOutcome::Error {
+                kind: ErrorKind::Timeout,
+                ..
+            }
+        ),
+        "{:?}",
+        r.outcome
+    );
+    assert!(r.took < Duration::from_secs(3), "{:?}", r.took);
+}
