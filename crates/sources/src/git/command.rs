@@ -20,6 +20,36 @@ pub struct Git {
     /// Limit for one git command.
     pub timeout: Duration,
     pub(crate) credentials: Option<Credentials>,
+    pub(crate) ssh: Option<SshAuth>,
+}
+
+/// Key and known-hosts files for ssh remotes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SshAuth {
+    pub key_file: PathBuf,
+    pub known_hosts_file: Option<PathBuf>,
+}
+
+/// Quotes `s` for the POSIX shell git runs `GIT_SSH_COMMAND` through.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl SshAuth {
+    /// `GIT_SSH_COMMAND`: batch mode, this key only, strict host key checking.
+    pub(crate) fn command(&self) -> String {
+        let mut c = format!(
+            "ssh -o BatchMode=yes -o ConnectTimeout=15 -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -i {}",
+            shell_quote(&self.key_file.display().to_string())
+        );
+        if let Some(kh) = &self.known_hosts_file {
+            c.push_str(&format!(
+                " -o UserKnownHostsFile={}",
+                shell_quote(&kh.display().to_string())
+            ));
+        }
+        c
+    }
 }
 
 /// What a finished git command printed.
@@ -35,6 +65,7 @@ impl Git {
             binary: PathBuf::from("git"),
             timeout: Duration::from_secs(60),
             credentials: None,
+            ssh: None,
         }
     }
 
@@ -86,7 +117,13 @@ impl Git {
         .env("SSH_ASKPASS", "false")
         .env(
             "GIT_SSH_COMMAND",
-            "ssh -o BatchMode=yes -o ConnectTimeout=15",
+            self.ssh.as_ref().map_or_else(
+                || {
+                    "ssh -o BatchMode=yes -o ConnectTimeout=15 -o StrictHostKeyChecking=yes"
+                        .to_string()
+                },
+                SshAuth::command,
+            ),
         )
         .env_remove("BATON_GIT_USERNAME")
         .env_remove("BATON_GIT_PASSWORD")
