@@ -4,9 +4,9 @@
 //! machines and its HTTP transport is blocking anyway, while the CLI already speaks protocol
 //! v2 (one `ls-refs` round trip for `ls-remote`), partial clone (`--filter=blob:none`) and every
 //! transport (smart HTTP, `git://`, `file://`, ssh with a key file and strict known-hosts).
-//! Every call runs under a timeout with
-//! `kill_on_drop`, with `GIT_TERMINAL_PROMPT=0`, no system/global config, and credentials handed
-//! over through a credential helper that reads the environment — never on the command line.
+//! Every call runs under a timeout with `kill_on_drop`, with `GIT_TERMINAL_PROMPT=0`, no
+//! system/global config, and HTTP credentials handed over through a credential helper that
+//! reads the environment — never on the command line.
 
 mod command;
 mod credentials;
