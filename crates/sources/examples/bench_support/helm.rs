@@ -159,6 +159,21 @@ pub async fn helm_bench() -> anyhow::Result<()> {
         hw.as_secs_f64() / bw.as_secs_f64()
     );
 
+    let body = std::fs::read(&index)?;
+    let t = std::time::Instant::now();
+    let fast = baton_sources::helm::parse_index(&body, &rig.chart_name, "index")?;
+    let fast_took = t.elapsed();
+    let t = std::time::Instant::now();
+    let none = baton_sources::helm::parse_index(&body, "no-such-chart", "index")?;
+    let whole_took = t.elapsed();
+    anyhow::ensure!(fast.len() == 1 && none.is_empty());
+    println!(
+        "in-process parse of the {:.1} MB index: chart block cut out by indentation {}; whole-document streaming parse (the fallback, and the cost of an absent chart) {}\n",
+        size as f64 / 1e6,
+        ms(fast_took),
+        ms(whole_took)
+    );
+
     let cache = tempfile::tempdir()?;
     let client = HelmClient::new(
         cache.path().to_path_buf(),

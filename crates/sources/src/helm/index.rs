@@ -123,22 +123,15 @@ pub fn parse_index(body: &[u8], chart: &str, source: &str) -> Result<Vec<ChartEn
         column: 0,
         message: format!("not UTF-8 at byte {}", e.valid_up_to()),
     })?;
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_reader_input_bytes = Some(body.len() + 1);
-    budget.max_events = usize::MAX / 2;
-    budget.max_nodes = usize::MAX / 2;
-    budget.max_total_scalar_bytes = body.len() + 1;
-    budget.max_aliases = 1_000;
-    budget.max_depth = 32;
-    let mut opts = serde_saphyr::Options::default();
-    opts.budget = Some(budget);
-    opts.with_snippet = false;
-    // Aliases are rare in indexes; bound their replay so an index cannot be a YAML bomb.
-    opts.alias_limits.max_total_replayed_events = 100_000;
-    let entries = serde_saphyr::with_deserializer_from_str_with_options(text, opts, |de| {
-        IndexSeed { chart }.deserialize(de)
-    })
-    .map_err(|e| {
+    // Fast path: Helm writes indexes in block style, so the wanted chart's block can be cut
+    // out by indentation and parsed alone (line numbers kept). Anything unusual falls back to
+    // parsing the whole document.
+    if let Some(snippet) = chart_section(text, chart)
+        && let Ok(Some(entries)) = parse_with_budget(&snippet, chart, body.len())
+    {
+        return Ok(entries);
+    }
+    let entries = parse_with_budget(text, chart, body.len()).map_err(|e| {
         let p = problem(&e);
         Error::Yaml {
             what: source.to_string(),
@@ -151,6 +144,65 @@ pub fn parse_index(body: &[u8], chart: &str, source: &str) -> Result<Vec<ChartEn
         url: source.to_string(),
         reason: "no `entries` map: not a Helm repository index".into(),
     })
+}
+
+fn parse_with_budget(
+    text: &str,
+    chart: &str,
+    size: usize,
+) -> Result<Option<Vec<ChartEntry>>, serde_saphyr::Error> {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_reader_input_bytes = Some(size + 1);
+    budget.max_events = usize::MAX / 2;
+    budget.max_nodes = usize::MAX / 2;
+    budget.max_total_scalar_bytes = size + 1;
+    budget.max_aliases = 1_000;
+    budget.max_depth = 32;
+    let mut opts = serde_saphyr::Options::default();
+    opts.budget = Some(budget);
+    opts.with_snippet = false;
+    // Aliases are rare in indexes; bound their replay so an index cannot be a YAML bomb.
+    opts.alias_limits.max_total_replayed_events = 100_000;
+    serde_saphyr::with_deserializer_from_str_with_options(text, opts, |de| {
+        IndexSeed { chart }.deserialize(de)
+    })
+}
+
+/// `entries:` plus the block of `  <chart>:` inside the top-level `entries:` map, preceded by
+/// blank lines so positions match the original. `None` when the layout is not Helm's usual one.
+fn chart_section(text: &str, chart: &str) -> Option<String> {
+    let key = format!("{chart}:");
+    let mut in_entries = false;
+    let mut start: Option<(usize, usize)> = None;
+    let mut offset = 0;
+    for (line_no, line) in text.split_inclusive('\n').enumerate() {
+        let at = offset;
+        offset += line.len();
+        let body = line.trim_end();
+        let trimmed = body.trim_start_matches(' ');
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = body.len() - trimmed.len();
+        match start {
+            None if indent == 0 => in_entries = body == "entries:",
+            None if in_entries && indent == 2 && trimmed == key => start = Some((at, line_no)),
+            Some((from, from_line))
+                if indent == 0 || (indent <= 2 && !trimmed.starts_with('-')) =>
+            {
+                return Some(snippet(&text[from..at], from_line));
+            }
+            _ => {}
+        }
+    }
+    start.map(|(from, from_line)| snippet(&text[from..], from_line))
+}
+
+fn snippet(block: &str, line_no: usize) -> String {
+    let mut s = "\n".repeat(line_no.saturating_sub(1));
+    s.push_str("entries:\n");
+    s.push_str(block);
+    s
 }
 
 #[cfg(test)]
