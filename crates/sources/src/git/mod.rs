@@ -20,4 +20,6 @@ pub use observation::{FileState, GitObservation, History};
 pub use watch::GitWatch;
 
 #[cfg(test)]
+mod remote_tests;
+#[cfg(test)]
 mod tests;

@@ -16,4 +16,6 @@ pub use reference::{DOCKER_HUB, DOCKER_HUB_API, ImageReference};
 pub use watch::{ImageWatch, Moved, Registries, RegistryObservation};
 
 #[cfg(test)]
+mod rate_tests;
+#[cfg(test)]
 mod tests;
