@@ -243,13 +243,20 @@ async fn fetches_only_the_watched_blobs_when_the_server_allows_filters() {
         obs.files["values-dev.yaml"],
         FileState::Present { .. }
     ));
-    let missing = Command::new("git")
-        .args(["cat-file", "-e", &big_oid])
-        .current_dir(&watch.cache_dir)
-        .env("GIT_NO_LAZY_FETCH", "1")
-        .output()
-        .expect("git");
-    assert!(!missing.status.success(), "the unrelated blob was fetched");
+    // `--missing=print` lists promised-but-absent objects without fetching them.
+    let listed = git(
+        &watch.cache_dir,
+        &["rev-list", "--objects", "--missing=print", "--all"],
+    );
+    assert!(
+        listed.lines().any(|l| l == format!("?{big_oid}")),
+        "the unrelated blob was fetched:\n{listed}"
+    );
+    let values_oid = git(&up.work, &["rev-parse", "HEAD:values-dev.yaml"]);
+    assert!(
+        !listed.lines().any(|l| l == format!("?{values_oid}")),
+        "the watched blob is missing"
+    );
 }
 
 #[tokio::test]
