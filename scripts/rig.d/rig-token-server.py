@@ -6,6 +6,10 @@ grant form) with HTTP Basic credentials answers {"token", "access_token", "expir
 "issued_at"}: an RS256 JWT whose header carries the signing certificate in `x5c`, which the
 registry (distribution 2.8, auth.token with rootcertbundle = that certificate) accepts.
 
+Like Docker Hub, a request without credentials gets an anonymous token: it grants `pull` on
+repositories under `public/` and nothing else (the registry then answers 401 for the rest).
+Wrong credentials get 401 from the token server itself.
+
 Only the Python standard library; signing is done by the `openssl` command.
 """
 
@@ -23,6 +27,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOKEN_TTL = 300
+PUBLIC_PREFIX = "public/"
 
 
 def b64url(data: bytes) -> str:
@@ -36,6 +41,19 @@ def parse_scope(scope: str):
     if not kind or not name:
         return None
     return {"type": kind, "name": name, "actions": [a for a in actions.split(",") if a]}
+
+
+def grants(scopes, anonymous: bool):
+    out = []
+    for s in (parse_scope(x) for x in scopes):
+        if not s:
+            continue
+        if anonymous:
+            if s["type"] != "repository" or not s["name"].startswith(PUBLIC_PREFIX):
+                continue
+            s["actions"] = [a for a in s["actions"] if a == "pull"]
+        out.append(s)
+    return out
 
 
 class Issuer:
@@ -54,7 +72,7 @@ class Issuer:
             password.encode(), self.password.encode()
         )
 
-    def token(self, subject: str, scopes) -> dict:
+    def token(self, subject: str, scopes, anonymous: bool = False) -> dict:
         now = int(time.time())
         header = {"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}
         claims = {
@@ -65,7 +83,7 @@ class Issuer:
             "nbf": now - 10,
             "iat": now,
             "jti": secrets.token_hex(16),
-            "access": [s for s in (parse_scope(x) for x in scopes) if s],
+            "access": grants(scopes, anonymous),
         }
         signing_input = (
             b64url(json.dumps(header, separators=(",", ":")).encode())
@@ -118,7 +136,9 @@ class Handler(BaseHTTPRequestHandler):
     def issue(self, creds, service, scopes):
         if service and service != self.issuer.service:
             return self.reply(400, {"errors": [{"code": "DENIED", "message": f"unknown service {service}"}]})
-        if creds is None or not self.issuer.check(*creds):
+        if creds is None:
+            return self.reply(200, self.issuer.token("", scopes, anonymous=True))
+        if not self.issuer.check(*creds):
             return self.reply(
                 401,
                 {"errors": [{"code": "UNAUTHORIZED", "message": "bad or missing credentials"}]},

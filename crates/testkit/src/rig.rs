@@ -7,6 +7,7 @@
 //!
 //! - [`git`]: fresh bare repos served by both git transports, commits and branch moves.
 //! - [`registry`]: pushing images and indexes through the registry upload API, digest lookups.
+//! - [`helm`]: Helm repositories of a test's own (classic folder + OCI namespace), publishing.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,10 +17,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 pub mod git;
+pub mod helm;
 mod image;
 pub mod registry;
 
 pub use git::GitRepo;
+pub use helm::HelmRepo;
 pub use registry::{MANIFEST_ACCEPT, http_client, install_crypto_provider};
 
 /// URLs, paths and credentials of a running rig.
@@ -31,6 +34,9 @@ pub struct Rig {
     pub registry_basic: RegistryEndpoint,
     /// The registry behind bearer-token auth (the Docker Hub flow); `None` if not built.
     pub registry_token: Option<RegistryEndpoint>,
+    /// `127.0.0.1:PORT` of the token server behind `registry_token` (realm `http://…/token`);
+    /// anonymous requests get pull access to `public/*` repositories only.
+    pub token_server: Option<String>,
     /// helm v4 binary.
     pub helm_v4: PathBuf,
     /// helm v3 binary.
@@ -122,12 +128,13 @@ impl Rig {
         })
     }
 
-    /// For tests: `Some(rig)` when up. When not up: panics if env `CI` is set, else prints a
-    /// skip line and returns `None`.
+    /// For tests: `Some(rig)` when up. When not up: panics if env `CI` is set (and not `false`
+    /// or `0`), else prints a skip line and returns `None`.
     pub fn for_test() -> Option<Rig> {
+        let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "false" | "0"));
         match Rig::load() {
             Ok(rig) => Some(rig),
-            Err(e) if std::env::var_os("CI").is_some() => panic!("{e:#}"),
+            Err(e) if ci => panic!("{e:#}"),
             Err(e) => {
                 eprintln!("SKIP (rig): {e:#}");
                 None
@@ -167,6 +174,7 @@ impl Rig {
                 true => Some(endpoint("RIG_REGISTRY_TOKEN")?),
                 false => None,
             },
+            token_server: map.get("RIG_TOKEN_SERVER").cloned(),
             helm_v4: get("RIG_HELM_V4")?.into(),
             helm_v3: get("RIG_HELM_V3")?.into(),
             skopeo: get("RIG_SKOPEO")?.into(),
@@ -239,5 +247,49 @@ impl Rig {
         std::iter::once(&self.registry_basic)
             .chain(self.registry_token.as_ref())
             .find(|e| e.host == host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENV: &str = "# comment\n\
+        RIG_REGISTRY=127.0.0.1:1\n\
+        RIG_REGISTRY_BASIC=127.0.0.1:2\nRIG_REGISTRY_BASIC_USER=u\nRIG_REGISTRY_BASIC_PASSWORD=p=w\n\
+        RIG_HELM_V4=/h4\nRIG_HELM_V3=/h3\nRIG_SKOPEO=/s\nRIG_PSQL=/p\n\
+        RIG_HELM_REPO_URL=http://h/charts\nRIG_HELM_REPO_DIR=/c\nRIG_HELM_OCI=oci://r/charts\n\
+        RIG_CHART_NAME=c\nRIG_CHART_VERSION=1.0.0\n\
+        RIG_GIT_HTTP_BASE=http://h/git\nRIG_GIT_DAEMON_BASE=git://h\nRIG_GIT_ROOT=/g\n\
+        RIG_GIT_BRANCH=main\nRIG_CHART_SOURCE_REPO=cs.git\nRIG_CHART_SOURCE_DIR=d\n\
+        RIG_ARTIFACT_SOURCE_REPO=as.git\nRIG_POSTGRES_URL=postgres://u:p@h:3/db\n\
+        RIG_BASE_IMAGE=127.0.0.1:1/vendor/base:1.0\n";
+
+    #[test]
+    fn env_text_parses_and_the_token_registry_is_optional() {
+        let rig = Rig::from_env_text(ENV).unwrap();
+        assert_eq!(rig.registry_basic.password, "p=w");
+        assert!(rig.registry_token.is_none());
+        assert_eq!(rig.git_repo("x.git").daemon_url, "git://h/x.git");
+        assert!(
+            !format!("{rig:?}").contains("p=w"),
+            "Debug must not show passwords"
+        );
+        let with_token = format!(
+            "{ENV}RIG_REGISTRY_TOKEN=127.0.0.1:4\nRIG_REGISTRY_TOKEN_USER=t\n\
+             RIG_REGISTRY_TOKEN_PASSWORD=q\nRIG_TOKEN_SERVER=127.0.0.1:5\n"
+        );
+        let rig = Rig::from_env_text(&with_token).unwrap();
+        assert_eq!(rig.registry_token.as_ref().unwrap().host, "127.0.0.1:4");
+        assert_eq!(rig.credentials_for("127.0.0.1:2").unwrap().username, "u");
+    }
+
+    #[test]
+    fn env_text_errors_name_the_key_or_line() {
+        let missing = ENV.replace("RIG_PSQL=/p\n", "");
+        let err = Rig::from_env_text(&missing).unwrap_err();
+        assert!(err.to_string().contains("RIG_PSQL"), "{err}");
+        let err = Rig::from_env_text("RIG_REGISTRY\n").unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
     }
 }

@@ -162,11 +162,11 @@ impl Session {
 
     async fn authorize(&self, challenge: &str) -> anyhow::Result<String> {
         let host = self.base.host_str().unwrap_or("?");
-        let Some((user, password)) = &self.creds else {
-            bail!("registry {host} asks for credentials ({challenge}) and the rig has none for it");
-        };
         let (scheme, params) = challenge.split_once(' ').unwrap_or((challenge, ""));
         if scheme.eq_ignore_ascii_case("basic") {
+            let Some((user, password)) = &self.creds else {
+                bail!("registry {host} asks for basic credentials and the rig has none for it");
+            };
             let raw = format!("{user}:{password}");
             return Ok(format!(
                 "Basic {}",
@@ -183,10 +183,12 @@ impl Session {
         url.query_pairs_mut()
             .append_pair("service", get("service").unwrap_or(""))
             .append_pair("scope", get("scope").unwrap_or(&self.scope));
-        let resp = self
-            .client
-            .get(url.clone())
-            .basic_auth(user, Some(password))
+        // Without credentials ask for an anonymous token, as clients do for public images.
+        let mut req = self.client.get(url.clone());
+        if let Some((user, password)) = &self.creds {
+            req = req.basic_auth(user, Some(password));
+        }
+        let resp = req
             .send()
             .await
             .with_context(|| format!("token request to {realm}"))?;

@@ -1,34 +1,11 @@
-//! Self-test of the rig (`scripts/rig up`): every component answers, with the behaviour baton's
-//! tests rely on. Skips when the rig is not up, fails under CI.
+//! The registries: auth flows, pushes that move tags, indexes, and the Accept list.
 
-use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 use testkit::rig::{MANIFEST_ACCEPT, Rig, http_client};
 
-fn run(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-fn skopeo_digest(rig: &Rig, reference: &str) -> anyhow::Result<String> {
-    run(Command::new(&rig.skopeo).args([
-        "inspect",
-        "--tls-verify=false",
-        "--format",
-        "{{.Digest}}",
-        &format!("docker://{reference}"),
-    ]))
-}
+use crate::{rand_u32, run, skopeo_digest};
 
 #[tokio::test]
 async fn each_registry_answers_with_its_own_auth() {
@@ -110,6 +87,45 @@ async fn each_registry_answers_with_its_own_auth() {
         401,
         "a token with a broken signature must be refused"
     );
+}
+
+/// Like Docker Hub: no credentials get an anonymous token that can pull `public/*` only.
+#[tokio::test]
+async fn token_registry_lets_anonymous_clients_pull_public_repos_only() {
+    let Some(rig) = Rig::for_test() else { return };
+    let token = rig.registry_token.clone().expect("token registry");
+    let suffix = format!("{:08x}", rand_u32());
+    let public = format!("public/anon-{suffix}");
+    let private = format!("private/anon-{suffix}");
+    rig.push_image(&token.host, &public, "1", "anon")
+        .await
+        .unwrap();
+    rig.push_image(&token.host, &private, "1", "anon")
+        .await
+        .unwrap();
+    let http = http_client().unwrap();
+    let realm = format!(
+        "http://{}/token",
+        rig.token_server.as_deref().expect("token server")
+    );
+    for (repo, want) in [(&public, 200), (&private, 401)] {
+        let scope = format!("repository:{repo}:pull");
+        let resp = http
+            .get(&realm)
+            .query(&[("service", "baton-rig-registry"), ("scope", &scope)]);
+        let body: serde_json::Value = resp.send().await.unwrap().json().await.unwrap();
+        let jwt = body["token"].as_str().expect("an anonymous token");
+        let url = format!("http://{}/v2/{repo}/manifests/1", token.host);
+        let head = http
+            .head(&url)
+            .bearer_auth(jwt)
+            .header("accept", MANIFEST_ACCEPT);
+        assert_eq!(
+            head.send().await.unwrap().status(),
+            want,
+            "anonymous HEAD {url}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -252,167 +268,4 @@ async fn base_image_is_seeded() {
     let (repo, tag) = rest.rsplit_once(':').unwrap();
     let ours = rig.manifest_digest(host, repo, tag).await.unwrap();
     assert_eq!(ours, Some(skopeo_digest(&rig, &rig.base_image).unwrap()));
-}
-
-#[tokio::test]
-async fn chart_pulls_back_byte_identical_over_http_and_oci() {
-    let Some(rig) = Rig::for_test() else { return };
-    let file = format!("{}-{}.tgz", rig.chart_name, rig.chart_version);
-    let published = std::fs::read(rig.helm_repo_dir.join(&file)).unwrap();
-    let home = tempfile::tempdir().unwrap();
-    for helm in [&rig.helm_v4, &rig.helm_v3] {
-        let oci_ref = format!("{}/{}", rig.helm_oci, rig.chart_name);
-        let pulls: [Vec<&str>; 2] = [
-            vec!["--repo", &rig.helm_repo_url, &rig.chart_name],
-            vec![&oci_ref, "--plain-http"],
-        ];
-        for args in pulls {
-            let dest = tempfile::tempdir().unwrap();
-            let mut cmd = Command::new(helm);
-            cmd.arg("pull")
-                .args(&args)
-                .args(["--version", &rig.chart_version, "-d"])
-                .arg(dest.path());
-            for var in ["HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME"] {
-                cmd.env(var, home.path().join(var));
-            }
-            run(&mut cmd).unwrap();
-            let pulled = std::fs::read(dest.path().join(&file)).unwrap();
-            assert!(
-                pulled == published,
-                "{} pull {args:?} changed the chart bytes",
-                helm.display()
-            );
-        }
-    }
-
-    let http = http_client().unwrap();
-    let index = format!("{}/index.yaml", rig.helm_repo_url);
-    let first = http.get(&index).send().await.unwrap();
-    assert_eq!(first.status(), 200);
-    let etag = first.headers()["etag"].clone();
-    assert!(first.headers().contains_key("last-modified"));
-    assert!(
-        first
-            .text()
-            .await
-            .unwrap()
-            .contains(&format!("version: {}", rig.chart_version))
-    );
-    let again = http
-        .get(&index)
-        .header("if-none-match", etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 304);
-}
-
-fn ls_remote(url: &str, branch: &str) -> Option<String> {
-    let out =
-        run(Command::new("git").args(["ls-remote", url, &format!("refs/heads/{branch}")])).unwrap();
-    out.split_whitespace().next().map(str::to_string)
-}
-
-#[test]
-fn commit_is_visible_through_both_git_transports() {
-    let Some(rig) = Rig::for_test() else { return };
-    let repo = rig.new_git_repo("selftest").unwrap();
-    let first = repo
-        .commit("main", &[("app/values-dev.yaml", Some(b"a: 1\n"))], "first")
-        .unwrap();
-    assert_eq!(ls_remote(&repo.http_url, "main"), Some(first.clone()));
-    assert_eq!(ls_remote(&repo.daemon_url, "main"), Some(first.clone()));
-
-    // Push through git:// from a clone made over HTTP; see it over HTTP.
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path().join("w");
-    run(Command::new("git")
-        .args(["clone", "-q", &repo.http_url])
-        .arg(&dir))
-    .unwrap();
-    std::fs::write(dir.join("app/values-dev.yaml"), "a: 2\n").unwrap();
-    let git = |args: &[&str]| run(Command::new("git").current_dir(&dir).args(args)).unwrap();
-    git(&[
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@t.invalid",
-        "commit",
-        "-qam",
-        "second",
-    ]);
-    git(&["push", "-q", &repo.daemon_url, "HEAD:refs/heads/main"]);
-    let second = git(&["rev-parse", "HEAD"]);
-    assert_eq!(ls_remote(&repo.http_url, "main"), Some(second.clone()));
-
-    // Delete a file through the helper; force-move back; delete the branch.
-    let third = repo
-        .commit("main", &[("app/values-dev.yaml", None)], "third")
-        .unwrap();
-    let files = run(Command::new("git")
-        .arg(format!("--git-dir={}", repo.path.display()))
-        .args(["ls-tree", "-r", "--name-only", &third]))
-    .unwrap();
-    assert_eq!(files, "");
-    repo.set_branch("main", Some(&first)).unwrap();
-    assert_eq!(ls_remote(&repo.daemon_url, "main"), Some(first));
-    repo.set_branch("main", None).unwrap();
-    assert_eq!(ls_remote(&repo.http_url, "main"), None);
-    assert_eq!(repo.head("main").unwrap(), None);
-}
-
-#[test]
-fn seeded_repos_hold_values_files_and_a_dockerfile() {
-    let Some(rig) = Rig::for_test() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let chart = work.path().join("chart");
-    let src = rig.git_repo(&rig.chart_source_repo);
-    run(Command::new("git")
-        .args(["clone", "-q", "-b", &rig.git_branch, &src.daemon_url])
-        .arg(&chart))
-    .unwrap();
-    for env in ["dev", "staging", "prod"] {
-        let values = std::fs::read_to_string(
-            chart
-                .join(&rig.chart_source_dir)
-                .join(format!("values-{env}.yaml")),
-        )
-        .unwrap();
-        assert!(values.contains(&format!("environment: {env}")), "{values}");
-    }
-    let art = work.path().join("art");
-    let src = rig.git_repo(&rig.artifact_source_repo);
-    run(Command::new("git")
-        .args(["clone", "-q", &src.http_url])
-        .arg(&art))
-    .unwrap();
-    let dockerfile = std::fs::read_to_string(Path::new(&art).join("Dockerfile")).unwrap();
-    assert!(
-        dockerfile.starts_with(&format!("FROM {}\n", rig.base_image)),
-        "{dockerfile}"
-    );
-}
-
-#[tokio::test]
-async fn postgres_accepts_a_query_in_a_fresh_database() {
-    let Some(rig) = Rig::for_test() else { return };
-    let url = rig.new_database("selftest").await.unwrap();
-    let db = url.rsplit('/').next().unwrap().to_string();
-    assert!(db.starts_with("selftest_"), "{url}");
-    rig.psql(
-        &db,
-        "CREATE TABLE t (n int); INSERT INTO t VALUES (40), (2)",
-    )
-    .await
-    .unwrap();
-    assert_eq!(rig.psql(&db, "SELECT sum(n) FROM t").await.unwrap(), "42");
-    let other = rig.new_database("selftest").await.unwrap();
-    assert_ne!(url, other);
-    let err = rig.new_database("bad-name").await.unwrap_err();
-    assert!(err.to_string().contains("bad-name"), "{err}");
-}
-
-fn rand_u32() -> u32 {
-    rand::random()
 }
