@@ -258,3 +258,43 @@ async fn multi_arch_index_and_one_platform() {
         none.outcome
     );
 }
+
+/// Docker Hub's anonymous flow: no credentials, a 401 with a bearer challenge, an anonymous
+/// token for `public/*`, and an auth error for everything else.
+#[tokio::test]
+async fn anonymous_bearer_tokens_for_public_repositories() {
+    let Some(rig) = Rig::for_test() else { return };
+    let Some(ep) = rig.registry_token.clone() else {
+        return;
+    };
+    let repo = format!("public/{}", repo_name("anon").replace('/', "-"));
+    let digest = rig
+        .push_image(&ep.host, &repo, "1.0", "anon-seed")
+        .await
+        .expect("push");
+    let regs = Registries::new(vec![insecure(&ep.host)]).expect("registries");
+    let watch = ImageWatch::new(&format!("{}/{repo}:1.0", ep.host), None).expect("watch");
+    let (_, first) = changed(watch.check(&regs, None).await.outcome);
+    assert_eq!(first.digest, digest);
+    let again = watch.check(&regs, Some(&first)).await;
+    assert!(
+        matches!(again.outcome, CheckOutcome::Unchanged { .. }),
+        "{:?}",
+        again.outcome
+    );
+    let private = ImageWatch::new(&format!("{}/vendor/base:1.0", ep.host), None)
+        .expect("watch")
+        .check(&regs, None)
+        .await;
+    assert!(
+        matches!(
+            private.outcome,
+            CheckOutcome::Error {
+                kind: ErrorKind::Auth,
+                ..
+            }
+        ),
+        "{:?}",
+        private.outcome
+    );
+}
