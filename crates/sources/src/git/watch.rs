@@ -1,0 +1,364 @@
+//! The branch watch: `ls-remote`, then a blob-filtered fetch and the watched files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::command::Git;
+use super::observation::{FileState, GitObservation, History};
+use super::refs::{parse_ls_remote, valid_branch};
+use crate::yaml::{YamlLimits, validate};
+use crate::{CheckOutcome, CheckReport, Error};
+
+/// Largest watched file read from a commit.
+const MAX_FILE_BYTES: usize = 4 << 20;
+
+/// A branch of a remote and the files to read from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitWatch {
+    /// Remote URL: `https://`, `http://`, `git://`, `file://`, `ssh://` or a local path.
+    pub url: String,
+    /// Branch name.
+    pub branch: String,
+    /// Paths relative to the repository root (e.g. `microgateway/values-dev.yaml`).
+    pub files: Vec<String>,
+    /// Local folder for the blob-filtered cache clone of this remote. Run one check at a time
+    /// per folder (the daemon polls each watch from one task); git's own locks refuse overlaps.
+    pub cache_dir: PathBuf,
+}
+
+impl GitWatch {
+    /// A watch for `values-<env>.yaml` in `dir` (`.` or empty for the repository root).
+    pub fn for_values(
+        url: &str,
+        branch: &str,
+        dir: &str,
+        environments: &[&str],
+        cache_root: &Path,
+    ) -> Result<Self, Error> {
+        if !valid_branch(branch) {
+            return Err(Error::Config {
+                key: "chart_source.branch".into(),
+                reason: format!("{branch:?} is not a valid branch name"),
+            });
+        }
+        let dir = dir.trim_matches('/');
+        if dir.split('/').any(|c| c == "..") {
+            return Err(Error::Config {
+                key: "chart_source.dir".into(),
+                reason: format!("{dir:?} must stay inside the repository"),
+            });
+        }
+        let prefix = if dir.is_empty() || dir == "." {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let files = environments
+            .iter()
+            .map(|e| format!("{prefix}values-{e}.yaml"))
+            .collect();
+        let key = crate::http::sha256_digest(format!("{url}\n{branch}").as_bytes());
+        Ok(GitWatch {
+            url: url.to_string(),
+            branch: branch.to_string(),
+            files,
+            cache_dir: cache_root.join(&key[7..23]),
+        })
+    }
+
+    /// The commit the branch points at, with one `ls-refs` round trip; `None` when deleted.
+    pub async fn remote_head(&self, git: &Git) -> Result<Option<String>, Error> {
+        let refname = format!("refs/heads/{}", self.branch);
+        let out = git
+            .run(
+                None,
+                &["ls-remote", "--", &self.url, &refname],
+                &[],
+                &format!("ls-remote {} {refname}", self.shown_url()),
+            )
+            .await?;
+        parse_ls_remote(&String::from_utf8_lossy(&out.stdout), &refname)
+    }
+
+    /// Checks the branch and compares with `last`. Unmoved costs one `ls-remote`; a move costs
+    /// one incremental fetch of commits and trees plus the changed watched blobs.
+    pub async fn check(
+        &self,
+        git: &Git,
+        last: Option<&GitObservation>,
+    ) -> CheckReport<GitObservation> {
+        let checked_at = OffsetDateTime::now_utc();
+        let started = tokio::time::Instant::now();
+        let outcome = match self.observe(git, last).await {
+            Ok(new) if last.is_some_and(|l| l.commit == new.commit) => {
+                CheckOutcome::Unchanged { current: new }
+            }
+            Ok(new) => CheckOutcome::Changed {
+                old: last.cloned(),
+                new,
+            },
+            Err(e) => CheckOutcome::from_error(&e),
+        };
+        CheckReport {
+            outcome,
+            checked_at,
+            took: started.elapsed(),
+        }
+    }
+
+    /// One observation, without comparing.
+    pub async fn observe(
+        &self,
+        git: &Git,
+        last: Option<&GitObservation>,
+    ) -> Result<GitObservation, Error> {
+        let Some(head) = self.remote_head(git).await? else {
+            return Ok(self.empty(None));
+        };
+        // Same commit and the same watched paths: nothing to read.
+        if let Some(l) = last.filter(|l| {
+            l.commit.as_deref() == Some(head.as_str()) && l.files.keys().eq(self.sorted_files())
+        }) {
+            return Ok(l.clone());
+        }
+        let repo = self.ensure_cache(git).await?;
+        let refspec = format!("+refs/heads/{b}:refs/heads/{b}", b = self.branch);
+        let shown = format!("fetch {} {}", self.shown_url(), self.branch);
+        git.run(
+            Some(&repo),
+            &[
+                "fetch",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--quiet",
+                "origin",
+                &refspec,
+            ],
+            &[],
+            &shown,
+        )
+        .await?;
+        // The branch may have moved again since ls-remote: report what was fetched.
+        let commit = self
+            .rev(git, &repo, &format!("refs/heads/{}", self.branch))
+            .await?;
+        let out = git
+            .run(
+                Some(&repo),
+                &["log", "-1", "--format=%an <%ae>%x00%s", &commit, "--"],
+                &[],
+                "log",
+            )
+            .await?;
+        let meta = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+        let (author, subject) = meta
+            .split_once('\0')
+            .map_or((meta.clone(), String::new()), |(a, s)| {
+                (a.to_string(), s.to_string())
+            });
+        let history = match last.and_then(|l| l.commit.as_deref()) {
+            None => None,
+            Some(prev) => Some(self.relation(git, &repo, prev, &commit).await?),
+        };
+        let files = self.read_files(git, &repo, &commit, last).await?;
+        Ok(GitObservation {
+            commit: Some(commit),
+            author: Some(author),
+            subject: Some(subject),
+            history,
+            files,
+            ..self.empty(None)
+        })
+    }
+
+    fn empty(&self, commit: Option<String>) -> GitObservation {
+        GitObservation {
+            url: self.shown_url(),
+            branch: self.branch.clone(),
+            commit,
+            author: None,
+            subject: None,
+            history: None,
+            files: BTreeMap::new(),
+        }
+    }
+
+    fn sorted_files(&self) -> Vec<&String> {
+        let mut v: Vec<&String> = self.files.iter().collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The URL without any userinfo, for observations and errors.
+    fn shown_url(&self) -> String {
+        match url::Url::parse(&self.url) {
+            Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                u.to_string()
+            }
+            _ => self.url.clone(),
+        }
+    }
+
+    async fn ensure_cache(&self, git: &Git) -> Result<PathBuf, Error> {
+        let repo = self.cache_dir.clone();
+        let ready = repo.join("baton-ready");
+        if ready.exists() {
+            return Ok(repo);
+        }
+        let io = |action, source| Error::Io {
+            action,
+            path: repo.display().to_string(),
+            source,
+        };
+        // A set-up that was interrupted leaves no marker: start that cache over.
+        if repo.exists() {
+            std::fs::remove_dir_all(&repo).map_err(|e| io("remove half-made cache", e))?;
+        }
+        std::fs::create_dir_all(&repo).map_err(|e| io("create", e))?;
+        git.run(Some(&repo), &["init", "--quiet", "--bare"], &[], "init")
+            .await?;
+        for args in [
+            &["remote", "add", "origin", self.url.as_str()][..],
+            &["config", "remote.origin.promisor", "true"],
+            &["config", "remote.origin.partialclonefilter", "blob:none"],
+            &["config", "extensions.partialClone", "origin"],
+        ] {
+            git.run(Some(&repo), args, &[], &args[..2].join(" "))
+                .await?;
+        }
+        std::fs::write(&ready, b"").map_err(|e| io("mark ready", e))?;
+        Ok(repo)
+    }
+
+    async fn rev(&self, git: &Git, repo: &Path, rev: &str) -> Result<String, Error> {
+        let out = git
+            .run(
+                Some(repo),
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{rev}^{{commit}}"),
+                ],
+                &[],
+                "rev-parse",
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    async fn relation(
+        &self,
+        git: &Git,
+        repo: &Path,
+        prev: &str,
+        new: &str,
+    ) -> Result<History, Error> {
+        let known = git
+            .run(
+                Some(repo),
+                &["cat-file", "-e", &format!("{prev}^{{commit}}")],
+                &[1, 128],
+                "cat-file -e",
+            )
+            .await?;
+        if known.code != Some(0) {
+            return Ok(History::Unknown);
+        }
+        let out = git
+            .run(
+                Some(repo),
+                &["merge-base", "--is-ancestor", prev, new],
+                &[1],
+                "merge-base --is-ancestor",
+            )
+            .await?;
+        Ok(if out.code == Some(0) {
+            History::FastForward
+        } else {
+            History::ForcePush
+        })
+    }
+
+    async fn read_files(
+        &self,
+        git: &Git,
+        repo: &Path,
+        commit: &str,
+        last: Option<&GitObservation>,
+    ) -> Result<BTreeMap<String, FileState>, Error> {
+        let mut args = vec!["ls-tree", "-z", "--full-tree", commit, "--"];
+        args.extend(self.files.iter().map(String::as_str));
+        let out = git.run(Some(repo), &args, &[], "ls-tree").await?;
+        let mut blobs = BTreeMap::new();
+        for entry in out.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            // "<mode> <type> <oid>\t<path>"
+            if let Some((meta, path)) = entry.split_once('\t')
+                && let [_, "blob", oid] = meta.split(' ').collect::<Vec<_>>().as_slice()
+            {
+                blobs.insert(path.to_string(), oid.to_string());
+            }
+        }
+        let mut files = BTreeMap::new();
+        for path in &self.files {
+            let state = match blobs.get(path) {
+                None => FileState::Absent,
+                Some(oid) => match last
+                    .and_then(|l| l.files.get(path))
+                    .filter(|s| s.blob() == Some(oid.as_str()))
+                {
+                    Some(same) => same.clone(),
+                    None => self.read_blob(git, repo, oid).await?,
+                },
+            };
+            files.insert(path.clone(), state);
+        }
+        Ok(files)
+    }
+
+    async fn read_blob(&self, git: &Git, repo: &Path, oid: &str) -> Result<FileState, Error> {
+        let size = git
+            .run(Some(repo), &["cat-file", "-s", oid], &[], "cat-file -s")
+            .await?;
+        let size: usize = String::from_utf8_lossy(&size.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(usize::MAX);
+        let sha_of = |b: &[u8]| crate::http::sha256_digest(b);
+        if size > MAX_FILE_BYTES {
+            return Ok(FileState::Invalid {
+                sha256: String::new(),
+                blob: oid.to_string(),
+                line: 0,
+                column: 0,
+                message: format!("file is {size} bytes; the limit is {MAX_FILE_BYTES}"),
+            });
+        }
+        let out = git
+            .run(Some(repo), &["cat-file", "blob", oid], &[], "cat-file blob")
+            .await?;
+        let content = out.stdout;
+        let sha256 = sha_of(&content);
+        Ok(match validate(&content, &YamlLimits::default()) {
+            Ok(()) => FileState::Present {
+                sha256,
+                blob: oid.to_string(),
+                content,
+            },
+            Err(p) => FileState::Invalid {
+                sha256,
+                blob: oid.to_string(),
+                line: p.line,
+                column: p.column,
+                message: p.message,
+            },
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! Charts in OCI registries: tag choice, manifest HEAD, chart layer download.
+
+use serde::Deserialize;
+
+use super::version::{VersionSpec, select};
+use super::watch::{ChartObservation, ChartWatch};
+use super::{HELM_CHART_LAYER_MEDIA_TYPE, HELM_CONFIG_MEDIA_TYPE, HelmClient};
+use crate::Error;
+use crate::registry::ImageReference;
+
+#[derive(Deserialize)]
+struct Manifest {
+    config: Descriptor,
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+}
+
+#[derive(Deserialize)]
+struct Descriptor {
+    #[serde(rename = "mediaType")]
+    media_type: String,
+    digest: String,
+    #[serde(default)]
+    size: u64,
+}
+
+impl ChartWatch {
+    pub(crate) async fn observe_oci(
+        &self,
+        client: &HelmClient,
+        spec: &VersionSpec,
+        last: Option<&ChartObservation>,
+    ) -> Result<ChartObservation, Error> {
+        let base = self
+            .repository
+            .trim_start_matches("oci://")
+            .trim_end_matches('/');
+        let r = ImageReference::parse(&format!("{base}/{}", self.name))?;
+        let registry = client.registries.client(&r.registry)?;
+        let version = match spec {
+            VersionSpec::Exact(v) => v.clone(),
+            VersionSpec::Range(_) => {
+                // OCI tags cannot hold '+': Helm writes it as '_'.
+                let tags = registry.list_tags(&r.repository).await?;
+                let entries: Vec<super::ChartEntry> = tags
+                    .iter()
+                    .map(|t| super::ChartEntry {
+                        name: self.name.clone(),
+                        version: t.replace('_', "+"),
+                        app_version: None,
+                        urls: vec![],
+                        digest: None,
+                        created: None,
+                        deprecated: false,
+                    })
+                    .collect();
+                select(&self.name, &entries, spec, self.prereleases)?
+                    .version
+                    .clone()
+            }
+        };
+        let tag = version.replace('+', "_");
+        let head = registry
+            .manifest_digest(&r.repository, &tag)
+            .await?
+            .ok_or_else(|| Error::NoMatchingVersion {
+                chart: self.name.clone(),
+                constraint: self.version.clone(),
+                available: format!("no tag {tag} in {}", r.name()),
+            })?;
+        if let Some(l) = last
+            && l.manifest_digest.as_deref() == Some(head.digest.as_str())
+        {
+            return Ok(l.clone());
+        }
+        let (body, _, _) = registry.get_manifest(&r.repository, &head.digest).await?;
+        let shown = format!("oci://{}:{tag}", r.name());
+        let de = &mut serde_json::Deserializer::from_slice(&body);
+        let m: Manifest = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
+            url: shown.clone(),
+            what: "chart manifest",
+            path: e.path().to_string(),
+            source: e.into_inner(),
+        })?;
+        if m.config.media_type != HELM_CONFIG_MEDIA_TYPE {
+            return Err(Error::InvalidResponse {
+                url: shown,
+                reason: format!(
+                    "config media type {:?} is not a Helm chart",
+                    m.config.media_type
+                ),
+            });
+        }
+        let layer = m
+            .layers
+            .iter()
+            .find(|l| l.media_type == HELM_CHART_LAYER_MEDIA_TYPE)
+            .ok_or_else(|| Error::InvalidResponse {
+                url: shown.clone(),
+                reason: format!("no {HELM_CHART_LAYER_MEDIA_TYPE} layer"),
+            })?;
+        let limit = client.limits.archive.max_compressed;
+        if layer.size > limit {
+            return Err(Error::TooLarge {
+                what: format!("chart layer of {shown}"),
+                limit,
+            });
+        }
+        let tgz = match client.cached(&layer.digest) {
+            Some(t) => t,
+            None => {
+                registry
+                    .get_blob(&r.repository, &layer.digest, limit)
+                    .await?
+            }
+        };
+        let chart = self.accept(client, &shown, &tgz, &version)?;
+        Ok(ChartObservation {
+            repository: self.repository.clone(),
+            name: chart.name,
+            version: chart.version,
+            app_version: chart.app_version,
+            digest: chart.digest,
+            source: format!("oci://{}@{}", r.name(), head.digest),
+            index: None,
+            manifest_digest: Some(head.digest),
+        })
+    }
+}

@@ -1,0 +1,264 @@
+//! Classic repository behaviour against a wiremock stand-in (the rig tests use real servers).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::archive::tests::tgz;
+use super::*;
+use crate::registry::Registries;
+use crate::{CheckOutcome, ErrorKind};
+
+fn chart(version: &str) -> Vec<u8> {
+    let yaml = format!("apiVersion: v2\nname: demo\nversion: {version}\nappVersion: \"2.0\"\n");
+    tgz(&[
+        ("demo/Chart.yaml", Some(yaml.as_bytes())),
+        ("demo/values.yaml", Some(b"a: 1\n")),
+    ])
+}
+
+fn index(entries: &[(&str, &str, Option<String>)]) -> String {
+    let mut s = String::from(
+        "apiVersion: v1\nentries:\n  unrelated:\n  - name: unrelated\n    version: 1.0.0\n    urls: [u.tgz]\n  demo:\n",
+    );
+    for (v, url, digest) in entries {
+        s.push_str(&format!(
+            "  - name: demo\n    version: {v}\n    urls: [\"{url}\"]\n"
+        ));
+        if let Some(d) = digest {
+            s.push_str(&format!("    digest: {d}\n"));
+        }
+    }
+    s
+}
+
+fn client(dir: &tempfile::TempDir) -> HelmClient {
+    HelmClient::new(
+        dir.path().to_path_buf(),
+        Arc::new(Registries::default()),
+        &[],
+        Duration::from_secs(10),
+    )
+    .expect("client")
+}
+
+fn hex(b: &[u8]) -> String {
+    crate::http::sha256_digest(b)[7..].to_string()
+}
+
+#[tokio::test]
+async fn selects_downloads_verifies_caches_and_then_costs_one_304() {
+    let server = MockServer::start().await;
+    let (a, b) = (chart("1.0.0"), chart("1.1.0"));
+    let idx = index(&[
+        ("1.0.0", "charts/demo-1.0.0.tgz", Some(hex(&a))),
+        ("1.1.0", "charts/demo-1.1.0.tgz", Some(hex(&b))),
+    ]);
+    Mock::given(method("GET"))
+        .and(path("/repo/index.yaml"))
+        .and(header("if-none-match", "\"v1\""))
+        .respond_with(ResponseTemplate::new(304))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repo/index.yaml"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("ETag", "\"v1\"")
+                .set_body_string(idx),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Relative URLs resolve under the repository URL.
+    Mock::given(method("GET"))
+        .and(path("/repo/charts/demo-1.1.0.tgz"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cache = tempfile::tempdir().expect("cache");
+    let c = client(&cache);
+    let watch = ChartWatch {
+        repository: format!("{}/repo", server.uri()),
+        name: "demo".into(),
+        version: "^1.0".into(),
+        prereleases: false,
+    };
+    let first = watch.check(&c, None).await;
+    let CheckOutcome::Changed { old: None, new } = &first.outcome else {
+        panic!("{:?}", first.outcome)
+    };
+    assert_eq!(
+        (new.version.as_str(), new.app_version.as_deref()),
+        ("1.1.0", Some("2.0"))
+    );
+    assert_eq!(new.digest, crate::http::sha256_digest(&b));
+    assert_eq!(
+        ChartWatch::load(&c, new).expect("cached").tgz.as_ref(),
+        b.as_slice()
+    );
+    let second = watch.check(&c, Some(new)).await;
+    assert!(
+        matches!(second.outcome, CheckOutcome::Unchanged { .. }),
+        "{:?}",
+        second.outcome
+    );
+}
+
+#[tokio::test]
+async fn a_digest_mismatch_is_refused() {
+    let server = MockServer::start().await;
+    let a = chart("1.0.0");
+    let idx = index(&[(
+        "1.0.0",
+        &format!("{}/elsewhere/demo.tgz", server.uri()),
+        Some("0".repeat(64)),
+    )]);
+    Mock::given(method("GET"))
+        .and(path("/index.yaml"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(idx))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/elsewhere/demo.tgz"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(a))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cache = tempfile::tempdir().expect("cache");
+    let watch = ChartWatch {
+        repository: server.uri(),
+        name: "demo".into(),
+        version: "1.0.0".into(),
+        prereleases: false,
+    };
+    let r = watch.check(&client(&cache), None).await;
+    let CheckOutcome::Error { kind, message } = r.outcome else {
+        panic!("{:?}", r.outcome)
+    };
+    assert_eq!(kind, ErrorKind::InvalidContent);
+    assert!(message.contains("digest mismatch"), "{message}");
+}
+
+#[tokio::test]
+async fn html_oversized_and_missing_versions_are_typed_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/html/index.yaml"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/big/index.yaml"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("#".repeat(2048)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ok/index.yaml"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(index(&[("1.0.0", "x.tgz", None)])),
+        )
+        .mount(&server)
+        .await;
+    let cache = tempfile::tempdir().expect("cache");
+    let c = client(&cache).with_limits(HelmLimits {
+        max_index_bytes: 1024,
+        ..HelmLimits::default()
+    });
+    for (repo, version, kind) in [
+        ("html", "1.0.0", ErrorKind::InvalidResponse),
+        ("big", "1.0.0", ErrorKind::InvalidContent),
+        ("ok", "^2", ErrorKind::NotFound),
+    ] {
+        let w = ChartWatch {
+            repository: format!("{}/{repo}", server.uri()),
+            name: "demo".into(),
+            version: version.into(),
+            prereleases: false,
+        };
+        assert_eq!(
+            w.observe(&c, None).await.expect_err(repo).kind(),
+            kind,
+            "{repo}"
+        );
+    }
+}
+
+/// Matches requests without an Authorization header.
+struct NoAuthorization;
+impl wiremock::Match for NoAuthorization {
+    fn matches(&self, req: &wiremock::Request) -> bool {
+        !req.headers.contains_key("authorization")
+    }
+}
+
+#[tokio::test]
+async fn credentials_stay_on_the_repository_origin() {
+    let repo = MockServer::start().await;
+    let cdn = MockServer::start().await;
+    let (a, b) = (chart("1.0.0"), chart("2.0.0"));
+    let idx = index(&[
+        ("1.0.0", &format!("{}/a.tgz", cdn.uri()), Some(hex(&a))),
+        ("2.0.0", "b.tgz", Some(hex(&b))),
+    ]);
+    // "u:pw" in Basic, required by the repository itself.
+    let basic = "Basic dTpwdw==";
+    Mock::given(method("GET"))
+        .and(path("/index.yaml"))
+        .and(header("authorization", basic))
+        .respond_with(ResponseTemplate::new(200).set_body_string(idx))
+        .expect(2)
+        .mount(&repo)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/b.tgz"))
+        .and(header("authorization", basic))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", format!("{}/b.tgz", cdn.uri())),
+        )
+        .expect(1)
+        .mount(&repo)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/a.tgz"))
+        .and(NoAuthorization)
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(a))
+        .expect(1)
+        .mount(&cdn)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/b.tgz"))
+        .and(NoAuthorization)
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b))
+        .expect(1)
+        .mount(&cdn)
+        .await;
+    let cache = tempfile::tempdir().expect("cache");
+    let pw = cache.path().join("pw");
+    std::fs::write(&pw, "pw\n").expect("write");
+    let creds = [HelmCredentialConfig {
+        url_prefix: repo.uri(),
+        username: "u".into(),
+        password_file: pw,
+    }];
+    let c = HelmClient::new(
+        cache.path().join("charts"),
+        Arc::new(Registries::default()),
+        &creds,
+        Duration::from_secs(10),
+    )
+    .expect("client");
+    for (version, expect) in [("1.0.0", "1.0.0"), ("2.0.0", "2.0.0")] {
+        let w = ChartWatch {
+            repository: repo.uri(),
+            name: "demo".into(),
+            version: version.into(),
+            prereleases: false,
+        };
+        assert_eq!(w.observe(&c, None).await.expect(version).version, expect);
+    }
+}

@@ -1,0 +1,230 @@
+//! The chart watch: which version the configuration selects, and its archive.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::archive::read_chart;
+use super::client::{HelmClient, IndexFetch, IndexValidators};
+use super::index::parse_index;
+use super::version::{VersionSpec, select};
+use crate::http::sha256_digest;
+use crate::{CheckOutcome, CheckReport, Error};
+
+/// What to watch: `chart` in `repository` at `version` (exact or range).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartWatch {
+    /// `https://charts.example.com` or `oci://host/path`.
+    pub repository: String,
+    /// Chart name.
+    pub name: String,
+    /// Exact version or SemVer range.
+    pub version: String,
+    /// Let ranges pick pre-releases.
+    #[serde(default)]
+    pub prereleases: bool,
+}
+
+/// The version the watch selects, with the digest of its archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartObservation {
+    /// Repository as configured.
+    pub repository: String,
+    /// Chart name from `Chart.yaml`.
+    pub name: String,
+    /// Chart version from `Chart.yaml`.
+    pub version: String,
+    /// `appVersion` from `Chart.yaml`.
+    pub app_version: Option<String>,
+    /// `sha256:<hex>` of the .tgz (the key of the local cache).
+    pub digest: String,
+    /// Where the archive came from (URL, or `oci://...@manifest-digest`).
+    pub source: String,
+    /// Index validators (classic repositories).
+    pub index: Option<IndexValidators>,
+    /// Manifest digest (OCI repositories).
+    pub manifest_digest: Option<String>,
+}
+
+/// A chart archive with its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chart {
+    /// Chart name.
+    pub name: String,
+    /// Chart version.
+    pub version: String,
+    /// `appVersion`.
+    pub app_version: Option<String>,
+    /// The .tgz bytes.
+    pub tgz: Bytes,
+    /// `sha256:<hex>` of `tgz`.
+    pub digest: String,
+}
+
+impl ChartWatch {
+    /// Checks the repository and compares with `last`. An unchanged classic index costs one
+    /// 304; an unchanged OCI chart costs one manifest HEAD.
+    pub async fn check(
+        &self,
+        client: &HelmClient,
+        last: Option<&ChartObservation>,
+    ) -> CheckReport<ChartObservation> {
+        let checked_at = OffsetDateTime::now_utc();
+        let started = tokio::time::Instant::now();
+        let outcome = match self.observe(client, last).await {
+            Ok(new) => match last {
+                Some(old) if old.digest == new.digest && old.version == new.version => {
+                    CheckOutcome::Unchanged { current: new }
+                }
+                _ => CheckOutcome::Changed {
+                    old: last.cloned(),
+                    new,
+                },
+            },
+            Err(e) => CheckOutcome::from_error(&e),
+        };
+        CheckReport {
+            outcome,
+            checked_at,
+            took: started.elapsed(),
+        }
+    }
+
+    /// One observation, downloading (into the cache) only when the selection changed.
+    pub async fn observe(
+        &self,
+        client: &HelmClient,
+        last: Option<&ChartObservation>,
+    ) -> Result<ChartObservation, Error> {
+        let spec = VersionSpec::parse(&self.version)?;
+        let last = last.filter(|l| l.repository == self.repository);
+        if self.repository.starts_with("oci://") {
+            return self.observe_oci(client, &spec, last).await;
+        }
+        let repo = repo_url(&self.repository)?;
+        let index_url = repo
+            .join("index.yaml")
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let (body, validators) = match client
+            .fetch_index(&repo, last.and_then(|l| l.index.as_ref()))
+            .await?
+        {
+            IndexFetch::NotModified => {
+                return last.cloned().ok_or_else(|| Error::InvalidResponse {
+                    url: index_url,
+                    reason: "304 without a previous index".into(),
+                });
+            }
+            IndexFetch::Fetched { body, validators } => (body, validators),
+        };
+        let entries = parse_index(&body, &self.name, &index_url)?;
+        drop(body);
+        let entry = select(&self.name, &entries, &spec, self.prereleases)?;
+        let want_hex = entry
+            .digest
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()));
+        if let (Some(l), Some(hex)) = (last, &want_hex)
+            && l.version == entry.version
+            && l.digest == format!("sha256:{hex}")
+        {
+            return Ok(ChartObservation {
+                index: Some(validators),
+                ..l.clone()
+            });
+        }
+        let raw_url = entry.urls.first().ok_or_else(|| Error::InvalidResponse {
+            url: index_url.clone(),
+            reason: format!("{} {} has no urls", self.name, entry.version),
+        })?;
+        let url = repo.join(raw_url).map_err(|e| Error::InvalidResponse {
+            url: index_url.clone(),
+            reason: format!("bad chart URL {raw_url:?}: {e}"),
+        })?;
+        let tgz = client.download(&repo, &url, want_hex.as_deref()).await?;
+        let chart = self.accept(client, url.as_ref(), &tgz, &entry.version)?;
+        Ok(ChartObservation {
+            repository: self.repository.clone(),
+            name: chart.name,
+            version: chart.version,
+            app_version: chart.app_version,
+            digest: chart.digest,
+            source: url.to_string(),
+            index: Some(validators),
+            manifest_digest: None,
+        })
+    }
+
+    /// Reads, checks and caches an archive; `Chart.yaml` must name this chart and version.
+    pub(crate) fn accept(
+        &self,
+        client: &HelmClient,
+        source: &str,
+        tgz: &Bytes,
+        version: &str,
+    ) -> Result<Chart, Error> {
+        let meta = read_chart(source, tgz, &client.limits.archive)?;
+        if meta.name != self.name
+            || meta.version.trim_start_matches('v') != version.trim_start_matches('v')
+        {
+            return Err(Error::UnsafeArchive {
+                name: source.to_string(),
+                reason: format!(
+                    "Chart.yaml says {} {}, the repository says {} {version}",
+                    meta.name, meta.version, self.name
+                ),
+            });
+        }
+        let digest = sha256_digest(tgz);
+        client.store(&digest, tgz)?;
+        Ok(Chart {
+            name: meta.name,
+            version: meta.version,
+            app_version: meta.app_version,
+            tgz: tgz.clone(),
+            digest,
+        })
+    }
+
+    /// The archive of an observation, from the cache (downloaded by `check`).
+    pub fn load(client: &HelmClient, obs: &ChartObservation) -> Result<Chart, Error> {
+        let tgz = client.cached(&obs.digest).ok_or_else(|| Error::Io {
+            action: "read cached chart",
+            path: client.cache_path(&obs.digest).display().to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not in the cache; run the check again",
+            ),
+        })?;
+        Ok(Chart {
+            name: obs.name.clone(),
+            version: obs.version.clone(),
+            app_version: obs.app_version.clone(),
+            tgz,
+            digest: obs.digest.clone(),
+        })
+    }
+}
+
+/// The repository URL with a trailing slash, so relative chart URLs resolve under it.
+fn repo_url(repo: &str) -> Result<Url, Error> {
+    let with_slash = if repo.ends_with('/') {
+        repo.to_string()
+    } else {
+        format!("{repo}/")
+    };
+    let url = Url::parse(&with_slash).map_err(|e| Error::Config {
+        key: "chart.repository".into(),
+        reason: format!("{repo:?} is not a URL: {e}"),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Config {
+            key: "chart.repository".into(),
+            reason: format!("{repo:?}: use https://, http:// or oci://"),
+        });
+    }
+    Ok(url)
+}

@@ -1,0 +1,72 @@
+//! The one shape every check reports.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{Error, ErrorKind};
+
+/// What one check found, compared with the observation the caller passed in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CheckOutcome<T> {
+    /// Same as the previous observation.
+    Unchanged {
+        /// The fresh observation (equal in substance to the previous one).
+        current: T,
+    },
+    /// Different from the previous observation (or the first one: `old` is `None`).
+    Changed {
+        /// The previous observation, if any.
+        old: Option<T>,
+        /// The new one.
+        new: T,
+    },
+    /// The check failed; nothing is known about the source.
+    Error {
+        /// Coarse kind.
+        kind: ErrorKind,
+        /// Human-readable message (no secrets).
+        message: String,
+    },
+}
+
+impl<T> CheckOutcome<T> {
+    /// Builds an `Error` outcome from an [`Error`], keeping its source chain in the message.
+    pub fn from_error(err: &Error) -> Self {
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        CheckOutcome::Error {
+            kind: err.kind(),
+            message,
+        }
+    }
+
+    /// The newest observation, if the check succeeded.
+    pub fn current(&self) -> Option<&T> {
+        match self {
+            CheckOutcome::Unchanged { current } => Some(current),
+            CheckOutcome::Changed { new, .. } => Some(new),
+            CheckOutcome::Error { .. } => None,
+        }
+    }
+}
+
+/// A check's outcome with its timing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport<T> {
+    /// What was found.
+    pub outcome: CheckOutcome<T>,
+    /// When the check started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    /// How long it took.
+    #[serde(with = "humantime_serde")]
+    pub took: Duration,
+}

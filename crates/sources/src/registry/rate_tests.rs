@@ -1,0 +1,137 @@
+//! Rate limits, budgets, retries and timeouts against wiremock stand-ins.
+
+use std::time::Duration;
+
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::manifest::{DOCKER_LIST, OCI_MANIFEST};
+use super::tests::{D1, registries};
+use super::*;
+use crate::{CheckOutcome, Error, ErrorKind};
+
+#[tokio::test]
+async fn a_long_retry_after_fails_fast_and_closes_the_window() {
+    let server = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (regs, host) = registries(&server, None);
+    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
+    for _ in 0..3 {
+        let err = watch.observe(&regs, None).await.expect_err("rate limited");
+        let Error::RateLimited {
+            retry_after: Some(d),
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert!(*d > Duration::from_secs(100), "{d:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_short_retry_after_is_waited_out_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("HEAD"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Docker-Content-Digest", D1)
+                .insert_header("Content-Type", DOCKER_LIST),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (regs, host) = registries(&server, None);
+    let obs = ImageWatch::new(&format!("{host}/acme/base:1.0"), None)
+        .expect("watch")
+        .observe(&regs, None)
+        .await
+        .expect("digest");
+    assert_eq!(obs.digest, D1);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_a_bounded_number_of_times() {
+    let server = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let (regs, host) = registries(&server, None);
+    let err = ImageWatch::new(&format!("{host}/acme/base:1.0"), None)
+        .expect("watch")
+        .observe(&regs, None)
+        .await
+        .expect_err("503");
+    assert!(matches!(err, Error::Api { status: 503, .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_budget_stops_requests_before_they_are_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Docker-Content-Digest", D1)
+                .insert_header("Content-Type", OCI_MANIFEST),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let host = server.address().to_string();
+    let mut cfg = RegistryConfig::anonymous(host.clone());
+    cfg.insecure = true;
+    cfg.budget = Some(RequestBudget {
+        requests: 2,
+        per: Duration::from_secs(3600),
+    });
+    let regs = Registries::new(vec![cfg]).expect("registries");
+    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
+    watch.observe(&regs, None).await.expect("1");
+    watch.observe(&regs, None).await.expect("2");
+    let err = watch.observe(&regs, None).await.expect_err("budget");
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(err.to_string().contains("request budget of 2"), "{err}");
+}
+
+#[tokio::test]
+async fn a_slow_registry_times_out_as_a_typed_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let host = server.address().to_string();
+    let mut cfg = RegistryConfig::anonymous(host.clone());
+    cfg.insecure = true;
+    cfg.timeout = Duration::from_millis(200);
+    cfg.max_retries = 0;
+    let regs = Registries::new(vec![cfg]).expect("registries");
+    let r = ImageWatch::new(&format!("{host}/acme/base:1"), None)
+        .expect("watch")
+        .check(&regs, None)
+        .await;
+    assert!(
+        matches!(
+            r.outcome,
+            CheckOutcome::Error {
+                kind: ErrorKind::Timeout,
+                ..
+            }
+        ),
+        "{:?}",
+        r.outcome
+    );
+    assert!(r.took < Duration::from_secs(3), "{:?}", r.took);
+}

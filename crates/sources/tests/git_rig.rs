@@ -1,0 +1,137 @@
+//! Branch watching against the rig's git servers: smart HTTP (nginx + git http-backend) and
+//! `git daemon`. Skips when the rig is not up; fails under CI.
+
+use baton_sources::CheckOutcome;
+use baton_sources::git::{FileState, Git, GitObservation, GitWatch, History};
+use testkit::rig::Rig;
+
+fn changed(outcome: CheckOutcome<GitObservation>) -> GitObservation {
+    match outcome {
+        CheckOutcome::Changed { new, .. } => new,
+        other => panic!("expected a change, got {other:?}"),
+    }
+}
+
+async fn follow_a_branch(rig: &Rig, via_http: bool) {
+    let repo = rig.new_git_repo("sources-watch").expect("repo");
+    let branch = rig.git_branch.as_str();
+    let c1 = repo
+        .commit(
+            branch,
+            &[
+                ("mgw/values-dev.yaml", Some(b"replicas: 1\n")),
+                ("mgw/values-prod.yaml", Some(b"replicas: 3\n")),
+            ],
+            "initial",
+        )
+        .expect("commit");
+    let url = if via_http {
+        &repo.http_url
+    } else {
+        &repo.daemon_url
+    };
+    let cache = tempfile::tempdir().expect("cache");
+    let watch =
+        GitWatch::for_values(url, branch, "mgw", &["dev", "prod"], cache.path()).expect("watch");
+    let git = Git::new();
+
+    assert_eq!(
+        watch.remote_head(&git).await.expect("ls-remote"),
+        Some(c1.clone())
+    );
+    let first = changed(watch.check(&git, None).await.outcome);
+    assert_eq!(first.commit.as_deref(), Some(c1.as_str()));
+    assert_eq!(first.subject.as_deref(), Some("initial"));
+    assert!(
+        matches!(&first.files["mgw/values-prod.yaml"], FileState::Present { content, .. } if content == b"replicas: 3\n")
+    );
+
+    let same = watch.check(&git, Some(&first)).await;
+    assert!(
+        matches!(same.outcome, CheckOutcome::Unchanged { .. }),
+        "{:?}",
+        same.outcome
+    );
+
+    repo.commit(branch, &[("README.md", Some(b"docs"))], "docs only")
+        .expect("commit");
+    let docs = changed(watch.check(&git, Some(&first)).await.outcome);
+    assert_eq!(docs.history, Some(History::FastForward));
+    assert!(docs.changed_files(&first).is_empty(), "moved, no change");
+
+    repo.commit(
+        branch,
+        &[("mgw/values-dev.yaml", Some(b"replicas: 2\n"))],
+        "scale dev",
+    )
+    .expect("commit");
+    let dev = changed(watch.check(&git, Some(&docs)).await.outcome);
+    assert_eq!(
+        dev.changed_files(&docs),
+        vec!["mgw/values-dev.yaml".to_string()]
+    );
+
+    repo.commit(
+        branch,
+        &[("mgw/values-prod.yaml", Some(b"replicas: [3\n"))],
+        "break prod",
+    )
+    .expect("commit");
+    let broken = changed(watch.check(&git, Some(&dev)).await.outcome);
+    assert!(
+        matches!(
+            broken.files["mgw/values-prod.yaml"],
+            FileState::Invalid {
+                line: 1..,
+                column: 1..,
+                ..
+            }
+        ),
+        "{:?}",
+        broken.files
+    );
+
+    repo.set_branch(branch, Some(&c1)).expect("force-push");
+    let rewound = changed(watch.check(&git, Some(&broken)).await.outcome);
+    assert_eq!(rewound.history, Some(History::ForcePush));
+    assert_eq!(rewound.commit.as_deref(), Some(c1.as_str()));
+
+    repo.set_branch(branch, None).expect("delete");
+    let gone = changed(watch.check(&git, Some(&rewound)).await.outcome);
+    assert_eq!(gone.commit, None);
+}
+
+#[tokio::test]
+async fn smart_http() {
+    let Some(rig) = Rig::for_test() else { return };
+    follow_a_branch(&rig, true).await;
+}
+
+#[tokio::test]
+async fn git_daemon() {
+    let Some(rig) = Rig::for_test() else { return };
+    follow_a_branch(&rig, false).await;
+}
+
+#[tokio::test]
+async fn seeded_chart_source_has_values_for_each_environment() {
+    let Some(rig) = Rig::for_test() else { return };
+    let cache = tempfile::tempdir().expect("cache");
+    let url = format!("{}/{}", rig.git_http_base, rig.chart_source_repo);
+    let watch = GitWatch::for_values(
+        &url,
+        &rig.git_branch,
+        &rig.chart_source_dir,
+        &["dev", "staging", "prod"],
+        cache.path(),
+    )
+    .expect("watch");
+    let obs = watch.observe(&Git::new(), None).await.expect("observe");
+    for (path, state) in &obs.files {
+        assert!(
+            matches!(state, FileState::Present { .. }),
+            "{path}: {state:?}"
+        );
+    }
+    assert_eq!(obs.files.len(), 3);
+}

@@ -1,0 +1,300 @@
+//! Digest checks against the rig's real registries (distribution 2.8): no auth, htpasswd Basic
+//! and the bearer-token flow. Skips when the rig is not up; fails under CI.
+
+use baton_sources::registry::{ImageWatch, Registries, RegistryConfig, RegistryObservation};
+use baton_sources::{CheckOutcome, ErrorKind};
+use testkit::rig::{RegistryEndpoint, Rig};
+
+fn insecure(host: &str) -> RegistryConfig {
+    let mut c = RegistryConfig::anonymous(host);
+    c.insecure = true;
+    c
+}
+
+fn with_password(ep: &RegistryEndpoint, password: &str, dir: &tempfile::TempDir) -> RegistryConfig {
+    let file = dir.path().join(format!("pw-{}", ep.host.replace(':', "_")));
+    std::fs::write(&file, format!("{password}\n")).expect("write password file");
+    let mut c = insecure(&ep.host);
+    c.username = Some(ep.username.clone());
+    c.password_file = Some(file);
+    c
+}
+
+fn repo_name(prefix: &str) -> String {
+    format!("test/{prefix}-{:08x}", rand_u32())
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos(),
+    );
+    h.finish() as u32
+}
+
+fn changed(
+    outcome: CheckOutcome<RegistryObservation>,
+) -> (Option<RegistryObservation>, RegistryObservation) {
+    match outcome {
+        CheckOutcome::Changed { old, new } => (old, new),
+        other => panic!("expected a change, got {other:?}"),
+    }
+}
+
+/// Tag moves are seen, non-moves cost exactly one HEAD each, on every auth mode.
+async fn watch_a_moving_tag(rig: &Rig, host: &str, regs: &Registries) {
+    let repo = repo_name("base");
+    let d1 = rig
+        .push_image(host, &repo, "1.0", "seed-one")
+        .await
+        .expect("push 1");
+    let watch = ImageWatch::new(&format!("{host}/{repo}:1.0"), None).expect("watch");
+    let (old, first) = changed(watch.check(regs, None).await.outcome);
+    assert!(old.is_none());
+    assert_eq!(first.digest, d1);
+
+    let client = regs.client(host).expect("client");
+    let heads_before: u64 = client
+        .request_counts()
+        .iter()
+        .filter(|((m, _), _)| m == "HEAD")
+        .map(|(_, n)| n)
+        .sum();
+    let again = watch.check(regs, Some(&first)).await;
+    assert!(
+        matches!(again.outcome, CheckOutcome::Unchanged { .. }),
+        "{:?}",
+        again.outcome
+    );
+    let heads_after: u64 = client
+        .request_counts()
+        .iter()
+        .filter(|((m, _), _)| m == "HEAD")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        heads_after - heads_before,
+        1,
+        "an unchanged check is one HEAD: {:?}",
+        client.request_counts()
+    );
+
+    let d2 = rig
+        .push_image(host, &repo, "1.0", "seed-two")
+        .await
+        .expect("push 2");
+    assert_ne!(d1, d2);
+    let (old, moved) = changed(watch.check(regs, Some(&first)).await.outcome);
+    assert_eq!(old.map(|o| o.digest), Some(d1));
+    assert_eq!(moved.digest, d2);
+}
+
+#[tokio::test]
+async fn no_auth_registry() {
+    let Some(rig) = Rig::for_test() else { return };
+    let regs = Registries::new(vec![insecure(&rig.registry)]).expect("registries");
+    watch_a_moving_tag(&rig, &rig.registry, &regs).await;
+    // The seeded base image resolves to what the registry itself reports.
+    let seeded = ImageWatch::new(&rig.base_image, None)
+        .expect("watch")
+        .observe(&regs, None)
+        .await
+        .expect("base image");
+    let (repo, tag) = rig
+        .base_image
+        .split_once('/')
+        .map(|(_, r)| r.rsplit_once(':').expect("tag"))
+        .expect("host");
+    assert_eq!(
+        Some(seeded.digest),
+        rig.manifest_digest(&rig.registry, repo, tag)
+            .await
+            .expect("testkit digest")
+    );
+    // A missing tag is NotFound, not a crash.
+    let r = ImageWatch::new(
+        &format!("{}/vendor/base:does-not-exist", rig.registry),
+        None,
+    )
+    .expect("watch")
+    .check(&regs, None)
+    .await;
+    assert!(
+        matches!(
+            r.outcome,
+            CheckOutcome::Error {
+                kind: ErrorKind::NotFound,
+                ..
+            }
+        ),
+        "{:?}",
+        r.outcome
+    );
+}
+
+#[tokio::test]
+async fn basic_auth_registry() {
+    let Some(rig) = Rig::for_test() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ep = &rig.registry_basic;
+    let regs = Registries::new(vec![with_password(ep, &ep.password, &dir)]).expect("registries");
+    watch_a_moving_tag(&rig, &ep.host, &regs).await;
+
+    let wrong =
+        Registries::new(vec![with_password(ep, "not-the-password", &dir)]).expect("registries");
+    let r = ImageWatch::new(&format!("{}/vendor/base:1.0", ep.host), None)
+        .expect("watch")
+        .check(&wrong, None)
+        .await;
+    let CheckOutcome::Error { kind, message } = r.outcome else {
+        panic!("{:?}", r.outcome)
+    };
+    assert_eq!(kind, ErrorKind::Auth);
+    assert!(!message.contains("not-the-password"), "{message}");
+    let anonymous = Registries::new(vec![insecure(&ep.host)]).expect("registries");
+    let r = ImageWatch::new(&format!("{}/vendor/base:1.0", ep.host), None)
+        .expect("watch")
+        .check(&anonymous, None)
+        .await;
+    assert!(
+        matches!(
+            r.outcome,
+            CheckOutcome::Error {
+                kind: ErrorKind::Auth,
+                ..
+            }
+        ),
+        "{:?}",
+        r.outcome
+    );
+}
+
+#[tokio::test]
+async fn token_auth_registry_caches_its_token() {
+    let Some(rig) = Rig::for_test() else { return };
+    let Some(ep) = rig.registry_token.clone() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let regs = Registries::new(vec![with_password(&ep, &ep.password, &dir)]).expect("registries");
+    watch_a_moving_tag(&rig, &ep.host, &regs).await;
+    let counts = regs.client(&ep.host).expect("client").request_counts();
+    let tokens: u64 = counts
+        .iter()
+        .filter(|((m, _), _)| m == "TOKEN")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        tokens, 1,
+        "one token for the repository, reused while valid: {counts:?}"
+    );
+}
+
+#[tokio::test]
+async fn multi_arch_index_and_one_platform() {
+    let Some(rig) = Rig::for_test() else { return };
+    let regs = Registries::new(vec![insecure(&rig.registry)]).expect("registries");
+    let repo = repo_name("multi");
+    let (index1, platforms1) = rig
+        .push_index(&rig.registry, &repo, "2.0", "multi-one")
+        .await
+        .expect("push index");
+    let arm1 = platforms1
+        .iter()
+        .find(|(p, _)| p.contains("arm64"))
+        .map(|(_, d)| d.clone())
+        .expect("arm64 in index");
+    let reference = format!("{}/{repo}:2.0", rig.registry);
+
+    let by_index = ImageWatch::new(&reference, None)
+        .expect("watch")
+        .observe(&regs, None)
+        .await
+        .expect("index");
+    assert_eq!(by_index.digest, index1);
+    assert!(by_index.platform_digest.is_none());
+
+    let arm = ImageWatch::new(&reference, Some("linux/arm64/v8")).expect("watch");
+    let (_, first) = changed(arm.check(&regs, None).await.outcome);
+    assert_eq!(
+        (first.digest.as_str(), first.platform_digest.as_deref()),
+        (index1.as_str(), Some(arm1.as_str()))
+    );
+
+    let (index2, platforms2) = rig
+        .push_index(&rig.registry, &repo, "2.0", "multi-two")
+        .await
+        .expect("push index 2");
+    let arm2 = platforms2
+        .iter()
+        .find(|(p, _)| p.contains("arm64"))
+        .map(|(_, d)| d.clone())
+        .expect("arm64");
+    let (_, second) = changed(arm.check(&regs, Some(&first)).await.outcome);
+    assert_eq!(
+        (second.digest.as_str(), second.platform_digest.as_deref()),
+        (index2.as_str(), Some(arm2.as_str()))
+    );
+    let moved = second.moved_from(&first);
+    assert!(moved.index && moved.platform, "{moved:?}");
+
+    let none = ImageWatch::new(&reference, Some("linux/s390x"))
+        .expect("watch")
+        .check(&regs, None)
+        .await;
+    assert!(
+        matches!(
+            none.outcome,
+            CheckOutcome::Error {
+                kind: ErrorKind::NotFound,
+                ..
+            }
+        ),
+        "{:?}",
+        none.outcome
+    );
+}
+
+/// Docker Hub's anonymous flow: no credentials, a 401 with a bearer challenge, an anonymous
+/// token for `public/*`, and an auth error for everything else.
+#[tokio::test]
+async fn anonymous_bearer_tokens_for_public_repositories() {
+    let Some(rig) = Rig::for_test() else { return };
+    let Some(ep) = rig.registry_token.clone() else {
+        return;
+    };
+    let repo = format!("public/{}", repo_name("anon").replace('/', "-"));
+    let digest = rig
+        .push_image(&ep.host, &repo, "1.0", "anon-seed")
+        .await
+        .expect("push");
+    let regs = Registries::new(vec![insecure(&ep.host)]).expect("registries");
+    let watch = ImageWatch::new(&format!("{}/{repo}:1.0", ep.host), None).expect("watch");
+    let (_, first) = changed(watch.check(&regs, None).await.outcome);
+    assert_eq!(first.digest, digest);
+    let again = watch.check(&regs, Some(&first)).await;
+    assert!(
+        matches!(again.outcome, CheckOutcome::Unchanged { .. }),
+        "{:?}",
+        again.outcome
+    );
+    let private = ImageWatch::new(&format!("{}/vendor/base:1.0", ep.host), None)
+        .expect("watch")
+        .check(&regs, None)
+        .await;
+    assert!(
+        matches!(
+            private.outcome,
+            CheckOutcome::Error {
+                kind: ErrorKind::Auth,
+                ..
+            }
+        ),
+        "{:?}",
+        private.outcome
+    );
+}
