@@ -6,11 +6,23 @@
 //! - [`store`]: the state store (SQLite or PostgreSQL): observations, delivered digests, the
 //!   outbox table, events with correlation ids; embedded migrations.
 //! - [`outbox`]: effect kinds, the enqueue handle, the retry policy and the delivery worker.
+//! - [`api`]: the HTTP API (axum): sync/rebuild/built, status, events, outbox, health.
+//! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
+//! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
 //! - [`clock`]: wall-clock time that follows tokio's (pausable) clock.
 //! - [`reference`]: container image references.
 
+pub mod api;
 pub mod clock;
 pub mod config;
+pub mod jobs;
 pub mod outbox;
 pub mod reference;
 pub mod store;
+pub mod wire;
+
+/// Installs rustls' ring crypto provider for reqwest; call before building an HTTP client.
+/// Calling it again is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

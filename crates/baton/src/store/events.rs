@@ -86,6 +86,11 @@ pub struct Correlation {
     pub detail: Option<String>,
 }
 
+/// The observation source id of a base image tag (`registry:host/repo:tag`).
+pub fn base_image_source(base: &str) -> String {
+    format!("registry:{base}")
+}
+
 /// A new, sortable event id: `ev-` + milliseconds + random.
 pub fn new_event_id(now: OffsetDateTime) -> String {
     format!("ev-{:012x}{:08x}", millis(now), rand::random::<u32>())
