@@ -9,10 +9,12 @@
 //! - [`api`]: the HTTP API (axum): sync/rebuild/built, status, events, outbox, health.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
+//! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild).
 //! - [`clock`]: wall-clock time that follows tokio's (pausable) clock.
 //! - [`reference`]: container image references.
 
 pub mod api;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod jobs;

@@ -4,6 +4,7 @@
 //!
 //! Record kinds ([`Effect`]) are pure data; the code that performs them implements [`Deliver`].
 
+pub mod deliverers;
 pub mod policy;
 pub mod worker;
 

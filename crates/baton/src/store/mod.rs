@@ -127,6 +127,52 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
+    /// Checks that the database at `url` answers, without creating or migrating anything.
+    /// Returns the schema version found (0 for a database baton has not used yet), or `None`
+    /// for a SQLite file that does not exist yet (`serve` creates it).
+    pub async fn probe(url: &str, timeout: Duration) -> Result<Option<i64>, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, prepared) = prepare_url_readonly(url)?;
+        if backend == Backend::Sqlite {
+            let path = prepared
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap_or_default();
+            if !Path::new(path).exists() {
+                return Ok(None);
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(timeout)
+            .connect(&prepared)
+            .await?;
+        let table: Option<String> = match backend {
+            Backend::Sqlite => sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'baton_migrations'",
+            )
+            .fetch_optional(&pool)
+            .await?,
+            Backend::Postgres => sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_name = 'baton_migrations'",
+            )
+            .fetch_optional(&pool)
+            .await?,
+        };
+        let version = match table {
+            Some(_) => {
+                sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM baton_migrations")
+                    .fetch_one(&pool)
+                    .await?
+                    .unwrap_or(0)
+            }
+            None => 0,
+        };
+        pool.close().await;
+        Ok(Some(version))
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -167,6 +213,23 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// Like [`prepare_url`] but opens SQLite read-only and creates nothing.
+fn prepare_url_readonly(url: &str) -> Result<(Backend, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    let rest = url.strip_prefix("sqlite:").ok_or_else(|| StoreError::Url {
+        url: redact(url),
+        reason: "use sqlite://FILE or postgres://USER@HOST/DB".into(),
+    })?;
+    let path = rest
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    Ok((Backend::Sqlite, format!("sqlite://{path}?mode=ro")))
 }
 
 fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
