@@ -19,21 +19,8 @@ pub async fn sqlite() -> (Store, TempDir) {
 /// A fresh database on the rig's PostgreSQL. `None` (skip) when the rig is not up; panics
 /// under CI, where the rig must be up.
 pub async fn postgres() -> Option<Store> {
-    // Until the rig lands on this branch: an admin URL in BATON_TEST_PG.
-    let Ok(admin) = std::env::var("BATON_TEST_PG") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs PostgreSQL: set BATON_TEST_PG"
-        );
-        eprintln!("SKIP (postgres): BATON_TEST_PG is not set");
-        return None;
-    };
-    let name = format!("baton_store_{:08x}", rand::random::<u32>());
-    let conn = Store::open(&admin).await.unwrap();
-    conn.execute_raw(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = admin.rsplit_once('/').unwrap().0.to_owned() + "/" + &name;
+    let rig = testkit::rig::Rig::for_test()?;
+    let url = rig.new_database("baton_store").await.unwrap();
     Some(Store::open(&url).await.unwrap())
 }
 
