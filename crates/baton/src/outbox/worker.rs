@@ -150,7 +150,8 @@ impl<D: Deliver> Worker<D> {
                 }
                 Err(e) => {
                     store_failures += 1;
-                    let back = Duration::from_secs(1 << store_failures.min(5));
+                    let cap = Duration::from_secs(1 << store_failures.min(5));
+                    let back = cap / 2 + (cap / 2).mul_f64(rand::random::<f64>());
                     tracing::warn!(error = %e, retry_in = ?back, "outbox worker cannot read the store");
                     wake_at = now + back;
                 }
