@@ -215,6 +215,58 @@ fn serve_answers_the_operator_verbs_and_stops_on_sigterm() {
         "{stderr}"
     );
 
+    // The rebuild was recorded; this build has no job runner, which the event says.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = daemon.verb(&["events", "micro-gw"], Some(TOKEN));
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stdout}{stderr}");
+        if stdout.contains("rebuild") && stdout.contains("note=not run") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rebuild event was never marked: {stdout}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Jenkins reports a pushed image; the record waits in the outbox and can be dropped by hand.
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let reference = format!("127.0.0.1:5000/acme/petstore@{digest}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let posted: serde_json::Value = rt.block_on(async {
+        baton::install_crypto_provider();
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/v1/products/micro-gw/images/petstore/built",
+                daemon.url
+            ))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"reference": reference}))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), reqwest::StatusCode::ACCEPTED);
+        resp.json().await.unwrap()
+    });
+    let id = posted["outbox_id"].as_i64().unwrap().to_string();
+    let out = daemon.verb(&["outbox", "list", "--state", "pending"], Some(TOKEN));
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("spinnaker.webhook:image:micro-gw") && stdout.contains("pending"),
+        "{stdout}"
+    );
+    let out = daemon.verb(&["outbox", "drop", &id], Some(TOKEN));
+    assert_eq!(text(&out).0.trim(), format!("outbox record {id} dropped"));
+    let out = daemon.verb(&["outbox", "retry", &id], Some(TOKEN));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("not found"), "{:?}", text(&out));
+
     let out = daemon.verb(&["status"], None);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1));

@@ -3,11 +3,13 @@
 //! - [`auth`]: bearer tokens, constant-time comparison.
 //! - [`body`]: the JSON body extractor (size limit, 400/413/422).
 //! - [`error`]: `{"error","detail"}` answers.
-//! - [`routes`]: the handlers.
+//! - [`routes`]: health, sync, rebuild and built.
+//! - [`ops`]: status, events and the outbox.
 
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod ops;
 pub mod routes;
 
 use std::sync::Arc;
@@ -52,11 +54,11 @@ pub fn router(state: AppState) -> Router {
             "/products/{product}/images/{image}/built",
             post(routes::built),
         )
-        .route("/status", get(routes::status))
-        .route("/events", get(routes::events))
-        .route("/outbox", get(routes::outbox_list))
-        .route("/outbox/{id}/retry", post(routes::outbox_retry))
-        .route("/outbox/{id}", delete(routes::outbox_drop))
+        .route("/status", get(ops::status))
+        .route("/events", get(ops::events))
+        .route("/outbox", get(ops::outbox_list))
+        .route("/outbox/{id}/retry", post(ops::outbox_retry))
+        .route("/outbox/{id}", delete(ops::outbox_drop))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

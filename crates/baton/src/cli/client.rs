@@ -13,11 +13,12 @@ pub struct Server {
     #[arg(
         long = "server",
         env = "BATON_SERVER",
-        default_value = "http://127.0.0.1:8080"
+        default_value = "http://127.0.0.1:8080",
+        global = true
     )]
     pub url: String,
     /// API token (a line of the daemon's api_tokens_file).
-    #[arg(long, env = "BATON_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "BATON_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<SecretString>,
 }
 
@@ -172,5 +173,111 @@ pub(super) async fn rebuild(server: &Server, product: &str, image: &str) -> anyh
         "rebuild of {product}/{image} accepted: event {}",
         s(&v["event_id"])
     );
+    Ok(())
+}
+
+/// `baton outbox list|retry|drop`.
+pub(super) async fn outbox(server: &Server, action: super::OutboxAction) -> anyhow::Result<()> {
+    use super::OutboxAction as A;
+    match action {
+        A::List { state, json } => {
+            let path = match &state {
+                Some(s) => format!("/v1/outbox?state={s}&limit=500"),
+                None => "/v1/outbox?limit=500".to_owned(),
+            };
+            let v = call(server, reqwest::Method::GET, &path, None).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            println!(
+                "{:>6} {:10} {:8} {:40} {:25} LAST ERROR",
+                "ID", "STATE", "ATTEMPTS", "TARGET", "NEXT ATTEMPT"
+            );
+            for r in v["records"].as_array().into_iter().flatten() {
+                println!(
+                    "{:>6} {:10} {:8} {:40} {:25} {}",
+                    r["id"],
+                    s(&r["state"]),
+                    r["attempts"],
+                    s(&r["target"]),
+                    s(&r["next_attempt_at"]),
+                    s(&r["last_error"])
+                );
+            }
+        }
+        A::Retry { id } => {
+            call(
+                server,
+                reqwest::Method::POST,
+                &format!("/v1/outbox/{id}/retry"),
+                None,
+            )
+            .await?;
+            println!("outbox record {id} is due again");
+        }
+        A::Drop { id } => {
+            call(
+                server,
+                reqwest::Method::DELETE,
+                &format!("/v1/outbox/{id}"),
+                None,
+            )
+            .await?;
+            println!("outbox record {id} dropped");
+        }
+    }
+    Ok(())
+}
+
+/// `baton events [PRODUCT]`.
+pub(super) async fn events(
+    server: &Server,
+    product: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let path = match product {
+        Some(p) => format!("/v1/events?product={p}&limit=100"),
+        None => "/v1/events?limit=100".to_owned(),
+    };
+    let v = call(server, reqwest::Method::GET, &path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "{:24} {:25} {:14} {:8} {:12} CORRELATION",
+        "EVENT", "AT", "PRODUCT", "KIND", "IMAGE"
+    );
+    for e in v["events"].as_array().into_iter().flatten() {
+        let mut chain = Vec::new();
+        for (label, key) in [
+            ("commit", "commit"),
+            ("base", "base_digest"),
+            ("queue", "jenkins_queue_id"),
+            ("build", "build_number"),
+            ("result", "build_result"),
+            ("image", "image_digest"),
+            ("echo", "spinnaker_event_id"),
+            ("execution", "execution_id"),
+            ("status", "execution_status"),
+            ("note", "detail"),
+        ] {
+            match &e[key] {
+                Value::Null => {}
+                Value::String(v) => chain.push(format!("{label}={}", short(v))),
+                other => chain.push(format!("{label}={other}")),
+            }
+        }
+        println!(
+            "{:24} {:25} {:14} {:8} {:12} {}",
+            s(&e["id"]),
+            s(&e["created_at"]),
+            s(&e["product"]),
+            s(&e["kind"]),
+            s(&e["image"]),
+            chain.join(" -> ")
+        );
+    }
     Ok(())
 }

@@ -66,6 +66,26 @@ pub enum Command {
         #[arg(long)]
         commit: Option<String>,
     },
+    /// List, retry or drop outbox records.
+    Outbox {
+        /// The daemon to talk to.
+        #[command(flatten)]
+        server: client::Server,
+        /// What to do.
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+    /// History with correlation ids (commit/digest -> queue item -> build -> execution).
+    Events {
+        /// The daemon to talk to.
+        #[command(flatten)]
+        server: client::Server,
+        /// Only this product.
+        product: Option<String>,
+        /// Print the daemon's JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Trigger the Jenkins build of IMAGE of PRODUCT now.
     Rebuild {
         /// The daemon to talk to.
@@ -75,6 +95,30 @@ pub enum Command {
         product: String,
         /// Image name.
         image: String,
+    },
+}
+
+/// `baton outbox ...`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Records, newest first.
+    List {
+        /// Only pending, delivered or dead records.
+        #[arg(long)]
+        state: Option<String>,
+        /// Print the daemon's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a dead record due again now, with a fresh attempt budget.
+    Retry {
+        /// Record id.
+        id: i64,
+    },
+    /// Forget a pending or dead record.
+    Drop {
+        /// Record id.
+        id: i64,
     },
 }
 
@@ -95,6 +139,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             product,
             image,
         } => client::rebuild(&server, &product, &image).await,
+        Command::Outbox { server, action } => client::outbox(&server, action).await,
+        Command::Events {
+            server,
+            product,
+            json,
+        } => client::events(&server, product.as_deref(), json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
