@@ -138,10 +138,100 @@ pub fn chart_event(e: &ChartEvent<'_>) -> Value {
     })
 }
 
+/// Why an image is rebuilt (`CAUSE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The base image's digest moved.
+    BaseImage,
+    /// The artifact-source repo got a commit.
+    ArtifactSource,
+    /// An operator asked.
+    Manual,
+}
+
+impl Cause {
+    /// The `CAUSE` parameter value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::BaseImage => "base-image",
+            Cause::ArtifactSource => "artifact-source",
+            Cause::Manual => "manual",
+        }
+    }
+}
+
+/// What a Jenkins image rebuild is told.
+#[derive(Debug, Clone)]
+pub struct Rebuild<'a> {
+    /// The base image as configured (`host/repo:tag`).
+    pub base_image: &'a str,
+    /// The base digest observed.
+    pub base_digest: &'a str,
+    /// Repository the job pushes to.
+    pub target_image: &'a str,
+    /// Artifact-source commit, if any.
+    pub git_commit: Option<&'a str>,
+    /// Why.
+    pub cause: Cause,
+    /// baton event id.
+    pub event_id: &'a str,
+}
+
+/// The `buildWithParameters` parameters of an image rebuild (DESIGN.md).
+pub fn rebuild_params(r: &Rebuild<'_>) -> std::collections::BTreeMap<String, String> {
+    let repo = match crate::reference::ImageRef::parse(r.base_image) {
+        Ok(parsed) => parsed.name(),
+        Err(_) => r
+            .base_image
+            .split('@')
+            .next()
+            .unwrap_or(r.base_image)
+            .to_owned(),
+    };
+    [
+        ("BASE_IMAGE", r.base_image.to_owned()),
+        ("BASE_DIGEST", r.base_digest.to_owned()),
+        ("BASE_REF", format!("{repo}@{}", r.base_digest)),
+        ("TARGET_IMAGE", r.target_image.to_owned()),
+        ("GIT_COMMIT", r.git_commit.unwrap_or("").to_owned()),
+        ("CAUSE", r.cause.as_str().to_owned()),
+        ("BATON_EVENT", r.event_id.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn rebuild_params_match_design() {
+        let p = rebuild_params(&Rebuild {
+            base_image: "docker.wso2.com/wso2micro-gw:3.0.1",
+            base_digest: D,
+            target_image: "registry.internal:5000/acme/petstore",
+            git_commit: None,
+            cause: Cause::BaseImage,
+            event_id: "ev-3",
+        });
+        let got: Vec<(&str, &str)> = p.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let base_ref = format!("docker.wso2.com/wso2micro-gw@{D}");
+        assert_eq!(
+            got,
+            [
+                ("BASE_DIGEST", D),
+                ("BASE_IMAGE", "docker.wso2.com/wso2micro-gw:3.0.1"),
+                ("BASE_REF", base_ref.as_str()),
+                ("BATON_EVENT", "ev-3"),
+                ("CAUSE", "base-image"),
+                ("GIT_COMMIT", ""),
+                ("TARGET_IMAGE", "registry.internal:5000/acme/petstore"),
+            ]
+        );
+    }
 
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 

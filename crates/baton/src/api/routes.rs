@@ -160,6 +160,7 @@ pub async fn rebuild(
 
 /// Body of `POST .../built`.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BuiltRequest {
     /// `host/repo@sha256:<64 hex>` as pushed.
     #[serde(default)]
@@ -205,7 +206,7 @@ pub async fn built(
         )));
     }
     let tag = req.tag.clone().or(r.tag.clone());
-    let key = format!("image:{name}:{image_name}:{digest}");
+    let key = crate::outbox::keys::image(&name, &image_name, digest);
     if let Some(existing) = s.outbox.store().record_by_key(&key).await? {
         return Ok((
             StatusCode::ACCEPTED,

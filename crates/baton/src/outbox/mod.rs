@@ -5,6 +5,7 @@
 //! Record kinds ([`Effect`]) are pure data; the code that performs them implements [`Deliver`].
 
 pub mod deliverers;
+pub mod keys;
 pub mod policy;
 pub mod worker;
 
@@ -135,6 +136,22 @@ impl DeliveryError {
             ..Self::transient(message)
         }
     }
+
+    /// A non-2xx answer: 408, 425, 429 and 5xx are worth retrying (429 is throttling); any
+    /// other status is permanent, since sending the same request again gets the same answer.
+    pub fn from_status(
+        status: u16,
+        retry_after: Option<Duration>,
+        message: impl Into<String>,
+    ) -> Self {
+        let transient = matches!(status, 408 | 425 | 429) || (500..=599).contains(&status);
+        Self {
+            retry_after,
+            throttled: status == 429,
+            permanent: !transient,
+            message: message.into(),
+        }
+    }
 }
 
 /// Performs effects of some kinds. Implemented by the Jenkins and Spinnaker deliverers.
@@ -259,5 +276,17 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown kind")
         );
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        let e = DeliveryError::from_status(429, Some(Duration::from_secs(9)), "slow down");
+        assert!(e.throttled && !e.permanent && e.retry_after == Some(Duration::from_secs(9)));
+        for s in [408, 425, 500, 502, 503, 504] {
+            assert!(!DeliveryError::from_status(s, None, "x").permanent, "{s}");
+        }
+        for s in [301, 400, 401, 403, 404, 409, 422] {
+            assert!(DeliveryError::from_status(s, None, "x").permanent, "{s}");
+        }
     }
 }
