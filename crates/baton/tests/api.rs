@@ -168,6 +168,26 @@ async fn v1_needs_a_valid_bearer_token() {
         .await
         .unwrap();
     assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    let resp = api
+        .http
+        .get(format!("{}/v1/status", api.url))
+        .header("authorization", format!("bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "the scheme is case-insensitive"
+    );
+    let resp = api
+        .http
+        .get(format!("{}/v1/status", api.url))
+        .header("authorization", format!("Basic {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let (s, v) = api
         .call(reqwest::Method::GET, "/v1/status", Some(TOKEN), None)
         .await;

@@ -110,6 +110,8 @@ pub fn load_with_env(file: &Path, env: HashMap<String, String>) -> Result<Loaded
         .into_iter()
         .filter(|(k, _)| k.starts_with("BATON__"))
         .collect();
+    let env_keys: Vec<String> = env.keys().cloned().collect();
+    let fail = |problems: Vec<Problem>| fail(blame_env(problems, &env_keys));
     let layered = config::Config::builder()
         .add_source(config::File::from_str(&text, format))
         .add_source(
@@ -158,6 +160,23 @@ pub fn load_with_env(file: &Path, env: HashMap<String, String>) -> Result<Loaded
         file: file.to_owned(),
         config,
     })
+}
+
+/// Notes on each problem whose value came from an environment override.
+fn blame_env(problems: Vec<Problem>, env_keys: &[String]) -> Vec<Problem> {
+    problems
+        .into_iter()
+        .map(|mut p| {
+            if !p.path.is_empty() && !p.path.contains('[') {
+                let key = format!("BATON__{}", p.path.to_uppercase().replace('.', "__"));
+                if env_keys.iter().any(|k| k.eq_ignore_ascii_case(&key)) {
+                    p.message
+                        .push_str(&format!(" (the value comes from env {key})"));
+                }
+            }
+            p
+        })
+        .collect()
 }
 
 /// Formats a serde_ignored path as `a.b[0].c`.

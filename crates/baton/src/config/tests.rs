@@ -254,3 +254,21 @@ fn missing_and_empty_secret_files_name_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn problems_from_env_overrides_say_so() {
+    let env = [
+        ("BATON__LISTEN", "nowhere"),
+        ("BATON__OUTBOX__JITTER", "some"),
+    ];
+    let p = problems(&examples().join("baton.yaml"), &env);
+    assert!(
+        has(&p, "outbox.jitter", "env BATON__OUTBOX__JITTER"),
+        "{p:#?}"
+    );
+    let p = problems(&examples().join("baton.yaml"), &env[..1]);
+    assert!(
+        has(&p, "listen", "(the value comes from env BATON__LISTEN)"),
+        "{p:#?}"
+    );
+}
