@@ -54,7 +54,7 @@ async fn two_workers_deliver_each_record_once_in_target_order(store: Store) {
     let shutdown = CancellationToken::new();
     let mut workers = Vec::new();
     for name in ["a", "b"] {
-        let outbox = Outbox::new(store.clone(), clock);
+        let outbox = Outbox::new(store.clone(), clock.clone());
         let receiver = Receiver {
             calls: calls.clone(),
             name,
@@ -62,7 +62,7 @@ async fn two_workers_deliver_each_record_once_in_target_order(store: Store) {
         let worker = Worker::new(&outbox, receiver, settings.clone());
         workers.push(tokio::spawn(worker.run(shutdown.clone())));
     }
-    let producer = Outbox::new(store.clone(), clock);
+    let producer = Outbox::new(store.clone(), clock.clone());
     let mut ids = Vec::new();
     for i in 0..60 {
         let app = format!("app{}", i % 5);

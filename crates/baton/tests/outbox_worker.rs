@@ -1,5 +1,7 @@
-//! The delivery loop under tokio's paused clock, against a real SQLite store. The receiver is a
-//! test double of the network side: it records when it was called and answers from a script.
+//! The delivery loop on a manual clock (see `baton::clock` for why not tokio's paused clock),
+//! against a real SQLite store. The receiver is a test double of the network side: it records
+//! when it was called and answers from a script. The test moves time only while the worker is
+//! idle, to the deadline it sleeps until, so call times are exact.
 
 mod common;
 
@@ -8,13 +10,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use baton::clock::Clock;
+use baton::clock::{Clock, ManualClock};
 use baton::config::model::Jitter;
 use baton::outbox::policy::RetryPolicy;
 use baton::outbox::worker::{Worker, WorkerSettings};
 use baton::outbox::{Deliver, Delivered, DeliveryError, Effect, Outbox};
+use baton::store::Store;
 use baton::store::outbox::{Record, State};
-use baton::store::{PoolSettings, Store};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -38,7 +40,7 @@ struct Receiver {
     calls: Arc<Mutex<Vec<(String, u64)>>>,
     script: Arc<Mutex<HashMap<String, VecDeque<Answer>>>>,
     called: Arc<Notify>,
-    clock: Arc<Mutex<Option<Clock>>>,
+    clock: Arc<Mutex<Option<ManualClock>>>,
 }
 
 impl Receiver {
@@ -53,14 +55,23 @@ impl Receiver {
         self.calls.lock().unwrap().clone()
     }
 
+    fn count(&self) -> usize {
+        self.calls.lock().unwrap().len()
+    }
+
     async fn wait_calls(&self, n: usize) {
-        loop {
-            let notified = self.called.notified();
-            if self.calls.lock().unwrap().len() >= n {
-                return;
+        let wait = async {
+            loop {
+                let notified = self.called.notified();
+                if self.count() >= n {
+                    return;
+                }
+                notified.await;
             }
-            notified.await;
-        }
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .unwrap_or_else(|_| panic!("{n} calls expected, got {:?}", self.calls()));
     }
 }
 
@@ -73,7 +84,7 @@ impl Deliver for Receiver {
         &self,
         record: &Record,
     ) -> impl Future<Output = Result<Delivered, DeliveryError>> + Send {
-        let clock = self.clock.lock().unwrap().unwrap();
+        let clock = self.clock.lock().unwrap().clone().unwrap();
         let at = (clock.now() - T0).whole_seconds() as u64;
         self.calls.lock().unwrap().push((record.key.clone(), at));
         let answer = self
@@ -125,9 +136,14 @@ fn webhook(n: &str) -> Effect {
     }
 }
 
+fn at(secs: u64) -> OffsetDateTime {
+    T0 + Duration::from_secs(secs)
+}
+
 struct Harness {
     store: Store,
     outbox: Outbox,
+    clock: ManualClock,
     receiver: Receiver,
     shutdown: CancellationToken,
     worker: Option<tokio::task::JoinHandle<()>>,
@@ -135,32 +151,15 @@ struct Harness {
 }
 
 impl Harness {
-    /// Opens the store with real time (connections are made before the clock stops), then
-    /// pauses tokio's clock at T0.
     async fn new() -> Self {
-        let settings = PoolSettings {
-            max_connections: 4,
-            min_connections: 4,
-            acquire_timeout: Duration::from_secs(30),
-            idle_timeout: None,
-        };
-        let (store, dir) = common::sqlite_with(settings).await;
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while store.open_connections() < 4 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "pool did not open its connections"
-            );
-            tokio::task::yield_now().await;
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        tokio::time::pause();
-        let clock = Clock::starting_at(T0);
+        let (store, dir) = common::sqlite().await;
+        let (clock, hand) = Clock::manual(T0);
         let receiver = Receiver::default();
-        *receiver.clock.lock().unwrap() = Some(clock);
+        *receiver.clock.lock().unwrap() = Some(hand.clone());
         Self {
             outbox: Outbox::new(store.clone(), clock),
             store,
+            clock: hand,
             receiver,
             shutdown: CancellationToken::new(),
             worker: None,
@@ -186,241 +185,225 @@ impl Harness {
         self.store.record(id).await.unwrap().unwrap()
     }
 
+    /// Lets time pass, one wake-up at a time, until the receiver saw `n` calls.
+    async fn run_until_calls(&self, n: usize) {
+        while self.receiver.count() < n {
+            let next = self.clock.idle_deadline().await;
+            if self.receiver.count() >= n {
+                break;
+            }
+            self.clock.advance_to(next);
+        }
+    }
+
+    /// Lets time pass, one wake-up at a time, up to `until`.
+    async fn run_until(&self, until: OffsetDateTime) {
+        loop {
+            let next = self.clock.idle_deadline().await;
+            if next > until {
+                self.clock.advance_to(until);
+                return;
+            }
+            self.clock.advance_to(next);
+        }
+    }
+
     async fn stop(&mut self) {
         self.shutdown.cancel();
-        self.worker.take().unwrap().await.unwrap();
-    }
-}
-
-/// Runs `body` on its own paused-clock runtime with a real-time bound, so a hang fails the test.
-fn run<F, Fut>(body: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()>,
-{
-    let (tx, rx) = std::sync::mpsc::channel();
-    let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(body());
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(()) => handle.join().unwrap(),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(handle.join().unwrap_err())
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("worker test did not finish within 60s of real time")
-        }
-    }
-}
-
-/// Runs a store call from the test while the worker sleeps. The paused clock jumps to the next
-/// timer whenever the runtime idles, and it idles while SQLite works on its own thread; keeping
-/// the runtime busy meanwhile stops the clock from jumping to the worker's wake-up.
-async fn busy<F: Future>(f: F) -> F::Output {
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = stop.clone();
-    let spinner = tokio::spawn(async move {
-        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-            tokio::task::yield_now().await;
-        }
-    });
-    let out = f.await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    spinner.await.unwrap();
-    out
-}
-
-#[test]
-fn failures_back_off_exponentially_until_delivered() {
-    run(|| async {
-        let mut h = Harness::new().await;
-        h.receiver
-            .script("k", &[Answer::Fail, Answer::Fail, Answer::Fail, Answer::Ok]);
-        let id = h.enqueue("micro-gw", "k").await;
-        h.start(10);
-        h.receiver.wait_calls(4).await;
-        h.stop().await;
-        let times: Vec<u64> = h.receiver.calls().iter().map(|c| c.1).collect();
-        assert_eq!(times, [0, 1, 3, 7], "delays 1s, 2s, 4s");
-        let r = h.record(id).await;
-        assert_eq!((r.state, r.attempts), (State::Delivered, 4));
-        // tokio's timer rounds each sleep up to the next millisecond.
-        let late = r.delivered_at.unwrap() - (T0 + Duration::from_secs(7));
-        assert!(
-            late >= time::Duration::ZERO && late < time::Duration::milliseconds(50),
-            "{late}"
-        );
-        assert_eq!(r.response, Some(json!({"eventId": "e"})));
-    });
-}
-
-#[test]
-fn retry_after_is_honoured() {
-    run(|| async {
-        let mut h = Harness::new().await;
-        h.receiver
-            .script("k", &[Answer::RetryAfter(45), Answer::Ok]);
-        h.enqueue("micro-gw", "k").await;
-        h.start(10);
-        h.receiver.wait_calls(2).await;
-        h.stop().await;
-        assert_eq!(h.receiver.calls(), [("k".into(), 0), ("k".into(), 45)]);
-    });
-}
-
-#[test]
-fn gives_up_after_max_attempts_or_a_permanent_failure() {
-    run(|| async {
-        let mut h = Harness::new().await;
-        h.receiver.script(
-            "k",
-            &[Answer::Fail, Answer::Fail, Answer::Fail, Answer::Fail],
-        );
-        h.receiver.script("p", &[Answer::Permanent]);
-        let k = h.enqueue("a", "k").await;
-        let p = h.enqueue("b", "p").await;
-        h.start(3);
-        h.receiver.wait_calls(4).await;
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        h.stop().await;
-        let calls = h.receiver.calls();
-        assert_eq!(
-            calls
-                .iter()
-                .filter(|c| c.0 == "k")
-                .map(|c| c.1)
-                .collect::<Vec<_>>(),
-            [0, 1, 3]
-        );
-        assert_eq!(calls.iter().filter(|c| c.0 == "p").count(), 1);
-        let (k, p) = (h.record(k).await, h.record(p).await);
-        assert_eq!(
-            (k.state, k.attempts, k.last_error.as_deref()),
-            (State::Dead, 3, Some("503 Service Unavailable"))
-        );
-        assert_eq!(
-            (p.state, p.attempts, p.last_error.as_deref()),
-            (State::Dead, 1, Some("400 Bad Request"))
-        );
-    });
-}
-
-#[test]
-fn a_failing_head_blocks_its_target_only() {
-    run(|| async {
-        let mut h = Harness::new().await;
-        h.receiver
-            .script("a1", &[Answer::Fail, Answer::Fail, Answer::Ok]);
-        h.enqueue("a", "a1").await;
-        h.enqueue("a", "a2").await;
-        h.enqueue("b", "b1").await;
-        h.start(10);
-        h.receiver.wait_calls(5).await;
-        h.stop().await;
-        let calls = h.receiver.calls();
-        let of = |k: &str| {
-            calls
-                .iter()
-                .filter(|c| c.0 == k)
-                .map(|c| c.1)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(of("b1"), [0], "b is not held back by a's failures");
-        assert_eq!(of("a1"), [0, 1, 3]);
-        assert_eq!(of("a2"), [3], "a2 waits for a1");
-        let order: Vec<&str> = calls
-            .iter()
-            .filter(|c| c.0.starts_with('a'))
-            .map(|c| c.0.as_str())
-            .collect();
-        assert_eq!(order, ["a1", "a1", "a1", "a2"]);
-    });
-}
-
-#[test]
-fn a_crashed_workers_lease_expires_and_the_record_is_delivered_once_more() {
-    run(|| async {
-        let mut h = Harness::new().await;
-        let id = h.enqueue("a", "k").await;
-        // Another worker claimed it and died mid-delivery.
-        assert!(
-            h.store
-                .claim(id, "crashed", T0, T0 + Duration::from_secs(300))
-                .await
-                .unwrap()
-        );
-        h.start(10);
-        h.receiver.wait_calls(1).await;
-        h.stop().await;
-        assert_eq!(h.receiver.calls(), [("k".into(), 300)]);
-        let r = h.record(id).await;
-        assert_eq!((r.state, r.attempts), (State::Delivered, 2));
-    });
-}
-
-#[test]
-fn enqueue_wakes_a_sleeping_worker_and_duplicates_are_not_sent() {
-    run(|| async {
-        let mut h = Harness::new().await;
-        h.start(10);
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        busy(h.enqueue("a", "k")).await;
-        h.receiver.wait_calls(1).await;
-        let (_, created) = h
-            .outbox
-            .enqueue(&webhook("k"), "a", "k", None)
+        let worker = self.worker.take().unwrap();
+        tokio::time::timeout(Duration::from_secs(30), worker)
             .await
+            .expect("worker stops within 30s")
             .unwrap();
-        assert!(!created);
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        h.stop().await;
-        assert_eq!(h.receiver.calls(), [("k".into(), 10)]);
-    });
+    }
 }
 
-#[test]
-fn shutdown_releases_a_hung_delivery_after_the_drain_deadline() {
-    run(|| async {
-        let mut h = Harness::new().await;
-        h.receiver.script("k", &[Answer::Hang]);
-        h.start(10);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let id = busy(h.enqueue("a", "k")).await;
-        h.receiver.wait_calls(1).await;
-        let before = tokio::time::Instant::now();
-        h.stop().await;
-        let waited = before.elapsed();
+#[tokio::test]
+async fn failures_back_off_exponentially_until_delivered() {
+    let mut h = Harness::new().await;
+    h.receiver
+        .script("k", &[Answer::Fail, Answer::Fail, Answer::Fail, Answer::Ok]);
+    let id = h.enqueue("micro-gw", "k").await;
+    h.start(10);
+    h.run_until_calls(4).await;
+    h.stop().await;
+    let times: Vec<u64> = h.receiver.calls().iter().map(|c| c.1).collect();
+    assert_eq!(times, [0, 1, 3, 7], "delays 1s, 2s, 4s");
+    let r = h.record(id).await;
+    assert_eq!((r.state, r.attempts), (State::Delivered, 4));
+    assert_eq!(r.delivered_at, Some(at(7)));
+    assert_eq!(r.response, Some(json!({"eventId": "e"})));
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let mut h = Harness::new().await;
+    h.receiver
+        .script("k", &[Answer::RetryAfter(45), Answer::Ok]);
+    h.enqueue("micro-gw", "k").await;
+    h.start(10);
+    h.run_until_calls(2).await;
+    h.stop().await;
+    assert_eq!(h.receiver.calls(), [("k".into(), 0), ("k".into(), 45)]);
+}
+
+#[tokio::test]
+async fn gives_up_after_max_attempts_or_a_permanent_failure() {
+    let mut h = Harness::new().await;
+    h.receiver.script(
+        "k",
+        &[Answer::Fail, Answer::Fail, Answer::Fail, Answer::Fail],
+    );
+    h.receiver.script("p", &[Answer::Permanent]);
+    let k = h.enqueue("a", "k").await;
+    let p = h.enqueue("b", "p").await;
+    h.start(3);
+    h.run_until(at(7200)).await;
+    h.stop().await;
+    let calls = h.receiver.calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.0 == "k")
+            .map(|c| c.1)
+            .collect::<Vec<_>>(),
+        [0, 1, 3]
+    );
+    assert_eq!(calls.iter().filter(|c| c.0 == "p").count(), 1);
+    let (k, p) = (h.record(k).await, h.record(p).await);
+    assert_eq!(
+        (k.state, k.attempts, k.last_error.as_deref()),
+        (State::Dead, 3, Some("503 Service Unavailable"))
+    );
+    assert_eq!(
+        (p.state, p.attempts, p.last_error.as_deref()),
+        (State::Dead, 1, Some("400 Bad Request"))
+    );
+}
+
+#[tokio::test]
+async fn a_failing_head_blocks_its_target_only() {
+    let mut h = Harness::new().await;
+    h.receiver
+        .script("a1", &[Answer::Fail, Answer::Fail, Answer::Ok]);
+    h.enqueue("a", "a1").await;
+    h.enqueue("a", "a2").await;
+    h.enqueue("b", "b1").await;
+    h.start(10);
+    h.run_until_calls(5).await;
+    h.stop().await;
+    let calls = h.receiver.calls();
+    let of = |k: &str| {
+        calls
+            .iter()
+            .filter(|c| c.0 == k)
+            .map(|c| c.1)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("b1"), [0], "b is not held back by a's failures");
+    assert_eq!(of("a1"), [0, 1, 3]);
+    assert_eq!(of("a2"), [3], "a2 waits for a1");
+    let order: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.0.starts_with('a'))
+        .map(|c| c.0.as_str())
+        .collect();
+    assert_eq!(order, ["a1", "a1", "a1", "a2"]);
+}
+
+#[tokio::test]
+async fn a_crashed_workers_lease_expires_and_the_record_is_delivered_once_more() {
+    let mut h = Harness::new().await;
+    let id = h.enqueue("a", "k").await;
+    // Another worker claimed it and died mid-delivery.
+    assert!(h.store.claim(id, "crashed", T0, at(300)).await.unwrap());
+    h.start(10);
+    h.run_until_calls(1).await;
+    h.stop().await;
+    assert_eq!(h.receiver.calls(), [("k".into(), 300)]);
+    let r = h.record(id).await;
+    assert_eq!((r.state, r.attempts), (State::Delivered, 2));
+}
+
+#[tokio::test]
+async fn enqueue_wakes_a_sleeping_worker_and_duplicates_are_not_sent() {
+    let mut h = Harness::new().await;
+    h.start(10);
+    assert_eq!(
+        h.clock.idle_deadline().await,
+        at(3600),
+        "idle until the next poll"
+    );
+    h.clock.advance_to(at(10));
+    h.enqueue("a", "k").await;
+    h.receiver.wait_calls(1).await;
+    let (_, created) = h
+        .outbox
+        .enqueue(&webhook("k"), "a", "k", None)
+        .await
+        .unwrap();
+    assert!(!created);
+    h.run_until(at(600)).await;
+    h.stop().await;
+    assert_eq!(h.receiver.calls(), [("k".into(), 10)]);
+}
+
+#[tokio::test]
+async fn delivered_records_are_purged_after_the_retention() {
+    let mut h = Harness::new().await;
+    let id = h.enqueue("a", "k").await;
+    h.start(10);
+    h.receiver.wait_calls(1).await;
+    h.run_until(at(86_400)).await;
+    assert!(
+        h.store.record(id).await.unwrap().is_some(),
+        "kept for a day"
+    );
+    h.run_until(at(86_400 + 2 * 3600)).await;
+    h.stop().await;
+    assert!(
+        h.store.record(id).await.unwrap().is_none(),
+        "purged after the retention"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_releases_a_hung_delivery_after_the_drain_deadline() {
+    let mut h = Harness::new().await;
+    h.receiver.script("k", &[Answer::Hang]);
+    let id = h.enqueue("a", "k").await;
+    h.start(10);
+    h.receiver.wait_calls(1).await;
+    h.shutdown.cancel();
+    // The hung delivery's own cutoff (240s) sleeps too; wait for the drain deadline to appear.
+    let give_up = std::time::Instant::now() + Duration::from_secs(30);
+    while h.clock.idle_deadline().await != at(5) {
         assert!(
-            waited >= Duration::from_secs(5) && waited < Duration::from_millis(5050),
-            "waited the drain deadline, not {waited:?}"
+            std::time::Instant::now() < give_up,
+            "the worker never started draining"
         );
-        let r = h.record(id).await;
-        assert_eq!(
-            (r.state, r.lease_until, r.attempts),
-            (State::Pending, None, 1)
-        );
-    });
+    }
+    h.clock.advance_to(at(5));
+    h.stop().await;
+    let r = h.record(id).await;
+    assert_eq!(
+        (r.state, r.lease_until, r.attempts),
+        (State::Pending, None, 1)
+    );
 }
 
-#[test]
-fn records_of_kinds_without_a_deliverer_stay_pending() {
-    run(|| async {
-        let mut h = Harness::new().await;
-        let job = Effect::JenkinsBuild {
-            job: "f/j".into(),
-            params: Default::default(),
-        };
-        let (r, _) = h.outbox.enqueue(&job, "a", "j", None).await.unwrap();
-        h.enqueue("a", "k").await;
-        h.start(10);
-        h.receiver.wait_calls(1).await;
-        h.stop().await;
-        assert_eq!(h.receiver.calls(), [("k".into(), 0)]);
-        assert_eq!(h.record(r.id).await.state, State::Pending);
-    });
+#[tokio::test]
+async fn records_of_kinds_without_a_deliverer_stay_pending() {
+    let mut h = Harness::new().await;
+    let job = Effect::JenkinsBuild {
+        job: "f/j".into(),
+        params: Default::default(),
+    };
+    let (r, _) = h.outbox.enqueue(&job, "a", "j", None).await.unwrap();
+    h.enqueue("a", "k").await;
+    h.start(10);
+    h.receiver.wait_calls(1).await;
+    h.stop().await;
+    assert_eq!(h.receiver.calls(), [("k".into(), 0)]);
+    assert_eq!(h.record(r.id).await.state, State::Pending);
 }

@@ -224,7 +224,7 @@ impl Outbox {
 
     /// The clock it stamps records with.
     pub fn clock(&self) -> Clock {
-        self.clock
+        self.clock.clone()
     }
 
     pub(crate) fn notifier(&self) -> Arc<Notify> {

@@ -126,19 +126,17 @@ impl<D: Deliver> Worker<D> {
                             Ok(true) => {
                                 let deliver = self.deliver.clone();
                                 let record = head.clone();
+                                let clock = self.clock.clone();
                                 let task = inflight.spawn(async move {
-                                    let result = match tokio::time::timeout(
-                                        cutoff,
-                                        deliver.deliver(&record),
-                                    )
-                                    .await
-                                    {
-                                        Ok(r) => r,
-                                        Err(_) => Err(DeliveryError::transient(format!(
-                                            "no answer within {}",
-                                            humantime::format_duration(cutoff)
-                                        ))),
-                                    };
+                                    let result =
+                                        match clock.timeout(cutoff, deliver.deliver(&record)).await
+                                        {
+                                            Ok(r) => r,
+                                            Err(_) => Err(DeliveryError::transient(format!(
+                                                "no answer within {}",
+                                                humantime::format_duration(cutoff)
+                                            ))),
+                                        };
                                     Outcome { record, result }
                                 });
                                 running.insert(task.id(), head);
@@ -157,7 +155,7 @@ impl<D: Deliver> Worker<D> {
                 }
             }
 
-            let sleep = tokio::time::sleep_until(self.clock.instant_at(wake_at));
+            let sleep = self.clock.sleep_until(wake_at);
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 _ = self.wake.notified() => {}
@@ -180,12 +178,14 @@ impl<D: Deliver> Worker<D> {
         }
         tracing::info!(in_flight = inflight.len(), "outbox worker draining");
         let mut done = Vec::new();
-        let _ = tokio::time::timeout(self.settings.drain, async {
-            while let Some(d) = inflight.join_next_with_id().await {
-                done.push(d);
-            }
-        })
-        .await;
+        let _ = self
+            .clock
+            .timeout(self.settings.drain, async {
+                while let Some(d) = inflight.join_next_with_id().await {
+                    done.push(d);
+                }
+            })
+            .await;
         for d in done {
             self.finish(d, &mut running).await;
         }
