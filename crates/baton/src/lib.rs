@@ -10,7 +10,7 @@
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
 //! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild).
-//! - [`clock`]: wall-clock time that follows tokio's (pausable) clock.
+//! - [`clock`]: wall-clock time; follows tokio in production, moved by hand in tests.
 //! - [`reference`]: container image references.
 
 pub mod api;
