@@ -426,6 +426,16 @@ async fn built_rejects_bad_reports_naming_the_field() {
         "unprocessable",
         "reference",
     );
+    let (_, other_image) = api
+        .post("/v1/products/images-only/images/tool/rebuild", None)
+        .await;
+    let foreign = post(json!({"reference": format!("registry.internal:5000/acme/petstore@{D}"), "event_id": other_image["event_id"]})).await;
+    assert_error(
+        &foreign,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+        "belongs to images-only/tool",
+    );
     let ghost = post(json!({"reference": format!("registry.internal:5000/acme/petstore@{D}"), "event_id": "ev-ghost"})).await;
     assert_error(
         &ghost,

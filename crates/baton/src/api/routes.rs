@@ -227,10 +227,11 @@ pub async fn built(
                     s.outbox.store().event(id).await?.ok_or_else(|| {
                         ApiError::Unprocessable(format!("event_id: no event {id:?}"))
                     })?;
-                if e.product != name {
+                if e.product != name || e.image.as_deref().is_some_and(|i| i != image_name) {
                     return Err(ApiError::Unprocessable(format!(
-                        "event_id: event {id:?} belongs to product {:?}",
-                        e.product
+                        "event_id: event {id:?} belongs to {}/{}, not {name}/{image_name}",
+                        e.product,
+                        e.image.as_deref().unwrap_or("-")
                     )));
                 }
                 s.outbox.store().correlate(id, &correlation).await?;
