@@ -413,3 +413,18 @@ async fn an_unreachable_postgres_is_a_clear_error() {
     assert!(err.starts_with("state store:"), "{err}");
     assert!(!err.contains("pw@"), "{err}");
 }
+
+#[tokio::test]
+async fn postgres_statements_time_out_after_30s() {
+    let Some(store) = common::postgres().await else {
+        return;
+    };
+    store
+        .execute_raw(
+            "DO $$ BEGIN IF current_setting('statement_timeout') <> '30s' THEN \
+             RAISE EXCEPTION 'statement_timeout is %', current_setting('statement_timeout'); \
+             END IF; END $$",
+        )
+        .await
+        .unwrap();
+}

@@ -116,6 +116,17 @@ impl Store {
             .idle_timeout(settings.idle_timeout)
             .max_lifetime(None)
             .test_before_acquire(false)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    // No store call may hang the worker or a request: PostgreSQL cancels
+                    // statements after 30s (SQLite waits at most its 5s busy timeout).
+                    if backend == Backend::Postgres {
+                        sqlx::Executor::execute(&mut *conn, "SET statement_timeout = 30000")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
         if backend == Backend::Sqlite {
