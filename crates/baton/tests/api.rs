@@ -198,6 +198,20 @@ async fn v1_needs_a_valid_bearer_token() {
         json!({"name": "prod", "delivered": null})
     );
     assert_eq!(v["outbox"]["pending"], 0);
+    let got = api
+        .call(
+            reqwest::Method::GET,
+            "/v1/products/micro-gw/sync",
+            Some(TOKEN),
+            None,
+        )
+        .await;
+    assert_error(
+        &got,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method",
+    );
     let got = api.call(reqwest::Method::GET, "/nowhere", None, None).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found", "no such endpoint");
 }
@@ -506,6 +520,17 @@ async fn outbox_can_be_listed_retried_and_dropped_by_hand() {
         )
         .await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found", "not found");
+    let got = api.post("/v1/outbox/abc/retry", None).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found", "ids are numbers");
+    let got = api
+        .call(
+            reqwest::Method::GET,
+            "/v1/events?limit=lots",
+            Some(TOKEN),
+            None,
+        )
+        .await;
+    assert_error(&got, StatusCode::BAD_REQUEST, "bad_request", "limit");
     let (s, ev) = api
         .call(
             reqwest::Method::GET,

@@ -1,6 +1,7 @@
 //! Operator endpoints: status, events and the outbox.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -68,8 +69,9 @@ pub struct ListQuery {
 /// `GET /v1/events[?product=&limit=]`.
 pub async fn events(
     State(s): State<AppState>,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
     let limit = q.limit.unwrap_or(50).min(500);
     let events = s.outbox.store().events(q.product.as_deref(), limit).await?;
     Ok(Json(json!({"events": events})))
@@ -78,8 +80,9 @@ pub async fn events(
 /// `GET /v1/outbox[?state=&limit=]`.
 pub async fn outbox_list(
     State(s): State<AppState>,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
     let state = match q.state.as_deref() {
         None => None,
         Some("pending") => Some(RecordState::Pending),
@@ -102,8 +105,9 @@ pub async fn outbox_list(
 /// `POST /v1/outbox/{id}/retry`: a dead record becomes due now.
 pub async fn outbox_retry(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = record_id(&id)?;
     let record = s
         .outbox
         .store()
@@ -116,12 +120,23 @@ pub async fn outbox_retry(
 /// `DELETE /v1/outbox/{id}`: forget a pending or dead record.
 pub async fn outbox_drop(
     State(s): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = record_id(&id)?;
     let record = s
         .outbox
         .store()
         .drop_record(id, s.outbox.clock().now())
         .await?;
     Ok(Json(json!({"dropped": record.id})))
+}
+
+fn query(q: Result<Query<ListQuery>, QueryRejection>) -> Result<ListQuery, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))
+}
+
+fn record_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("no outbox record {id:?}; ids are numbers")))
 }

@@ -41,6 +41,13 @@ pub async fn readyz(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
     }
 }
 
+/// A known path with another method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed(
+        "this endpoint does not take that method; see DESIGN.md's HTTP API".into(),
+    )
+}
+
 /// Any other path.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint; see DESIGN.md's HTTP API".into())
