@@ -8,6 +8,7 @@
 //! - [`outbox`]: effect kinds, the enqueue handle, the retry policy and the delivery worker.
 //! - [`api`]: the HTTP API (axum): sync/rebuild/built, status, events, outbox, health.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
+//! - [`metrics`]: Prometheus metrics served at `/metrics`.
 //! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
 //! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild).
 //! - [`clock`]: wall-clock time; follows tokio in production, moved by hand in tests.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod jobs;
+pub mod metrics;
 pub mod outbox;
 pub mod reference;
 pub mod store;

@@ -61,6 +61,7 @@ impl Api {
             tokens: Tokens::new(&[TOKEN.to_owned().into()]),
             outbox: Outbox::new(store.clone(), Clock::system()),
             jobs: tx,
+            metrics: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

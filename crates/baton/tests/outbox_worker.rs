@@ -141,6 +141,7 @@ fn at(secs: u64) -> OffsetDateTime {
 }
 
 struct Harness {
+    metrics: Arc<baton::metrics::Metrics>,
     store: Store,
     outbox: Outbox,
     clock: ManualClock,
@@ -157,6 +158,7 @@ impl Harness {
         let receiver = Receiver::default();
         *receiver.clock.lock().unwrap() = Some(hand.clone());
         Self {
+            metrics: Default::default(),
             outbox: Outbox::new(store.clone(), clock),
             store,
             clock: hand,
@@ -168,7 +170,8 @@ impl Harness {
     }
 
     fn start(&mut self, max_attempts: u32) {
-        let worker = Worker::new(&self.outbox, self.receiver.clone(), settings(max_attempts));
+        let worker = Worker::new(&self.outbox, self.receiver.clone(), settings(max_attempts))
+            .with_metrics(self.metrics.clone());
         self.worker = Some(tokio::spawn(worker.run(self.shutdown.clone())));
     }
 
@@ -233,6 +236,20 @@ async fn failures_back_off_exponentially_until_delivered() {
     assert_eq!((r.state, r.attempts), (State::Delivered, 4));
     assert_eq!(r.delivered_at, Some(at(7)));
     assert_eq!(r.response, Some(json!({"eventId": "e"})));
+    let text = h.metrics.render(&h.store, at(8)).await.unwrap();
+    let target = "target=\"spinnaker.webhook:chart:micro-gw\"";
+    assert!(
+        text.contains(&format!(
+            "baton_deliveries_total{{{target},outcome=\"retry\"}} 3"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "baton_deliveries_total{{{target},outcome=\"delivered\"}} 1"
+        )),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -279,6 +296,9 @@ async fn gives_up_after_max_attempts_or_a_permanent_failure() {
         (p.state, p.attempts, p.last_error.as_deref()),
         (State::Dead, 1, Some("400 Bad Request"))
     );
+    let text = h.metrics.render(&h.store, at(7200)).await.unwrap();
+    assert!(text.contains("outcome=\"dead\"} 1"), "{text}");
+    assert!(text.contains("baton_outbox_dead 2"), "{text}");
 }
 
 #[tokio::test]

@@ -40,6 +40,8 @@ pub struct AppState {
     pub outbox: Outbox,
     /// Where sync and rebuild requests go.
     pub jobs: mpsc::Sender<Job>,
+    /// Process metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The API's routes with auth, body limit, timeout and tracing.
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(ops::metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))

@@ -140,3 +140,21 @@ fn record_id(id: &str) -> Result<i64, ApiError> {
     id.parse()
         .map_err(|_| ApiError::NotFound(format!("no outbox record {id:?}; ids are numbers")))
 }
+
+/// `GET /metrics`: Prometheus/OpenMetrics text.
+pub async fn metrics(
+    State(s): State<AppState>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let text = s
+        .metrics
+        .render(s.outbox.store(), s.outbox.clock().now())
+        .await
+        .map_err(ApiError::Internal)?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    ))
+}

@@ -92,6 +92,7 @@ async fn record_event(
         correlation,
     };
     s.outbox.store().insert_event(&event).await?;
+    s.metrics.event(product, kind);
     Ok(event.id)
 }
 

@@ -50,11 +50,13 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
             "this build has no deliverer for these outbox kinds; their records stay pending"
         );
     }
+    let metrics = Arc::new(crate::metrics::Metrics::default());
     let state = AppState {
         config: Arc::new(loaded.clone()),
         tokens: Tokens::new(&secrets.api_tokens),
         outbox: outbox.clone(),
         jobs: jobs_tx,
+        metrics: metrics.clone(),
     };
 
     let tracker = TaskTracker::new();
@@ -65,7 +67,11 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
             api_shutdown.cancel();
         }
     });
-    tracker.spawn(Worker::new(&outbox, deliverers, settings).run(shutdown.clone()));
+    tracker.spawn(
+        Worker::new(&outbox, deliverers, settings)
+            .with_metrics(metrics)
+            .run(shutdown.clone()),
+    );
     tracker.spawn(intake(jobs_rx, store.clone(), shutdown.clone()));
     tracker.close();
     tracing::info!(%addr, state = %redact(&c.state), "baton listening on {addr}");

@@ -56,6 +56,7 @@ pub struct Worker<D> {
     clock: Clock,
     wake: Arc<Notify>,
     owner: String,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// What one delivery task hands back to the loop, which records it.
@@ -76,7 +77,14 @@ impl<D: Deliver> Worker<D> {
             clock: outbox.clock(),
             wake: outbox.notifier(),
             owner: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            metrics: None,
         }
+    }
+
+    /// Counts delivery outcomes in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// This worker's lease owner id.
@@ -213,6 +221,12 @@ impl<D: Deliver> Worker<D> {
         }
     }
 
+    fn count(&self, target: &str, outcome: &str) {
+        if let Some(m) = &self.metrics {
+            m.delivery(target, outcome);
+        }
+    }
+
     /// Records the outcome of a finished delivery task.
     async fn finish(
         &self,
@@ -240,6 +254,7 @@ impl<D: Deliver> Worker<D> {
         let now = self.clock.now();
         let recorded = match result {
             Ok(delivered) => {
+                self.count(&record.target, "delivered");
                 tracing::info!(record = record.id, target = %record.target, attempt = attempt_no, "delivered");
                 self.store
                     .mark_delivered(record.id, &self.owner, now, delivered.response.as_ref())
@@ -247,6 +262,10 @@ impl<D: Deliver> Worker<D> {
             }
             Err(e) => {
                 let retry_at = retry_at(&self.settings.policy, attempt_no, &e, now);
+                self.count(
+                    &record.target,
+                    if retry_at.is_some() { "retry" } else { "dead" },
+                );
                 match retry_at {
                     Some(at) => {
                         tracing::warn!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, retry_at = %at, "delivery failed; will retry")
