@@ -1,6 +1,8 @@
 //! Shared test helpers: stores on both backends.
 #![allow(dead_code)]
 
+pub mod api;
+
 use baton::store::{PoolSettings, Store};
 use tempfile::TempDir;
 
