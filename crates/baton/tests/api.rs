@@ -215,3 +215,37 @@ async fn a_full_job_queue_is_a_clear_503() {
         "retry",
     );
 }
+
+#[tokio::test]
+async fn every_documented_operation_exists() {
+    let api = Api::start().await;
+    let (s, doc) = api
+        .call(reqwest::Method::GET, "/openapi.json", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 12, "{}", paths.len());
+    for (path, ops) in paths {
+        let concrete = path
+            .replace("{product}", "micro-gw")
+            .replace("{image}", "petstore")
+            .replace("{id}", "999999");
+        for method in ops.as_object().unwrap().keys() {
+            let m: reqwest::Method = method.to_uppercase().parse().unwrap();
+            let resp = api
+                .http
+                .request(m, format!("{}{concrete}", api.url))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            let body = resp.text().await.unwrap();
+            assert!(
+                status != StatusCode::METHOD_NOT_ALLOWED && !body.contains("no such endpoint"),
+                "{method} {path} is documented but not routed: {status} {body}"
+            );
+        }
+    }
+}

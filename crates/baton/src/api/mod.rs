@@ -5,10 +5,12 @@
 //! - [`error`]: `{"error","detail"}` answers.
 //! - [`routes`]: health, sync, rebuild and built.
 //! - [`ops`]: status, events and the outbox.
+//! - [`openapi`]: the OpenAPI document.
 
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod openapi;
 pub mod ops;
 pub mod routes;
 
@@ -70,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi::openapi))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
