@@ -1,5 +1,5 @@
-//! Wall-clock time that tests control. In production it follows tokio's clock from an anchor
-//! taken at start; [`Clock::manual`] gives a clock that moves only when a test says so, plus a
+//! Wall-clock time that tests control. In production it is the system clock (sleeps use tokio's
+//! timer); [`Clock::manual`] gives a clock that moves only when a test says so, plus a
 //! [`ManualClock`] handle that sees what the code under test is waiting for.
 //!
 //! Why not only tokio's paused clock: it jumps to the next timer whenever the runtime idles, and
@@ -22,6 +22,7 @@ pub struct Clock(Source);
 
 #[derive(Debug, Clone)]
 enum Source {
+    System,
     Tokio { wall: OffsetDateTime, mono: Instant },
     Manual(Arc<Mutex<ManualState>>),
 }
@@ -40,12 +41,12 @@ struct ManualState {
 pub struct TimedOut;
 
 impl Clock {
-    /// Anchors at the current system time and follows tokio's clock.
+    /// The system's wall clock; sleeps use tokio's timer.
     pub fn system() -> Self {
-        Self::starting_at(OffsetDateTime::now_utc())
+        Self(Source::System)
     }
 
-    /// Anchors at `wall` and follows tokio's clock.
+    /// Anchors at `wall` and follows tokio's clock (so `tokio::time::pause` moves it).
     pub fn starting_at(wall: OffsetDateTime) -> Self {
         Self(Source::Tokio {
             wall,
@@ -67,6 +68,7 @@ impl Clock {
     /// Now.
     pub fn now(&self) -> OffsetDateTime {
         match &self.0 {
+            Source::System => OffsetDateTime::now_utc(),
             Source::Tokio { wall, mono } => *wall + mono.elapsed(),
             Source::Manual(s) => lock(s).now,
         }
@@ -75,7 +77,7 @@ impl Clock {
     /// Waits until the clock reads `at` (returns at once if it is past).
     pub async fn sleep_until(&self, at: OffsetDateTime) {
         match &self.0 {
-            Source::Tokio { .. } => {
+            Source::System | Source::Tokio { .. } => {
                 let ahead = at - self.now();
                 if ahead.is_positive() {
                     tokio::time::sleep(ahead.unsigned_abs()).await;
