@@ -299,3 +299,56 @@ fn verbs_explain_an_unreachable_daemon() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("cannot reach the daemon"), "{stderr}");
 }
+
+#[test]
+fn check_probes_a_postgres_state_store_without_changing_it() {
+    let Some(rig) = testkit::rig::Rig::for_test() else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(rig.new_database("baton_check")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = config(dir.path(), "127.0.0.1:0");
+    let text_of = |f: &Path| {
+        let out = baton()
+            .arg("check")
+            .arg("--config")
+            .arg(f)
+            .env("BATON__STATE", &url)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out).0)
+    };
+    let (code, stdout) = text_of(&file);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("reachable, schema version 0"), "{stdout}");
+    let password = url::Url::parse(&url)
+        .unwrap()
+        .password()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        password.is_empty() || !stdout.contains(&password),
+        "password shown: {stdout}"
+    );
+    // check created nothing: still version 0.
+    let (_, again) = text_of(&file);
+    assert!(again.contains("schema version 0"), "{again}");
+
+    let unreachable = baton()
+        .arg("check")
+        .arg("--config")
+        .arg(&file)
+        .env("BATON__STATE", "postgres://baton:pw@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&unreachable);
+    assert_eq!(unreachable.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("state store") && stdout.contains("FAIL"),
+        "{stdout}"
+    );
+}
