@@ -110,8 +110,24 @@ struct Daemon {
     url: String,
 }
 
+impl Drop for Daemon {
+    /// A failing test must not leave the daemon running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Daemon {
     fn start(file: &Path) -> Self {
+        Self::start_with(file, true)
+    }
+
+    /// With `keep_reading: false` the test stops reading (and closes) the daemon's stderr once it
+    /// has the address, as when the reader of a pipeline or a log collector goes away.
+    fn start_with(file: &Path, keep_reading: bool) -> Self {
         let mut child = baton()
             .args(["serve", "--drain", "2s", "--config"])
             .arg(file)
@@ -130,6 +146,9 @@ impl Daemon {
                             .unwrap_or_default()
                             .to_owned(),
                     );
+                    if !keep_reading {
+                        return;
+                    }
                 }
             }
         });
@@ -351,4 +370,16 @@ fn check_probes_a_postgres_state_store_without_changing_it() {
         stdout.contains("state store") && stdout.contains("FAIL"),
         "{stdout}"
     );
+}
+
+#[test]
+fn serve_stops_on_sigterm_even_when_its_stderr_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config(dir.path(), "127.0.0.1:0");
+    let daemon = Daemon::start_with(&file, false);
+    // Logging into the closed pipe must not break request handling or shutdown.
+    let out = daemon.verb(&["sync", "micro-gw"], Some(TOKEN));
+    assert!(out.status.success(), "{:?}", text(&out));
+    let status = daemon.terminate();
+    assert!(status.success(), "{status:?}");
 }

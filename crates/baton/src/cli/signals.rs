@@ -7,10 +7,10 @@ use tokio_util::sync::CancellationToken;
 pub fn spawn(shutdown: CancellationToken) {
     tokio::spawn(async move {
         wait().await;
-        tracing::info!("shutdown requested; draining (send the signal again to exit now)");
         shutdown.cancel();
+        tracing::info!("shutdown requested; draining (send the signal again to exit now)");
         wait().await;
-        eprintln!("second signal: exiting without waiting");
+        tracing::warn!("second signal: exiting without waiting");
         std::process::exit(130);
     });
 }
