@@ -1,2 +1,32 @@
-//! The baton daemon and CLI: config, state store, durable outbox, chart sync, base-image cron,
-//! image events, the HTTP API and the operator verbs.
+//! The baton daemon and CLI: config, state store, durable outbox, the Jenkins-facing HTTP API
+//! and the operator verbs.
+//!
+//! - [`config`]: the config file (YAML/TOML + `BATON__*` env), typed model, whole-file
+//!   validation, secrets read from files.
+//! - [`store`]: the state store (SQLite or PostgreSQL): observations, delivered digests, the
+//!   outbox table, events with correlation ids; embedded migrations.
+//! - [`outbox`]: effect kinds, the enqueue handle, the retry policy and the delivery worker.
+//! - [`api`]: the HTTP API (axum): sync/rebuild/built, status, events, outbox, health.
+//! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
+//! - [`metrics`]: Prometheus metrics served at `/metrics`.
+//! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
+//! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild).
+//! - [`clock`]: wall-clock time; follows tokio in production, moved by hand in tests.
+//! - [`reference`]: container image references.
+
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod jobs;
+pub mod metrics;
+pub mod outbox;
+pub mod reference;
+pub mod store;
+pub mod wire;
+
+/// Installs rustls' ring crypto provider for reqwest; call before building an HTTP client.
+/// Calling it again is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,13 +1,12 @@
 //! `baton`: the daemon and operator CLI.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-/// Hands work from Jenkins to Spinnaker for Kubernetes delivery.
-#[derive(Parser, Debug)]
-#[command(name = "baton", version, about)]
-struct Cli {}
-
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = baton::cli::Cli::parse();
+    baton::cli::init_logging(cli.log_json);
+    baton::cli::run(cli).await
 }

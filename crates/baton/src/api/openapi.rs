@@ -1,0 +1,94 @@
+//! `GET /openapi.json`: the API described as OpenAPI 3.1 (kept next to the router; a test calls
+//! every documented operation to keep the two in step).
+
+use axum::Json;
+use serde_json::{Value, json};
+
+fn error_response(what: &str) -> Value {
+    json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn accepted(schema: Value) -> Value {
+    json!({"description": "accepted", "content": {"application/json": {"schema": schema}}})
+}
+
+/// The document.
+pub fn document() -> Value {
+    let product =
+        json!({"name": "product", "in": "path", "required": true, "schema": {"type": "string"}});
+    let image =
+        json!({"name": "image", "in": "path", "required": true, "schema": {"type": "string"}});
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}});
+    let event_id = json!({"type": "object", "properties": {"event_id": {"type": "string"}}});
+    let errors = json!({
+        "400": error_response("the body is not JSON"),
+        "401": error_response("no or wrong bearer token"),
+        "404": error_response("no such product, image or record"),
+        "409": error_response("conflicts with the current state"),
+        "413": error_response("the body is larger than 64 KiB"),
+        "422": error_response("the body's content is wrong; detail names the field"),
+        "503": error_response("busy or not ready; retry")
+    });
+    let with_errors = |mut op: Value, ok: (&str, Value)| {
+        let mut responses = errors.clone();
+        responses[ok.0] = ok.1;
+        op["responses"] = responses;
+        op["security"] = json!([{"bearer": []}]);
+        op
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "baton", "version": env!("CARGO_PKG_VERSION")},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "required": ["error", "detail"],
+                "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}}}
+        },
+        "paths": {
+            "/v1/products/{product}/sync": {"post": with_errors(json!({
+                "summary": "Run the chart sync of a product now",
+                "parameters": [product],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {"commit": {"type": "string"}, "force": {"type": "boolean"}}}}}}
+            }), ("202", accepted(event_id.clone())))},
+            "/v1/products/{product}/images/{image}/rebuild": {"post": with_errors(json!({
+                "summary": "Trigger the Jenkins build of an image now",
+                "parameters": [product, image]
+            }), ("202", accepted(event_id.clone())))},
+            "/v1/products/{product}/images/{image}/built": {"post": with_errors(json!({
+                "summary": "Jenkins reports the pushed image by digest; baton sends the image event to Spinnaker once per digest",
+                "parameters": [product, image],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["reference"], "additionalProperties": false,
+                    "properties": {"reference": {"type": "string", "pattern": "^[^/]+/.+@sha256:[0-9a-f]{64}$"},
+                        "tag": {"type": "string"}, "build_url": {"type": "string"}, "event_id": {"type": "string"}}}}}}
+            }), ("202", accepted(json!({"type": "object", "properties": {"event_id": {"type": "string"},
+                "outbox_id": {"type": "integer"}, "duplicate": {"type": "boolean"}}}))))},
+            "/v1/status": {"get": with_errors(json!({"summary": "Delivered versions, images, outbox counts"}),
+                ("200", json!({"description": "status"})))},
+            "/v1/events": {"get": with_errors(json!({"summary": "Events with correlation ids, newest first",
+                "parameters": [{"name": "product", "in": "query", "schema": {"type": "string"}},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}]}),
+                ("200", json!({"description": "events"})))},
+            "/v1/outbox": {"get": with_errors(json!({"summary": "Outbox records, newest first",
+                "parameters": [{"name": "state", "in": "query", "schema": {"enum": ["pending", "delivered", "dead"]}},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}]}),
+                ("200", json!({"description": "records"})))},
+            "/v1/outbox/{id}/retry": {"post": with_errors(json!({"summary": "Make a dead record due now",
+                "parameters": [id.clone()]}), ("200", json!({"description": "the record"})))},
+            "/v1/outbox/{id}": {"delete": with_errors(json!({"summary": "Forget a pending or dead record",
+                "parameters": [id]}), ("200", json!({"description": "dropped"})))},
+            "/healthz": {"get": {"summary": "The process answers", "responses": {"200": {"description": "ok"}}}},
+            "/readyz": {"get": {"summary": "The state store answers", "responses": {
+                "200": {"description": "ready"}, "503": error_response("the state store is unreachable")}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "OpenMetrics text"}}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+        }
+    })
+}
+
+/// The handler.
+pub async fn openapi() -> Json<Value> {
+    Json(document())
+}

@@ -1,0 +1,160 @@
+//! Operator endpoints: status, events and the outbox.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::store::outbox::State as RecordState;
+
+/// One environment in `/v1/status`.
+#[derive(Debug, Serialize)]
+struct EnvStatus {
+    name: String,
+    delivered: Option<crate::store::events::Delivered>,
+}
+
+/// `GET /v1/status`: per product and environment what was delivered, per image the last build,
+/// and the outbox counts.
+pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let store = s.outbox.store();
+    let delivered = store.delivered().await?;
+    let mut products = Vec::new();
+    for p in &s.config.config.products {
+        let environments: Vec<EnvStatus> = p
+            .environments
+            .iter()
+            .map(|e| EnvStatus {
+                name: e.clone(),
+                delivered: delivered
+                    .iter()
+                    .find(|d| d.product == p.name && &d.environment == e)
+                    .cloned(),
+            })
+            .collect();
+        let events = store.events(Some(&p.name), 200).await?;
+        let mut images = Vec::new();
+        for img in &p.images {
+            let base_seen = store
+                .observation(&crate::store::events::base_image_source(&img.base))
+                .await?;
+            let last_build = events.iter().find(|e| {
+                e.image.as_deref() == Some(img.name.as_str())
+                    && (e.kind == "rebuild" || e.kind == "image")
+            });
+            images.push(json!({
+                "name": img.name, "base": img.base, "base_seen": base_seen, "last_build": last_build,
+            }));
+        }
+        products.push(json!({"name": p.name, "environments": environments, "images": images}));
+    }
+    let outbox = store.outbox_counts().await?;
+    Ok(Json(json!({"products": products, "outbox": outbox})))
+}
+
+/// Query of `GET /v1/events` and `GET /v1/outbox`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Only this product (events).
+    pub product: Option<String>,
+    /// Only this state (outbox): pending, delivered, dead.
+    pub state: Option<String>,
+    /// At most this many (default 50, max 500).
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/events[?product=&limit=]`.
+pub async fn events(
+    State(s): State<AppState>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(50).min(500);
+    let events = s.outbox.store().events(q.product.as_deref(), limit).await?;
+    Ok(Json(json!({"events": events})))
+}
+
+/// `GET /v1/outbox[?state=&limit=]`.
+pub async fn outbox_list(
+    State(s): State<AppState>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = query(q)?;
+    let state = match q.state.as_deref() {
+        None => None,
+        Some("pending") => Some(RecordState::Pending),
+        Some("delivered") => Some(RecordState::Delivered),
+        Some("dead") => Some(RecordState::Dead),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "state: {other:?} is not pending, delivered or dead"
+            )));
+        }
+    };
+    let records = s
+        .outbox
+        .store()
+        .list_records(state, q.limit.unwrap_or(50).min(500))
+        .await?;
+    Ok(Json(json!({"records": records})))
+}
+
+/// `POST /v1/outbox/{id}/retry`: a dead record becomes due now.
+pub async fn outbox_retry(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = record_id(&id)?;
+    let record = s
+        .outbox
+        .store()
+        .retry_record(id, s.outbox.clock().now())
+        .await?;
+    s.outbox.wake();
+    Ok(Json(json!({"record": record})))
+}
+
+/// `DELETE /v1/outbox/{id}`: forget a pending or dead record.
+pub async fn outbox_drop(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = record_id(&id)?;
+    let record = s
+        .outbox
+        .store()
+        .drop_record(id, s.outbox.clock().now())
+        .await?;
+    Ok(Json(json!({"dropped": record.id})))
+}
+
+fn query(q: Result<Query<ListQuery>, QueryRejection>) -> Result<ListQuery, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::BadRequest(format!("query: {}", e.body_text())))
+}
+
+fn record_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("no outbox record {id:?}; ids are numbers")))
+}
+
+/// `GET /metrics`: Prometheus/OpenMetrics text.
+pub async fn metrics(
+    State(s): State<AppState>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let text = s
+        .metrics
+        .render(s.outbox.store(), s.outbox.clock().now())
+        .await
+        .map_err(ApiError::Internal)?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    ))
+}

@@ -1,0 +1,271 @@
+//! The API handlers.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc::error::TrySendError;
+
+use super::AppState;
+use super::body::JsonBody;
+use super::error::ApiError;
+use crate::config::model::{Image, Product};
+use crate::jobs::Job;
+use crate::outbox::Effect;
+use crate::reference::ImageRef;
+use crate::store::events::{Correlation, Event, new_event_id};
+use crate::wire;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the state store answers within 2s.
+pub async fn readyz(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    match tokio::time::timeout(Duration::from_secs(2), s.outbox.store().ping()).await {
+        Ok(Ok(())) => Ok(Json(json!({"status": "ready"}))),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: state store unreachable");
+            Err(ApiError::Unavailable(
+                "the state store is unreachable".into(),
+            ))
+        }
+        Err(_) => Err(ApiError::Unavailable(
+            "the state store did not answer within 2s".into(),
+        )),
+    }
+}
+
+/// A known path with another method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed(
+        "this endpoint does not take that method; see DESIGN.md's HTTP API".into(),
+    )
+}
+
+/// Any other path.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint; see DESIGN.md's HTTP API".into())
+}
+
+fn product<'a>(s: &'a AppState, name: &str) -> Result<&'a Product, ApiError> {
+    s.config
+        .product(name)
+        .ok_or_else(|| ApiError::NotFound(format!("no product {name:?} in the config")))
+}
+
+fn image<'a>(p: &'a Product, name: &str) -> Result<&'a Image, ApiError> {
+    p.images
+        .iter()
+        .find(|i| i.name == name)
+        .ok_or_else(|| ApiError::NotFound(format!("product {:?} has no image {name:?}", p.name)))
+}
+
+fn send(s: &AppState, job: Job) -> Result<(), ApiError> {
+    s.jobs.try_send(job).map_err(|e| match e {
+        TrySendError::Full(_) => {
+            ApiError::Unavailable("too many queued requests; retry shortly".into())
+        }
+        TrySendError::Closed(_) => ApiError::Unavailable("the daemon is shutting down".into()),
+    })
+}
+
+async fn record_event(
+    s: &AppState,
+    product: &str,
+    kind: &str,
+    image: Option<&str>,
+    correlation: Correlation,
+) -> Result<String, ApiError> {
+    let now = s.outbox.clock().now();
+    let event = Event {
+        id: new_event_id(now),
+        product: product.into(),
+        kind: kind.into(),
+        image: image.map(str::to_owned),
+        created_at: now,
+        correlation,
+    };
+    s.outbox.store().insert_event(&event).await?;
+    s.metrics.event(product, kind);
+    Ok(event.id)
+}
+
+/// Body of `POST .../sync`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncRequest {
+    /// Commit to sync to.
+    pub commit: Option<String>,
+    /// Deliver even if unchanged.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `POST /v1/products/{product}/sync` -> 202 `{"event_id"}`.
+pub async fn sync(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(req): JsonBody<SyncRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let p = product(&s, &name)?;
+    if p.chart.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "product {name:?} has no chart: to sync"
+        )));
+    }
+    if let Some(c) = &req.commit
+        && (c.len() < 7 || c.len() > 64 || !c.chars().all(|ch| ch.is_ascii_hexdigit()))
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "commit: {c:?} is not a git commit id (7-64 hex digits)"
+        )));
+    }
+    let correlation = Correlation {
+        commit: req.commit.clone(),
+        ..Default::default()
+    };
+    let event_id = record_event(&s, &name, "sync", None, correlation).await?;
+    send(
+        &s,
+        Job::Sync {
+            product: name,
+            commit: req.commit,
+            force: req.force,
+            event_id: event_id.clone(),
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"event_id": event_id}))))
+}
+
+/// `POST /v1/products/{product}/images/{image}/rebuild` -> 202 `{"event_id"}`.
+pub async fn rebuild(
+    State(s): State<AppState>,
+    Path((name, image_name)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let p = product(&s, &name)?;
+    image(p, &image_name)?;
+    let correlation = Correlation {
+        detail: Some("manual rebuild".into()),
+        ..Default::default()
+    };
+    let event_id = record_event(&s, &name, "rebuild", Some(&image_name), correlation).await?;
+    send(
+        &s,
+        Job::Rebuild {
+            product: name,
+            image: image_name,
+            event_id: event_id.clone(),
+        },
+    )?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"event_id": event_id}))))
+}
+
+/// Body of `POST .../built`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltRequest {
+    /// `host/repo@sha256:<64 hex>` as pushed.
+    #[serde(default)]
+    pub reference: String,
+    /// Tag pushed alongside.
+    pub tag: Option<String>,
+    /// The Jenkins build URL.
+    pub build_url: Option<String>,
+    /// The event of the rebuild that started this build (`BATON_EVENT`).
+    pub event_id: Option<String>,
+}
+
+/// `POST /v1/products/{product}/images/{image}/built` -> 202 `{"event_id","outbox_id","duplicate"}`.
+///
+/// Enqueues the image event for Spinnaker; the same digest reported again is not sent twice.
+pub async fn built(
+    State(s): State<AppState>,
+    Path((name, image_name)): Path<(String, String)>,
+    JsonBody(req): JsonBody<BuiltRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let p = product(&s, &name)?;
+    let img = image(p, &image_name)?;
+    let spinnaker = s.config.config.spinnaker.as_ref().ok_or_else(|| {
+        ApiError::Conflict("the config has no spinnaker: section to send image events to".into())
+    })?;
+    if req.reference.is_empty() {
+        return Err(ApiError::Unprocessable(
+            "reference: is required, as host/repo@sha256:<64 hex>".into(),
+        ));
+    }
+    let r = ImageRef::parse(&req.reference)
+        .map_err(|e| ApiError::Unprocessable(format!("reference: {e}")))?;
+    let Some(digest) = r.digest.as_deref() else {
+        return Err(ApiError::Unprocessable(format!(
+            "reference: {:?} has no digest; send host/repo@sha256:<64 hex>",
+            req.reference
+        )));
+    };
+    if r.name() != img.target {
+        return Err(ApiError::Unprocessable(format!(
+            "reference: {:?} is not in {:?}, the target of image {image_name:?}",
+            req.reference, img.target
+        )));
+    }
+    let tag = req.tag.clone().or(r.tag.clone());
+    let key = crate::outbox::keys::image(&name, &image_name, digest);
+    if let Some(existing) = s.outbox.store().record_by_key(&key).await? {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({
+            "event_id": existing.event_id, "outbox_id": existing.id, "duplicate": true})),
+        ));
+    }
+    let correlation = Correlation {
+        image_digest: Some(digest.to_owned()),
+        build_url: req.build_url.clone(),
+        build_result: Some("SUCCESS".into()),
+        ..Default::default()
+    };
+    let event_id =
+        match &req.event_id {
+            Some(id) => {
+                let e =
+                    s.outbox.store().event(id).await?.ok_or_else(|| {
+                        ApiError::Unprocessable(format!("event_id: no event {id:?}"))
+                    })?;
+                if e.product != name || e.image.as_deref().is_some_and(|i| i != image_name) {
+                    return Err(ApiError::Unprocessable(format!(
+                        "event_id: event {id:?} belongs to {}/{}, not {name}/{image_name}",
+                        e.product,
+                        e.image.as_deref().unwrap_or("-")
+                    )));
+                }
+                s.outbox.store().correlate(id, &correlation).await?;
+                id.clone()
+            }
+            None => record_event(&s, &name, "image", Some(&image_name), correlation).await?,
+        };
+    let body = wire::image_event(&wire::ImageEvent {
+        product: &name,
+        image: &image_name,
+        repository: &img.target,
+        digest,
+        tag: tag.as_deref(),
+        event_id: &event_id,
+    });
+    let effect = Effect::SpinnakerWebhook {
+        source: spinnaker.image_webhook_source.clone(),
+        body,
+    };
+    let (record, created) = s
+        .outbox
+        .enqueue(&effect, &name, &key, Some(&event_id))
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+        "event_id": record.event_id, "outbox_id": record.id, "duplicate": !created})),
+    ))
+}

@@ -1,0 +1,145 @@
+//! `baton check`: config, secrets and state store, as a table; exit 1 on any failure.
+//!
+//! Probes of Jenkins, Gate, registries, git remotes and Helm repositories come with their
+//! clients; until then they are listed as "not probed" and do not fail the check.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::config::{self, Loaded, secrets::Secrets};
+use crate::store::{Store, redact};
+
+#[derive(PartialEq)]
+enum Outcome {
+    Ok,
+    Fail,
+    Skip,
+}
+
+struct Row {
+    check: String,
+    target: String,
+    outcome: Outcome,
+    note: String,
+}
+
+pub(super) async fn run(config_file: &Path) -> ExitCode {
+    let mut rows = Vec::new();
+    let mut row = |check: &str, target: &str, outcome: Outcome, note: String| {
+        rows.push(Row {
+            check: check.into(),
+            target: target.into(),
+            outcome,
+            note,
+        });
+    };
+    let file = config_file.display().to_string();
+    match config::load(config_file) {
+        Err(e) => {
+            for p in &e.problems {
+                let at = if p.path.is_empty() {
+                    file.clone()
+                } else {
+                    format!("{file}: {}", p.path)
+                };
+                row("config", &at, Outcome::Fail, p.message.clone());
+            }
+        }
+        Ok(loaded) => {
+            row(
+                "config",
+                &file,
+                Outcome::Ok,
+                format!("{} product(s)", loaded.config.products.len()),
+            );
+            match Secrets::load(&loaded) {
+                Ok(_) => row("secrets", "*_file", Outcome::Ok, "all readable".into()),
+                Err(e) => {
+                    for p in &e.problems {
+                        row("secrets", &p.path, Outcome::Fail, p.message.clone());
+                    }
+                }
+            }
+            let state = &loaded.config.state;
+            match Store::probe(state, Duration::from_secs(5)).await {
+                Ok(None) => row(
+                    "state store",
+                    &redact(state),
+                    Outcome::Ok,
+                    "file will be created by serve".into(),
+                ),
+                Ok(Some(v)) => row(
+                    "state store",
+                    &redact(state),
+                    Outcome::Ok,
+                    format!("reachable, schema version {v}"),
+                ),
+                Err(e) => row("state store", &redact(state), Outcome::Fail, e.to_string()),
+            }
+            for (check, target) in endpoints(&loaded) {
+                row(
+                    check,
+                    &target,
+                    Outcome::Skip,
+                    "not probed: probes come with the clients".into(),
+                );
+            }
+        }
+    }
+    print_table(&rows);
+    if rows.iter().any(|r| r.outcome == Outcome::Fail) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn endpoints(l: &Loaded) -> Vec<(&'static str, String)> {
+    let c = &l.config;
+    let mut out = Vec::new();
+    if let Some(j) = &c.jenkins {
+        out.push(("jenkins", j.url.clone()));
+    }
+    if let Some(s) = &c.spinnaker {
+        out.push(("gate", s.gate_url.clone()));
+    }
+    for r in &c.registries {
+        out.push(("registry", r.host.clone()));
+    }
+    for p in &c.products {
+        if let Some(ch) = &p.chart {
+            out.push(("helm repo", ch.repository.clone()));
+        }
+        if let Some(cs) = &p.chart_source {
+            out.push(("git remote", cs.git.clone()));
+        }
+        for i in &p.images {
+            if let Some(a) = &i.artifact_source {
+                out.push(("git remote", a.git.clone()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn print_table(rows: &[Row]) {
+    let w0 = rows.iter().map(|r| r.check.len()).max().unwrap_or(0).max(5);
+    let w1 = rows
+        .iter()
+        .map(|r| r.target.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    println!("{:w0$}  {:w1$}  {:6}  NOTE", "CHECK", "TARGET", "RESULT");
+    for r in rows {
+        let result = match r.outcome {
+            Outcome::Ok => "ok",
+            Outcome::Fail => "FAIL",
+            Outcome::Skip => "skip",
+        };
+        println!("{:w0$}  {:w1$}  {result:6}  {}", r.check, r.target, r.note);
+    }
+}

@@ -1,0 +1,283 @@
+//! The operator verbs that talk to a daemon's HTTP API.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+/// Where the daemon is and how to authenticate.
+#[derive(Debug, clap::Args)]
+pub struct Server {
+    /// The daemon's base URL.
+    #[arg(
+        long = "server",
+        env = "BATON_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+    /// API token (a line of the daemon's api_tokens_file).
+    #[arg(long, env = "BATON_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<SecretString>,
+}
+
+async fn call(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    crate::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .context("building the HTTP client")?;
+    let url = format!("{}{path}", server.url.trim_end_matches('/'));
+    let mut req = http.request(method, &url);
+    if let Some(t) = &server.token {
+        req = req.bearer_auth(t.expose_secret());
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.with_context(|| {
+        format!(
+            "cannot reach the daemon at {} (--server / BATON_SERVER)",
+            server.url
+        )
+    })?;
+    let status = resp.status();
+    let text = resp.text().await.context("reading the daemon's answer")?;
+    let json: Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "the daemon answered {status} with non-JSON: {}",
+            text.chars().take(200).collect::<String>()
+        )
+    })?;
+    if !status.is_success() {
+        let detail = json["detail"].as_str().unwrap_or("no detail");
+        let hint = if status == reqwest::StatusCode::UNAUTHORIZED && server.token.is_none() {
+            " (set BATON_TOKEN)"
+        } else {
+            ""
+        };
+        bail!("{detail}{hint} (HTTP {status})");
+    }
+    Ok(json)
+}
+
+/// `baton status [--json]`.
+pub(super) async fn status(server: &Server, json: bool) -> anyhow::Result<()> {
+    let v = call(server, reqwest::Method::GET, "/v1/status", None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    print!("{}", render_status(&v));
+    Ok(())
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("-")
+}
+
+fn short(digest: &str) -> String {
+    match digest.strip_prefix("sha256:") {
+        Some(hex) if hex.len() > 12 => format!("sha256:{}", &hex[..12]),
+        _ => digest.to_owned(),
+    }
+}
+
+/// The status JSON as text tables.
+pub(super) fn render_status(v: &Value) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:16} {:10} {:12} {:20} {}\n",
+        "PRODUCT", "ENV", "CHART", "VALUES", "DELIVERED"
+    ));
+    let empty = Vec::new();
+    let products = v["products"].as_array().unwrap_or(&empty);
+    for p in products {
+        for e in p["environments"].as_array().unwrap_or(&empty) {
+            let d = &e["delivered"];
+            out.push_str(&format!(
+                "{:16} {:10} {:12} {:20} {}\n",
+                s(&p["name"]),
+                s(&e["name"]),
+                s(&d["chart_version"]),
+                short(s(&d["values_digest"])),
+                s(&d["delivered_at"])
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\n{:16} {:12} {:20} {:10} {}\n",
+        "PRODUCT", "IMAGE", "BASE SEEN", "LAST BUILD", "IMAGE DIGEST"
+    ));
+    for p in products {
+        for i in p["images"].as_array().unwrap_or(&empty) {
+            let b = &i["last_build"];
+            let build = b["build_number"]
+                .as_i64()
+                .map(|n| format!("#{n}"))
+                .unwrap_or_else(|| s(&b["kind"]).to_owned());
+            out.push_str(&format!(
+                "{:16} {:12} {:20} {:10} {}\n",
+                s(&p["name"]),
+                s(&i["name"]),
+                short(s(&i["base_seen"]["value"])),
+                build,
+                short(s(&b["image_digest"]))
+            ));
+        }
+    }
+    let o = &v["outbox"];
+    out.push_str(&format!(
+        "\noutbox: {} pending, {} dead, {} delivered (kept)\n",
+        o["pending"], o["dead"], o["delivered"]
+    ));
+    out
+}
+
+/// `baton sync PRODUCT`.
+pub(super) async fn sync(
+    server: &Server,
+    product: &str,
+    force: bool,
+    commit: Option<String>,
+) -> anyhow::Result<()> {
+    let body = serde_json::json!({"force": force, "commit": commit});
+    let v = call(
+        server,
+        reqwest::Method::POST,
+        &format!("/v1/products/{product}/sync"),
+        Some(body),
+    )
+    .await?;
+    println!("sync of {product} accepted: event {}", s(&v["event_id"]));
+    Ok(())
+}
+
+/// `baton rebuild PRODUCT IMAGE`.
+pub(super) async fn rebuild(server: &Server, product: &str, image: &str) -> anyhow::Result<()> {
+    let v = call(
+        server,
+        reqwest::Method::POST,
+        &format!("/v1/products/{product}/images/{image}/rebuild"),
+        None,
+    )
+    .await?;
+    println!(
+        "rebuild of {product}/{image} accepted: event {}",
+        s(&v["event_id"])
+    );
+    Ok(())
+}
+
+/// `baton outbox list|retry|drop`.
+pub(super) async fn outbox(server: &Server, action: super::OutboxAction) -> anyhow::Result<()> {
+    use super::OutboxAction as A;
+    match action {
+        A::List { state, json } => {
+            let path = match &state {
+                Some(s) => format!("/v1/outbox?state={s}&limit=500"),
+                None => "/v1/outbox?limit=500".to_owned(),
+            };
+            let v = call(server, reqwest::Method::GET, &path, None).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                return Ok(());
+            }
+            println!(
+                "{:>6} {:10} {:8} {:40} {:25} LAST ERROR",
+                "ID", "STATE", "ATTEMPTS", "TARGET", "NEXT ATTEMPT"
+            );
+            for r in v["records"].as_array().into_iter().flatten() {
+                println!(
+                    "{:>6} {:10} {:8} {:40} {:25} {}",
+                    r["id"],
+                    s(&r["state"]),
+                    r["attempts"],
+                    s(&r["target"]),
+                    s(&r["next_attempt_at"]),
+                    s(&r["last_error"])
+                );
+            }
+        }
+        A::Retry { id } => {
+            call(
+                server,
+                reqwest::Method::POST,
+                &format!("/v1/outbox/{id}/retry"),
+                None,
+            )
+            .await?;
+            println!("outbox record {id} is due again");
+        }
+        A::Drop { id } => {
+            call(
+                server,
+                reqwest::Method::DELETE,
+                &format!("/v1/outbox/{id}"),
+                None,
+            )
+            .await?;
+            println!("outbox record {id} dropped");
+        }
+    }
+    Ok(())
+}
+
+/// `baton events [PRODUCT]`.
+pub(super) async fn events(
+    server: &Server,
+    product: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let path = match product {
+        Some(p) => format!("/v1/events?product={p}&limit=100"),
+        None => "/v1/events?limit=100".to_owned(),
+    };
+    let v = call(server, reqwest::Method::GET, &path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "{:24} {:25} {:14} {:8} {:12} CORRELATION",
+        "EVENT", "AT", "PRODUCT", "KIND", "IMAGE"
+    );
+    for e in v["events"].as_array().into_iter().flatten() {
+        let mut chain = Vec::new();
+        for (label, key) in [
+            ("commit", "commit"),
+            ("base", "base_digest"),
+            ("queue", "jenkins_queue_id"),
+            ("build", "build_number"),
+            ("result", "build_result"),
+            ("image", "image_digest"),
+            ("echo", "spinnaker_event_id"),
+            ("execution", "execution_id"),
+            ("status", "execution_status"),
+            ("note", "detail"),
+        ] {
+            match &e[key] {
+                Value::Null => {}
+                Value::String(v) => chain.push(format!("{label}={}", short(v))),
+                other => chain.push(format!("{label}={other}")),
+            }
+        }
+        println!(
+            "{:24} {:25} {:14} {:8} {:12} {}",
+            s(&e["id"]),
+            s(&e["created_at"]),
+            s(&e["product"]),
+            s(&e["kind"]),
+            s(&e["image"]),
+            chain.join(" -> ")
+        );
+    }
+    Ok(())
+}

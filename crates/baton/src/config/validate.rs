@@ -1,0 +1,342 @@
+//! Whole-config checks that serde cannot express: URLs, versions, cron, names, references
+//! between sections. Collects every problem instead of stopping at the first.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use super::Problem;
+use super::model::{ChartDelivery, Config, GateAuth, Product};
+use crate::reference::ImageRef;
+
+pub(super) fn validate(c: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut err = |path: String, msg: String| out.push(Problem::new(path, msg));
+
+    if !(c.state.starts_with("sqlite:")
+        || c.state.starts_with("postgres://")
+        || c.state.starts_with("postgresql://"))
+    {
+        err(
+            "state".into(),
+            format!(
+                "{:?} is not a state store URL; use sqlite://FILE or postgres://USER@HOST/DB",
+                c.state
+            ),
+        );
+    }
+    if c.listen.parse::<SocketAddr>().is_err() {
+        err(
+            "listen".into(),
+            format!(
+                "{:?} is not an address; write IP:PORT, e.g. 0.0.0.0:8080",
+                c.listen
+            ),
+        );
+    }
+    if let Some(j) = &c.jenkins {
+        http_url(&mut err, "jenkins.url", &j.url);
+        if j.user.trim().is_empty() {
+            err(
+                "jenkins.user".into(),
+                "is empty; name the Jenkins user of the token".into(),
+            );
+        }
+    }
+    if let Some(s) = &c.spinnaker {
+        http_url(&mut err, "spinnaker.gate_url", &s.gate_url);
+        for (key, v) in [
+            ("spinnaker.webhook_source", &s.webhook_source),
+            ("spinnaker.image_webhook_source", &s.image_webhook_source),
+        ] {
+            if !is_name(v) {
+                err(
+                    key.into(),
+                    format!("{v:?} must be lowercase letters, digits and '-'"),
+                );
+            }
+        }
+        if let GateAuth::Basic { user, .. } = &s.auth
+            && user.trim().is_empty()
+        {
+            err("spinnaker.auth.user".into(), "is empty".into());
+        }
+    }
+    let mut hosts = HashSet::new();
+    for (i, r) in c.registries.iter().enumerate() {
+        if r.host.is_empty() || r.host.contains('/') || r.host.contains("://") {
+            err(
+                format!("registries[{i}].host"),
+                format!(
+                    "{:?} must be a bare host[:port], without scheme or path",
+                    r.host
+                ),
+            );
+        }
+        if !hosts.insert(r.host.as_str()) {
+            err(
+                format!("registries[{i}].host"),
+                format!("{:?} is listed twice", r.host),
+            );
+        }
+        if r.username.is_some() != r.password_file.is_some() {
+            err(
+                format!("registries[{i}]"),
+                "username and password_file go together; set both or neither".into(),
+            );
+        }
+    }
+    if let Some(g) = &c.git {
+        for (i, cred) in g.credentials.iter().enumerate() {
+            http_url(
+                &mut err,
+                &format!("git.credentials[{i}].url_prefix"),
+                &cred.url_prefix,
+            );
+        }
+    }
+    let o = &c.outbox;
+    if o.initial_delay.is_zero() {
+        err("outbox.initial_delay".into(), "must be more than 0s".into());
+    }
+    if o.max_delay < o.initial_delay {
+        err(
+            "outbox.max_delay".into(),
+            "must be at least outbox.initial_delay".into(),
+        );
+    }
+    if o.max_attempts == 0 {
+        err("outbox.max_attempts".into(), "must be at least 1".into());
+    }
+    if o.lease.as_secs() < 10 {
+        err(
+            "outbox.lease".into(),
+            "must be at least 10s (longer than one delivery)".into(),
+        );
+    }
+
+    let mut names = HashSet::new();
+    for (i, p) in c.products.iter().enumerate() {
+        let at = format!("products[{i}]");
+        if !is_name(&p.name) {
+            err(
+                format!("{at}.name"),
+                format!(
+                    "{:?} must be lowercase letters, digits and '-' (it names a Spinnaker application)",
+                    p.name
+                ),
+            );
+        }
+        if !names.insert(p.name.as_str()) {
+            err(
+                format!("{at}.name"),
+                format!("product {:?} is defined twice", p.name),
+            );
+        }
+        product(c, p, &at, &mut err);
+    }
+    out
+}
+
+fn product(c: &Config, p: &Product, at: &str, err: &mut impl FnMut(String, String)) {
+    if p.environments.is_empty() && p.chart.is_some() {
+        err(
+            format!("{at}.environments"),
+            "is empty; list at least one environment, e.g. [dev]".into(),
+        );
+    }
+    let mut envs = HashSet::new();
+    for (j, e) in p.environments.iter().enumerate() {
+        if !is_name(e) {
+            err(
+                format!("{at}.environments[{j}]"),
+                format!("{e:?} must be lowercase letters, digits and '-'"),
+            );
+        }
+        if !envs.insert(e.as_str()) {
+            err(
+                format!("{at}.environments[{j}]"),
+                format!("{e:?} is listed twice"),
+            );
+        }
+    }
+    if let Some(ch) = &p.chart {
+        let r = &ch.repository;
+        if !(r.starts_with("https://") || r.starts_with("http://") || r.starts_with("oci://"))
+            || url::Url::parse(r).is_err()
+        {
+            err(
+                format!("{at}.chart.repository"),
+                format!("{r:?} must be an https://, http:// or oci:// URL"),
+            );
+        }
+        if ch.name.trim().is_empty() {
+            err(format!("{at}.chart.name"), "is empty".into());
+        }
+        if semver::Version::parse(&ch.version).is_err()
+            && semver::VersionReq::parse(&ch.version).is_err()
+        {
+            err(
+                format!("{at}.chart.version"),
+                format!(
+                    "{:?} is not a version or range (e.g. \"3.0.1-1\" or \"^3.0\")",
+                    ch.version
+                ),
+            );
+        }
+        if ch.delivery == ChartDelivery::Reference && ch.artifact_account.is_none() {
+            err(
+                format!("{at}.chart.artifact_account"),
+                "is required with delivery: reference (the clouddriver helm account)".into(),
+            );
+        }
+        if c.spinnaker.is_none() {
+            err(
+                format!("{at}.chart"),
+                "needs a spinnaker: section to deliver to".into(),
+            );
+        }
+        if p.chart_source.is_none() {
+            err(
+                format!("{at}.chart_source"),
+                "is required with chart: (the repo holding values-<env>.yaml)".into(),
+            );
+        }
+    }
+    if let Some(cs) = &p.chart_source {
+        git_url(err, &format!("{at}.chart_source.git"), &cs.git);
+        if cs.poll.as_secs() < 1 {
+            err(
+                format!("{at}.chart_source.poll"),
+                "must be at least 1s".into(),
+            );
+        }
+        if let Some(dir) = &cs.dir
+            && (dir.starts_with('/') || dir.split('/').any(|s| s == ".."))
+        {
+            err(
+                format!("{at}.chart_source.dir"),
+                format!("{dir:?} must be a relative folder inside the repo"),
+            );
+        }
+        if p.chart.is_none() {
+            err(
+                format!("{at}.chart"),
+                "is required with chart_source:".into(),
+            );
+        }
+    }
+    let mut images = HashSet::new();
+    for (k, img) in p.images.iter().enumerate() {
+        let at = format!("{at}.images[{k}]");
+        if !is_name(&img.name) {
+            err(
+                format!("{at}.name"),
+                format!("{:?} must be lowercase letters, digits and '-'", img.name),
+            );
+        }
+        if !images.insert(img.name.as_str()) {
+            err(
+                format!("{at}.name"),
+                format!("image {:?} is defined twice in this product", img.name),
+            );
+        }
+        match ImageRef::parse(&img.base) {
+            Ok(r) if r.tag.is_none() && r.digest.is_none() => err(
+                format!("{at}.base"),
+                format!(
+                    "{:?} has no tag; name the tag to watch, e.g. {}:1.0",
+                    img.base, img.base
+                ),
+            ),
+            Ok(_) => {}
+            Err(e) => err(format!("{at}.base"), e),
+        }
+        match ImageRef::parse(&img.target) {
+            Ok(r) if r.tag.is_some() || r.digest.is_some() => err(
+                format!("{at}.target"),
+                format!(
+                    "{:?} must be a repository without tag or digest",
+                    img.target
+                ),
+            ),
+            Ok(_) => {}
+            Err(e) => err(format!("{at}.target"), e),
+        }
+        if let Some(cron) = &img.check
+            && let Err(e) = parse_cron(cron)
+        {
+            err(format!("{at}.check"), e);
+        }
+        if img.jenkins_job.split('/').any(|s| s.trim().is_empty()) {
+            err(
+                format!("{at}.jenkins_job"),
+                format!("{:?} must be a job path like folder/job", img.jenkins_job),
+            );
+        }
+        if c.jenkins.is_none() {
+            err(
+                format!("{at}.jenkins_job"),
+                "needs a jenkins: section to build with".into(),
+            );
+        }
+        if c.spinnaker.is_none() {
+            err(
+                at.clone(),
+                "needs a spinnaker: section to send image events to".into(),
+            );
+        }
+        if let Some(a) = &img.artifact_source {
+            git_url(err, &format!("{at}.artifact_source.git"), &a.git);
+            if a.poll.as_secs() < 1 {
+                err(
+                    format!("{at}.artifact_source.poll"),
+                    "must be at least 1s".into(),
+                );
+            }
+        }
+    }
+}
+
+/// Parses a 5- or 6-field (seconds first) cron expression.
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+    let fields = expr.split_whitespace().count();
+    if !(fields == 5 || fields == 6) {
+        return Err(format!(
+            "{expr:?} has {fields} fields; cron needs 5 (min hour day month weekday) or 6 (with seconds first)"
+        ));
+    }
+    croner::parser::CronParser::builder()
+        .year(croner::parser::Year::Disallowed)
+        .build()
+        .parse(expr)
+        .map_err(|e| format!("{expr:?} is not a cron expression: {e}"))
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn http_url(err: &mut impl FnMut(String, String), key: &str, v: &str) {
+    match url::Url::parse(v) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {}
+        _ => err(
+            key.into(),
+            format!("{v:?} is not an http:// or https:// URL"),
+        ),
+    }
+}
+
+fn git_url(err: &mut impl FnMut(String, String), key: &str, v: &str) {
+    match url::Url::parse(v) {
+        Ok(u) if ["http", "https", "ssh", "git", "file"].contains(&u.scheme()) => {}
+        _ => err(
+            key.into(),
+            format!("{v:?} is not a git URL (https://, ssh://, git:// or file://)"),
+        ),
+    }
+}

@@ -1,0 +1,124 @@
+//! Prometheus metrics (prefix `baton_`, DESIGN.md "Metrics"): the ones this build produces.
+//! Outbox gauges are read from the store at scrape time, so every daemon sharing a store
+//! reports the same numbers.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+use time::OffsetDateTime;
+
+use crate::store::Store;
+
+/// Labels of `baton_events_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabels {
+    /// Product name.
+    pub product: String,
+    /// Event kind.
+    pub kind: String,
+}
+
+/// Labels of `baton_deliveries_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    /// Outbox target.
+    pub target: String,
+    /// `delivered`, `retry` or `dead`.
+    pub outcome: String,
+}
+
+/// The metrics of one process.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    events: Family<EventLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    outbox_pending: Gauge,
+    outbox_dead: Gauge,
+    outbox_oldest_seconds: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("baton");
+        let events = Family::<EventLabels, Counter>::default();
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        let outbox_pending = Gauge::default();
+        let outbox_dead = Gauge::default();
+        let outbox_oldest_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "events",
+            "Events recorded, by product and kind",
+            events.clone(),
+        );
+        registry.register(
+            "deliveries",
+            "Outbox delivery attempts, by target and outcome",
+            deliveries.clone(),
+        );
+        registry.register(
+            "outbox_pending",
+            "Outbox records waiting for delivery",
+            outbox_pending.clone(),
+        );
+        registry.register(
+            "outbox_dead",
+            "Outbox records given up on (retryable by hand)",
+            outbox_dead.clone(),
+        );
+        registry.register(
+            "outbox_oldest_seconds",
+            "Age of the oldest pending outbox record",
+            outbox_oldest_seconds.clone(),
+        );
+        Self {
+            registry,
+            events,
+            deliveries,
+            outbox_pending,
+            outbox_dead,
+            outbox_oldest_seconds,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a recorded event.
+    pub fn event(&self, product: &str, kind: &str) {
+        self.events
+            .get_or_create(&EventLabels {
+                product: product.into(),
+                kind: kind.into(),
+            })
+            .inc();
+    }
+
+    /// Counts a delivery attempt's outcome.
+    pub fn delivery(&self, target: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                target: target.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    /// The text exposition, with outbox gauges read from `store` now.
+    pub async fn render(&self, store: &Store, now: OffsetDateTime) -> anyhow::Result<String> {
+        let counts = store.outbox_counts().await?;
+        self.outbox_pending
+            .set(i64::try_from(counts.pending).unwrap_or(i64::MAX));
+        self.outbox_dead
+            .set(i64::try_from(counts.dead).unwrap_or(i64::MAX));
+        let oldest = counts
+            .oldest_pending
+            .map_or(0.0, |t| (now - t).as_seconds_f64().max(0.0));
+        self.outbox_oldest_seconds.set(oldest);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}

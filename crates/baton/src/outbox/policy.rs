@@ -1,0 +1,186 @@
+//! The retry policy: data plus one pure function of the attempt number, the receiver's
+//! `Retry-After` and a random source.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::config::model::{Jitter, OutboxSettings};
+
+/// Retry schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Delay after the first failed attempt.
+    pub initial: Duration,
+    /// Longest delay.
+    pub max: Duration,
+    /// Attempts before giving up.
+    pub max_attempts: u32,
+    /// Jitter mode.
+    pub jitter: Jitter,
+    /// Least delay after a 429 without `Retry-After`.
+    pub throttle_floor: Duration,
+}
+
+impl From<&OutboxSettings> for RetryPolicy {
+    fn from(s: &OutboxSettings) -> Self {
+        Self {
+            initial: s.initial_delay,
+            max: s.max_delay,
+            max_attempts: s.max_attempts,
+            jitter: s.jitter,
+            throttle_floor: Duration::from_secs(30).min(s.max_delay),
+        }
+    }
+}
+
+/// How a failed attempt ended, as far as the policy cares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failure {
+    /// The receiver's `Retry-After`.
+    pub retry_after: Option<Duration>,
+    /// The receiver answered 429.
+    pub throttled: bool,
+}
+
+/// Delay before the next attempt after `attempt` (1-based) failed attempts.
+///
+/// Exponential from `initial`, capped at `max`, jittered; a `Retry-After` is a floor the jitter
+/// never goes below (capped at `max` so a hostile header cannot park a record for days); a 429
+/// without one waits at least `throttle_floor`.
+pub fn next_delay(
+    attempt: u32,
+    failure: Failure,
+    policy: &RetryPolicy,
+    rng: &mut impl Rng,
+) -> Duration {
+    let exp = attempt.saturating_sub(1).min(30);
+    let base = policy.initial.saturating_mul(1u32 << exp).min(policy.max);
+    let jittered = match policy.jitter {
+        Jitter::None => base,
+        Jitter::Full => base.mul_f64(rng.random::<f64>()),
+        Jitter::Equal => base / 2 + (base / 2).mul_f64(rng.random::<f64>()),
+    };
+    let mut floor = Duration::ZERO;
+    if let Some(after) = failure.retry_after {
+        floor = after.min(policy.max);
+    } else if failure.throttled {
+        floor = policy.throttle_floor;
+    }
+    jittered.max(floor)
+}
+
+/// Reads a `Retry-After` header: delay-seconds or an HTTP-date (relative to `now`). A date in
+/// the past means "now"; anything unreadable is ignored.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn policy(jitter: Jitter) -> RetryPolicy {
+        RetryPolicy {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+            max_attempts: 10,
+            jitter,
+            throttle_floor: Duration::from_secs(30),
+        }
+    }
+
+    #[test]
+    fn grows_exponentially_then_caps() {
+        let p = policy(Jitter::None);
+        let mut rng = StdRng::seed_from_u64(1);
+        let got: Vec<u64> = (1..=9)
+            .map(|a| next_delay(a, Failure::default(), &p, &mut rng).as_secs())
+            .collect();
+        assert_eq!(got, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(
+            next_delay(u32::MAX, Failure::default(), &p, &mut rng).as_secs(),
+            60
+        );
+    }
+
+    #[test]
+    fn full_jitter_stays_in_range_and_varies() {
+        let p = policy(Jitter::Full);
+        let mut rng = StdRng::seed_from_u64(7);
+        let ds: Vec<Duration> = (0..200)
+            .map(|_| next_delay(4, Failure::default(), &p, &mut rng))
+            .collect();
+        assert!(ds.iter().all(|d| *d <= Duration::from_secs(8)));
+        assert!(ds.iter().any(|d| *d < Duration::from_secs(2)));
+        assert!(ds.iter().any(|d| *d > Duration::from_secs(6)));
+    }
+
+    #[test]
+    fn equal_jitter_keeps_half() {
+        let p = policy(Jitter::Equal);
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..200 {
+            let d = next_delay(4, Failure::default(), &p, &mut rng);
+            assert!(
+                d >= Duration::from_secs(4) && d <= Duration::from_secs(8),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_is_honoured_but_capped() {
+        let p = policy(Jitter::Full);
+        let mut rng = StdRng::seed_from_u64(3);
+        let f = Failure {
+            retry_after: Some(Duration::from_secs(45)),
+            throttled: true,
+        };
+        assert!(next_delay(1, f, &p, &mut rng) >= Duration::from_secs(45));
+        let f = Failure {
+            retry_after: Some(Duration::from_secs(86_400)),
+            throttled: false,
+        };
+        assert_eq!(next_delay(1, f, &p, &mut rng), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn throttling_without_retry_after_has_a_floor() {
+        let p = policy(Jitter::Full);
+        let mut rng = StdRng::seed_from_u64(3);
+        let f = Failure {
+            retry_after: None,
+            throttled: true,
+        };
+        for _ in 0..50 {
+            assert!(next_delay(1, f, &p, &mut rng) >= Duration::from_secs(30));
+        }
+    }
+
+    #[test]
+    fn retry_after_header_forms() {
+        let now = httpdate::parse_http_date("Sun, 29 Nov 2026 12:00:00 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 29 Nov 2026 12:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 29 Nov 2026 11:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+}

@@ -1,0 +1,297 @@
+//! Observations, delivered digests and events with their correlation ids
+//! (commit / base digest -> Jenkins queue id -> build -> Spinnaker event id -> execution).
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use super::{Store, StoreError, from_millis, millis};
+
+/// The last thing a source saw (a digest, a commit, a chart version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Observation {
+    /// Source id, e.g. `registry:docker.wso2.com/wso2micro-gw:3.0.1`.
+    pub source: String,
+    /// What it saw.
+    pub value: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub observed_at: OffsetDateTime,
+}
+
+/// What was last delivered to one environment of a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivered {
+    /// Product name.
+    pub product: String,
+    /// Environment name.
+    pub environment: String,
+    /// Chart version.
+    pub chart_version: String,
+    /// Digest of the chart .tgz.
+    pub chart_digest: String,
+    /// sha256 of the environment's values file.
+    pub values_digest: String,
+    /// The event that delivered it.
+    pub event_id: Option<String>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub delivered_at: OffsetDateTime,
+}
+
+/// An event: something baton decided to do, with the ids it collected on the way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Id, also sent as `batonEvent` / `BATON_EVENT`.
+    pub id: String,
+    /// Product name.
+    pub product: String,
+    /// `sync`, `rebuild`, `image`, `chart`.
+    pub kind: String,
+    /// Image name, for image events.
+    pub image: Option<String>,
+    /// When it was recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Correlation ids gathered so far.
+    #[serde(flatten)]
+    pub correlation: Correlation,
+}
+
+/// Correlation ids of an event; `None` fields are left unchanged by an update.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Correlation {
+    /// Git commit that caused it.
+    pub commit: Option<String>,
+    /// Base image digest that caused it.
+    pub base_digest: Option<String>,
+    /// Digest of the built image.
+    pub image_digest: Option<String>,
+    /// Jenkins queue item id.
+    pub jenkins_queue_id: Option<i64>,
+    /// Jenkins build number.
+    pub build_number: Option<i64>,
+    /// Jenkins build result.
+    pub build_result: Option<String>,
+    /// Jenkins build URL.
+    pub build_url: Option<String>,
+    /// Echo's event id for the webhook.
+    pub spinnaker_event_id: Option<String>,
+    /// Spinnaker pipeline execution id.
+    pub execution_id: Option<String>,
+    /// Spinnaker execution status.
+    pub execution_status: Option<String>,
+    /// Free text: why, or what happened.
+    pub detail: Option<String>,
+}
+
+/// The observation source id of a base image tag (`registry:host/repo:tag`).
+pub fn base_image_source(base: &str) -> String {
+    format!("registry:{base}")
+}
+
+/// A new, sortable event id: `ev-` + milliseconds + random.
+pub fn new_event_id(now: OffsetDateTime) -> String {
+    format!("ev-{:012x}{:08x}", millis(now), rand::random::<u32>())
+}
+
+const EVENT_COLUMNS: &str = "id, product, kind, image, created_at, commit_sha, base_digest, \
+    image_digest, jenkins_queue_id, build_number, build_result, build_url, spinnaker_event_id, \
+    execution_id, execution_status, detail";
+
+fn decode_event(row: &AnyRow) -> Result<Event, StoreError> {
+    Ok(Event {
+        id: row.try_get("id")?,
+        product: row.try_get("product")?,
+        kind: row.try_get("kind")?,
+        image: row.try_get("image")?,
+        created_at: from_millis(row.try_get("created_at")?),
+        correlation: Correlation {
+            commit: row.try_get("commit_sha")?,
+            base_digest: row.try_get("base_digest")?,
+            image_digest: row.try_get("image_digest")?,
+            jenkins_queue_id: row.try_get("jenkins_queue_id")?,
+            build_number: row.try_get("build_number")?,
+            build_result: row.try_get("build_result")?,
+            build_url: row.try_get("build_url")?,
+            spinnaker_event_id: row.try_get("spinnaker_event_id")?,
+            execution_id: row.try_get("execution_id")?,
+            execution_status: row.try_get("execution_status")?,
+            detail: row.try_get("detail")?,
+        },
+    })
+}
+
+impl Store {
+    /// The last observation of `source`.
+    pub async fn observation(&self, source: &str) -> Result<Option<Observation>, StoreError> {
+        let row =
+            sqlx::query("SELECT source, value, observed_at FROM observations WHERE source = $1")
+                .bind(source)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|r| {
+            Ok(Observation {
+                source: r.try_get("source")?,
+                value: r.try_get("value")?,
+                observed_at: from_millis(r.try_get("observed_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Records what `source` saw, replacing the previous observation.
+    pub async fn record_observation(&self, o: &Observation) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO observations (source, value, observed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (source) DO UPDATE SET value = excluded.value, observed_at = excluded.observed_at",
+        )
+        .bind(&o.source)
+        .bind(&o.value)
+        .bind(millis(o.observed_at))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records a delivery to one environment, replacing the previous one.
+    pub async fn record_delivered(&self, d: &Delivered) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO deliveries (product, environment, chart_version, chart_digest, \
+             values_digest, event_id, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (product, environment) DO UPDATE SET chart_version = excluded.chart_version, \
+             chart_digest = excluded.chart_digest, values_digest = excluded.values_digest, \
+             event_id = excluded.event_id, delivered_at = excluded.delivered_at",
+        )
+        .bind(&d.product)
+        .bind(&d.environment)
+        .bind(&d.chart_version)
+        .bind(&d.chart_digest)
+        .bind(&d.values_digest)
+        .bind(&d.event_id)
+        .bind(millis(d.delivered_at))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Every recorded delivery, by product then environment.
+    pub async fn delivered(&self) -> Result<Vec<Delivered>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT product, environment, chart_version, chart_digest, values_digest, event_id, \
+             delivered_at FROM deliveries ORDER BY product, environment",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Delivered {
+                    product: r.try_get("product")?,
+                    environment: r.try_get("environment")?,
+                    chart_version: r.try_get("chart_version")?,
+                    chart_digest: r.try_get("chart_digest")?,
+                    values_digest: r.try_get("values_digest")?,
+                    event_id: r.try_get("event_id")?,
+                    delivered_at: from_millis(r.try_get("delivered_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Records a new event.
+    pub async fn insert_event(&self, e: &Event) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO events (id, product, kind, image, created_at, commit_sha, base_digest, \
+             image_digest, jenkins_queue_id, build_number, build_result, build_url, \
+             spinnaker_event_id, execution_id, execution_status, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(&e.id)
+        .bind(&e.product)
+        .bind(&e.kind)
+        .bind(&e.image)
+        .bind(millis(e.created_at))
+        .bind(&e.correlation.commit)
+        .bind(&e.correlation.base_digest)
+        .bind(&e.correlation.image_digest)
+        .bind(e.correlation.jenkins_queue_id)
+        .bind(e.correlation.build_number)
+        .bind(&e.correlation.build_result)
+        .bind(&e.correlation.build_url)
+        .bind(&e.correlation.spinnaker_event_id)
+        .bind(&e.correlation.execution_id)
+        .bind(&e.correlation.execution_status)
+        .bind(&e.correlation.detail)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Fills in correlation ids of event `id`; fields that are `None` keep their value.
+    pub async fn correlate(&self, id: &str, c: &Correlation) -> Result<(), StoreError> {
+        let n = sqlx::query(
+            "UPDATE events SET commit_sha = COALESCE($1, commit_sha), \
+             base_digest = COALESCE($2, base_digest), image_digest = COALESCE($3, image_digest), \
+             jenkins_queue_id = COALESCE($4, jenkins_queue_id), \
+             build_number = COALESCE($5, build_number), build_result = COALESCE($6, build_result), \
+             build_url = COALESCE($7, build_url), \
+             spinnaker_event_id = COALESCE($8, spinnaker_event_id), \
+             execution_id = COALESCE($9, execution_id), \
+             execution_status = COALESCE($10, execution_status), detail = COALESCE($11, detail) \
+             WHERE id = $12",
+        )
+        .bind(&c.commit)
+        .bind(&c.base_digest)
+        .bind(&c.image_digest)
+        .bind(c.jenkins_queue_id)
+        .bind(c.build_number)
+        .bind(&c.build_result)
+        .bind(&c.build_url)
+        .bind(&c.spinnaker_event_id)
+        .bind(&c.execution_id)
+        .bind(&c.execution_status)
+        .bind(&c.detail)
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "event",
+                id: id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Event `id`.
+    pub async fn event(&self, id: &str) -> Result<Option<Event>, StoreError> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(decode_event).transpose()
+    }
+
+    /// Events newest first, of one product or all.
+    pub async fn events(
+        &self,
+        product: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE ($1 = '' OR product = $1) \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(product.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(decode_event)
+            .collect()
+    }
+}

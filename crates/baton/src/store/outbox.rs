@@ -1,0 +1,400 @@
+//! Outbox records in the store: enqueue (idempotent by key), per-target heads, leases,
+//! outcomes, manual retry/drop and retention. Policy lives in [`crate::outbox`].
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+use super::{Store, StoreError, from_millis, millis};
+
+/// Where a record is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// Delivered; kept for history until retention removes it.
+    Delivered,
+    /// Gave up after the last attempt or a permanent failure; retryable by hand.
+    Dead,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Delivered => "delivered",
+            State::Dead => "dead",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "delivered" => State::Delivered,
+            "dead" => State::Dead,
+            _ => State::Pending,
+        }
+    }
+}
+
+/// A record to add to the outbox.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Effect kind, e.g. `spinnaker.webhook`.
+    pub kind: String,
+    /// Ordering domain: records of one target are delivered one at a time, in id order.
+    pub target: String,
+    /// What to send (the kind's payload).
+    pub payload: serde_json::Value,
+    /// Idempotency key: at most one record per key, ever.
+    pub key: String,
+    /// The event this effect belongs to.
+    pub event_id: Option<String>,
+}
+
+/// A stored outbox record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// Id (increasing).
+    pub id: i64,
+    /// Effect kind.
+    pub kind: String,
+    /// Ordering domain.
+    pub target: String,
+    /// What to send.
+    pub payload: serde_json::Value,
+    /// Idempotency key.
+    pub key: String,
+    /// The event this effect belongs to.
+    pub event_id: Option<String>,
+    /// Life state.
+    pub state: State,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// When the next attempt may start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_attempt_at: OffsetDateTime,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Until when a worker holds it.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub lease_until: Option<OffsetDateTime>,
+    /// When it was recorded.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was delivered.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+    /// What the receiver answered (kind-specific).
+    pub response: Option<serde_json::Value>,
+}
+
+/// Record counts by state, for status and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Pending records.
+    pub pending: u64,
+    /// Delivered records still kept.
+    pub delivered: u64,
+    /// Dead records.
+    pub dead: u64,
+    /// Creation time of the oldest pending record.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub oldest_pending: Option<OffsetDateTime>,
+}
+
+const COLUMNS: &str = "id, kind, target, payload, idem_key, event_id, state, attempts, \
+    next_attempt_at, last_error, lease_until, created_at, delivered_at, response";
+
+fn decode(row: &AnyRow) -> Result<Record, StoreError> {
+    let json = |column: &'static str, text: String| {
+        serde_json::from_str(&text).map_err(|source| StoreError::Corrupt { column, source })
+    };
+    let response: Option<String> = row.try_get("response")?;
+    Ok(Record {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        target: row.try_get("target")?,
+        payload: json("payload", row.try_get("payload")?)?,
+        key: row.try_get("idem_key")?,
+        event_id: row.try_get("event_id")?,
+        state: State::parse(&row.try_get::<String, _>("state")?),
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+        next_attempt_at: from_millis(row.try_get("next_attempt_at")?),
+        last_error: row.try_get("last_error")?,
+        lease_until: row
+            .try_get::<Option<i64>, _>("lease_until")?
+            .map(from_millis),
+        created_at: from_millis(row.try_get("created_at")?),
+        delivered_at: row
+            .try_get::<Option<i64>, _>("delivered_at")?
+            .map(from_millis),
+        response: response.map(|r| json("response", r)).transpose()?,
+    })
+}
+
+impl Store {
+    /// Records `new` unless a record with its key exists. Returns the record and whether it
+    /// was created now.
+    pub async fn enqueue(
+        &self,
+        new: &NewRecord,
+        now: OffsetDateTime,
+    ) -> Result<(Record, bool), StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO outbox (kind, target, payload, idem_key, event_id, state, attempts, \
+             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) \
+             ON CONFLICT (idem_key) DO NOTHING",
+        )
+        .bind(&new.kind)
+        .bind(&new.target)
+        .bind(new.payload.to_string())
+        .bind(&new.key)
+        .bind(&new.event_id)
+        .bind(millis(now))
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1;
+        let record = self
+            .record_by_key(&new.key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "outbox record with key",
+                id: new.key.clone(),
+            })?;
+        Ok((record, inserted))
+    }
+
+    /// The record with idempotency key `key`.
+    pub async fn record_by_key(&self, key: &str) -> Result<Option<Record>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM outbox WHERE idem_key = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// The record `id`.
+    pub async fn record(&self, id: i64) -> Result<Option<Record>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM outbox WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// The oldest pending record of each target whose kind is in `kinds`, leased or not.
+    /// Later records of a target wait behind its head.
+    pub async fn pending_heads(&self, kinds: &[&str]) -> Result<Vec<Record>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=kinds.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox o WHERE o.state = 'pending' AND o.id = \
+             (SELECT MIN(i.id) FROM outbox i WHERE i.state = 'pending' AND i.target = o.target) \
+             AND o.kind IN ({}) ORDER BY o.next_attempt_at, o.id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in kinds {
+            q = q.bind(*k);
+        }
+        q.fetch_all(self.pool()).await?.iter().map(decode).collect()
+    }
+
+    /// Leases record `id` to `owner` until `until`, counting an attempt. False if it is not
+    /// pending or another worker holds an unexpired lease.
+    pub async fn claim(
+        &self,
+        id: i64,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             WHERE id = $3 AND state = 'pending' AND next_attempt_at <= $4 \
+             AND (lease_until IS NULL OR lease_until <= $4)",
+        )
+        .bind(owner)
+        .bind(millis(until))
+        .bind(id)
+        .bind(millis(now))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Marks a leased record delivered. False if `owner` no longer holds it.
+    pub async fn mark_delivered(
+        &self,
+        id: i64,
+        owner: &str,
+        now: OffsetDateTime,
+        response: Option<&serde_json::Value>,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE outbox SET state = 'delivered', delivered_at = $1, response = $2, \
+             last_error = NULL, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
+        )
+        .bind(millis(now))
+        .bind(response.map(|r| r.to_string()))
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Records a failed attempt: pending again at `retry_at`, or dead when `None`.
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError> {
+        let (state, at) = match retry_at {
+            Some(at) => (State::Pending, Some(millis(at))),
+            None => (State::Dead, None),
+        };
+        let n = sqlx::query(
+            "UPDATE outbox SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
+             last_error = $3, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $4 AND lease_owner = $5 AND state = 'pending'",
+        )
+        .bind(state.as_str())
+        .bind(at)
+        .bind(error)
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Gives up a lease without an outcome (shutdown); the record is due again at once.
+    pub async fn release(&self, id: i64, owner: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE outbox SET lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Makes a dead (or waiting) record due now with a fresh attempt budget.
+    pub async fn retry_record(&self, id: i64, now: OffsetDateTime) -> Result<Record, StoreError> {
+        let n = sqlx::query(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = $1 \
+             WHERE id = $2 AND (state = 'dead' OR (state = 'pending' AND \
+             (lease_until IS NULL OR lease_until <= $1)))",
+        )
+        .bind(millis(now))
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        let record = self.record(id).await?.ok_or_else(|| not_found(id))?;
+        if n == 0 {
+            return Err(StoreError::Conflict(match record.state {
+                State::Delivered => format!("outbox record {id} was already delivered"),
+                _ => format!("outbox record {id} is being delivered right now"),
+            }));
+        }
+        Ok(record)
+    }
+
+    /// Deletes a pending or dead record that no worker holds.
+    pub async fn drop_record(&self, id: i64, now: OffsetDateTime) -> Result<Record, StoreError> {
+        let record = self.record(id).await?.ok_or_else(|| not_found(id))?;
+        let n = sqlx::query(
+            "DELETE FROM outbox WHERE id = $1 AND state IN ('pending', 'dead') \
+             AND (lease_until IS NULL OR lease_until <= $2)",
+        )
+        .bind(id)
+        .bind(millis(now))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::Conflict(match record.state {
+                State::Delivered => format!("outbox record {id} was delivered; it is history"),
+                _ => format!("outbox record {id} is being delivered right now"),
+            }));
+        }
+        Ok(record)
+    }
+
+    /// Records, newest first, optionally of one state.
+    pub async fn list_records(
+        &self,
+        state: Option<State>,
+        limit: u32,
+    ) -> Result<Vec<Record>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox WHERE ($1 = '' OR state = $1) ORDER BY id DESC LIMIT $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(state.map(State::as_str).unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+
+    /// Counts by state.
+    pub async fn outbox_counts(&self) -> Result<Counts, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+            .fetch_all(self.pool())
+            .await?;
+        let mut c = Counts::default();
+        for row in rows {
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+            match State::parse(&row.try_get::<String, _>("state")?) {
+                State::Pending => c.pending = n,
+                State::Delivered => c.delivered = n,
+                State::Dead => c.dead = n,
+            }
+        }
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE state = 'pending'")
+                .fetch_one(self.pool())
+                .await?;
+        c.oldest_pending = oldest.map(from_millis);
+        Ok(c)
+    }
+
+    /// Deletes delivered records delivered before `before`; returns how many.
+    pub async fn purge_delivered(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM outbox WHERE state = 'delivered' AND delivered_at < $1")
+                .bind(millis(before))
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+}
+
+fn not_found(id: i64) -> StoreError {
+    StoreError::NotFound {
+        what: "outbox record",
+        id: id.to_string(),
+    }
+}

@@ -1,0 +1,385 @@
+//! The `baton` binary: `check`, and `serve` driven by `status`, `sync` and `rebuild`, then
+//! stopped with SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "cli-test-token";
+
+fn baton() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
+    c.env_remove("BATON_CONFIG")
+        .env_remove("BATON_TOKEN")
+        .env_remove("BATON_SERVER");
+    c
+}
+
+fn config(dir: &Path, listen: &str) -> PathBuf {
+    std::fs::write(dir.join("api-tokens"), format!("# operators\n{TOKEN}\n")).unwrap();
+    std::fs::write(dir.join("jenkins-token"), "jenkins-secret\n").unwrap();
+    let file = dir.join("baton.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+state: sqlite://{db}
+listen: {listen}
+api_tokens_file: api-tokens
+jenkins: {{url: "http://127.0.0.1:9", user: baton, token_file: jenkins-token}}
+spinnaker: {{gate_url: "http://127.0.0.1:9"}}
+products:
+  - name: micro-gw
+    environments: [dev, prod]
+    chart: {{repository: "http://127.0.0.1:9/charts", name: microgateway, version: "^3.0"}}
+    chart_source: {{git: "http://127.0.0.1:9/c.git"}}
+    images:
+      - {{name: petstore, base: "127.0.0.1:5000/vendor/base:1", target: "127.0.0.1:5000/acme/petstore", jenkins_job: micro-gw/petstore}}
+"#,
+            db = dir.join("data/baton.db").display()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+#[test]
+fn check_reports_a_table_and_fails_on_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config(dir.path(), "127.0.0.1:0");
+    let out = baton()
+        .arg("check")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("state store") && stdout.contains("file will be created by serve"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("jenkins") && stdout.contains("not probed"),
+        "{stdout}"
+    );
+
+    std::fs::remove_file(dir.path().join("jenkins-token")).unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("\"^3.0\"", "\"3.x.y\""),
+    )
+    .unwrap();
+    let out = baton()
+        .arg("check")
+        .env("BATON_CONFIG", &bad)
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("products[0].chart.version") && stdout.contains("FAIL"),
+        "{stdout}"
+    );
+
+    let out = baton()
+        .arg("check")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("jenkins.token_file"), "{stdout}");
+}
+
+struct Daemon {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Daemon {
+    /// A failing test must not leave the daemon running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Daemon {
+    fn start(file: &Path) -> Self {
+        Self::start_with(file, true)
+    }
+
+    /// With `keep_reading: false` the test stops reading (and closes) the daemon's stderr once it
+    /// has the address, as when the reader of a pipeline or a log collector goes away.
+    fn start_with(file: &Path, keep_reading: bool) -> Self {
+        let mut child = baton()
+            .args(["serve", "--drain", "2s", "--config"])
+            .arg(file)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("baton listening on ").nth(1) {
+                    let _ = tx.send(
+                        rest.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
+                    if !keep_reading {
+                        return;
+                    }
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("baton serve did not report its address within 60s");
+            }
+        };
+        Self {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    fn verb(&self, args: &[&str], token: Option<&str>) -> Output {
+        let mut c = baton();
+        c.args(args).arg("--server").arg(&self.url);
+        if let Some(t) = token {
+            c.env("BATON_TOKEN", t);
+        }
+        c.output().unwrap()
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("baton serve did not exit within 20s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn serve_answers_the_operator_verbs_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config(dir.path(), "127.0.0.1:0");
+    let daemon = Daemon::start(&file);
+
+    let out = daemon.verb(&["status"], Some(TOKEN));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("micro-gw") && stdout.contains("petstore"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("outbox: 0 pending, 0 dead"), "{stdout}");
+
+    let out = daemon.verb(&["status", "--json"], Some(TOKEN));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["products"][0]["environments"][1]["name"], "prod");
+
+    let out = daemon.verb(&["sync", "micro-gw"], Some(TOKEN));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("sync of micro-gw accepted: event ev-"),
+        "{stdout}"
+    );
+
+    let out = daemon.verb(&["rebuild", "micro-gw", "petstore"], Some(TOKEN));
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = daemon.verb(&["rebuild", "micro-gw", "nope"], Some(TOKEN));
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("no image \"nope\"") && stderr.contains("HTTP 404"),
+        "{stderr}"
+    );
+
+    // The rebuild was recorded; this build has no job runner, which the event says.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = daemon.verb(&["events", "micro-gw"], Some(TOKEN));
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stdout}{stderr}");
+        if stdout.contains("rebuild") && stdout.contains("note=not run") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the rebuild event was never marked: {stdout}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Jenkins reports a pushed image; the record waits in the outbox and can be dropped by hand.
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let reference = format!("127.0.0.1:5000/acme/petstore@{digest}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let posted: serde_json::Value = rt.block_on(async {
+        baton::install_crypto_provider();
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/v1/products/micro-gw/images/petstore/built",
+                daemon.url
+            ))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"reference": reference}))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), reqwest::StatusCode::ACCEPTED);
+        resp.json().await.unwrap()
+    });
+    let id = posted["outbox_id"].as_i64().unwrap().to_string();
+    let out = daemon.verb(&["outbox", "list", "--state", "pending"], Some(TOKEN));
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("spinnaker.webhook:image:micro-gw") && stdout.contains("pending"),
+        "{stdout}"
+    );
+    let out = daemon.verb(&["outbox", "drop", &id], Some(TOKEN));
+    assert_eq!(text(&out).0.trim(), format!("outbox record {id} dropped"));
+    let out = daemon.verb(&["outbox", "retry", &id], Some(TOKEN));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("not found"), "{:?}", text(&out));
+
+    let out = daemon.verb(&["status"], None);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("set BATON_TOKEN"), "{stderr}");
+
+    let status = daemon.terminate();
+    assert!(status.success(), "{status:?}");
+
+    let out = baton()
+        .arg("check")
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("reachable, schema version 1"), "{stdout}");
+}
+
+#[test]
+fn verbs_explain_an_unreachable_daemon() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let out = baton()
+        .args(["status", "--server", &format!("http://{addr}")])
+        .env("BATON_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("cannot reach the daemon"), "{stderr}");
+}
+
+#[test]
+fn check_probes_a_postgres_state_store_without_changing_it() {
+    let Some(rig) = testkit::rig::Rig::for_test() else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = rt.block_on(rig.new_database("baton_check")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = config(dir.path(), "127.0.0.1:0");
+    let text_of = |f: &Path| {
+        let out = baton()
+            .arg("check")
+            .arg("--config")
+            .arg(f)
+            .env("BATON__STATE", &url)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out).0)
+    };
+    let (code, stdout) = text_of(&file);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("reachable, schema version 0"), "{stdout}");
+    let password = url::Url::parse(&url)
+        .unwrap()
+        .password()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        password.is_empty() || !stdout.contains(&password),
+        "password shown: {stdout}"
+    );
+    // check created nothing: still version 0.
+    let (_, again) = text_of(&file);
+    assert!(again.contains("schema version 0"), "{again}");
+
+    let unreachable = baton()
+        .arg("check")
+        .arg("--config")
+        .arg(&file)
+        .env("BATON__STATE", "postgres://baton:pw@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&unreachable);
+    assert_eq!(unreachable.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("state store") && stdout.contains("FAIL"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn serve_stops_on_sigterm_even_when_its_stderr_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config(dir.path(), "127.0.0.1:0");
+    let daemon = Daemon::start_with(&file, false);
+    // Logging into the closed pipe must not break request handling or shutdown.
+    let out = daemon.verb(&["sync", "micro-gw"], Some(TOKEN));
+    assert!(out.status.success(), "{:?}", text(&out));
+    let status = daemon.terminate();
+    assert!(status.success(), "{status:?}");
+}
