@@ -18,6 +18,7 @@ use tower::ServiceExt;
 
 mod edges;
 mod signatures;
+mod socket;
 
 const SECRET: &str = "correct horse battery staple";
 const GITHUB: &str = include_str!("../fixtures/github_push.json");
