@@ -8,7 +8,8 @@
 //! 2. the provider's signature check on the raw body, in constant time, as a type:
 //!    [`Unverified::verify`] is the only way to a [`Verified`] request and only that exposes
 //!    the body (401 `signature missing|empty|invalid|wrong algorithm`),
-//! 3. ping (GitHub `ping`, Bitbucket `diagnostics:ping`): 200, no effect,
+//! 3. ping (GitHub `ping`, Bitbucket `diagnostics:ping`): 200, no effect; pings must be
+//!    signed too, so a wrong secret shows up when the hook is set up,
 //! 4. delivery-id dedupe through [`SeenDeliveries`]: a redelivery answers 200 `duplicate`,
 //! 5. parsing into [`PushEvent`]s (400 naming the JSON path if the payload does not fit),
 //! 6. matching repository URL (any form, see [`repo_key`]) and branch against the

@@ -88,6 +88,34 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                 .collect();
             HookEvent::Push(pushes)
         }
+        (Provider::Bitbucket, "repo:push") => {
+            let p: BitbucketCloudPush = decode(provider, body)?;
+            let mut urls = present([p.repository.links.and_then(|l| l.html).map(|l| l.href)]);
+            if let Some(name) = p.repository.full_name {
+                urls.push(format!("https://bitbucket.org/{name}"));
+            }
+            let pushes = p
+                .push
+                .changes
+                .into_iter()
+                .filter_map(|c| {
+                    let deleted = c.new.is_none();
+                    let target = c.new.or(c.old)?;
+                    let git_ref = match target.kind.as_str() {
+                        "branch" | "named_branch" => format!("refs/heads/{}", target.name),
+                        "tag" | "annotated_tag" => format!("refs/tags/{}", target.name),
+                        other => format!("{other}:{}", target.name),
+                    };
+                    let after = if deleted {
+                        String::new()
+                    } else {
+                        target.target.hash
+                    };
+                    Some(push(git_ref, after, deleted, urls.clone()))
+                })
+                .collect();
+            HookEvent::Push(pushes)
+        }
         _ => HookEvent::Other(kind),
     };
     Ok(event)
@@ -209,6 +237,48 @@ struct BitbucketChange {
     to_hash: String,
     #[serde(rename = "type")]
     kind: String,
+}
+
+/// Bitbucket Cloud `repo:push`: `push.changes[].new` is `null` when a ref was deleted.
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudPush {
+    repository: BitbucketCloudRepository,
+    push: BitbucketCloudChanges,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudRepository {
+    full_name: Option<String>,
+    links: Option<BitbucketCloudLinks>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudLinks {
+    html: Option<BitbucketLink>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudChanges {
+    changes: Vec<BitbucketCloudChange>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudChange {
+    new: Option<BitbucketCloudRef>,
+    old: Option<BitbucketCloudRef>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudRef {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    target: BitbucketCloudTarget,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudTarget {
+    hash: String,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ const GITHUB: &str = include_str!("../../tests/fixtures/github_push.json");
 const GITEA: &str = include_str!("../../tests/fixtures/gitea_push.json");
 const GITLAB: &str = include_str!("../../tests/fixtures/gitlab_push.json");
 const BITBUCKET: &str = include_str!("../../tests/fixtures/bitbucket_refs_changed.json");
+const BITBUCKET_CLOUD: &str = include_str!("../../tests/fixtures/bitbucket_cloud_push.json");
 
 /// Signs `body` as `provider` would and verifies it, as the router does.
 fn verified(provider: Provider, event: &str, body: &str) -> Verified {
@@ -112,6 +113,28 @@ fn bitbucket_reports_each_changed_ref() {
         update
             .repo_urls
             .contains(&"ssh://git@bitbucket.example.com:7999/proj/repository.git".to_owned())
+    );
+}
+
+#[test]
+fn bitbucket_cloud_push_reports_branches_deletions_and_tags() {
+    let [main, gone, tag] = pushes(Provider::Bitbucket, "repo:push", BITBUCKET_CLOUD)
+        .try_into()
+        .unwrap();
+    assert_eq!(main.git_ref, "refs/heads/main");
+    assert_eq!(main.after, "4f2b1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c");
+    assert!(!main.deleted);
+    assert_eq!(
+        main.repo_urls,
+        [
+            "https://bitbucket.org/acme/charts",
+            "https://bitbucket.org/acme/charts"
+        ]
+    );
+    assert_eq!((gone.branch.as_deref(), gone.deleted), (Some("gone"), true));
+    assert_eq!(
+        (tag.git_ref.as_str(), tag.branch.as_deref()),
+        ("refs/tags/v1.2.0", None)
     );
 }
 

@@ -17,7 +17,8 @@ pub enum Provider {
     GitLab,
     /// Gitea (and Forgejo): `X-Gitea-Signature: <hex HMAC-SHA256>` without a prefix.
     Gitea,
-    /// Bitbucket Server / Data Center: `X-Hub-Signature: sha256=<hex HMAC-SHA256>`.
+    /// Bitbucket Data Center (`repo:refs_changed`) and Cloud (`repo:push`):
+    /// `X-Hub-Signature: sha256=<hex HMAC-SHA256>`.
     Bitbucket,
 }
 
@@ -57,13 +58,14 @@ impl Provider {
 
     /// The headers carrying a delivery id that stays the same when the host redelivers the
     /// same event, most specific first. GitLab sends `Idempotency-Key` since 17.4 (kept on
-    /// retries) and `X-Gitlab-Event-UUID` before that.
+    /// retries) and `X-Gitlab-Event-UUID` before that; Bitbucket Data Center sends
+    /// `X-Request-Id`, Bitbucket Cloud `X-Request-UUID` (kept on retries).
     pub fn delivery_headers(self) -> &'static [&'static str] {
         match self {
             Provider::GitHub => &["x-github-delivery"],
             Provider::GitLab => &["idempotency-key", "x-gitlab-event-uuid"],
             Provider::Gitea => &["x-gitea-delivery"],
-            Provider::Bitbucket => &["x-request-id"],
+            Provider::Bitbucket => &["x-request-id", "x-request-uuid"],
         }
     }
 

@@ -240,3 +240,28 @@ async fn a_replaced_watch_table_takes_effect_for_the_next_hook() {
     assert_eq!(json["sources"], serde_json::json!(["late"]));
     assert_eq!(drain(&mut rx)[0].source, SourceId::from("late"));
 }
+
+#[tokio::test]
+async fn bitbucket_cloud_push_triggers_and_its_request_uuid_dedupes() {
+    let mut h = harness();
+    let headers = vec![
+        ("x-event-key", "repo:push".to_owned()),
+        ("x-request-uuid", "c-1".to_owned()),
+        (
+            "x-hub-signature",
+            sign_sha256(&secret(), BITBUCKET_CLOUD.as_bytes()),
+        ),
+    ];
+    let (status, json) = post(&h.app, "/hooks/bitbucket", &headers, BITBUCKET_CLOUD).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    assert_eq!(json["sources"], serde_json::json!(["bb-cloud"]), "{json}");
+    let got = drain(&mut h.checks);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].after, "4f2b1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c");
+    let (status, json) = post(&h.app, "/hooks/bitbucket", &headers, BITBUCKET_CLOUD).await;
+    assert_eq!(
+        (status, json["status"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
+    assert!(drain(&mut h.checks).is_empty());
+}

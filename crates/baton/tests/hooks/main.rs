@@ -25,6 +25,7 @@ const GITHUB: &str = include_str!("../fixtures/github_push.json");
 const GITEA: &str = include_str!("../fixtures/gitea_push.json");
 const GITLAB: &str = include_str!("../fixtures/gitlab_push.json");
 const BITBUCKET: &str = include_str!("../fixtures/bitbucket_refs_changed.json");
+const BITBUCKET_CLOUD: &str = include_str!("../fixtures/bitbucket_cloud_push.json");
 
 struct Harness {
     app: Router,
@@ -60,6 +61,7 @@ fn table() -> WatchTable {
             "https://bitbucket.example.com/scm/proj/repository.git",
             "old",
         ),
+        ("bb-cloud", "git@bitbucket.org:acme/charts.git", "main"),
     ])
 }
 
