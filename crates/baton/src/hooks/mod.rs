@@ -145,6 +145,20 @@ impl std::fmt::Debug for HooksState {
 }
 
 /// `POST /hooks/{provider}` with its own body limit; merge it into the API router.
+///
+/// ```
+/// use baton::hooks::{HooksState, SharedWatchTable, WatchTable, WebhookSecret, router};
+/// use secrecy::SecretString;
+///
+/// let secret = WebhookSecret::new(SecretString::from("from the secret file".to_owned()))?;
+/// let watches = SharedWatchTable::new(WatchTable::new([
+///     ("micro-gw-charts", "https://github.com/acme/charts.git", "main"),
+/// ]));
+/// // The daemon's source loop receives `CheckRequest`s on `checks` and checks at once.
+/// let (tx, _checks) = tokio::sync::mpsc::channel(64);
+/// let api: axum::Router = axum::Router::new().merge(router(HooksState::new(secret, watches, tx)));
+/// # Ok::<(), baton::hooks::HookError>(())
+/// ```
 pub fn router(state: HooksState) -> Router {
     let limit = state.body_limit;
     Router::new()

@@ -46,7 +46,13 @@ pub struct Unverified {
     body: Bytes,
 }
 
-/// A webhook request whose signature matched the shared secret.
+/// A webhook request whose signature matched the shared secret. Only
+/// [`Unverified::verify`] makes one:
+///
+/// ```compile_fail,E0451
+/// use baton::hooks::{Provider, Verified};
+/// let forged = Verified { provider: Provider::GitHub, headers: Default::default(), body: Default::default() };
+/// ```
 #[derive(Debug)]
 pub struct Verified {
     provider: Provider,
