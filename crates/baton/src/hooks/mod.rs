@@ -144,7 +144,10 @@ impl std::fmt::Debug for HooksState {
     }
 }
 
-/// `POST /hooks/{provider}` with its own body limit; merge it into the API router.
+/// `POST /hooks/{provider}` with its own body limit (it overrides an outer
+/// `DefaultBodyLimit`); merge it into the API router. The router carries its own state, so it
+/// merges into a `Router<S>` of any state `S`. Keep it out of bearer-token auth layers: the
+/// signature is the authentication.
 ///
 /// ```
 /// use baton::hooks::{HooksState, SharedWatchTable, WatchTable, WebhookSecret, router};
@@ -156,10 +159,14 @@ impl std::fmt::Debug for HooksState {
 /// ]));
 /// // The daemon's source loop receives `CheckRequest`s on `checks` and checks at once.
 /// let (tx, _checks) = tokio::sync::mpsc::channel(64);
-/// let api: axum::Router = axum::Router::new().merge(router(HooksState::new(secret, watches, tx)));
+/// let hooks = router(HooksState::new(secret, watches, tx));
+/// let api: axum::Router<u32> = axum::Router::new().merge(hooks);
 /// # Ok::<(), baton::hooks::HookError>(())
 /// ```
-pub fn router(state: HooksState) -> Router {
+pub fn router<S>(state: HooksState) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     let limit = state.body_limit;
     Router::new()
         .route("/hooks/{provider}", post(handler::receive))

@@ -265,3 +265,27 @@ async fn bitbucket_cloud_push_triggers_and_its_request_uuid_dedupes() {
     );
     assert!(drain(&mut h.checks).is_empty());
 }
+
+#[tokio::test]
+async fn merged_into_an_api_with_a_smaller_body_limit_the_hook_limit_holds() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let hooks = router(HooksState::new(
+        secret(),
+        SharedWatchTable::new(table()),
+        tx,
+    ));
+    // The daemon API limits its own bodies to 64 KiB; here 1 KiB, below the 8 KiB push.
+    let api: Router = Router::new()
+        .route("/v1/ok", axum::routing::post(|| async { "ok" }))
+        .merge(hooks)
+        .layer(axum::extract::DefaultBodyLimit::max(1024));
+    let (status, json) = post(
+        &api,
+        "/hooks/github",
+        &signed(Provider::GitHub, GITHUB, "m"),
+        GITHUB,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    assert_eq!(drain(&mut rx).len(), 1);
+}
