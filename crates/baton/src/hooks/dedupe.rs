@@ -1,6 +1,8 @@
 //! Remembering delivery ids so a redelivered hook does nothing twice.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::{Future, ready};
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -8,16 +10,24 @@ use tokio::time::Instant;
 
 use super::provider::Provider;
 
+/// The error of a [`SeenDeliveries`] store (for example a database error).
+pub type DedupeError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a [`SeenDeliveries`] call returns: boxed, so the trait stays object safe and a store
+/// may do IO.
+pub type DedupeFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DedupeError>> + Send + 'a>>;
+
 /// Delivery ids already acted on. The daemon may back this with its state store; the
 /// in-memory [`RecentDeliveries`] is the default.
 pub trait SeenDeliveries: Send + Sync + 'static {
     /// Records `(provider, id)` and answers `true` if it was not seen before (the caller goes on
-    /// to act on it), `false` if it is a replay.
-    fn first_sighting(&self, provider: Provider, id: &str) -> bool;
+    /// to act on it), `false` if it is a replay. Must be atomic: of two concurrent calls with
+    /// the same id, one gets `true`.
+    fn first_sighting<'a>(&'a self, provider: Provider, id: &'a str) -> DedupeFuture<'a, bool>;
 
     /// Forgets `(provider, id)`, so that a redelivery is acted on; used when acting on the
     /// first delivery failed.
-    fn forget(&self, provider: Provider, id: &str);
+    fn forget<'a>(&'a self, provider: Provider, id: &'a str) -> DedupeFuture<'a, ()>;
 }
 
 /// A bounded set of recent delivery ids: at most `capacity` entries, each kept for `ttl`;
@@ -89,8 +99,9 @@ impl Inner {
     }
 }
 
-impl SeenDeliveries for RecentDeliveries {
-    fn first_sighting(&self, provider: Provider, id: &str) -> bool {
+impl RecentDeliveries {
+    /// Records `(provider, id)`; `true` if it was not remembered.
+    pub fn record(&self, provider: Provider, id: &str) -> bool {
         let now = Instant::now();
         let mut inner = self.lock();
         inner.evict(now, self.ttl, self.capacity);
@@ -106,8 +117,20 @@ impl SeenDeliveries for RecentDeliveries {
         true
     }
 
-    fn forget(&self, provider: Provider, id: &str) {
+    /// Drops `(provider, id)`.
+    pub fn remove(&self, provider: Provider, id: &str) {
         self.lock().seen.remove(&(provider, id.to_owned()));
+    }
+}
+
+impl SeenDeliveries for RecentDeliveries {
+    fn first_sighting<'a>(&'a self, provider: Provider, id: &'a str) -> DedupeFuture<'a, bool> {
+        Box::pin(ready(Ok(self.record(provider, id))))
+    }
+
+    fn forget<'a>(&'a self, provider: Provider, id: &'a str) -> DedupeFuture<'a, ()> {
+        self.remove(provider, id);
+        Box::pin(ready(Ok(())))
     }
 }
 
@@ -118,41 +141,38 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn replays_are_refused_until_the_ttl_passes() {
         let seen = RecentDeliveries::new(10, Duration::from_secs(60));
-        assert!(seen.first_sighting(Provider::GitHub, "d1"));
-        assert!(!seen.first_sighting(Provider::GitHub, "d1"));
+        assert!(seen.record(Provider::GitHub, "d1"));
+        assert!(!seen.record(Provider::GitHub, "d1"));
         // The same id from another provider is another delivery.
-        assert!(seen.first_sighting(Provider::Gitea, "d1"));
+        assert!(seen.record(Provider::Gitea, "d1"));
         tokio::time::advance(Duration::from_secs(59)).await;
-        assert!(!seen.first_sighting(Provider::GitHub, "d1"));
+        assert!(!seen.record(Provider::GitHub, "d1"));
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(seen.first_sighting(Provider::GitHub, "d1"));
-        assert!(!seen.first_sighting(Provider::GitHub, "d1"));
+        assert!(seen.record(Provider::GitHub, "d1"));
+        assert!(!seen.record(Provider::GitHub, "d1"));
     }
 
     #[tokio::test(start_paused = true)]
     async fn capacity_bounds_memory_and_drops_the_oldest() {
         let seen = RecentDeliveries::new(3, Duration::from_secs(3600));
         for id in ["a", "b", "c", "d"] {
-            assert!(seen.first_sighting(Provider::GitLab, id));
+            assert!(seen.record(Provider::GitLab, id));
             tokio::time::advance(Duration::from_secs(1)).await;
         }
         assert_eq!(seen.len(), 3);
-        assert!(!seen.first_sighting(Provider::GitLab, "d"));
-        assert!(!seen.first_sighting(Provider::GitLab, "b"));
-        assert!(
-            seen.first_sighting(Provider::GitLab, "a"),
-            "oldest was dropped"
-        );
+        assert!(!seen.record(Provider::GitLab, "d"));
+        assert!(!seen.record(Provider::GitLab, "b"));
+        assert!(seen.record(Provider::GitLab, "a"), "oldest was dropped");
         assert_eq!(seen.len(), 3);
     }
 
     #[tokio::test(start_paused = true)]
     async fn forgotten_ids_count_as_new() {
         let seen = RecentDeliveries::new(3, Duration::from_secs(3600));
-        assert!(seen.first_sighting(Provider::Bitbucket, "x"));
-        seen.forget(Provider::Bitbucket, "x");
-        assert!(seen.first_sighting(Provider::Bitbucket, "x"));
-        assert!(!seen.first_sighting(Provider::Bitbucket, "x"));
+        assert!(seen.record(Provider::Bitbucket, "x"));
+        seen.remove(Provider::Bitbucket, "x");
+        assert!(seen.record(Provider::Bitbucket, "x"));
+        assert!(!seen.record(Provider::Bitbucket, "x"));
         assert_eq!(seen.len(), 1);
     }
 }

@@ -61,6 +61,9 @@ pub enum HookError {
         #[source]
         source: serde_json::Error,
     },
+    /// The store of seen delivery ids failed; the host should redeliver.
+    #[error("the record of webhook deliveries is unavailable; redeliver later")]
+    DedupeUnavailable(#[source] super::dedupe::DedupeError),
     /// The daemon no longer takes check requests (it is shutting down) or did not take this
     /// one in time; the host should redeliver.
     #[error("the daemon could not take the check request: {0}")]
@@ -77,7 +80,9 @@ impl HookError {
             HookError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             HookError::Body(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             HookError::Payload { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
-            HookError::TriggerUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            HookError::TriggerUnavailable(_) | HookError::DedupeUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
         }
     }
 }

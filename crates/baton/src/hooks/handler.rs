@@ -39,7 +39,9 @@ fn outcome_of(e: &HookError) -> Outcome {
     match e {
         HookError::Unauthorized(_) => Outcome::Unauthorized,
         HookError::TooLarge { .. } => Outcome::TooLarge,
-        HookError::TriggerUnavailable(_) | HookError::EmptySecret => Outcome::Unavailable,
+        HookError::TriggerUnavailable(_)
+        | HookError::DedupeUnavailable(_)
+        | HookError::EmptySecret => Outcome::Unavailable,
         _ => Outcome::BadRequest,
     }
 }
@@ -75,7 +77,15 @@ async fn handle(
             reply(StatusCode::OK, json!({"status": "pong"})),
         ));
     }
-    if !state.seen.first_sighting(provider, &delivery_id) {
+    let first = state
+        .seen
+        .first_sighting(provider, &delivery_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(%provider, delivery = %delivery_id, error = %e, "delivery log failed");
+            HookError::DedupeUnavailable(e)
+        })?;
+    if !first {
         tracing::info!(%provider, delivery = %delivery_id, "webhook redelivered; ignored");
         let body = json!({"status": "duplicate", "delivery": delivery_id});
         return Ok((Outcome::Duplicate, reply(StatusCode::OK, body)));
@@ -83,7 +93,9 @@ async fn handle(
     let result = act(state, provider, &delivery_id, peek).await;
     if result.is_err() {
         // Nothing was done for this delivery: let a redelivery try again.
-        state.seen.forget(provider, &delivery_id);
+        if let Err(e) = state.seen.forget(provider, &delivery_id).await {
+            tracing::warn!(%provider, delivery = %delivery_id, error = %e, "could not forget a failed delivery; its redelivery will be taken for a duplicate");
+        }
     }
     result
 }

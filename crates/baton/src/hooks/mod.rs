@@ -39,7 +39,7 @@ use axum::routing::post;
 use tokio::sync::mpsc;
 
 pub use counters::{HookCounters, Outcome};
-pub use dedupe::{RecentDeliveries, SeenDeliveries};
+pub use dedupe::{DedupeError, DedupeFuture, RecentDeliveries, SeenDeliveries};
 pub use error::{HookError, Rejection};
 pub use payload::{HookEvent, PushEvent, parse};
 pub use provider::Provider;

@@ -289,3 +289,37 @@ async fn merged_into_an_api_with_a_smaller_body_limit_the_hook_limit_holds() {
     assert_eq!(status, StatusCode::ACCEPTED, "{json}");
     assert_eq!(drain(&mut rx).len(), 1);
 }
+
+/// A delivery log whose backing store is down.
+struct BrokenStore;
+
+impl baton::hooks::SeenDeliveries for BrokenStore {
+    fn first_sighting<'a>(
+        &'a self,
+        _: Provider,
+        _: &'a str,
+    ) -> baton::hooks::DedupeFuture<'a, bool> {
+        Box::pin(async { Err("database is locked".into()) })
+    }
+
+    fn forget<'a>(&'a self, _: Provider, _: &'a str) -> baton::hooks::DedupeFuture<'a, ()> {
+        Box::pin(async { Err("database is locked".into()) })
+    }
+}
+
+#[tokio::test]
+async fn a_failing_delivery_log_is_503_without_internals_and_without_a_check() {
+    let mut h = harness_with(4, |s| s.with_seen_deliveries(Arc::new(BrokenStore)));
+    let (status, json) = post(
+        &h.app,
+        "/hooks/github",
+        &signed(Provider::GitHub, GITHUB, "b"),
+        GITHUB,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json["error"], "unavailable");
+    assert!(!json.to_string().contains("database"), "{json}");
+    assert!(drain(&mut h.checks).is_empty());
+    assert_eq!(h.counters.get(Provider::GitHub, Outcome::Unavailable), 1);
+}
