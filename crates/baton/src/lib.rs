@@ -7,6 +7,8 @@
 //!   outbox table, events with correlation ids; embedded migrations.
 //! - [`outbox`]: effect kinds, the enqueue handle, the retry policy and the delivery worker.
 //! - [`api`]: the HTTP API (axum): sync/rebuild/built, status, events, outbox, health.
+//! - [`hooks`]: signed git push webhooks (`POST /hooks/{provider}`): verification, dedupe,
+//!   matching to watched sources, immediate check requests.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
 //! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
@@ -18,6 +20,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod hooks;
 pub mod jobs;
 pub mod metrics;
 pub mod outbox;

@@ -1,0 +1,185 @@
+//! `POST /hooks/{provider}`: limit, verify, dedupe, parse, match, trigger, in that order.
+
+use axum::Json;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::counters::Outcome;
+use super::error::HookError;
+use super::payload::{self, HookEvent, PushEvent};
+use super::provider::Provider;
+use super::verify::Unverified;
+use super::{CheckRequest, HooksState};
+
+/// The handler behind [`super::router`].
+pub(super) async fn receive(
+    State(state): State<HooksState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let provider: Provider = match provider.parse() {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let (outcome, response) = match handle(&state, provider, headers, body).await {
+        Ok(done) => done,
+        Err(e) => (outcome_of(&e), e.into_response()),
+    };
+    state.counters.record(provider, outcome);
+    response
+}
+
+fn outcome_of(e: &HookError) -> Outcome {
+    match e {
+        HookError::Unauthorized(_) => Outcome::Unauthorized,
+        HookError::TooLarge { .. } => Outcome::TooLarge,
+        HookError::TriggerUnavailable(_)
+        | HookError::DedupeUnavailable(_)
+        | HookError::EmptySecret => Outcome::Unavailable,
+        _ => Outcome::BadRequest,
+    }
+}
+
+async fn handle(
+    state: &HooksState,
+    provider: Provider,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Outcome, Response), HookError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            HookError::TooLarge {
+                limit: state.body_limit,
+            }
+        } else {
+            HookError::Body(axum::Error::new(rejection))
+        }
+    })?;
+    let verified = Unverified::new(provider, headers, body)
+        .verify(&state.secret)
+        .inspect_err(|r| tracing::warn!(%provider, reason = %r, "webhook rejected"))?;
+
+    // A host that sends no delivery id redelivers the same bytes; their digest stands in.
+    let delivery_id = provider
+        .delivery_id(verified.headers())
+        .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(verified.body()))));
+    let peek = payload::parse(&verified, &delivery_id);
+    if matches!(peek, Ok(HookEvent::Ping)) {
+        tracing::info!(%provider, delivery = %delivery_id, "webhook ping");
+        return Ok((
+            Outcome::Ping,
+            reply(StatusCode::OK, json!({"status": "pong"})),
+        ));
+    }
+    let first = state
+        .seen
+        .first_sighting(provider, &delivery_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(%provider, delivery = %delivery_id, error = %e, "delivery log failed");
+            HookError::DedupeUnavailable(e)
+        })?;
+    if !first {
+        tracing::info!(%provider, delivery = %delivery_id, "webhook redelivered; ignored");
+        let body = json!({"status": "duplicate", "delivery": delivery_id});
+        return Ok((Outcome::Duplicate, reply(StatusCode::OK, body)));
+    }
+    let result = act(state, provider, &delivery_id, peek).await;
+    if result.is_err() {
+        // Nothing was done for this delivery: let a redelivery try again.
+        if let Err(e) = state.seen.forget(provider, &delivery_id).await {
+            tracing::warn!(%provider, delivery = %delivery_id, error = %e, "could not forget a failed delivery; its redelivery will be taken for a duplicate");
+        }
+    }
+    result
+}
+
+async fn act(
+    state: &HooksState,
+    provider: Provider,
+    delivery_id: &str,
+    event: Result<HookEvent, HookError>,
+) -> Result<(Outcome, Response), HookError> {
+    let pushes = match event? {
+        HookEvent::Push(pushes) => pushes,
+        HookEvent::Other(kind) => {
+            let reason = format!("event {kind:?} is not a push");
+            return Ok(ignored(provider, delivery_id, &reason));
+        }
+        HookEvent::Ping => unreachable!("pings are answered before"),
+    };
+    let table = state.watch.current();
+    let mut triggered: Vec<String> = Vec::new();
+    let mut reasons: Vec<String> = Vec::new();
+    for push in &pushes {
+        let sources = match why_not(push) {
+            Some(reason) => {
+                reasons.push(reason);
+                continue;
+            }
+            None => table.matching(&push.repo_urls, push.branch.as_deref().unwrap_or_default()),
+        };
+        if sources.is_empty() {
+            reasons.push(if table.watches_repo(&push.repo_urls) {
+                format!("branch {} of this repository is not watched", push.git_ref)
+            } else {
+                "repository is not watched".to_owned()
+            });
+        }
+        for source in sources {
+            let request = CheckRequest {
+                source: source.clone(),
+                provider,
+                delivery_id: delivery_id.to_owned(),
+                git_ref: push.git_ref.clone(),
+                after: push.after.clone(),
+            };
+            match tokio::time::timeout(state.send_timeout, state.checks.send(request)).await {
+                Ok(Ok(())) => triggered.push(source.0),
+                Ok(Err(_)) => {
+                    return Err(HookError::TriggerUnavailable("the daemon is shutting down"));
+                }
+                Err(_) => return Err(HookError::TriggerUnavailable("the check queue is full")),
+            }
+        }
+    }
+    if triggered.is_empty() {
+        let reason = if reasons.is_empty() {
+            "the push names no refs".to_owned()
+        } else {
+            reasons.join("; ")
+        };
+        return Ok(ignored(provider, delivery_id, &reason));
+    }
+    tracing::info!(%provider, delivery = %delivery_id, sources = ?triggered, "push webhook: checks requested");
+    let body = json!({"status": "triggered", "delivery": delivery_id, "sources": triggered});
+    Ok((Outcome::Triggered, reply(StatusCode::ACCEPTED, body)))
+}
+
+/// Why a push needs no check even before looking at the table.
+fn why_not(push: &PushEvent) -> Option<String> {
+    if push.branch.is_none() {
+        return Some(format!("{} is not a branch", push.git_ref));
+    }
+    if push.deleted {
+        // The poll notices deleted branches; a check now would only fail.
+        return Some(format!("{} was deleted", push.git_ref));
+    }
+    None
+}
+
+fn ignored(provider: Provider, delivery_id: &str, reason: &str) -> (Outcome, Response) {
+    tracing::debug!(%provider, delivery = %delivery_id, reason, "webhook ignored");
+    let body = json!({"status": "ignored", "delivery": delivery_id, "reason": reason});
+    (Outcome::Ignored, reply(StatusCode::ACCEPTED, body))
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, Json(body)).into_response()
+}

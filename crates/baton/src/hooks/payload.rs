@@ -1,0 +1,286 @@
+//! Verified payloads of each provider, read into one [`PushEvent`] shape.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::HookError;
+use super::provider::Provider;
+use super::verify::Verified;
+
+/// One ref moved by a push, the same for every provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushEvent {
+    /// Who sent it.
+    pub provider: Provider,
+    /// The delivery id the push came with.
+    pub delivery_id: String,
+    /// Every URL the payload gives for the repository (https clone, ssh, web page ...).
+    pub repo_urls: Vec<String>,
+    /// The full ref, `refs/heads/main` or `refs/tags/v1`.
+    pub git_ref: String,
+    /// The branch for `refs/heads/...`; `None` for tags and other refs.
+    pub branch: Option<String>,
+    /// The commit the ref points to now (all zeros when deleted).
+    pub after: String,
+    /// Whether the push deleted the ref.
+    pub deleted: bool,
+}
+
+/// What a verified webhook asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookEvent {
+    /// A connectivity test (GitHub `ping`, Bitbucket `diagnostics:ping`).
+    Ping,
+    /// Refs were pushed (Bitbucket can report several refs in one push).
+    Push(Vec<PushEvent>),
+    /// Another kind of event, named as the provider names it.
+    Other(String),
+}
+
+/// Reads the event of a verified request. `delivery_id` is copied into each push.
+pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookError> {
+    let provider = verified.provider();
+    let kind = provider
+        .event_kind(verified.headers())
+        .unwrap_or_else(|| format!("(no {} header)", provider.event_header()));
+    let body = verified.body().as_ref();
+    let push = |git_ref: String, after: String, deleted: bool, repo_urls: Vec<String>| {
+        push_event(provider, delivery_id, repo_urls, git_ref, after, deleted)
+    };
+    let event = match (provider, kind.as_str()) {
+        (Provider::GitHub, "ping") | (Provider::Bitbucket, "diagnostics:ping") => HookEvent::Ping,
+        (Provider::GitHub, "push") | (Provider::Gitea, "push") => {
+            let p: HubPush = decode(provider, body)?;
+            let urls = present([
+                p.repository.clone_url,
+                p.repository.ssh_url,
+                p.repository.html_url,
+                p.repository.git_url,
+                p.repository.url,
+            ]);
+            HookEvent::Push(vec![push(p.git_ref, p.after, p.deleted, urls)])
+        }
+        (Provider::GitLab, "Push Hook" | "Tag Push Hook") => {
+            let p: GitLabPush = decode(provider, body)?;
+            let mut urls = Vec::new();
+            if let Some(r) = p.project {
+                urls.extend(present([r.git_http_url, r.git_ssh_url, r.web_url]));
+            }
+            if let Some(r) = p.repository {
+                urls.extend(present([r.git_http_url, r.git_ssh_url, r.homepage, r.url]));
+            }
+            HookEvent::Push(vec![push(p.git_ref, p.after, false, urls)])
+        }
+        (Provider::Bitbucket, "repo:refs_changed") => {
+            let p: BitbucketPush = decode(provider, body)?;
+            let mut urls = Vec::new();
+            if let Some(links) = p.repository.links {
+                urls.extend(links.clone.into_iter().map(|l| l.href));
+                urls.extend(links.self_.into_iter().filter_map(|l| scm_url(&l.href)));
+            }
+            let pushes = p
+                .changes
+                .into_iter()
+                .map(|c| {
+                    let deleted = c.kind.eq_ignore_ascii_case("DELETE");
+                    push(c.ref_id, c.to_hash, deleted, urls.clone())
+                })
+                .collect();
+            HookEvent::Push(pushes)
+        }
+        (Provider::Bitbucket, "repo:push") => {
+            let p: BitbucketCloudPush = decode(provider, body)?;
+            let mut urls = present([p.repository.links.and_then(|l| l.html).map(|l| l.href)]);
+            if let Some(name) = p.repository.full_name {
+                urls.push(format!("https://bitbucket.org/{name}"));
+            }
+            let pushes = p
+                .push
+                .changes
+                .into_iter()
+                .filter_map(|c| {
+                    let deleted = c.new.is_none();
+                    let target = c.new.or(c.old)?;
+                    let git_ref = match target.kind.as_str() {
+                        "branch" | "named_branch" => format!("refs/heads/{}", target.name),
+                        "tag" | "annotated_tag" => format!("refs/tags/{}", target.name),
+                        other => format!("{other}:{}", target.name),
+                    };
+                    let after = if deleted {
+                        String::new()
+                    } else {
+                        target.target.hash
+                    };
+                    Some(push(git_ref, after, deleted, urls.clone()))
+                })
+                .collect();
+            HookEvent::Push(pushes)
+        }
+        _ => HookEvent::Other(kind),
+    };
+    Ok(event)
+}
+
+fn push_event(
+    provider: Provider,
+    delivery_id: &str,
+    repo_urls: Vec<String>,
+    git_ref: String,
+    after: String,
+    deleted: bool,
+) -> PushEvent {
+    let branch = git_ref.strip_prefix("refs/heads/").map(str::to_owned);
+    let deleted = deleted || (!after.is_empty() && after.bytes().all(|b| b == b'0'));
+    PushEvent {
+        provider,
+        delivery_id: delivery_id.to_owned(),
+        repo_urls,
+        git_ref,
+        branch,
+        after,
+        deleted,
+    }
+}
+
+fn decode<T: DeserializeOwned>(provider: Provider, body: &[u8]) -> Result<T, HookError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| HookError::Payload {
+        provider: provider.as_str(),
+        path: e.path().to_string(),
+        source: e.into_inner(),
+    })
+}
+
+fn present<const N: usize>(urls: [Option<String>; N]) -> Vec<String> {
+    urls.into_iter()
+        .flatten()
+        .filter(|u| !u.trim().is_empty())
+        .collect()
+}
+
+/// Bitbucket's web link `https://host/projects/PROJ/repos/slug/browse` as its clone URL
+/// `https://host/scm/proj/slug`, for payloads that carry no clone links.
+fn scm_url(web: &str) -> Option<String> {
+    let (base, rest) = web.split_once("/projects/")?;
+    let mut parts = rest.split('/');
+    let (project, repos, slug) = (parts.next()?, parts.next()?, parts.next()?);
+    (repos == "repos" && !project.is_empty() && !slug.is_empty())
+        .then(|| format!("{base}/scm/{}/{slug}", project.to_ascii_lowercase()))
+}
+
+/// GitHub and Gitea push payloads share these fields.
+#[derive(Debug, Deserialize)]
+struct HubPush {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    after: String,
+    #[serde(default)]
+    deleted: bool,
+    repository: HubRepository,
+}
+
+#[derive(Debug, Deserialize)]
+struct HubRepository {
+    clone_url: Option<String>,
+    ssh_url: Option<String>,
+    html_url: Option<String>,
+    git_url: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GitLabPush {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    after: String,
+    project: Option<GitLabRepository>,
+    repository: Option<GitLabRepository>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GitLabRepository {
+    git_http_url: Option<String>,
+    git_ssh_url: Option<String>,
+    web_url: Option<String>,
+    homepage: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketPush {
+    repository: BitbucketRepository,
+    changes: Vec<BitbucketChange>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketRepository {
+    links: Option<BitbucketLinks>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketLinks {
+    #[serde(default)]
+    clone: Vec<BitbucketLink>,
+    #[serde(default, rename = "self")]
+    self_: Vec<BitbucketLink>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketLink {
+    href: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BitbucketChange {
+    ref_id: String,
+    to_hash: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// Bitbucket Cloud `repo:push`: `push.changes[].new` is `null` when a ref was deleted.
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudPush {
+    repository: BitbucketCloudRepository,
+    push: BitbucketCloudChanges,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudRepository {
+    full_name: Option<String>,
+    links: Option<BitbucketCloudLinks>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudLinks {
+    html: Option<BitbucketLink>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudChanges {
+    changes: Vec<BitbucketCloudChange>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudChange {
+    new: Option<BitbucketCloudRef>,
+    old: Option<BitbucketCloudRef>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudRef {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    target: BitbucketCloudTarget,
+}
+
+#[derive(Debug, Deserialize)]
+struct BitbucketCloudTarget {
+    hash: String,
+}
+
+#[cfg(test)]
+#[path = "payload_tests.rs"]
+mod tests;
