@@ -82,6 +82,8 @@ class PipelineSpec {
 
   void agent(Closure c) { Recorder r = new Recorder(); Runner.withDelegate(c, r); agent = r.calls }
   void agent(String any) { agent = [(any): true] }
+  String getAny() { 'any' }
+  String getNone() { 'none' }
   void options(Closure c) { Recorder r = new Recorder(); Runner.withDelegate(c, r); options = r.calls }
   void triggers(Closure c) { Recorder r = new Recorder(); Runner.withDelegate(c, r); triggers = r.calls }
   void parameters(Closure c) { Runner.sinks.push(parameters); try { c.call() } finally { Runner.sinks.pop() } }
@@ -132,9 +134,14 @@ class Runner {
     credentialScopes.collectMany { it.variables }
   }
 
+  /** Bound variables that hold secrets (all but user names). */
+  static List<String> secretValuesInScope() {
+    credentialScopes.collectMany { it.secrets }
+  }
+
   static Map record(String step, Map details) {
     Map r = [step: step, stage: stage, container: containers ? containers[-1] : defaultContainer(),
-             credentials: secretVariables()]
+             credentials: secretVariables(), secrets: secretValuesInScope()]
     r.putAll(details)
     steps << r
     // The environment a step sees legitimately holds the bound secrets; its arguments must not.
@@ -232,7 +239,13 @@ steps.withCredentials = { List bindings, Closure c ->
       if (b[k]) { Runner.env[b[k]] = "<secret:${b.credentialsId}>".toString() }
     }
   }
-  Runner.credentialScopes.push([credentialsId: bindings*.credentialsId, variables: vars])
+  List<String> secrets = []
+  bindings.each { Map b ->
+    ['variable', 'passwordVariable', 'keyFileVariable', 'passphraseVariable'].each { k ->
+      if (b[k]) { secrets << b[k] }
+    }
+  }
+  Runner.credentialScopes.push([credentialsId: bindings*.credentialsId, variables: vars, secrets: secrets])
   try { Runner.runSteps(c) } finally {
     Runner.credentialScopes.pop()
     Runner.env.clear()
