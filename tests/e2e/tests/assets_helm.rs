@@ -5,8 +5,12 @@
 //!
 //! The ServiceMonitor is a Prometheus Operator CRD, absent from the core schemas: it is checked
 //! loosely here (apiVersion, selector and endpoint agree with the Service), not by a schema.
+//!
+//! `render` (in `assets_helm/`) asserts what the rendered objects say.
 
 mod assets;
+#[path = "assets_helm/render.rs"]
+mod render;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,20 +22,20 @@ use testkit::rig::Rig;
 /// Kubernetes versions the manifests are validated against: the lead's floor and helm v4's client.
 const KUBE_VERSIONS: [&str; 2] = ["1.30.0", "1.35.0"];
 
-fn chart() -> PathBuf {
+pub(crate) fn chart() -> PathBuf {
     repo_root().join("helm/baton")
 }
 
-fn ha_values() -> PathBuf {
+pub(crate) fn ha_values() -> PathBuf {
     chart().join("ci/ha-values.yaml")
 }
 
-fn helms(rig: &Rig) -> [(&'static str, &Path); 2] {
+pub(crate) fn helms(rig: &Rig) -> [(&'static str, &Path); 2] {
     [("v4", &rig.helm_v4), ("v3", &rig.helm_v3)]
 }
 
 /// `helm template` output for the given values files.
-fn template(helm: &Path, values: &[&Path], set: &[&str]) -> String {
+pub(crate) fn template(helm: &Path, values: &[&Path], set: &[&str]) -> String {
     let mut cmd = Command::new(helm);
     cmd.args(["template", "baton"])
         .arg(chart())
@@ -45,17 +49,17 @@ fn template(helm: &Path, values: &[&Path], set: &[&str]) -> String {
     run_ok(&mut cmd)
 }
 
-fn docs(rendered: &str) -> Vec<Value> {
+pub(crate) fn docs(rendered: &str) -> Vec<Value> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(rendered)
         .unwrap_or_else(|e| panic!("helm template printed invalid YAML: {e}\n{rendered}"));
     docs.into_iter().filter(|d| !d.is_null()).collect()
 }
 
-fn kind<'a>(docs: &'a [Value], kind: &str) -> Option<&'a Value> {
+pub(crate) fn kind<'a>(docs: &'a [Value], kind: &str) -> Option<&'a Value> {
     docs.iter().find(|d| d["kind"] == kind)
 }
 
-fn kinds(docs: &[Value]) -> Vec<&str> {
+pub(crate) fn kinds(docs: &[Value]) -> Vec<&str> {
     let mut k: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     k.sort_unstable();
     k
@@ -208,226 +212,4 @@ fn service_monitor_scrapes_the_service_metrics_endpoint() {
     let ep = &sm["spec"]["endpoints"][0];
     assert_eq!(ep["port"], svc["spec"]["ports"][0]["name"]);
     assert_eq!(ep["path"], "/metrics");
-}
-
-fn container(objects: &[Value]) -> &Value {
-    &kind(objects, "Deployment").expect("Deployment")["spec"]["template"]["spec"]["containers"][0]
-}
-
-fn config_of(objects: &[Value]) -> Value {
-    let text = kind(objects, "ConfigMap").expect("ConfigMap")["data"]["baton.yaml"]
-        .as_str()
-        .expect("ConfigMap has baton.yaml");
-    assets::yaml(text, "ConfigMap baton.yaml")
-}
-
-#[test]
-fn default_install_is_one_hardened_replica_on_sqlite() {
-    let Some(rig) = Rig::for_test() else { return };
-    for (name, helm) in helms(&rig) {
-        let objects = docs(&template(helm, &[], &[]));
-        assert_eq!(
-            kinds(&objects),
-            [
-                "ConfigMap",
-                "Deployment",
-                "PersistentVolumeClaim",
-                "Service",
-                "ServiceAccount"
-            ],
-            "helm {name}"
-        );
-        let deploy = kind(&objects, "Deployment").unwrap();
-        let pod = &deploy["spec"]["template"]["spec"];
-        assert_eq!(deploy["spec"]["replicas"], 1);
-        assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
-        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-        assert_eq!(
-            pod["securityContext"]["seccompProfile"]["type"],
-            "RuntimeDefault"
-        );
-        assert_eq!(pod["automountServiceAccountToken"], false);
-        let c = container(&objects);
-        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
-        assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
-        assert_eq!(
-            c["securityContext"]["capabilities"]["drop"],
-            serde_json::json!(["ALL"])
-        );
-        assert!(
-            c["resources"]["requests"]["memory"].is_string()
-                && c["resources"]["limits"]["memory"].is_string()
-        );
-        assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
-        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
-        assert_eq!(
-            c["args"],
-            serde_json::json!(["serve", "--config", "/etc/baton/config/baton.yaml"])
-        );
-
-        // The database lives on the claim the chart created.
-        let pvc = kind(&objects, "PersistentVolumeClaim").unwrap();
-        let state = pod["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == "state")
-            .unwrap();
-        assert_eq!(
-            state["persistentVolumeClaim"]["claimName"],
-            pvc["metadata"]["name"]
-        );
-        let config = config_of(&objects);
-        assert_eq!(config["state"], "sqlite:///var/lib/baton/baton.db");
-        assert_eq!(config["listen"], "0.0.0.0:8080");
-        assert_eq!(config["products"][0]["name"], "micro-gw");
-        assert_eq!(c["ports"][0]["containerPort"], 8080);
-        // No secret was given: nothing is mounted, and NOTES would say so.
-        assert!(
-            pod["volumes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|v| v["name"] != "secrets")
-        );
-    }
-}
-
-#[test]
-fn ha_install_runs_replicas_on_postgres_with_every_option() {
-    let Some(rig) = Rig::for_test() else { return };
-    for (name, helm) in helms(&rig) {
-        let objects = docs(&template(helm, &[ha_values().as_path()], &[]));
-        assert_eq!(
-            kinds(&objects),
-            [
-                "ConfigMap",
-                "Deployment",
-                "Ingress",
-                "NetworkPolicy",
-                "PodDisruptionBudget",
-                "Service",
-                "ServiceAccount",
-                "ServiceMonitor"
-            ],
-            "helm {name}"
-        );
-        let deploy = kind(&objects, "Deployment").unwrap();
-        assert_eq!(deploy["spec"]["replicas"], 3);
-        assert_eq!(deploy["spec"]["strategy"]["type"], "RollingUpdate");
-        let c = container(&objects);
-        assert!(
-            c["image"].as_str().unwrap().ends_with(
-                "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-            )
-        );
-        // The postgres URL (with its password) comes from a Secret, never the ConfigMap.
-        let state_env = c["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["name"] == "BATON__STATE")
-            .unwrap();
-        assert_eq!(
-            state_env["valueFrom"]["secretKeyRef"]["name"],
-            "baton-postgres"
-        );
-        assert_eq!(state_env["valueFrom"]["secretKeyRef"]["key"], "url");
-        let config = config_of(&objects);
-        assert!(
-            config.get("state").is_none(),
-            "state leaked into the ConfigMap: {config}"
-        );
-        let pod = &deploy["spec"]["template"]["spec"];
-        let secrets = pod["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == "secrets")
-            .unwrap();
-        assert_eq!(secrets["secret"]["secretName"], "baton-secrets");
-        // Only the webhook endpoints are exposed.
-        let ingress = kind(&objects, "Ingress").unwrap();
-        let paths: Vec<&str> = ingress["spec"]["rules"][0]["http"]["paths"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|p| p["path"].as_str())
-            .collect();
-        assert_eq!(paths, ["/hooks"]);
-        let np = kind(&objects, "NetworkPolicy").unwrap();
-        assert_eq!(
-            np["spec"]["policyTypes"],
-            serde_json::json!(["Ingress", "Egress"])
-        );
-        assert_eq!(
-            kind(&objects, "PodDisruptionBudget").unwrap()["spec"]["minAvailable"],
-            1
-        );
-    }
-}
-
-#[test]
-fn created_secret_is_mounted_and_rolls_the_pods() {
-    let Some(rig) = Rig::for_test() else { return };
-    let one = docs(&template(
-        &rig.helm_v4,
-        &[],
-        &["secrets.values.api-tokens=one"],
-    ));
-    let two = docs(&template(
-        &rig.helm_v4,
-        &[],
-        &["secrets.values.api-tokens=two"],
-    ));
-    let secret = kind(&one, "Secret").expect("Secret created from secrets.values");
-    assert_eq!(secret["stringData"]["api-tokens"], "one");
-    let checksum = |o: &[Value]| {
-        kind(o, "Deployment").unwrap()["spec"]["template"]["metadata"]["annotations"]["checksum/secret"].clone()
-    };
-    assert!(checksum(&one).is_string());
-    assert_ne!(
-        checksum(&one),
-        checksum(&two),
-        "changing a secret must roll the pods"
-    );
-}
-
-/// TODO(lead): enable once `baton check --offline` exists; it must accept the config the chart
-/// renders (default and HA values), as baton in the pod will read it.
-#[test]
-#[ignore = "needs `baton check --offline` (issue 8: wired by the lead when the CLI has it)"]
-fn config_map_config_passes_baton_check_offline() {
-    let Some(rig) = Rig::for_test() else { return };
-    for values in [vec![], vec![ha_values()]] {
-        let refs: Vec<&Path> = values.iter().map(PathBuf::as_path).collect();
-        let objects = docs(&template(&rig.helm_v4, &refs, &[]));
-        let text = kind(&objects, "ConfigMap").unwrap()["data"]["baton.yaml"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("baton.yaml");
-        std::fs::write(&file, text).unwrap();
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(repo_root())
-            .args([
-                "run",
-                "-q",
-                "-p",
-                "baton",
-                "--",
-                "check",
-                "--offline",
-                "--config",
-            ])
-            .arg(&file);
-        if !values.is_empty() {
-            cmd.env(
-                "BATON__STATE",
-                "postgres://baton:secret@127.0.0.1:5432/baton",
-            );
-        }
-        run_ok(&mut cmd);
-    }
 }

@@ -1,0 +1,196 @@
+//! The declarative Jenkinsfiles under the stub runner: step order, what each step sees, secret rules.
+
+use serde_json::Value;
+
+use crate::BUILD_PARAMETERS;
+use crate::assets::{groovy, repo_root};
+use crate::stub::{find, fixture, secrets_on_command_lines, steps, str_list, stub_run};
+
+#[test]
+fn image_build_pushes_then_reports_the_digest_to_baton() {
+    let Some(report) = stub_run(
+        &fixture("jenkins-fixture-image.json"),
+        &repo_root().join("jenkins/image-build.Jenkinsfile"),
+    ) else {
+        return;
+    };
+    assert_eq!(report["result"], "SUCCESS", "{:#}", report);
+    assert_eq!(str_list(&report["violations"]), Vec::<&str>::new());
+    assert_eq!(secrets_on_command_lines(&report), Vec::<String>::new());
+
+    let names: Vec<&str> = report["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, BUILD_PARAMETERS);
+    assert!(
+        report["agent"]["kubernetes"]["yaml"]
+            .as_str()
+            .is_some_and(|y| !y.contains("docker.sock"))
+    );
+
+    let digest = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    let base_ref = "docker.wso2.com/wso2micro-gw@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let all = steps(&report);
+
+    // The checkout takes the commit baton passed, with git in the agent container.
+    let checkout = find(
+        &report,
+        "checkout",
+        "abcdef0123456789abcdef0123456789abcdef01",
+    );
+    assert_eq!(all[checkout]["container"], "jnlp");
+
+    // Build on the exact base digest; tag <baseTag>-<shortSha>-<buildNumber>.
+    let build = find(&report, "sh", "buildah bud");
+    let build_step = &all[build];
+    assert!(
+        build_step["script"]
+            .as_str()
+            .unwrap()
+            .contains("BASE_IMAGE=$BASE_REF")
+    );
+    assert_eq!(build_step["env"]["BASE_REF"], base_ref);
+    assert_eq!(build_step["env"]["IMAGE_TAG"], "3.0.1-abcdef0-42");
+    assert_eq!(build_step["container"], "buildah");
+    assert_eq!(str_list(&build_step["secrets"]), ["BASE_REGISTRY_PASSWORD"]);
+    assert_eq!(build_step["gstring"], false);
+
+    // Push with the registry credential on stdin; the digest comes from buildah's digest file.
+    let push = find(&report, "sh", "buildah push");
+    let push_step = &all[push];
+    assert!(
+        push_step["script"]
+            .as_str()
+            .unwrap()
+            .contains("--password-stdin")
+    );
+    assert!(
+        push_step["script"]
+            .as_str()
+            .unwrap()
+            .contains("--digestfile image.digest")
+    );
+    assert_eq!(str_list(&push_step["secrets"]), ["REGISTRY_PASSWORD"]);
+    let read_digest = find(&report, "readFile", "image.digest");
+
+    // Then, and only then, the report to baton, carrying that digest.
+    let report_call = find(
+        &report,
+        "sh",
+        "/v1/products/$BATON_PRODUCT/images/$BATON_IMAGE/built",
+    );
+    let call = &all[report_call];
+    assert!(
+        checkout < build && build < push && push < read_digest && read_digest < report_call,
+        "order checkout {checkout} < build {build} < push {push} < digest {read_digest} < report {report_call}"
+    );
+    assert_eq!(
+        call["env"]["IMAGE_DIGEST"], digest,
+        "the /built call must see the pushed digest"
+    );
+    assert_eq!(call["env"]["BATON_PRODUCT"], "micro-gw");
+    assert_eq!(call["env"]["BATON_IMAGE"], "petstore");
+    assert_eq!(call["env"]["BATON_EVENT"], "ev-7");
+    let body = call["script"].as_str().unwrap();
+    assert!(body.contains(r#"{"reference":"%s@%s","tag":"%s","build_url":"%s","event_id":"%s"}"#));
+    assert!(
+        body.contains(
+            r#""$TARGET_IMAGE" "$IMAGE_DIGEST" "$IMAGE_TAG" "$BUILD_URL" "$BATON_EVENT""#
+        )
+    );
+    assert_eq!(str_list(&call["secrets"]), ["BATON_TOKEN"]);
+    assert_eq!(call["gstring"], false);
+    assert_eq!(call["container"], "curl");
+    assert!(body.contains("--max-time"), "the baton call has no timeout");
+    // No step after the report pushes anything else.
+    assert!(
+        all[report_call..]
+            .iter()
+            .all(|s| !s["script"].as_str().unwrap_or("").contains("buildah push"))
+    );
+}
+
+#[test]
+fn image_build_refuses_to_build_without_a_base_digest() {
+    let Some(_) = groovy() else { return };
+    let mut fx: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("jenkins-fixture-image.json")).unwrap(),
+    )
+    .unwrap();
+    fx["params"]["BASE_REF"] = Value::from("docker.wso2.com/wso2micro-gw:3.0.1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("fixture.json");
+    std::fs::write(&path, fx.to_string()).unwrap();
+    let report = stub_run(&path, &repo_root().join("jenkins/image-build.Jenkinsfile")).unwrap();
+    assert_eq!(report["result"], "FAILURE");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("BASE_REF must be repo@sha256:"),
+        "{}",
+        report["error"]
+    );
+    assert!(
+        steps(&report)
+            .iter()
+            .all(|s| s["step"] != "sh" && s["step"] != "checkout")
+    );
+}
+
+#[test]
+fn chart_sync_asks_baton_to_sync_the_polled_commit() {
+    let Some(report) = stub_run(
+        &fixture("jenkins-fixture-chart-sync.json"),
+        &repo_root().join("jenkins/chart-sync.Jenkinsfile"),
+    ) else {
+        return;
+    };
+    assert_eq!(report["result"], "SUCCESS", "{:#}", report);
+    assert_eq!(str_list(&report["violations"]), Vec::<&str>::new());
+    assert_eq!(secrets_on_command_lines(&report), Vec::<String>::new());
+    let checkout = find(&report, "checkout", "cicd-sample-chart-mgw.git");
+    let call = find(&report, "sh", "/v1/products/$BATON_PRODUCT/sync");
+    assert!(checkout < call);
+    let call = &steps(&report)[call];
+    assert_eq!(
+        call["env"]["CHART_COMMIT"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert!(
+        call["script"]
+            .as_str()
+            .unwrap()
+            .contains(r#"printf '{"commit":"%s"}' "$CHART_COMMIT""#)
+    );
+    assert_eq!(str_list(&call["secrets"]), ["BATON_TOKEN"]);
+}
+
+#[test]
+fn stub_runner_catches_leaked_credentials() {
+    let Some(report) = stub_run(
+        &fixture("jenkins-fixture-chart-sync.json"),
+        &fixture("leaky.Jenkinsfile"),
+    ) else {
+        return;
+    };
+    let violations = str_list(&report["violations"]).join("\n");
+    assert!(
+        violations.contains("got a secret value through Groovy"),
+        "{violations}"
+    );
+    assert!(violations.contains("is a Groovy GString"), "{violations}");
+    assert!(violations.contains("set -x"), "{violations}");
+    // The interpolated one is already reported above; the single-quoted one puts the token on
+    // curl's command line.
+    let on_cli = secrets_on_command_lines(&report);
+    assert_eq!(
+        on_cli,
+        [
+            r#"BATON_TOKEN in: curl -H "Authorization: Bearer $BATON_TOKEN" https://baton.example/v1/status"#
+        ]
+    );
+}
