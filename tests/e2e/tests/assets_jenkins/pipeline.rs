@@ -194,3 +194,68 @@ fn stub_runner_catches_leaked_credentials() {
         ]
     );
 }
+
+#[test]
+fn agent_pods_are_valid_kubernetes_pods_without_docker_sock() {
+    let Some(kv) = crate::assets::tool(
+        "ASSETS_KUBERNETES_VALIDATE",
+        "kubernetes-validate",
+        "scripts/asset-tools",
+    ) else {
+        return;
+    };
+    let runs = [
+        (
+            "jenkins-fixture-image.json",
+            "jenkins/image-build.Jenkinsfile",
+        ),
+        (
+            "jenkins-fixture-chart-sync.json",
+            "jenkins/chart-sync.Jenkinsfile",
+        ),
+    ];
+    for (fx, file) in runs {
+        let Some(report) = stub_run(&fixture(fx), &repo_root().join(file)) else {
+            return;
+        };
+        let k8s = &report["agent"]["kubernetes"];
+        let text = k8s["yaml"]
+            .as_str()
+            .expect("a kubernetes agent with a pod yaml");
+        assert!(!text.contains("docker.sock"), "{file} mounts docker.sock");
+        // The Kubernetes plugin names the pod; the schema wants a name.
+        let mut pod = crate::assets::yaml(text, &format!("{file} agent pod"));
+        pod["metadata"] = serde_json::json!({"name": "jenkins-agent"});
+        let names: Vec<&str> = pod["spec"]["containers"]
+            .as_array()
+            .expect("containers")
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&k8s["defaultContainer"].as_str().expect("defaultContainer")),
+            "{file}: defaultContainer is not one of {names:?}"
+        );
+        for s in steps(&report) {
+            if let Some(c) = s["container"].as_str() {
+                assert!(
+                    c == "jnlp" || names.contains(&c),
+                    "{file}: step in unknown container {c}"
+                );
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pod.json");
+        std::fs::write(&path, pod.to_string()).expect("write pod");
+        let out = crate::assets::run(
+            std::process::Command::new(&kv)
+                .args(["--strict", "-k", "1.30.0"])
+                .arg(&path),
+        );
+        assert!(
+            out.status.success(),
+            "{file}: agent pod is not a valid Pod:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
