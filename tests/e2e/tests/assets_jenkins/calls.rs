@@ -10,8 +10,13 @@ const TEST_TOKEN: &str = "test-token-5f0e";
 
 /// Runs a recorded `sh` step for real with `sh -c`, in the environment the stub saw, with baton's
 /// URL pointed at a local listener answering `status`, and the bound secrets set to TEST_TOKEN.
-/// Returns whether the script succeeded, its stderr, and the request the listener got.
-fn run_baton_call(step: &Value, status: u16) -> Option<(bool, String, Option<Recorded>)> {
+/// Variables named in `unset` are left out. Returns whether the script succeeded, its stderr,
+/// and the request the listener got.
+fn run_baton_call(
+    step: &Value,
+    status: u16,
+    unset: &[&str],
+) -> Option<(bool, String, Option<Recorded>)> {
     let curl = tool("ASSETS_CURL", "curl", "scripts/asset-tools")?;
     let (base, served) = serve_once(status, r#"{"event_id":"ev-8"}"#);
     let mut cmd = std::process::Command::new("sh");
@@ -30,7 +35,9 @@ fn run_baton_call(step: &Value, status: u16) -> Option<(bool, String, Option<Rec
         } else {
             v
         };
-        cmd.env(k, v);
+        if !unset.contains(&k.as_str()) {
+            cmd.env(k, v);
+        }
     }
     cmd.env("BATON_URL", &base);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -57,7 +64,7 @@ fn image_build_report_reaches_baton_as_the_api_expects() {
         return;
     };
     let step = baton_step(&report, "/built");
-    let Some((ok, stderr, req)) = run_baton_call(&step, 202) else {
+    let Some((ok, stderr, req)) = run_baton_call(&step, 202, &[]) else {
         return;
     };
     assert!(ok, "the report step failed against a 202: {stderr}");
@@ -93,7 +100,7 @@ fn image_build_fails_when_baton_refuses_the_report() {
         return;
     };
     let step = baton_step(&report, "/built");
-    let Some((ok, stderr, req)) = run_baton_call(&step, 422) else {
+    let Some((ok, stderr, req)) = run_baton_call(&step, 422, &[]) else {
         return;
     };
     assert!(!ok, "a 422 from baton must fail the build");
@@ -114,7 +121,7 @@ fn chart_sync_request_reaches_baton_as_the_api_expects() {
         return;
     };
     let step = baton_step(&report, "/sync");
-    let Some((ok, stderr, req)) = run_baton_call(&step, 202) else {
+    let Some((ok, stderr, req)) = run_baton_call(&step, 202, &[]) else {
         return;
     };
     assert!(ok, "{stderr}");
@@ -128,5 +135,31 @@ fn chart_sync_request_reaches_baton_as_the_api_expects() {
     assert_eq!(
         body,
         serde_json::json!({"commit": "0123456789abcdef0123456789abcdef01234567"})
+    );
+}
+
+#[test]
+fn manual_image_build_report_leaves_out_empty_fields() {
+    let Some(mut report) = stub_run(
+        &fixture("jenkins-fixture-image.json"),
+        &repo_root().join("jenkins/image-build.Jenkinsfile"),
+    ) else {
+        return;
+    };
+    // A build started by hand: no baton event, and a Jenkins without a root URL has no BUILD_URL.
+    let i = find(&report, "sh", "/built");
+    report["steps"][i]["env"]["BATON_EVENT"] = Value::from("");
+    let step = report["steps"][i].clone();
+    let Some((ok, stderr, req)) = run_baton_call(&step, 202, &["BUILD_URL"]) else {
+        return;
+    };
+    assert!(ok, "{stderr}");
+    let body: Value = serde_json::from_str(&req.expect("a request").body).expect("JSON body");
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "reference": "registry.internal:5000/acme/petstore@sha256:2222222222222222222222222222222222222222222222222222222222222222",
+            "tag": "3.0.1-abcdef0-42"
+        })
     );
 }

@@ -94,12 +94,12 @@ fn image_build_pushes_then_reports_the_digest_to_baton() {
     assert_eq!(call["env"]["BATON_PRODUCT"], "micro-gw");
     assert_eq!(call["env"]["BATON_IMAGE"], "petstore");
     assert_eq!(call["env"]["BATON_EVENT"], "ev-7");
+    // The body is built from the digest the step sees (its exact shape is checked by running the
+    // step for real in `calls`).
     let body = call["script"].as_str().unwrap();
-    assert!(body.contains(r#"{"reference":"%s@%s","tag":"%s","build_url":"%s","event_id":"%s"}"#));
     assert!(
-        body.contains(
-            r#""$TARGET_IMAGE" "$IMAGE_DIGEST" "$IMAGE_TAG" "$BUILD_URL" "$BATON_EVENT""#
-        )
+        body.contains(r#"printf '{"reference":"%s@%s","tag":"%s"' "$TARGET_IMAGE" "$IMAGE_DIGEST" "$IMAGE_TAG""#),
+        "{body}"
     );
     assert_eq!(str_list(&call["secrets"]), ["BATON_TOKEN"]);
     assert_eq!(call["gstring"], false);
