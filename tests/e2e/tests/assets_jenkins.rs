@@ -11,6 +11,8 @@ mod assets;
 mod calls;
 #[path = "assets_jenkins/casc.rs"]
 mod casc;
+#[path = "assets_jenkins/casc_secrets.rs"]
+mod casc_secrets;
 #[path = "assets_jenkins/pipeline.rs"]
 mod pipeline;
 #[path = "assets_jenkins/stub.rs"]
