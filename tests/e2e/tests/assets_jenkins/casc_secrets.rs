@@ -84,8 +84,6 @@ fn jcasc_references_only_mounted_secrets_and_uses_each() {
 fn reference_scan_sees_what_it_must() {
     let refs =
         references(r#"a: "${baton-jenkins-x}" b: ${ENV_VAR:-http://d} c: ^${escaped} d: $plain"#);
-    let want: BTreeSet<String> = ["baton-jenkins-x", "ENV_VAR"]
-        .map(String::from)
-        .into();
+    let want: BTreeSet<String> = ["baton-jenkins-x", "ENV_VAR"].map(String::from).into();
     assert_eq!(refs, want);
 }
