@@ -46,6 +46,11 @@ install_missing() {
       die "apt-get install ${pkgs[*]} failed; full log in $LOG/apt.log"
     fi
   fi
+  local prog
+  for prog in git-daemon git-http-backend; do
+    [[ -x $(git_exec_path)/$prog ]] ||
+      die "$(git_exec_path)/$prog is missing; the rig needs a git with $prog (Debian: apt-get install git)"
+  done
   fetch_helm v4 "$HELM_V4_NPM"
   fetch_helm v3 "$HELM_V3_NPM"
 }

@@ -109,8 +109,9 @@ seed_git_repo() {
   rm -rf "$work"
 }
 
+# The Dockerfile names the base image with the registry's port: seed again when the port moved.
 seed_git() {
-  [[ -f $RIG_DIR/seeded/git ]] && return 0
+  [[ $(cat "$RIG_DIR/seeded/git" 2>/dev/null) == "$RIG_REGISTRY_PORT" ]] && return 0
   local env d=$CHART_NAME values=()
   for env in dev staging prod; do
     values+=("$d/values-$env.yaml" "environment: $env
@@ -125,7 +126,7 @@ image:
 COPY app /app
 " app "petstore
 "
-  touch "$RIG_DIR/seeded/git"
+  echo "$RIG_REGISTRY_PORT" >"$RIG_DIR/seeded/git"
 }
 
 seed_database() {

@@ -127,7 +127,7 @@ start_fcgiwrap() {
   local fcgi
   fcgi=$(command -v fcgiwrap || echo /usr/sbin/fcgiwrap)
   rm -f "$(fcgi_socket)"
-  launch fcgiwrap "$fcgi" -c 4 -p "$(git_exec_path)/git-http-backend" -s "unix:$(fcgi_socket)"
+  launch fcgiwrap "$fcgi" -c 8 -p "$(git_exec_path)/git-http-backend" -s "unix:$(fcgi_socket)"
 }
 
 # nginx: the classic Helm repo as static files (ETag, Last-Modified, 304) under /charts/, and
