@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::BUILD_PARAMETERS;
-use crate::assets::{groovy, repo_root};
+use crate::assets::repo_root;
 use crate::stub::{find, fixture, secrets_on_command_lines, steps, str_list, stub_run};
 
 #[test]
@@ -113,32 +113,66 @@ fn image_build_pushes_then_reports_the_digest_to_baton() {
     );
 }
 
-#[test]
-fn image_build_refuses_to_build_without_a_base_digest() {
-    let Some(_) = groovy() else { return };
+/// Runs the image job with the standard fixture's parameters overridden by `params`.
+fn image_run_with(params: &[(&str, &str)]) -> Option<Value> {
     let mut fx: Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture("jenkins-fixture-image.json")).unwrap(),
+        &std::fs::read_to_string(fixture("jenkins-fixture-image.json")).expect("fixture"),
     )
-    .unwrap();
-    fx["params"]["BASE_REF"] = Value::from("docker.wso2.com/wso2micro-gw:3.0.1");
+    .expect("fixture is JSON");
+    for (k, v) in params {
+        fx["params"][*k] = Value::from(*v);
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("fixture.json");
-    std::fs::write(&path, fx.to_string()).unwrap();
-    let report = stub_run(&path, &repo_root().join("jenkins/image-build.Jenkinsfile")).unwrap();
-    assert_eq!(report["result"], "FAILURE");
-    assert!(
-        report["error"]
-            .as_str()
-            .unwrap()
-            .contains("BASE_REF must be repo@sha256:"),
-        "{}",
-        report["error"]
-    );
-    assert!(
-        steps(&report)
-            .iter()
-            .all(|s| s["step"] != "sh" && s["step"] != "checkout")
-    );
+    std::fs::write(&path, fx.to_string()).expect("write fixture");
+    stub_run(&path, &repo_root().join("jenkins/image-build.Jenkinsfile"))
+}
+
+#[test]
+fn image_build_refuses_bad_parameters_before_any_step() {
+    let cases = [
+        (
+            "BASE_REF",
+            "docker.wso2.com/wso2micro-gw:3.0.1",
+            "BASE_REF must be repo@sha256:",
+        ),
+        ("BASE_REF", "", "BASE_REF must be repo@sha256:"),
+        (
+            "TARGET_IMAGE",
+            "registry.internal:5000/acme/petstore:latest",
+            "TARGET_IMAGE must be a repository",
+        ),
+        (
+            "GIT_COMMIT",
+            "master; rm -rf /",
+            "GIT_COMMIT must be empty or a commit id",
+        ),
+        ("BATON_EVENT", r#"ev","x":"y"#, "BATON_EVENT may hold only"),
+    ];
+    for (name, value, message) in cases {
+        let Some(report) = image_run_with(&[(name, value)]) else {
+            return;
+        };
+        assert_eq!(report["result"], "FAILURE", "{name}={value:?} was accepted");
+        let error = report["error"].as_str().unwrap_or_default();
+        assert!(error.contains(message), "{name}={value:?}: {error}");
+        assert!(
+            steps(&report)
+                .iter()
+                .all(|s| s["step"] != "sh" && s["step"] != "checkout"),
+            "{name}={value:?}: a step ran before the parameters were checked"
+        );
+    }
+}
+
+#[test]
+fn image_tag_takes_the_base_tag_not_a_registry_port() {
+    let Some(report) = image_run_with(&[("BASE_IMAGE", "127.0.0.1:5000/vendor/base")]) else {
+        return;
+    };
+    assert_eq!(report["result"], "SUCCESS", "{:#}", report);
+    let build = &steps(&report)[find(&report, "sh", "buildah bud")];
+    assert_eq!(build["env"]["IMAGE_TAG"], "latest-abcdef0-42");
 }
 
 #[test]
