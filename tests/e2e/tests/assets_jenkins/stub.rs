@@ -1,33 +1,51 @@
 //! Running the stub runner and reading its JSON report.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
 use crate::assets::{groovy, repo_root, run_ok};
 
+/// A file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
 }
 
+/// A script under `jenkins/tests/`.
 pub fn script(name: &str) -> PathBuf {
     repo_root().join("jenkins/tests").join(name)
 }
 
-/// Runs the stub runner; returns its JSON report.
+/// Runs the stub runner; returns its JSON report. Reports are kept per (fixture content,
+/// Jenkinsfile) for the life of the test process: each run is a JVM start.
 pub fn stub_run(fixture_json: &Path, jenkinsfile: &Path) -> Option<Value> {
+    static REPORTS: OnceLock<Mutex<HashMap<(String, PathBuf), Value>>> = OnceLock::new();
     let mut cmd = groovy()?;
+    let fixture_text = std::fs::read_to_string(fixture_json)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", fixture_json.display()));
+    let key = (fixture_text, jenkinsfile.to_path_buf());
+    let reports = REPORTS.get_or_init(Mutex::default);
+    if let Some(report) = reports.lock().expect("report cache").get(&key) {
+        return Some(report.clone());
+    }
     cmd.arg(script("stub-runner.groovy"))
         .arg(fixture_json)
         .arg(jenkinsfile);
     let out = run_ok(&mut cmd);
     let report: Value = serde_json::from_str(out.trim())
         .unwrap_or_else(|e| panic!("stub runner printed no JSON ({e}):\n{out}"));
+    reports
+        .lock()
+        .expect("report cache")
+        .insert(key, report.clone());
     Some(report)
 }
 
+/// The recorded steps, in execution order.
 pub fn steps(report: &Value) -> &[Value] {
     report["steps"].as_array().expect("report has steps")
 }
@@ -50,6 +68,7 @@ pub fn find(report: &Value, kind: &str, needle: &str) -> usize {
         })
 }
 
+/// The strings of a JSON array (empty for anything else).
 pub fn str_list(v: &Value) -> Vec<&str> {
     v.as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
