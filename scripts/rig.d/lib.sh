@@ -47,7 +47,7 @@ load_recorded_ports() {
 }
 
 check_ports() {
-  local c name var bad= seen=" "
+  local c name var bad='' seen=' '
   for c in "${COMPONENTS[@]}"; do
     name=${c%% *}
     var=${c##* }
