@@ -1,0 +1,84 @@
+{{/* Name of the chart, overridable. */}}
+{{- define "baton.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: release-name, or release name alone when it contains the chart name. */}}
+{{- define "baton.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "baton.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "baton.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "baton.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "baton.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "baton.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "baton.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "baton.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret mounted at /etc/baton/secrets, or empty when there is none. */}}
+{{- define "baton.secretName" -}}
+{{- if .Values.secrets.existingSecret }}
+{{- .Values.secrets.existingSecret }}
+{{- else if .Values.secrets.values }}
+{{- printf "%s-secrets" (include "baton.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "baton.claimName" -}}
+{{- default (printf "%s-state" (include "baton.fullname" .)) .Values.state.sqlite.persistence.existingClaim }}
+{{- end }}
+
+{{/* The config file: .Values.config plus what the chart owns (listen, state). */}}
+{{- define "baton.config" -}}
+{{- $config := deepCopy .Values.config }}
+{{- $_ := unset $config "listen" }}
+{{- $_ := unset $config "state" }}
+{{- $_ := set $config "listen" (printf "0.0.0.0:%d" (int .Values.service.port)) }}
+{{- if eq .Values.state.kind "sqlite" }}
+{{- $_ := set $config "state" "sqlite:///var/lib/baton/baton.db" }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/* Refuses settings that cannot work, with the fix. */}}
+{{- define "baton.validate" -}}
+{{- if and (eq .Values.state.kind "sqlite") (gt (int .Values.replicaCount) 1) }}
+{{- fail (printf "replicaCount is %d but state.kind is sqlite, which allows one writer: set replicaCount: 1 or state.kind: postgres with state.postgres.existingSecret" (int .Values.replicaCount)) }}
+{{- end }}
+{{- if and (eq .Values.state.kind "postgres") (not .Values.state.postgres.existingSecret) }}
+{{- fail "state.kind is postgres but state.postgres.existingSecret is empty: name the Secret that holds the postgres:// URL (key state.postgres.urlKey)" }}
+{{- end }}
+{{- if or (hasKey .Values.config "listen") (hasKey .Values.config "state") }}
+{{- fail "config.listen and config.state are set by the chart: remove them from config and use service.port and state.kind instead" }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,99 @@
+//! Running the stub runner and reading its JSON report.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+use crate::assets::{groovy, repo_root, run_ok};
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// A script under `jenkins/tests/`.
+pub fn script(name: &str) -> PathBuf {
+    repo_root().join("jenkins/tests").join(name)
+}
+
+/// Runs the stub runner; returns its JSON report. Reports are kept per (fixture content,
+/// Jenkinsfile) for the life of the test process: each run is a JVM start.
+pub fn stub_run(fixture_json: &Path, jenkinsfile: &Path) -> Option<Value> {
+    static REPORTS: OnceLock<Mutex<HashMap<(String, PathBuf), Value>>> = OnceLock::new();
+    let mut cmd = groovy()?;
+    let fixture_text = std::fs::read_to_string(fixture_json)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", fixture_json.display()));
+    let key = (fixture_text, jenkinsfile.to_path_buf());
+    let reports = REPORTS.get_or_init(Mutex::default);
+    if let Some(report) = reports.lock().expect("report cache").get(&key) {
+        return Some(report.clone());
+    }
+    cmd.arg(script("stub-runner.groovy"))
+        .arg(fixture_json)
+        .arg(jenkinsfile);
+    let out = run_ok(&mut cmd);
+    let report: Value = serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("stub runner printed no JSON ({e}):\n{out}"));
+    reports
+        .lock()
+        .expect("report cache")
+        .insert(key, report.clone());
+    Some(report)
+}
+
+/// The recorded steps, in execution order.
+pub fn steps(report: &Value) -> &[Value] {
+    report["steps"].as_array().expect("report has steps")
+}
+
+/// Index of the first step of `kind` whose script/message contains `needle`.
+pub fn find(report: &Value, kind: &str, needle: &str) -> usize {
+    steps(report)
+        .iter()
+        .position(|s| {
+            s["step"] == kind
+                && ["script", "message", "file", "scm"]
+                    .iter()
+                    .any(|k| s[k].as_str().is_some_and(|t| t.contains(needle)))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no {kind} step containing {needle:?} in:\n{:#}",
+                report["steps"]
+            )
+        })
+}
+
+/// The strings of a JSON array (empty for anything else).
+pub fn str_list(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// A secret variable may appear in a script only as `printf '...' "$VAR" |`: the value goes to
+/// the next tool on stdin, never on a command line (visible in `ps`) or in an argument list.
+pub fn secrets_on_command_lines(report: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for step in steps(report).iter().filter(|s| s["step"] == "sh") {
+        let script = step["script"].as_str().unwrap_or_default();
+        for var in str_list(&step["secrets"]) {
+            let uses = [format!("${var}"), format!("${{{var}}}")];
+            for line in script
+                .lines()
+                .filter(|l| uses.iter().any(|u| l.contains(u)))
+            {
+                let piped = line.trim_start().starts_with("printf '")
+                    && line.contains(&format!("\"${var}\" |"));
+                if !piped {
+                    found.push(format!("{var} in: {}", line.trim()));
+                }
+            }
+        }
+    }
+    found
+}
