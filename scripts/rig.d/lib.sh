@@ -77,7 +77,7 @@ check_ports() {
 launch() {
   local name=$1
   shift
-  setsid "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
+  setsid "$@" >>"$LOG/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$name.pid"
 }
 
