@@ -35,6 +35,8 @@ install_missing() {
   command -v curl >/dev/null || pkgs+=(curl)
   command -v python3 >/dev/null || pkgs+=(python3)
   command -v setpriv >/dev/null || pkgs+=(util-linux)
+  # sshd for the ssh-remote test of the git source (it starts its own sshd on 127.0.0.1).
+  [[ -x /usr/sbin/sshd ]] || pkgs+=(openssh-server)
   if ((${#pkgs[@]})); then
     [[ $(id -u) == 0 ]] || die "missing packages: ${pkgs[*]}; install them (apt-get install ${pkgs[*]}) or run as root"
     command -v apt-get >/dev/null || die "missing packages: ${pkgs[*]}, and no apt-get to install them"

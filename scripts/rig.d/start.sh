@@ -166,6 +166,12 @@ http {
       fastcgi_param SCRIPT_FILENAME $(git_exec_path)/git-http-backend;
       fastcgi_param GIT_PROJECT_ROOT $RIG_DIR/git;
       fastcgi_param GIT_HTTP_EXPORT_ALL 1;
+      # Serve partial clones as GitHub and GitLab do (--filter=blob:none, lazy blob fetches).
+      fastcgi_param GIT_CONFIG_COUNT 2;
+      fastcgi_param GIT_CONFIG_KEY_0 uploadpack.allowFilter;
+      fastcgi_param GIT_CONFIG_VALUE_0 true;
+      fastcgi_param GIT_CONFIG_KEY_1 uploadpack.allowAnySHA1InWant;
+      fastcgi_param GIT_CONFIG_VALUE_1 true;
       # http-backend enables receive-pack (push) for requests with a REMOTE_USER.
       fastcgi_param REMOTE_USER rig;
       fastcgi_param PATH_INFO \$1;
@@ -186,7 +192,10 @@ EOF
 
 start_git_daemon() {
   mkdir -p "$RIG_DIR/git"
-  launch git-daemon "$(git_exec_path)/git-daemon" --reuseaddr --listen=127.0.0.1 \
+  # Partial clones over git:// too (see the http-backend note above).
+  GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=uploadpack.allowFilter GIT_CONFIG_VALUE_0=true \
+    GIT_CONFIG_KEY_1=uploadpack.allowAnySHA1InWant GIT_CONFIG_VALUE_1=true \
+    launch git-daemon "$(git_exec_path)/git-daemon" --reuseaddr --listen=127.0.0.1 \
     --port="$RIG_GIT_DAEMON_PORT" --base-path="$RIG_DIR/git" --export-all \
     --enable=receive-pack --informative-errors
 }
