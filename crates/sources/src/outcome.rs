@@ -70,3 +70,31 @@ pub struct CheckReport<T> {
     #[serde(with = "humantime_serde")]
     pub took: Duration,
 }
+
+impl<T: Clone> CheckReport<T> {
+    /// Runs one observation and compares it with `last`: `same` says whether two observations
+    /// are equal in substance. Every watch reports through this, so "unchanged" means one thing.
+    pub(crate) async fn timed(
+        last: Option<&T>,
+        same: impl FnOnce(&T, &T) -> bool,
+        observe: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Self {
+        let checked_at = OffsetDateTime::now_utc();
+        let started = tokio::time::Instant::now();
+        let outcome = match observe.await {
+            Ok(new) if last.is_some_and(|old| same(old, &new)) => {
+                CheckOutcome::Unchanged { current: new }
+            }
+            Ok(new) => CheckOutcome::Changed {
+                old: last.cloned(),
+                new,
+            },
+            Err(e) => CheckOutcome::from_error(&e),
+        };
+        CheckReport {
+            outcome,
+            checked_at,
+            took: started.elapsed(),
+        }
+    }
+}

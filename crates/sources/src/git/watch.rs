@@ -4,13 +4,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use super::command::Git;
 use super::observation::{FileState, GitObservation, History};
 use super::refs::{parse_ls_remote, valid_branch};
 use crate::yaml::{YamlLimits, validate};
-use crate::{CheckOutcome, CheckReport, Error};
+use crate::{CheckReport, Error};
 
 /// Largest watched file read from a commit.
 const MAX_FILE_BYTES: usize = 4 << 20;
@@ -90,23 +89,12 @@ impl GitWatch {
         git: &Git,
         last: Option<&GitObservation>,
     ) -> CheckReport<GitObservation> {
-        let checked_at = OffsetDateTime::now_utc();
-        let started = tokio::time::Instant::now();
-        let outcome = match self.observe(git, last).await {
-            Ok(new) if last.is_some_and(|l| l.commit == new.commit) => {
-                CheckOutcome::Unchanged { current: new }
-            }
-            Ok(new) => CheckOutcome::Changed {
-                old: last.cloned(),
-                new,
-            },
-            Err(e) => CheckOutcome::from_error(&e),
-        };
-        CheckReport {
-            outcome,
-            checked_at,
-            took: started.elapsed(),
-        }
+        CheckReport::timed(
+            last,
+            |old, new| old.commit == new.commit,
+            self.observe(git, last),
+        )
+        .await
     }
 
     /// One observation, without comparing.

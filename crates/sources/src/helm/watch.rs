@@ -2,7 +2,6 @@
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use url::Url;
 
 use super::archive::read_chart;
@@ -10,7 +9,7 @@ use super::client::{HelmClient, IndexFetch, IndexValidators};
 use super::index::parse_index;
 use super::version::{VersionSpec, select};
 use crate::http::sha256_digest;
-use crate::{CheckOutcome, CheckReport, Error};
+use crate::{CheckReport, Error};
 
 /// What to watch: `chart` in `repository` at `version` (exact or range).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,25 +69,12 @@ impl ChartWatch {
         client: &HelmClient,
         last: Option<&ChartObservation>,
     ) -> CheckReport<ChartObservation> {
-        let checked_at = OffsetDateTime::now_utc();
-        let started = tokio::time::Instant::now();
-        let outcome = match self.observe(client, last).await {
-            Ok(new) => match last {
-                Some(old) if old.digest == new.digest && old.version == new.version => {
-                    CheckOutcome::Unchanged { current: new }
-                }
-                _ => CheckOutcome::Changed {
-                    old: last.cloned(),
-                    new,
-                },
-            },
-            Err(e) => CheckOutcome::from_error(&e),
-        };
-        CheckReport {
-            outcome,
-            checked_at,
-            took: started.elapsed(),
-        }
+        CheckReport::timed(
+            last,
+            |old, new| old.digest == new.digest && old.version == new.version,
+            self.observe(client, last),
+        )
+        .await
     }
 
     /// One observation, downloading (into the cache) only when the selection changed.

@@ -4,13 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use super::client::RegistryClient;
 use super::config::RegistryConfig;
 use super::manifest::{Platform, select_platform};
 use super::reference::ImageReference;
-use crate::{CheckOutcome, CheckReport, Error};
+use crate::{CheckReport, Error};
 
 /// Registry clients by host, built from `registries[]`; unknown hosts get anonymous HTTPS.
 #[derive(Debug, Default)]
@@ -126,25 +125,12 @@ impl ImageWatch {
         registries: &Registries,
         last: Option<&RegistryObservation>,
     ) -> CheckReport<RegistryObservation> {
-        let checked_at = OffsetDateTime::now_utc();
-        let started = tokio::time::Instant::now();
-        let outcome = match self.observe(registries, last).await {
-            Ok(new) => match last {
-                Some(old) if old.tracked_digest() == new.tracked_digest() => {
-                    CheckOutcome::Unchanged { current: new }
-                }
-                _ => CheckOutcome::Changed {
-                    old: last.cloned(),
-                    new,
-                },
-            },
-            Err(e) => CheckOutcome::from_error(&e),
-        };
-        CheckReport {
-            outcome,
-            checked_at,
-            took: started.elapsed(),
-        }
+        CheckReport::timed(
+            last,
+            |old, new| old.tracked_digest() == new.tracked_digest(),
+            self.observe(registries, last),
+        )
+        .await
     }
 
     /// One observation, without comparing.
