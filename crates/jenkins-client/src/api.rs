@@ -1,10 +1,12 @@
-//! Reads and small actions: root info and version, whoAmI, job and build JSON, queue items,
-//! cancel and stop.
+//! Reads and small actions: root info and version, whoAmI, job and build JSON, the Pipeline
+//! stage view, queue items, cancel and stop, API token generation.
 
 use reqwest::{Method, StatusCode};
 
 use crate::client::{Body, JenkinsClient};
-use crate::model::{Build, JobInfo, QueueItem, RootInfo, WhoAmI};
+use crate::model::{
+    ApiTokenResponse, Build, GeneratedApiToken, JobInfo, QueueItem, RootInfo, WhoAmI, WorkflowRun,
+};
 use crate::{Error, JobPath};
 
 /// `tree=` for builds: what baton reads, keeping answers small.
@@ -84,6 +86,55 @@ impl JenkinsClient {
     pub async fn build_info_opt(&self, job: &JobPath, number: u32) -> Result<Option<Build>, Error> {
         let rel = format!("{}{number}/api/json?tree={BUILD_TREE}", job.url_path());
         Ok(self.get_json_opt(&rel).await?.map(|(b, _)| b))
+    }
+
+    /// `GET job/…/N/wfapi/describe`: the Pipeline stage view of a build (status including
+    /// `PAUSED_PENDING_INPUT`, stages with status and durations). `None` on 404: no such build,
+    /// not a Pipeline job, or the pipeline-stage-view plugin is not installed.
+    pub async fn workflow_run(
+        &self,
+        job: &JobPath,
+        number: u32,
+    ) -> Result<Option<WorkflowRun>, Error> {
+        let rel = format!("{}{number}/wfapi/describe", job.url_path());
+        Ok(self.get_json_opt(&rel).await?.map(|(run, _)| run))
+    }
+
+    /// `POST me/descriptorByName/jenkins.security.ApiTokenProperty/generateNewToken` with form
+    /// `newTokenName`: creates an API token for the calling user (Jenkins shows its value only
+    /// in this answer). A blank name makes Jenkins pick "Token created on …".
+    pub async fn generate_api_token(&self, name: &str) -> Result<GeneratedApiToken, Error> {
+        const REL: &str = "me/descriptorByName/jenkins.security.ApiTokenProperty/generateNewToken";
+        let url = self.url(REL)?;
+        let form = [("newTokenName".to_owned(), name.to_owned())];
+        let reply = self.send(Method::POST, url, Body::Form(&form)).await?;
+        let reply = self.check(Method::POST, reply)?;
+        if reply.status.is_redirection() {
+            return Err(Error::Api {
+                method: "POST".to_owned(),
+                status: reply.status.as_u16(),
+                body: format!(
+                    "redirected to {:?} instead of answering JSON; check the base URL and that \
+                     the credentials are an existing user's",
+                    reply.header("Location").unwrap_or_default()
+                ),
+                url: reply.url,
+            });
+        }
+        let rsp: ApiTokenResponse = reply.decode()?;
+        match rsp.data {
+            Some(token) if rsp.status == "ok" => Ok(token),
+            _ => Err(Error::Api {
+                method: "POST".to_owned(),
+                status: reply.status.as_u16(),
+                body: format!(
+                    "token generation answered status {:?}: {}",
+                    rsp.status,
+                    rsp.message.as_deref().unwrap_or("no token in the answer")
+                ),
+                url: reply.url,
+            }),
+        }
     }
 
     /// Reads a build from its absolute URL as found in a queue item's `executable.url`;

@@ -8,7 +8,8 @@
 //!   per-request timeout, crumb fetched only after a 403 "No valid crumb", status mapping).
 //! - [`path`]: [`JobPath`], `folder/sub/name` -> `job/folder/job/sub/job/name/`.
 //! - [`trigger`]: `build` / `buildWithParameters` -> queue id (201) or coalesced id (303).
-//! - [`api`]: root info and version, `whoAmI`, job and build JSON, queue items, cancel, stop.
+//! - [`api`]: root info and version, `whoAmI`, job and build JSON, Pipeline stage view
+//!   (`wfapi`), queue items, cancel, stop, API token generation.
 //! - [`console`]: progressive console text as chunks or a stream.
 //! - [`wait`]: queue item -> build number -> result, with deadline, backoff and cancellation.
 //! - [`model`]: the JSON documents as plain data.

@@ -1,9 +1,10 @@
 //! Decodes every fixture in `tests/fixtures/` (see SOURCES.md) into the models.
 
 use jenkins_client::model::{
-    Build, BuildResult, Crumb, JobInfo, QueueItem, QueueList, QueueState, RootInfo, User, WhoAmI,
-    decode,
+    ApiTokenResponse, Build, BuildResult, Computer, Crumb, GwtJobResult, GwtResponse, JobInfo,
+    QueueItem, QueueList, QueueState, RootInfo, StageStatus, User, WhoAmI, WorkflowRun, decode,
 };
+use secrecy::ExposeSecret;
 
 fn load<T: serde::de::DeserializeOwned>(rel: &str) -> T {
     let path = format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
@@ -157,8 +158,133 @@ fn decode_errors_name_the_json_path() {
     assert_eq!(err.path().to_string(), "executable.number");
 }
 
+#[test]
+fn pipeline_stage_view_decodes_status_and_stages() {
+    let run: WorkflowRun = load("cdancy-jenkins-rest/workflow.json");
+    assert_eq!(run.name.as_deref(), Some("#16"));
+    assert_eq!(run.status, StageStatus::PausedPendingInput);
+    assert!(run.is_waiting_for_input() && run.status.is_running());
+    assert_eq!(
+        (
+            run.start_time_millis,
+            run.end_time_millis,
+            run.duration_millis
+        ),
+        (1413461275770, 1413461285999, 10229)
+    );
+    let stages: Vec<_> = run
+        .stages
+        .iter()
+        .map(|s| (s.name.as_str(), s.status.as_str(), s.duration_millis))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("Build", "SUCCESS", 5228),
+            ("Test", "SUCCESS", 4994),
+            ("Deploy", "PAUSED_PENDING_INPUT", 7)
+        ]
+    );
+    assert_eq!(
+        run.stage("Test").map(|s| s.start_time_millis),
+        Some(1413461280998)
+    );
+    let links = run.links.as_ref().unwrap();
+    assert_eq!(
+        links
+            .pending_input_actions
+            .as_ref()
+            .map(|l| l.href.as_str()),
+        Some("/jenkins/job/Test%20Workflow/16/wfapi/pendingInputActions")
+    );
+
+    let failed: WorkflowRun = decode(
+        br#"{"status":"FAILED","stages":[{"name":"Push","status":"FAILED",
+            "error":{"message":"script returned exit code 1","type":"hudson.AbortException"}},
+            {"name":"Later","status":"NOT_EXECUTED"},{"name":"X","status":"SOMETHING_NEW"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(failed.status, StageStatus::Failed);
+    let err = failed.stages[0].error.as_ref().unwrap();
+    assert_eq!(err.message.as_deref(), Some("script returned exit code 1"));
+    assert_eq!(failed.stages[1].status, StageStatus::NotExecuted);
+    assert_eq!(
+        failed.stages[2].status,
+        StageStatus::Other("SOMETHING_NEW".into())
+    );
+
+    let err = decode::<WorkflowRun>(br#"{"status":"SUCCESS","stages":[{"status":"SUCCESS"}]}"#)
+        .unwrap_err();
+    assert_eq!(err.path().to_string(), "stages[0]");
+}
+
+#[test]
+fn generated_api_token_decodes_and_debug_hides_the_value() {
+    let rsp: ApiTokenResponse = load("cdancy-jenkins-rest/api-token.json");
+    assert_eq!(rsp.status, "ok");
+    let token = rsp.data.unwrap();
+    assert_eq!(token.token_name, "kb-token");
+    assert_eq!(token.token_uuid, "8c42630b-4be5-4f51-b4e9-f17a8ac07521");
+    assert_eq!(
+        token.token_value.expose_secret(),
+        "112fe6e9b1b94eb1ee58f0ea4f5a1ac7bf"
+    );
+    let debug = format!("{token:?}");
+    assert!(!debug.contains("112fe6e9"), "{debug}");
+    assert!(debug.contains("kb-token"), "{debug}");
+
+    let err =
+        decode::<ApiTokenResponse>(br#"{"status":"ok","data":{"tokenName":"x"}}"#).unwrap_err();
+    assert_eq!(err.path().to_string(), "data");
+}
+
+#[test]
+fn node_info_decodes_executors() {
+    let node: Computer = load("python-jenkins/node-info.json");
+    assert_eq!(node.executors.len(), 2);
+    assert!(node.executors[0].idle);
+    assert_eq!(node.executors[0].current_executable, None);
+    assert_eq!(node.executors[0].progress, -1);
+    let busy: Vec<_> = node.busy_executors().collect();
+    assert_eq!(busy.len(), 1);
+    // python-jenkins writes `{}` for the running build (Jenkins at depth 0 sends the class).
+    let running = busy[0].current_executable.as_ref().unwrap();
+    assert_eq!((running.number, running.url.as_deref()), (None, None));
+}
+
+#[test]
+fn generic_webhook_trigger_answer_decodes_queue_ids_and_variables() {
+    let rsp: GwtResponse = load("written-from-source/gwt-invoke-response-200.json");
+    assert_eq!(rsp.message.as_deref(), Some("Triggered jobs."));
+    assert_eq!(rsp.triggered_jobs(), ["images/base-image-rebuild"]);
+    let jobs = rsp.jobs.as_ref().unwrap();
+    let GwtJobResult::Result(r) = &jobs["images/base-image-rebuild"] else {
+        panic!("{jobs:?}");
+    };
+    assert_eq!((r.id, r.url.as_deref()), (42, Some("queue/item/42/")));
+    assert_eq!(r.resolved_variables["BASE_IMAGE"], "debian:trixie");
+    assert_eq!(r.regexp_filter_expression.as_deref(), Some(""));
+
+    // 500 with an exception text for one job and a filtered-out job; 404 with only a message.
+    let mixed: GwtResponse = decode(
+        br#"{"message":"There were errors when triggering jobs.","jobs":{
+            "a":"Exception occurred (class java.lang.NullPointerException: x)",
+            "b":{"triggered":false,"id":0,"url":null,"resolvedVariables":{},
+                 "regexpFilterText":"refs/heads/dev","regexpFilterExpression":"refs/heads/main"}}}"#,
+    )
+    .unwrap();
+    assert!(mixed.triggered_jobs().is_empty());
+    let jobs = mixed.jobs.unwrap();
+    assert!(matches!(&jobs["a"], GwtJobResult::Error(m) if m.contains("NullPointerException")));
+    assert!(matches!(&jobs["b"], GwtJobResult::Result(r) if !r.triggered && r.url.is_none()));
+    let none: GwtResponse =
+        decode(br#"{"message":"Did not find any jobs with GenericTrigger configured!"}"#).unwrap();
+    assert_eq!(none.jobs, None);
+}
+
 /// Every fixture decoded above; a new file must be added here (and decoded) or the test fails.
-const DECODED: [&str; 22] = [
+const DECODED: [&str; 26] = [
+    "cdancy-jenkins-rest/api-token.json",
     "cdancy-jenkins-rest/build-info-empty-and-null-params.json",
     "cdancy-jenkins-rest/build-info-git-commit.json",
     "cdancy-jenkins-rest/build-info-no-params.json",
@@ -175,10 +301,13 @@ const DECODED: [&str; 22] = [
     "cdancy-jenkins-rest/queueItemPending.json",
     "cdancy-jenkins-rest/queueItemRunning.json",
     "cdancy-jenkins-rest/user.json",
+    "cdancy-jenkins-rest/workflow.json",
+    "python-jenkins/node-info.json",
     "python-jenkins/queue-info.json",
     "python-jenkins/queue-item.json",
     "python-jenkins/whoami-user.json",
     "written-from-source/crumbIssuer-api-json.json",
+    "written-from-source/gwt-invoke-response-200.json",
     "written-from-source/root-api-json.json",
     "written-from-source/whoAmI-api-json.json",
 ];

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use jenkins_client::ParamsIn;
 use serde_json::Value;
-use testkit::jenkins::{JobSpec, ParamSpec};
+use testkit::jenkins::{BuildScript, JobSpec, ParamSpec};
 
 fn fixture(rel: &str) -> Value {
     let path = format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
@@ -217,6 +217,49 @@ async fn stand_in_documents_have_recorded_jenkins_shapes() {
         "crumb",
         &fixture("written-from-source/crumbIssuer-api-json.json"),
         &crumb,
+        &[],
+    );
+}
+
+#[tokio::test]
+async fn stand_in_stage_view_and_token_answers_have_recorded_shapes() {
+    let staged = JobSpec::new("pipe").script(
+        BuildScript::new(Duration::from_secs(9), "SUCCESS").stages(&[
+            ("Build", Duration::from_secs(3)),
+            ("Test", Duration::from_secs(3)),
+            ("Deploy", Duration::from_secs(3)),
+        ]),
+    );
+    let j = start(standard().job(staged)).await;
+    let u = j.url();
+    client(&j).build(&job("pipe")).await.unwrap();
+    j.advance(Duration::from_secs(10));
+    let run = get(&format!("{u}job/pipe/1/wfapi/describe")).await;
+    // The recorded run waits for input; the stand-in has no input steps.
+    assert_shape(
+        "workflow",
+        &fixture("cdancy-jenkins-rest/workflow.json"),
+        &run,
+        &["._links.pendingInputActions"],
+    );
+    assert_eq!(run["stages"].as_array().map(Vec::len), Some(3));
+
+    let token: Value = reqwest::Client::new()
+        .post(format!(
+            "{u}me/descriptorByName/jenkins.security.ApiTokenProperty/generateNewToken"
+        ))
+        .basic_auth("baton", Some(TOKEN))
+        .form(&[("newTokenName", "kb-token")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_shape(
+        "api-token",
+        &fixture("cdancy-jenkins-rest/api-token.json"),
+        &token,
         &[],
     );
 }

@@ -21,6 +21,13 @@ fn shipped_spec_parses() {
     assert_eq!(job.quiet_period, Some(Duration::from_secs(2)));
     let cause = job.parameters.iter().find(|p| p.name == "CAUSE").unwrap();
     assert_eq!(cause.kind, ParamKind::Choice);
+    let stages: Vec<_> = job
+        .script
+        .stages
+        .iter()
+        .map(|s| (s.name.as_str(), s.duration.as_secs()))
+        .collect();
+    assert_eq!(stages, [("Build", 5), ("Push", 2), ("Notify baton", 1)]);
     assert!(spec.jobs[2].disabled);
     assert!(
         !format!("{spec:?}").contains("baton-token"),
@@ -60,6 +67,16 @@ fn bad_specs_name_the_place_and_the_fix() {
     let p = write(&dir, "d.yaml", "jobz: []\n");
     let e = ServerSpec::from_file(&p).unwrap_err().to_string();
     assert!(e.contains("jobz"), "unknown keys are rejected: {e}");
+    let p = write(
+        &dir,
+        "f.yaml",
+        "jobs:\n  - path: x\n    script: { duration: 3s, stages: [{ name: A, duration: 4s }] }\n",
+    );
+    let e = ServerSpec::from_file(&p).unwrap_err().to_string();
+    assert!(
+        e.contains("jobs[0].script.stages") && e.contains("4s") && e.contains("script.duration"),
+        "{e}"
+    );
     let p = write(&dir, "e.yaml", "context_path: jenkins/\n");
     let e = ServerSpec::from_file(&p).unwrap_err().to_string();
     assert!(e.contains("context_path"), "{e}");

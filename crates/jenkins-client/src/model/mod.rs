@@ -1,17 +1,27 @@
 //! Jenkins JSON (`/api/json`) as plain serde data; no IO.
 //!
 //! Fields Jenkins may omit (e.g. under `tree=`) are `Option` or defaulted; unknown fields are
-//! ignored; unknown enum values are kept (`BuildResult::Other`, `QueueState::Other`).
+//! ignored; unknown enum values are kept (`BuildResult::Other`, `QueueState::Other`,
+//! `StageStatus::Other`). Besides core Jenkins: the pipeline stage view ([`WorkflowRun`],
+//! pipeline-stage-view plugin) and the generic-webhook-trigger plugin's answer ([`GwtResponse`]).
 
 mod build;
+mod computer;
+mod gwt;
 mod job;
 mod queue;
 mod root;
+mod token;
+mod workflow;
 
 pub use build::{Build, BuildResult};
+pub use computer::{Computer, CurrentExecutable, Executor, Label};
+pub use gwt::{GwtJobResult, GwtResponse, GwtTriggerResult};
 pub use job::{BuildRef, JobInfo, JobRef, ParameterDefinition};
 pub use queue::{Executable, QueueItem, QueueList, QueueState, Task};
 pub use root::{Crumb, RootInfo, User, WhoAmI};
+pub use token::{ApiTokenResponse, GeneratedApiToken};
+pub use workflow::{Link, RunLinks, Stage, StageError, StageStatus, WorkflowRun};
 
 use serde::Deserialize;
 

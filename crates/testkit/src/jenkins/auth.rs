@@ -11,7 +11,7 @@
 
 use axum::http::HeaderMap;
 use base64::Engine;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::spec::UserSpec;
@@ -41,8 +41,13 @@ impl Caller {
     }
 }
 
-/// Checks the `Authorization` header; `Err(user)` means 401 for that user name.
-pub(crate) fn authenticate(headers: &HeaderMap, users: &[UserSpec]) -> Result<Caller, String> {
+/// Checks the `Authorization` header against the users' configured tokens and passwords and the
+/// tokens generated since start (`generated`: user, token); `Err(user)` means 401 for that user.
+pub(crate) fn authenticate(
+    headers: &HeaderMap,
+    users: &[UserSpec],
+    generated: &[(String, SecretString)],
+) -> Result<Caller, String> {
     let Some(value) = headers.get(http::header::AUTHORIZATION) else {
         return Ok(Caller::Anonymous);
     };
@@ -59,7 +64,10 @@ pub(crate) fn authenticate(headers: &HeaderMap, users: &[UserSpec]) -> Result<Ca
     let Some(spec) = users.iter().find(|u| u.name == user) else {
         return Err(user.to_owned());
     };
-    let token_ok = constant_eq(spec.api_token.expose_secret(), secret);
+    let token_ok = constant_eq(spec.api_token.expose_secret(), secret)
+        || generated
+            .iter()
+            .any(|(u, t)| u == user && constant_eq(t.expose_secret(), secret));
     let password_ok = spec
         .password
         .as_ref()

@@ -74,6 +74,13 @@ pub(crate) fn dispatch(shared: &Shared, ctx: &Ctx, segs: &[&str]) -> (Response, 
                     progressive(ctx, &console_text(&full, b, st.sim_now), b.finished)
                 }
                 (Some(b), ["consoleText"]) if get => text(console_text(&full, b, st.sim_now)),
+                (Some(b), ["wfapi", "describe"]) if get => ctx.json(super::wfapi::describe(
+                    &shared.context_path,
+                    &shared.clock,
+                    &full,
+                    b,
+                    st.sim_now,
+                )),
                 (Some(b), ["stop"]) => {
                     let number = b.number;
                     drop(st);

@@ -108,6 +108,14 @@ impl ServerSpec {
                     job.script.result
                 )));
             }
+            let staged: std::time::Duration = job.script.stages.iter().map(|s| s.duration).sum();
+            if staged > job.script.duration {
+                return Err(bad(format!(
+                    "jobs[{i}].script.stages: the stages take {staged:?} but the build runs {:?}; \
+                     raise script.duration to at least the sum of the stage durations",
+                    job.script.duration
+                )));
+            }
             for (k, p) in job.parameters.iter().enumerate() {
                 if p.kind == ParamKind::Choice && p.choices.is_empty() {
                     return Err(bad(format!(

@@ -25,7 +25,8 @@
 //! - `state`: the queue and executors as a discrete-event simulation driven by the clock.
 //! - `json`, `tree`: `/api/json` documents and the `tree=` filter.
 //! - `auth`: Basic auth (401), permissions (403 + headers), crumbs.
-//! - `routes`, `jobs`: URL dispatch and handlers.
+//! - `routes`, `jobs`: URL dispatch and handlers; `wfapi`: the Pipeline stage view;
+//!   `tokens`: API token generation.
 //! - [`record`]: recorded requests, build views and injectable faults.
 //!
 //! **Time.** The stand-in's clock is tokio time plus a manual offset: use
@@ -44,9 +45,12 @@
 //! or passwords (crumb required when CSRF is on); crumb issuer tied to a `JSESSIONID.*` session;
 //! 401 with `WWW-Authenticate`, 403 with `X-You-Are-Authenticated-As`/`X-Required-Permission`.
 //!
-//! **Not modelled** (known): pipelines and stages (`wfapi`), agents and labels, SCM and change
-//! sets, artifacts, build tokens (`token=`), multipart file parameters, the HTML UI, `depth=`,
-//! XML API, job creation/config.xml, per-job permissions (only read-only users), API-token
+//! Every build also answers `wfapi/describe` (stage view) with its scripted stages, or one
+//! `Build` stage, as a Pipeline run would; `generateNewToken` makes API tokens that then work.
+//!
+//! **Not modelled** (known): Pipeline steps, `input` and pending input actions, agents and
+//! labels, SCM and change sets, artifacts, build tokens (`token=`), multipart file parameters,
+//! the HTML UI, `depth=`, XML API, job creation/config.xml, per-job permissions (only read-only users), API-token
 //! revocation, Jenkins' reverse-proxy root URL setting (URLs follow the `Host` header), and the
 //! `X-Jenkins` header is sent on every answer (Jenkins sends it on API and page answers).
 
@@ -63,7 +67,9 @@ mod queue_json;
 mod routes;
 mod server;
 mod state;
+mod tokens;
 mod tree;
+mod wfapi;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -76,7 +82,7 @@ pub use builder::FakeJenkinsBuilder;
 pub use json::raw_encode;
 pub use load::SpecError;
 pub use record::{BuildEvent, BuildRecord, Fault, FaultKind, RecordedRequest};
-pub use spec::{BuildScript, JobSpec, ParamKind, ParamSpec, ServerSpec, UserSpec};
+pub use spec::{BuildScript, JobSpec, ParamKind, ParamSpec, ServerSpec, StageScript, UserSpec};
 pub use state::LEFT_ITEM_TTL;
 
 use clock::Clock;

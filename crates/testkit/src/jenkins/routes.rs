@@ -186,8 +186,11 @@ pub(crate) async fn handle(
             error_page(StatusCode::NOT_FOUND, "Not Found")
         }
         Some(path) => {
-            let users = shared.lock().spec.users.clone();
-            match auth::authenticate(&parts.headers, &users) {
+            let (users, generated) = {
+                let st = shared.lock();
+                (st.spec.users.clone(), st.generated_tokens.clone())
+            };
+            match auth::authenticate(&parts.headers, &users, &generated) {
                 Err(user) => {
                     record.user = Some(user.clone()).filter(|u| !u.is_empty());
                     let mut rsp = error_page(
@@ -311,6 +314,12 @@ fn authorized(shared: &Shared, ctx: &Ctx, path: &str) -> (Response, bool) {
         }
         ["queue", "item", id, "api", "json"] if get => jobs::queue_item(shared, ctx, id),
         ["queue", "cancelItem"] => jobs::cancel_item(shared, ctx),
+        [
+            "me",
+            "descriptorByName",
+            "jenkins.security.ApiTokenProperty",
+            "generateNewToken",
+        ] => super::tokens::generate(shared, ctx),
         ["job", ..] => return jobs::dispatch(shared, ctx, &segs),
         _ => return (error_page(StatusCode::NOT_FOUND, "Not Found"), false),
     };

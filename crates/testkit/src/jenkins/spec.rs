@@ -16,7 +16,11 @@
 //!     parameters:
 //!       - { name: BASE_DIGEST, kind: string, default: "" }
 //!       - { name: CAUSE, kind: choice, choices: [base-image, artifact-source, manual] }
-//!     script: { duration: 20s, result: SUCCESS, console: ["Pulling base", "Pushing image"] }
+//!     script:
+//!       duration: 20s
+//!       result: SUCCESS
+//!       console: ["Pulling base", "Pushing image"]
+//!       stages: [{ name: Build, duration: 15s }, { name: Push, duration: 5s }]  # wfapi/describe
 //!   - { path: old-job, disabled: true }
 //! ```
 
@@ -235,6 +239,21 @@ pub struct BuildScript {
     /// Lines printed evenly over the run, after "Started by ..." and before "Finished: ...".
     #[serde(default)]
     pub console: Vec<String>,
+    /// Pipeline stages run back to back from the build's start, as `wfapi/describe` shows them;
+    /// empty means one stage `Build` spanning the whole run.
+    #[serde(default)]
+    pub stages: Vec<StageScript>,
+}
+
+/// One Pipeline stage of a [`BuildScript`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageScript {
+    /// Stage name.
+    pub name: String,
+    /// Run time of the stage.
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
 }
 
 impl Default for BuildScript {
@@ -243,6 +262,7 @@ impl Default for BuildScript {
             duration: default_duration(),
             result: default_result(),
             console: Vec::new(),
+            stages: Vec::new(),
         }
     }
 }
@@ -254,12 +274,25 @@ impl BuildScript {
             duration,
             result: result.to_owned(),
             console: Vec::new(),
+            stages: Vec::new(),
         }
     }
 
     /// Adds console lines.
     pub fn console(mut self, lines: &[&str]) -> Self {
         self.console = lines.iter().map(|l| (*l).to_owned()).collect();
+        self
+    }
+
+    /// Sets the Pipeline stages (name, run time), run back to back from the build's start.
+    pub fn stages(mut self, stages: &[(&str, Duration)]) -> Self {
+        self.stages = stages
+            .iter()
+            .map(|(name, duration)| StageScript {
+                name: (*name).to_owned(),
+                duration: *duration,
+            })
+            .collect();
         self
     }
 }

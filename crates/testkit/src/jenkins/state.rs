@@ -105,6 +105,8 @@ pub(crate) struct State {
     /// Live and left items by id (left ones are pruned after [`LEFT_ITEM_TTL`]).
     pub items: BTreeMap<u64, Item>,
     pub next_item_id: u64,
+    /// API tokens made by `generateNewToken` (user, token); they authenticate like configured ones.
+    pub generated_tokens: Vec<(String, secrecy::SecretString)>,
     pub sim_now: Duration,
     /// Builds started or finished since the last drain, in order.
     pub transitions: Vec<Transition>,
@@ -151,6 +153,7 @@ impl State {
             folders,
             items: BTreeMap::new(),
             next_item_id: 1,
+            generated_tokens: Vec::new(),
             sim_now: Duration::ZERO,
             transitions: Vec::new(),
         }
