@@ -304,3 +304,73 @@ async fn apply_without_the_application_says_how_to_create_it() {
     );
     assert_eq!(saves(&fake), 0);
 }
+
+/// `baton pipelines apply` as a user runs it: output lines and exit codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apply_command_reports_and_exits_nonzero_on_drift() {
+    let (fake, gate) = start(true).await;
+    let url = fake.url().to_owned();
+    let run = |args: &'static [&'static str]| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+                .env("BATON__SPINNAKER__GATE_URL", url)
+                .env("RUST_LOG", "warn")
+                .arg("--config")
+                .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/baton.yaml"))
+                .args(["pipelines", "apply"])
+                .args(args)
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out.status.code(), text)
+        })
+    };
+    let (code, out) = run(&["--dry-run"]).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.matches("(dry run) micro-gw/").count(), 4, "{out}");
+    assert_eq!(saves(&fake), 0);
+    let (code, out) = run(&[]).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("micro-gw/micro-gw-deploy-prod: created"),
+        "{out}"
+    );
+    let (code, out) = run(&[]).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.matches(": unchanged").count(), 4, "{out}");
+
+    let mut edited = fake
+        .pipelines(APP)
+        .into_iter()
+        .find(|p| p.name == "micro-gw-deploy-prod")
+        .unwrap();
+    edited.stages.as_mut().unwrap().remove(0);
+    gate.save_pipeline(&edited).await.unwrap();
+    let (code, out) = run(&[]).await.unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("micro-gw/micro-gw-deploy-prod: NOT saved")
+            && out.contains(
+                "stages[0].type: in Spinnaker \"bakeManifest\", rendered \"manualJudgment\""
+            )
+            && out.contains("1 pipeline(s) edited in Spinnaker were not overwritten"),
+        "{out}"
+    );
+    let (code, out) = run(&["--force"]).await.unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("micro-gw/micro-gw-deploy-prod: overwritten (--force)"),
+        "{out}"
+    );
+    let prod = fake
+        .pipelines(APP)
+        .into_iter()
+        .find(|p| p.name == "micro-gw-deploy-prod")
+        .unwrap();
+    assert_eq!(prod.stages()[0].stage_type, "manualJudgment");
+}

@@ -16,11 +16,38 @@ use crate::wire;
 
 /// Lints `pipelines` against the sample events of `config`.
 pub fn lint_against(config: &Config, pipelines: &[PipelineConfig]) -> anyhow::Result<Vec<Finding>> {
-    let mut findings = lint(pipelines, &sample_events(config)?);
+    let events = sample_events(config)?;
+    let mut findings = lint(pipelines, &events);
+    findings.extend(pipelines.iter().filter_map(|p| never_started(p, &events)));
     // Several sample events can show the same problem; report it once.
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert(f.to_string()));
     Ok(findings)
+}
+
+/// A finding when none of baton's events would start `p` (wrong source, a constraint on a key
+/// baton does not send, an artifact name that never matches), for pipelines with triggers.
+fn never_started(p: &PipelineConfig, events: &[SampleEvent]) -> Option<Finding> {
+    if p.triggers().is_empty() {
+        return None;
+    }
+    let started = p.triggers().iter().any(|t| {
+        events
+            .iter()
+            .any(|e| t.matches_webhook(&e.source, &e.payload) && p.artifact_gate(t, &e.artifacts))
+    });
+    (!started).then(|| Finding {
+        pipeline: format!("{}/{}", p.application, p.name),
+        path: "triggers".into(),
+        message: format!(
+            "no event baton posts for this config starts this pipeline (checked {} sample events: \
+             webhook source, payloadConstraints on top-level keys, expected artifacts)",
+            events.len()
+        ),
+        fix: "use baton's webhook sources, constrain `application` and `environments` (top level) \
+              or `$.parameters.<key>`, and match artifact names baton posts"
+            .into(),
+    })
 }
 
 /// The events baton posts for `config`, with placeholder content.

@@ -205,3 +205,24 @@ fn content_hash_ignores_managed_fields_and_sees_real_changes() {
     let d = compare::diff(&compare::content(&stored), &compare::content(&p));
     assert_eq!(d, ["limitConcurrent: in Spinnaker false, rendered true"]);
 }
+
+#[test]
+fn a_pipeline_no_baton_event_starts_is_found() {
+    let loaded = example();
+    let mut p = render(&loaded.config).unwrap()[0].pipelines[1].clone();
+    // A constraint on a key baton does not post at the top level.
+    let t = &mut p.triggers.as_mut().unwrap()[0];
+    let c = t.payload_constraints.as_mut().unwrap();
+    c.remove("environments");
+    c.insert("chartName".into(), json!("microgateway"));
+    let findings = lint::lint_against(&loaded.config, &[p]).unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].pipeline, "micro-gw/micro-gw-deploy-staging");
+    assert!(
+        findings[0]
+            .message
+            .starts_with("no event baton posts for this config starts this pipeline"),
+        "{}",
+        findings[0]
+    );
+}
