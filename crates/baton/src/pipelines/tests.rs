@@ -226,3 +226,30 @@ fn a_pipeline_no_baton_event_starts_is_found() {
         findings[0]
     );
 }
+
+#[test]
+fn deploy_account_defaults_to_kubernetes_and_must_not_be_empty() {
+    let file = crate_dir().join("examples/baton.yaml");
+    let apps = render(&example().config).unwrap();
+    let deploy = &apps[0].pipelines[0].stages()[1];
+    let StageKind::DeployManifest(d) = &deploy.kind else {
+        panic!("{deploy:?}")
+    };
+    assert_eq!(d.account.as_deref(), Some("kubernetes"));
+    let env = |v: &str| {
+        std::collections::HashMap::from([(
+            "BATON__SPINNAKER__DEPLOY_ACCOUNT".to_owned(),
+            v.to_owned(),
+        )])
+    };
+    let other = config::load_with_env(&file, env("prod-cluster")).unwrap();
+    let apps = render(&other.config).unwrap();
+    let StageKind::DeployManifest(d) = &apps[0].pipelines[0].stages()[1].kind else {
+        panic!()
+    };
+    assert_eq!(d.account.as_deref(), Some("prod-cluster"));
+    let err = config::load_with_env(&file, env(" "))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("spinnaker.deploy_account: is empty"), "{err}");
+}
