@@ -195,8 +195,64 @@ fn lint_one(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
             _ => {}
         }
     }
+    lint_unbound(p, ctx);
     lint_graph(p, ctx);
     lint_uniqueness(p, events, ctx);
+}
+
+/// A stage that uses a pipeline-level expected artifact which no trigger lists (and which has
+/// no default or prior fallback): Orca only resolves the expected artifacts a trigger names in
+/// `expectedArtifactIds`, so the stage fails at run time ("could not be found").
+fn lint_unbound(p: &PipelineConfig, ctx: &mut Ctx<'_>) {
+    let triggers = p.triggers();
+    if triggers.is_empty() {
+        return;
+    }
+    let unbound = |id: &str| {
+        p.expected_artifacts().iter().any(|e| {
+            e.id == id
+                && e.use_default_artifact != Some(true)
+                && e.use_prior_artifact != Some(true)
+                && !triggers
+                    .iter()
+                    .any(|t| t.expected_artifact_ids().iter().any(|t_id| t_id == id))
+        })
+    };
+    let report = |ctx: &mut Ctx<'_>, path: String, id: &str| {
+        let listed: Vec<String> = (0..triggers.len())
+            .map(|t| format!("triggers[{t}].expectedArtifactIds"))
+            .collect();
+        ctx.push(
+            path,
+            format!(
+                "uses expected artifact {id:?}, but no trigger lists it in expectedArtifactIds, \
+                 so Orca never binds it and the stage fails at run time"
+            ),
+            format!("add {id:?} to {}", listed.join(" or ")),
+        );
+    };
+    for (s, stage) in p.stages().iter().enumerate() {
+        match &stage.kind {
+            StageKind::BakeManifest(b) => {
+                for (j, input) in b.input_artifacts.iter().flatten().enumerate() {
+                    if let Some(id) = input.id.as_deref().filter(|id| unbound(id)) {
+                        report(ctx, format!("stages[{s}].inputArtifacts[{j}].id"), id);
+                    }
+                }
+            }
+            StageKind::DeployManifest(d) => {
+                if let Some(id) = d.manifest_artifact_id.as_deref().filter(|id| unbound(id)) {
+                    report(ctx, format!("stages[{s}].manifestArtifactId"), id);
+                }
+                for (j, id) in d.required_artifact_ids.iter().flatten().enumerate() {
+                    if unbound(id) {
+                        report(ctx, format!("stages[{s}].requiredArtifactIds[{j}]"), id);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn lint_graph(p: &PipelineConfig, ctx: &mut Ctx<'_>) {

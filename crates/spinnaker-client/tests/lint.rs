@@ -127,3 +127,30 @@ fn dangling_ids_cycles_and_bad_bakes_are_found() {
     );
     assert!(has("form a cycle"), "{text:#?}");
 }
+
+#[test]
+fn trigger_that_omits_the_values_artifact_of_a_bake_is_found() {
+    // The seed system's staging pipeline: the trigger listed only the chart, so Orca never
+    // bound values-staging and the bake failed at run time.
+    let mut p = pipeline("staging");
+    let values_id = p.expected_artifacts()[1].id.clone();
+    p.triggers.as_mut().unwrap()[0]
+        .expected_artifact_ids
+        .as_mut()
+        .unwrap()
+        .retain(|id| *id != values_id);
+    let findings = lint(&[p], &[]);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f.path, "stages[1].inputArtifacts[1].id");
+    assert!(
+        f.message.contains(&format!("{values_id:?}"))
+            && f.message
+                .contains("no trigger lists it in expectedArtifactIds"),
+        "{f}"
+    );
+    assert_eq!(
+        f.fix,
+        format!("add {values_id:?} to triggers[0].expectedArtifactIds")
+    );
+}

@@ -3,6 +3,7 @@
 
 mod check;
 pub mod client;
+pub mod pipelines;
 mod serve;
 mod signals;
 
@@ -42,7 +43,11 @@ pub enum Command {
         drain: Duration,
     },
     /// Validate the config and probe what can be probed; exit 1 on any failure.
-    Check,
+    Check {
+        /// Only the config and its secret files: no network, no state store.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Show what was delivered, images, and outbox counts.
     Status {
         /// The daemon to talk to.
@@ -86,6 +91,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Spinnaker pipeline JSON from the config: render, lint, apply.
+    Pipelines {
+        /// What to do.
+        #[command(subcommand)]
+        action: pipelines::PipelinesAction,
+    },
     /// Trigger the Jenkins build of IMAGE of PRODUCT now.
     Rebuild {
         /// The daemon to talk to.
@@ -126,7 +137,7 @@ pub enum OutboxAction {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve { drain } => serve::run(&cli.config, drain).await,
-        Command::Check => return check::run(&cli.config).await,
+        Command::Check { offline } => return check::run(&cli.config, offline).await,
         Command::Status { server, json } => client::status(&server, json).await,
         Command::Sync {
             server,
@@ -140,6 +151,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             image,
         } => client::rebuild(&server, &product, &image).await,
         Command::Outbox { server, action } => client::outbox(&server, action).await,
+        Command::Pipelines { action } => pipelines::run(&cli.config, action).await,
         Command::Events {
             server,
             product,

@@ -82,6 +82,14 @@ pub struct Spinnaker {
     /// Echo webhook source for image events.
     #[serde(default = "default_image_source")]
     pub image_webhook_source: String,
+    /// Clouddriver Kubernetes account the rendered pipelines deploy with
+    /// (`baton pipelines render`); namespaces are `<product>-<environment>`.
+    #[serde(default = "default_deploy_account")]
+    pub deploy_account: String,
+}
+
+fn default_deploy_account() -> String {
+    "kubernetes".to_owned()
 }
 
 fn default_chart_source() -> String {

@@ -109,7 +109,7 @@ impl Secrets {
 }
 
 /// Reads one secret file, trimming surrounding whitespace (editors add a final newline).
-fn read_secret(path: &Path) -> Result<SecretString, String> {
+pub(crate) fn read_secret(path: &Path) -> Result<SecretString, String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
             "cannot read {}: {e}; create it or fix the path",

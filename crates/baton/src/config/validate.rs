@@ -60,6 +60,12 @@ pub(super) fn validate(c: &Config) -> Vec<Problem> {
         {
             err("spinnaker.auth.user".into(), "is empty".into());
         }
+        if s.deploy_account.trim().is_empty() {
+            err(
+                "spinnaker.deploy_account".into(),
+                "is empty; name the Clouddriver Kubernetes account (default \"kubernetes\")".into(),
+            );
+        }
     }
     let mut hosts = HashSet::new();
     for (i, r) in c.registries.iter().enumerate() {

@@ -1,5 +1,5 @@
 //! What the rendered objects say: the default install, the HA install, created secrets, NOTES,
-//! and (ignored until the CLI has it) baton's own check of the rendered config.
+//! and baton's own check of the rendered config.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -193,12 +193,13 @@ fn created_secret_is_mounted_and_rolls_the_pods() {
     );
 }
 
-/// TODO(lead): enable once `baton check --offline` exists; it must accept the config the chart
-/// renders (default and HA values), as baton in the pod will read it.
+/// baton's own loader accepts the config the chart renders (default and HA values), as baton in
+/// the pod will read it: `baton check --offline` with the Secret's files at the mount path
+/// (here a temporary folder standing in for /etc/baton/secrets). Without one of them it fails.
 #[test]
-#[ignore = "needs `baton check --offline` (issue 8: wired by the lead when the CLI has it)"]
 fn config_map_config_passes_baton_check_offline() {
     let Some(rig) = Rig::for_test() else { return };
+    let mount = regex::Regex::new(r"/etc/baton/secrets/([A-Za-z0-9._-]+)").unwrap();
     for values in [vec![], vec![ha_values()]] {
         let refs: Vec<&Path> = values.iter().map(PathBuf::as_path).collect();
         let objects = docs(&template(&rig.helm_v4, &refs, &[]));
@@ -207,28 +208,56 @@ fn config_map_config_passes_baton_check_offline() {
             .unwrap()
             .to_owned();
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("baton.yaml");
-        std::fs::write(&file, text).unwrap();
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(repo_root())
-            .args([
-                "run",
-                "-q",
-                "-p",
-                "baton",
-                "--",
-                "check",
-                "--offline",
-                "--config",
-            ])
-            .arg(&file);
-        if !values.is_empty() {
-            cmd.env(
-                "BATON__STATE",
-                "postgres://baton:secret@127.0.0.1:5432/baton",
-            );
+        let secrets = dir.path().join("secrets");
+        std::fs::create_dir(&secrets).unwrap();
+        let keys: Vec<String> = mount
+            .captures_iter(&text)
+            .map(|c| c[1].to_owned())
+            .collect();
+        assert!(
+            keys.len() >= 5,
+            "secret files named by the config: {keys:?}"
+        );
+        for key in &keys {
+            std::fs::write(secrets.join(key), "value-of-the-secret\n").unwrap();
         }
-        run_ok(&mut cmd);
+        let file = dir.path().join("baton.yaml");
+        std::fs::write(
+            &file,
+            text.replace("/etc/baton/secrets/", &format!("{}/", secrets.display())),
+        )
+        .unwrap();
+        let check = || {
+            let mut cmd = Command::new(env!("CARGO"));
+            cmd.current_dir(repo_root())
+                .args([
+                    "run",
+                    "-q",
+                    "-p",
+                    "baton",
+                    "--",
+                    "check",
+                    "--offline",
+                    "--config",
+                ])
+                .arg(&file);
+            if !values.is_empty() {
+                cmd.env(
+                    "BATON__STATE",
+                    "postgres://baton:secret@127.0.0.1:5432/baton",
+                );
+            }
+            cmd
+        };
+        let out = run_ok(&mut check());
+        assert!(out.contains("all readable"), "{out}");
+        std::fs::remove_file(secrets.join(&keys[0])).unwrap();
+        let out = check().output().expect("run baton check");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a missing secret file fails the check"
+        );
     }
 }
 

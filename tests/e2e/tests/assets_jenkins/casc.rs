@@ -92,10 +92,10 @@ fn jcasc_and_its_groovy_parse_with_jenkins_groovy() {
     );
 }
 
-/// The example config's first product and its first image.
+/// baton's shipped example config's first product and its first image.
 fn example() -> (Value, Value) {
-    let text = std::fs::read_to_string(fixture("design-example.yaml")).expect("example config");
-    let example = yaml(&text, "design-example.yaml");
+    let file = "crates/baton/examples/baton.yaml";
+    let example = yaml(&read(file), file);
     let product = example["products"][0].clone();
     let image = product["images"][0].clone();
     (product, image)
