@@ -9,6 +9,8 @@
 //! - [`api`]: the HTTP API (axum): sync/rebuild/built, status, events, outbox, health.
 //! - [`hooks`]: signed git push webhooks (`POST /hooks/{provider}`): verification, dedupe,
 //!   matching to watched sources, immediate check requests.
+//! - [`promote`]: manual judgments: promote, refuse skipping an environment, supersede stale
+//!   ones, list what waits.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
 //! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
@@ -24,6 +26,7 @@ pub mod hooks;
 pub mod jobs;
 pub mod metrics;
 pub mod outbox;
+pub mod promote;
 pub mod reference;
 pub mod store;
 pub mod wire;

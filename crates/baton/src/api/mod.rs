@@ -5,6 +5,7 @@
 //! - [`error`]: `{"error","detail"}` answers.
 //! - [`routes`]: health, sync, rebuild and built.
 //! - [`ops`]: status, events and the outbox.
+//! - [`promote`]: manual judgments.
 //! - [`openapi`]: the OpenAPI document.
 
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod body;
 pub mod error;
 pub mod openapi;
 pub mod ops;
+pub mod promote;
 pub mod routes;
 
 use std::sync::Arc;
@@ -57,6 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/products/{product}/images/{image}/built",
             post(routes::built),
+        )
+        .route(
+            "/products/{product}/environments/{env}/promote",
+            post(promote::promote),
         )
         .route("/status", get(ops::status))
         .route("/events", get(ops::events))

@@ -82,6 +82,14 @@ pub struct Spinnaker {
     /// Echo webhook source for image events.
     #[serde(default = "default_image_source")]
     pub image_webhook_source: String,
+    /// A newer chart event for an environment cancels an older execution still waiting for its
+    /// manual judgment (see [`crate::promote::supersede`]).
+    #[serde(default = "default_true")]
+    pub supersede_waiting: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_chart_source() -> String {
