@@ -17,7 +17,7 @@ pub struct Server {
         global = true
     )]
     pub url: String,
-    /// API token (a line of the daemon's api_tokens_file).
+    /// API token: a line of the daemon's api_tokens_file (the part after `NAME:` if it has one).
     #[arg(long, env = "BATON_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<SecretString>,
 }

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
+mod metrics;
 mod supersede;
 
 use harness::{APP, Stand};
