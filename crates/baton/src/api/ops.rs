@@ -58,9 +58,12 @@ pub async fn status(
     let mut answer = json!({"products": products, "outbox": outbox});
     // Pending judgments come from Gate; when it fails, status still answers and says why.
     if let Some(axum::Extension(p)) = promoter {
-        match p.pending().await {
-            Ok(pending) => answer["pending_judgments"] = json!(pending),
-            Err(e) => answer["pending_judgments_error"] = json!(e.to_string()),
+        match tokio::time::timeout(std::time::Duration::from_secs(5), p.pending()).await {
+            Ok(Ok(pending)) => answer["pending_judgments"] = json!(pending),
+            Ok(Err(e)) => answer["pending_judgments_error"] = json!(e.to_string()),
+            Err(_) => {
+                answer["pending_judgments_error"] = json!("Spinnaker Gate did not answer within 5s")
+            }
         }
     }
     Ok(Json(answer))

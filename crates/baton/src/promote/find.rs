@@ -44,9 +44,17 @@ pub async fn waiting(
     pipeline: &str,
 ) -> Result<(Execution, String, Option<String>), PromoteError> {
     let events = store.events(Some(app), 100).await?;
+    // promote/supersede events repeat the Echo id of the event they acted on: skip them
+    let mut seen = std::collections::HashSet::new();
     let correlated: Vec<_> = events
         .iter()
-        .filter(|e| e.correlation.spinnaker_event_id.is_some())
+        .filter(|e| e.kind != "promote" && e.kind != "supersede")
+        .filter(|e| {
+            e.correlation
+                .spinnaker_event_id
+                .as_deref()
+                .is_some_and(|id| seen.insert(id.to_owned()))
+        })
         .take(CORRELATED_EVENTS)
         .collect();
     for event in &correlated {
