@@ -6,6 +6,7 @@
 mod common;
 mod harness;
 mod metrics;
+mod serve;
 mod supersede;
 
 use harness::{APP, Stand};
