@@ -84,4 +84,20 @@ impl Promoter {
         }
         Ok(done)
     }
+
+    /// [`Promoter::supersede_stale`] for every environment a chart event names (the
+    /// deliverer's entry point): environments whose pipeline has no judgment cost one Gate
+    /// query and cancel nothing.
+    pub async fn supersede_for_event(
+        &self,
+        product: &str,
+        environments: &[&str],
+        new: NewEvent<'_>,
+    ) -> Result<Vec<Superseded>, PromoteError> {
+        let mut all = Vec::new();
+        for env in environments {
+            all.extend(self.supersede_stale(product, env, new).await?);
+        }
+        Ok(all)
+    }
 }

@@ -19,9 +19,9 @@ async fn newer_event_cancels_the_stale_judgment_and_its_execution_runs() {
 
     let done = s
         .promoter
-        .supersede_stale(
+        .supersede_for_event(
             APP,
-            "staging",
+            &["dev", "staging"],
             NewEvent {
                 baton_event: &new_ev,
                 echo_event: Some(&new_echo),
