@@ -244,3 +244,15 @@ async fn uncorrelated_execution_is_found_by_the_running_fallback() {
         ExecutionStatus::Succeeded
     );
 }
+
+#[tokio::test]
+async fn an_event_for_prod_alone_needs_no_staging_run() {
+    // e.g. only values-prod.yaml changed: the event names prod alone
+    let s = Stand::start(true).await;
+    let (_, echo) = s.deliver(&["prod"], "cmVwbGljYXM6IDMK").await;
+    let prod = s.execution_of(&echo, "prod").await;
+    s.waiting(&prod.id).await;
+    let (code, body) = s.promote("prod", "{}").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(s.finished(&prod.id).await.status, ExecutionStatus::Succeeded);
+}
