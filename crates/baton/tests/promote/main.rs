@@ -254,5 +254,8 @@ async fn an_event_for_prod_alone_needs_no_staging_run() {
     s.waiting(&prod.id).await;
     let (code, body) = s.promote("prod", "{}").await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    assert_eq!(s.finished(&prod.id).await.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        s.finished(&prod.id).await.status,
+        ExecutionStatus::Succeeded
+    );
 }
