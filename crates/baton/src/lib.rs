@@ -11,6 +11,8 @@
 //!   matching to watched sources, immediate check requests.
 //! - [`pipelines`]: the Spinnaker application and pipelines rendered from the config; lint and
 //!   idempotent apply through Gate.
+//! - [`promote`]: manual judgments: promote, refuse skipping an environment, supersede stale
+//!   ones, list what waits.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
 //! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
@@ -27,6 +29,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod outbox;
 pub mod pipelines;
+pub mod promote;
 pub mod reference;
 pub mod store;
 pub mod wire;

@@ -7,6 +7,6 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = baton::cli::Cli::parse();
-    baton::cli::init_logging(cli.log_json);
+    baton::cli::init_logging(cli.log_format);
     baton::cli::run(cli).await
 }

@@ -30,6 +30,15 @@ pub struct DeliveryLabels {
     pub outcome: String,
 }
 
+/// Labels of `baton_pending_judgments`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EnvironmentLabels {
+    /// Product name.
+    pub product: String,
+    /// Environment name.
+    pub environment: String,
+}
+
 /// The metrics of one process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -39,6 +48,7 @@ pub struct Metrics {
     outbox_pending: Gauge,
     outbox_dead: Gauge,
     outbox_oldest_seconds: Gauge<f64, AtomicU64>,
+    pending_judgments: Family<EnvironmentLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -74,8 +84,15 @@ impl Default for Metrics {
             "Age of the oldest pending outbox record",
             outbox_oldest_seconds.clone(),
         );
+        let pending_judgments = Family::<EnvironmentLabels, Gauge>::default();
+        registry.register(
+            "pending_judgments",
+            "Executions waiting for a manual judgment, by product and environment (from Gate)",
+            pending_judgments.clone(),
+        );
         Self {
             registry,
+            pending_judgments,
             events,
             deliveries,
             outbox_pending,
@@ -104,6 +121,16 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
+    }
+
+    /// Sets how many executions of an environment's pipeline wait for a judgment.
+    pub fn set_pending_judgments(&self, product: &str, environment: &str, n: i64) {
+        self.pending_judgments
+            .get_or_create(&EnvironmentLabels {
+                product: product.into(),
+                environment: environment.into(),
+            })
+            .set(n);
     }
 
     /// The text exposition, with outbox gauges read from `store` now.

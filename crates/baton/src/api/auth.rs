@@ -1,5 +1,12 @@
 //! Bearer-token checks for `/v1/*`. Tokens are kept as SHA-256 digests and compared in constant
 //! time against every configured token, so neither content nor position leaks through timing.
+//!
+//! Caller identity: a line of `api_tokens_file` may be `NAME:TOKEN`, where NAME is 1-64 of
+//! `A-Z a-z 0-9 . _ @ -` starting with a letter or digit (e.g. `alice:6f1c...`); the caller is
+//! then `NAME`. Any other line is the token as a whole and the caller is `token-` + the first 8
+//! hex digits of the token's SHA-256 (e.g. `token-3f2a9c01`). The identity is what promotion
+//! records as "by"; tokens themselves are never recorded or logged. A token that itself
+//! looks like `word:rest` must be written with a name in front (`name:word:rest`).
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -16,6 +23,27 @@ use super::error::ApiError;
 #[derive(Clone, Default)]
 pub struct Tokens {
     digests: Vec<[u8; 32]>,
+    names: Vec<String>,
+}
+
+/// Who called: the name of the matching `api_tokens_file` line or the token's fingerprint
+/// (see the module docs). Handlers behind [`require_token`] can extract it as an extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub String);
+
+fn split_name(line: &str) -> (Option<&str>, &str) {
+    if let Some((name, token)) = line.split_once(':') {
+        let ok = !token.is_empty()
+            && (1..=64).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
+        if ok {
+            return (Some(name), token);
+        }
+    }
+    (None, line)
 }
 
 impl std::fmt::Debug for Tokens {
@@ -26,20 +54,42 @@ impl std::fmt::Debug for Tokens {
 
 impl Tokens {
     /// Accepts exactly `tokens`.
+    /// Lines of the form `NAME:TOKEN` accept TOKEN and name the caller NAME.
     pub fn new(tokens: &[SecretString]) -> Self {
-        Self {
-            digests: tokens.iter().map(|t| digest(t.expose_secret())).collect(),
+        let mut t = Self::default();
+        for line in tokens {
+            let (name, token) = split_name(line.expose_secret());
+            let d = digest(token);
+            t.names.push(match name {
+                Some(n) => n.to_owned(),
+                None => format!("token-{}", hex::encode(&d[..4])),
+            });
+            t.digests.push(d);
         }
+        t
     }
 
     /// Whether `presented` is one of the tokens.
     pub fn accepts(&self, presented: &str) -> bool {
+        self.identify(presented).is_some()
+    }
+
+    /// The caller `presented` identifies, if it is one of the tokens. Every token is compared
+    /// in constant time.
+    pub fn identify(&self, presented: &str) -> Option<Caller> {
         let d = digest(presented);
         let mut ok = subtle::Choice::from(0);
-        for known in &self.digests {
-            ok |= known.ct_eq(&d);
+        let mut index = 0u32;
+        for (i, known) in self.digests.iter().enumerate() {
+            let eq = known.ct_eq(&d);
+            ok |= eq;
+            index = subtle::ConditionallySelectable::conditional_select(
+                &index,
+                &u32::try_from(i).unwrap_or(u32::MAX),
+                eq,
+            );
         }
-        ok.into()
+        bool::from(ok).then(|| Caller(self.names[index as usize].clone()))
     }
 
     /// Whether any token is configured.
@@ -77,10 +127,16 @@ pub async fn require_token(
         None => Err(ApiError::Unauthorized(
             "send Authorization: Bearer <token> (a line of the daemon's api_tokens_file)".into(),
         )),
-        Some(t) if state.tokens.accepts(t) => Ok(next.run(request).await),
-        Some(_) => Err(ApiError::Unauthorized(
-            "the bearer token is not accepted".into(),
-        )),
+        Some(t) => match state.tokens.identify(t) {
+            Some(caller) => {
+                let mut request = request;
+                request.extensions_mut().insert(caller);
+                Ok(next.run(request).await)
+            }
+            None => Err(ApiError::Unauthorized(
+                "the bearer token is not accepted".into(),
+            )),
+        },
     }
 }
 
@@ -95,5 +151,25 @@ mod tests {
         assert!(!t.accepts("alph") && !t.accepts("") && !t.accepts("alphaa"));
         assert!(Tokens::default().is_empty());
         assert!(!format!("{t:?}").contains("alpha"));
+    }
+
+    #[test]
+    fn names_come_from_the_line_or_a_fingerprint() {
+        let t = Tokens::new(&[
+            "alice:s3cret-token-value".to_owned().into(),
+            "plain-token".to_owned().into(),
+            "bad name:tok".to_owned().into(),
+        ]);
+        assert_eq!(
+            t.identify("s3cret-token-value"),
+            Some(Caller("alice".into()))
+        );
+        assert!(t.identify("alice:s3cret-token-value").is_none());
+        let fp = format!("token-{}", &hex::encode(digest("plain-token"))[..8]);
+        assert_eq!(t.identify("plain-token"), Some(Caller(fp)));
+        // not a valid name: the whole line is the token
+        assert!(t.identify("bad name:tok").is_some());
+        assert!(t.identify("tok").is_none());
+        assert!(t.identify("nope").is_none());
     }
 }

@@ -5,14 +5,20 @@
 //! - [`error`]: `{"error","detail"}` answers.
 //! - [`routes`]: health, sync, rebuild and built.
 //! - [`ops`]: status, events and the outbox.
+//! - [`promote`]: manual judgments.
 //! - [`openapi`]: the OpenAPI document.
+//! - [`table`]: the route table the router is built from.
+//! - [`trace`]: a tracing span per request, with a request id.
 
 pub mod auth;
 pub mod body;
 pub mod error;
 pub mod openapi;
 pub mod ops;
+pub mod promote;
 pub mod routes;
+pub mod table;
+pub mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +26,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -46,33 +51,24 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// The API's routes with auth, body limit, timeout and tracing.
+/// The API's routes ([`table::routes`]) with auth, body limit, timeout and tracing (a span
+/// per request with a request id, also sent back as `x-request-id`).
 pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/products/{product}/sync", post(routes::sync))
-        .route(
-            "/products/{product}/images/{image}/rebuild",
-            post(routes::rebuild),
-        )
-        .route(
-            "/products/{product}/images/{image}/built",
-            post(routes::built),
-        )
-        .route("/status", get(ops::status))
-        .route("/events", get(ops::events))
-        .route("/outbox", get(ops::outbox_list))
-        .route("/outbox/{id}/retry", post(ops::outbox_retry))
-        .route("/outbox/{id}", delete(ops::outbox_drop))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ));
-    Router::new()
-        .nest("/v1", v1)
-        .route("/healthz", get(routes::healthz))
-        .route("/readyz", get(routes::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(openapi::openapi))
+    let mut bearer = Router::new();
+    let mut public = Router::new();
+    for r in table::routes() {
+        if r.bearer {
+            bearer = bearer.route(r.path, r.handler);
+        } else {
+            public = public.route(r.path, r.handler);
+        }
+    }
+    let bearer = bearer.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_token,
+    ));
+    public
+        .merge(bearer)
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
@@ -80,7 +76,11 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(trace::make_span as fn(&axum::http::Request<_>) -> tracing::Span),
+        )
+        .layer(axum::middleware::from_fn(trace::request_id))
         .with_state(state)
 }
 

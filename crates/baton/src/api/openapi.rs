@@ -65,6 +65,17 @@ pub fn document() -> Value {
                         "tag": {"type": "string"}, "build_url": {"type": "string"}, "event_id": {"type": "string"}}}}}}
             }), ("202", accepted(json!({"type": "object", "properties": {"event_id": {"type": "string"},
                 "outbox_id": {"type": "integer"}, "duplicate": {"type": "boolean"}}}))))},
+            "/v1/products/{product}/environments/{env}/promote": {"post": with_errors(json!({
+                "summary": "Give the manual judgment the environment's pipeline waits in (continue, or stop with stop: true); refused (409) while the environment before it has not succeeded for the same chart event unless force: true; 404 names what was not found",
+                "parameters": [product, {"name": "env", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {"input": {"type": "string", "maxLength": 4096}, "stop": {"type": "boolean"}, "force": {"type": "boolean"}}}}}}
+            }), ("200", json!({"description": "judgment given", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["execution_id", "stage_id", "event_id"],
+                "properties": {"execution_id": {"type": "string"}, "stage_id": {"type": "string"},
+                    "event_id": {"type": "string"}, "source_event": {"type": ["string", "null"]},
+                    "judgment": {"enum": ["continue", "stop"]}, "by": {"type": "string"}}}}}})))},
             "/v1/status": {"get": with_errors(json!({"summary": "Delivered versions, images, outbox counts"}),
                 ("200", json!({"description": "status"})))},
             "/v1/events": {"get": with_errors(json!({"summary": "Events with correlation ids, newest first",

@@ -19,7 +19,10 @@ struct EnvStatus {
 
 /// `GET /v1/status`: per product and environment what was delivered, per image the last build,
 /// and the outbox counts.
-pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn status(
+    State(s): State<AppState>,
+    promoter: Option<axum::Extension<std::sync::Arc<crate::promote::Promoter>>>,
+) -> Result<Json<Value>, ApiError> {
     let store = s.outbox.store();
     let delivered = store.delivered().await?;
     let mut products = Vec::new();
@@ -52,7 +55,18 @@ pub async fn status(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
         products.push(json!({"name": p.name, "environments": environments, "images": images}));
     }
     let outbox = store.outbox_counts().await?;
-    Ok(Json(json!({"products": products, "outbox": outbox})))
+    let mut answer = json!({"products": products, "outbox": outbox});
+    // Pending judgments come from Gate; when it fails, status still answers and says why.
+    if let Some(axum::Extension(p)) = promoter {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), p.pending()).await {
+            Ok(Ok(pending)) => answer["pending_judgments"] = json!(pending),
+            Ok(Err(e)) => answer["pending_judgments_error"] = json!(e.to_string()),
+            Err(_) => {
+                answer["pending_judgments_error"] = json!("Spinnaker Gate did not answer within 5s")
+            }
+        }
+    }
+    Ok(Json(answer))
 }
 
 /// Query of `GET /v1/events` and `GET /v1/outbox`.

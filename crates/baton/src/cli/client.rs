@@ -17,7 +17,7 @@ pub struct Server {
         global = true
     )]
     pub url: String,
-    /// API token (a line of the daemon's api_tokens_file).
+    /// API token: a line of the daemon's api_tokens_file (the part after `NAME:` if it has one).
     #[arg(long, env = "BATON_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<SecretString>,
 }
@@ -133,6 +133,28 @@ pub(super) fn render_status(v: &Value) -> String {
             ));
         }
     }
+    if let Some(pending) = v["pending_judgments"].as_array() {
+        out.push_str(&format!(
+            "\n{:16} {:10} {:38} {:24} {}\n",
+            "PRODUCT", "ENV", "WAITING EXECUTION", "STAGE", "EVENT"
+        ));
+        if pending.is_empty() {
+            out.push_str("(no execution waits for a manual judgment)\n");
+        }
+        for j in pending {
+            out.push_str(&format!(
+                "{:16} {:10} {:38} {:24} {}\n",
+                s(&j["product"]),
+                s(&j["environment"]),
+                s(&j["execution_id"]),
+                s(&j["stage_name"]),
+                s(&j["baton_event"])
+            ));
+        }
+    }
+    if let Some(e) = v["pending_judgments_error"].as_str() {
+        out.push_str(&format!("\npending judgments unknown: {e}\n"));
+    }
     let o = &v["outbox"];
     out.push_str(&format!(
         "\noutbox: {} pending, {} dead, {} delivered (kept)\n",
@@ -171,6 +193,34 @@ pub(super) async fn rebuild(server: &Server, product: &str, image: &str) -> anyh
     .await?;
     println!(
         "rebuild of {product}/{image} accepted: event {}",
+        s(&v["event_id"])
+    );
+    Ok(())
+}
+
+/// `baton promote PRODUCT ENV [--stop] [--input TEXT] [--force]`.
+pub(super) async fn promote(
+    server: &Server,
+    product: &str,
+    env: &str,
+    stop: bool,
+    input: Option<String>,
+    force: bool,
+) -> anyhow::Result<()> {
+    let body = serde_json::json!({"stop": stop, "input": input, "force": force});
+    let v = call(
+        server,
+        reqwest::Method::POST,
+        &format!("/v1/products/{product}/environments/{env}/promote"),
+        Some(body),
+    )
+    .await?;
+    let what = if stop { "stopped" } else { "continued" };
+    println!(
+        "{product}/{env}: {what} execution {} (stage {}) as {}; recorded as event {}",
+        s(&v["execution_id"]),
+        s(&v["stage_id"]),
+        s(&v["by"]),
         s(&v["event_id"])
     );
     Ok(())

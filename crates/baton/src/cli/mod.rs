@@ -1,5 +1,5 @@
-//! The `baton` command line: `serve`, `check`, and the operator verbs that talk to a daemon's
-//! HTTP API (`status`, `sync`, `rebuild`).
+//! The `baton` command line: `serve`, `check`, the operator verbs that talk to a daemon's
+//! HTTP API (`status`, `sync`, `rebuild`, `promote`, `outbox`, `events`) and `completions`.
 
 mod check;
 pub mod client;
@@ -15,7 +15,19 @@ use clap::{Parser, Subcommand};
 
 /// Hands work from Jenkins to Spinnaker for Kubernetes delivery.
 #[derive(Debug, Parser)]
-#[command(name = "baton", version, about)]
+#[command(
+    name = "baton",
+    version,
+    about,
+    long_about = "Hands work from Jenkins to Spinnaker for Kubernetes delivery.\n\n\
+        `baton serve` runs the daemon; the operator verbs (status, sync, rebuild, promote, \
+        outbox, events) talk to a daemon's HTTP API: --server URL (or BATON_SERVER) and the \
+        token in BATON_TOKEN.",
+    after_help = "Examples:\n  baton check --config baton.yaml\n  baton serve --config baton.yaml\n  \
+        BATON_TOKEN=... baton status --server http://baton:8080\n  \
+        baton promote micro-gw staging --input 'release 3.0.1'\n  \
+        baton completions bash > /etc/bash_completion.d/baton"
+)]
 pub struct Cli {
     /// The config file (YAML or TOML).
     #[arg(
@@ -25,12 +37,21 @@ pub struct Cli {
         default_value = "baton.yaml"
     )]
     pub config: PathBuf,
-    /// Log as JSON lines instead of text.
-    #[arg(long, global = true)]
-    pub log_json: bool,
+    /// Log format on stderr: text, or json (one JSON object per line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "BATON_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, with span fields (request id, method, path).
+    Json,
 }
 
 /// Subcommands.
@@ -97,6 +118,33 @@ pub enum Command {
         #[command(subcommand)]
         action: pipelines::PipelinesAction,
     },
+    /// Give the manual judgment ENV's pipeline of PRODUCT waits in (continue, or --stop).
+    ///
+    /// Continuing is refused while the environment before ENV (in the product's
+    /// `environments:` order) has not succeeded for the same chart event; --force overrides.
+    Promote {
+        /// The daemon to talk to.
+        #[command(flatten)]
+        server: client::Server,
+        /// Product name.
+        product: String,
+        /// Environment name, e.g. staging or prod.
+        env: String,
+        /// Stop the pipeline instead: the judgment stage and the execution end TERMINAL.
+        #[arg(long)]
+        stop: bool,
+        /// Text recorded as the judgment input.
+        #[arg(long)]
+        input: Option<String>,
+        /// Continue even if the environment before has not succeeded for the same event.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Trigger the Jenkins build of IMAGE of PRODUCT now.
     Rebuild {
         /// The daemon to talk to.
@@ -150,6 +198,18 @@ pub async fn run(cli: Cli) -> ExitCode {
             product,
             image,
         } => client::rebuild(&server, &product, &image).await,
+        Command::Promote {
+            server,
+            product,
+            env,
+            stop,
+            input,
+            force,
+        } => client::promote(&server, &product, &env, stop, input, force).await,
+        Command::Completions { shell } => {
+            print!("{}", completions(shell));
+            Ok(())
+        }
         Command::Outbox { server, action } => client::outbox(&server, action).await,
         Command::Pipelines { action } => pipelines::run(&cli.config, action).await,
         Command::Events {
@@ -167,8 +227,17 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// The completion script of `shell` for `baton`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "baton", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
-pub fn init_logging(json: bool) {
+pub fn init_logging(format: LogFormat) {
+    let json = format == LogFormat::Json;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

@@ -30,7 +30,7 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
         .await
         .with_context(|| format!("opening the state store {}", redact(&c.state)))?;
     let clock = Clock::system();
-    let outbox = Outbox::new(store.clone(), clock);
+    let outbox = Outbox::new(store.clone(), clock.clone());
     let (jobs_tx, jobs_rx) = jobs::channel();
     let shutdown = CancellationToken::new();
     super::signals::spawn(shutdown.clone());
@@ -51,6 +51,16 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
         );
     }
     let metrics = Arc::new(crate::metrics::Metrics::default());
+    let promoter = match &c.spinnaker {
+        Some(sp) => {
+            let gate = crate::promote::gate::client(sp, secrets.gate.as_ref())?;
+            Some(Arc::new(
+                crate::promote::Promoter::new(gate, store.clone(), clock, Arc::new(loaded.clone()))
+                    .with_metrics(metrics.clone()),
+            ))
+        }
+        None => None,
+    };
     let state = AppState {
         config: Arc::new(loaded.clone()),
         tokens: Tokens::new(&secrets.api_tokens),
@@ -60,9 +70,17 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
     };
 
     let tracker = TaskTracker::new();
+    let mut router = api::router(state);
+    if let Some(p) = &promoter {
+        router = router.layer(axum::Extension(p.clone()));
+        tracker.spawn(
+            p.clone()
+                .watch_pending(Duration::from_secs(30), shutdown.clone()),
+        );
+    }
     let api_shutdown = shutdown.clone();
     tracker.spawn(async move {
-        if let Err(e) = api::serve(listener, api::router(state), api_shutdown.clone()).await {
+        if let Err(e) = api::serve(listener, router, api_shutdown.clone()).await {
             tracing::error!(error = %e, "HTTP server failed; shutting down");
             api_shutdown.cancel();
         }

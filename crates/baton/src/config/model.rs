@@ -86,10 +86,18 @@ pub struct Spinnaker {
     /// (`baton pipelines render`); namespaces are `<product>-<environment>`.
     #[serde(default = "default_deploy_account")]
     pub deploy_account: String,
+    /// A newer chart event for an environment cancels an older execution still waiting for its
+    /// manual judgment (see [`crate::promote::supersede`]).
+    #[serde(default = "default_true")]
+    pub supersede_waiting: bool,
 }
 
 fn default_deploy_account() -> String {
     "kubernetes".to_owned()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_chart_source() -> String {

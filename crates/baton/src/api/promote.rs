@@ -1,0 +1,85 @@
+//! `POST /v1/products/{product}/environments/{env}/promote`: give the manual judgment the
+//! environment's pipeline waits in (see [`crate::promote`]).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::body::JsonBody;
+use super::error::ApiError;
+use crate::promote::{PromoteError, PromoteRequest, Promoter};
+
+/// Body of `POST .../promote`; all fields optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteBody {
+    /// Recorded as the judgment input.
+    pub input: Option<String>,
+    /// Stop instead of continue: the stage and the pipeline end TERMINAL.
+    #[serde(default)]
+    pub stop: bool,
+    /// Continue even if the environment before has not succeeded for the same event.
+    #[serde(default)]
+    pub force: bool,
+}
+
+impl From<PromoteError> for ApiError {
+    fn from(e: PromoteError) -> Self {
+        match e {
+            PromoteError::UnknownProduct(_)
+            | PromoteError::UnknownEnvironment { .. }
+            | PromoteError::NoWaitingJudgment { .. } => ApiError::NotFound(e.to_string()),
+            PromoteError::EarlierNotSucceeded { .. } => ApiError::Conflict(e.to_string()),
+            PromoteError::Gate(g) => {
+                tracing::warn!(error = %g, "Gate call for promotion failed");
+                ApiError::Unavailable(format!("Spinnaker Gate: {g}"))
+            }
+            PromoteError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// The handler: 200 `{"execution_id","stage_id","event_id","source_event"}`.
+pub async fn promote(
+    State(s): State<AppState>,
+    Path((product, environment)): Path<(String, String)>,
+    caller: Option<Extension<Caller>>,
+    promoter: Option<Extension<Arc<Promoter>>>,
+    JsonBody(body): JsonBody<PromoteBody>,
+) -> Result<Json<Value>, ApiError> {
+    if s.config.product(&product).is_none() {
+        return Err(PromoteError::UnknownProduct(product).into());
+    }
+    let Some(Extension(promoter)) = promoter else {
+        return Err(ApiError::Conflict(
+            "the config has no spinnaker: section, so there is no judgment to give".into(),
+        ));
+    };
+    if body.input.as_ref().is_some_and(|i| i.len() > 4096) {
+        return Err(ApiError::Unprocessable(
+            "input: longer than 4096 bytes".into(),
+        ));
+    }
+    let req = PromoteRequest {
+        product,
+        environment,
+        stop: body.stop,
+        input: body.input,
+        force: body.force,
+        by: caller.map_or_else(|| "unknown".to_owned(), |Extension(c)| c.0),
+    };
+    let done = promoter.promote(&req).await?;
+    Ok(Json(json!({
+        "execution_id": done.execution_id,
+        "stage_id": done.stage_id,
+        "event_id": done.event_id,
+        "source_event": done.source_event,
+        "judgment": if req.stop { "stop" } else { "continue" },
+        "by": req.by,
+    })))
+}
