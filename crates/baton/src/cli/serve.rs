@@ -51,6 +51,14 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
             "no deliverer for these outbox kinds (their config section is missing); their records stay pending"
         );
     }
+    let follower = deliverers.jenkins.as_ref().map(|j| {
+        crate::outbox::follow::BuildFollower::new(
+            j.client().clone(),
+            store.clone(),
+            j.delivered_signal(),
+            crate::outbox::follow::FollowSettings::default(),
+        )
+    });
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let state = AppState {
         config: Arc::new(loaded.clone()),
@@ -74,6 +82,9 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
             .run(shutdown.clone()),
     );
     tracker.spawn(intake(jobs_rx, store.clone(), shutdown.clone()));
+    if let Some(f) = follower {
+        tracker.spawn(f.run(shutdown.clone()));
+    }
     tracker.close();
     tracing::info!(%addr, state = %redact(&c.state), "baton listening on {addr}");
 
