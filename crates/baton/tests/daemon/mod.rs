@@ -142,3 +142,18 @@ pub fn digest_of(body: &[u8]) -> String {
         .expect("parameters.digest")
         .to_owned()
 }
+
+/// `GET /v1/outbox` of a running daemon: the JSON list of records.
+pub async fn outbox_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    let v: serde_json::Value = http
+        .get(format!("{url}/v1/outbox"))
+        .bearer_auth(TOKEN)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.get("records").cloned().unwrap_or(v)
+}
