@@ -3,6 +3,7 @@
 
 mod check;
 pub mod client;
+mod probe;
 mod serve;
 mod signals;
 
@@ -42,7 +43,11 @@ pub enum Command {
         drain: Duration,
     },
     /// Validate the config and probe what can be probed; exit 1 on any failure.
-    Check,
+    Check {
+        /// Skip the network probes (Jenkins, Gate, registries, git remotes, Helm repos).
+        #[arg(long)]
+        offline: bool,
+    },
     /// Show what was delivered, images, and outbox counts.
     Status {
         /// The daemon to talk to.
@@ -126,7 +131,7 @@ pub enum OutboxAction {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve { drain } => serve::run(&cli.config, drain).await,
-        Command::Check => return check::run(&cli.config).await,
+        Command::Check { offline } => return check::run(&cli.config, offline).await,
         Command::Status { server, json } => client::status(&server, json).await,
         Command::Sync {
             server,
