@@ -207,3 +207,42 @@ async fn a_cancelled_queue_item_ends_as_cancelled() {
     follow.cancel();
     work.cancel();
 }
+
+#[tokio::test]
+async fn a_follow_up_past_its_deadline_ends_as_unknown() {
+    let (store, _dir) = common::sqlite().await;
+    // The item waits out a 60 s quiet period; the follower gives up after 600 ms.
+    let j = jenkins(Duration::from_secs(60), BuildScript::default()).await;
+    let outbox = outbox(&store);
+    let d = JenkinsDeliverer::new(client(&j), store.clone());
+    let stop = CancellationToken::new();
+    let settings = FollowSettings {
+        give_up_after: Duration::from_millis(600),
+        ..fast()
+    };
+    tokio::spawn(
+        BuildFollower::new(client(&j), store.clone(), d.delivered_signal(), settings)
+            .run(stop.clone()),
+    );
+    let work = start_worker(
+        &outbox,
+        Deliverers {
+            spinnaker: None,
+            jenkins: Some(d),
+        },
+    );
+    let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-4", &build("sha256:04")).await;
+    settled(&store, id, Duration::from_secs(10)).await;
+    until(Duration::from_secs(10), "give-up recorded", async || {
+        let e = store.event(&event).await.unwrap().unwrap();
+        e.correlation.build_result.is_some()
+    })
+    .await;
+    let e = store.event(&event).await.unwrap().unwrap().correlation;
+    assert_eq!(e.build_result.as_deref(), Some("UNKNOWN"));
+    let detail = e.detail.unwrap();
+    assert!(detail.contains("gave up on queue item"), "{detail}");
+    assert!(store.pending_builds(10).await.unwrap().is_empty());
+    stop.cancel();
+    work.cancel();
+}
