@@ -119,6 +119,7 @@ impl JenkinsClient {
                     reply.header("Location").unwrap_or_default()
                 ),
                 url: reply.url,
+                retry_after: None,
             });
         }
         let rsp: ApiTokenResponse = reply.decode()?;
@@ -133,6 +134,7 @@ impl JenkinsClient {
                     rsp.message.as_deref().unwrap_or("no token in the answer")
                 ),
                 url: reply.url,
+                retry_after: None,
             }),
         }
     }

@@ -1,7 +1,7 @@
 //! `baton check`: config, secrets and state store, as a table; exit 1 on any failure.
 //!
-//! Probes of Jenkins, Gate, registries, git remotes and Helm repositories come with their
-//! clients; until then they are listed as "not probed" and do not fail the check.
+//! Then, unless `--offline`, the state store and every endpoint the config names are probed
+//! (see [`super::probe`]); an unreachable or refusing endpoint is a failure.
 //!
 //! `--offline` checks only what needs no network: the config and its secret files (the state
 //! store is neither opened nor probed), e.g. for a config rendered into a ConfigMap.
@@ -56,14 +56,18 @@ pub(super) async fn run(config_file: &Path, offline: bool) -> ExitCode {
                 Outcome::Ok,
                 format!("{} product(s)", loaded.config.products.len()),
             );
-            match Secrets::load(&loaded) {
-                Ok(_) => row("secrets", "*_file", Outcome::Ok, "all readable".into()),
+            let secrets = match Secrets::load(&loaded) {
+                Ok(s) => {
+                    row("secrets", "*_file", Outcome::Ok, "all readable".into());
+                    Some(s)
+                }
                 Err(e) => {
                     for p in &e.problems {
                         row("secrets", &p.path, Outcome::Fail, p.message.clone());
                     }
+                    None
                 }
-            }
+            };
             let state = &loaded.config.state;
             if offline {
                 row(
@@ -75,13 +79,25 @@ pub(super) async fn run(config_file: &Path, offline: bool) -> ExitCode {
             } else {
                 probe_store(state, &mut row).await;
             }
-            let note = if offline {
-                "not probed (--offline)"
-            } else {
-                "not probed: probes come with the clients"
-            };
-            for (check, target) in endpoints(&loaded) {
-                row(check, &target, Outcome::Skip, note.into());
+            match (&secrets, offline) {
+                (Some(secrets), false) => {
+                    for (check, target, result) in super::probe::all(&loaded, secrets).await {
+                        match result {
+                            Ok(note) => row(check, &target, Outcome::Ok, note),
+                            Err(problem) => row(check, &target, Outcome::Fail, problem),
+                        }
+                    }
+                }
+                (_, offline) => {
+                    let why = if offline {
+                        "not probed: --offline"
+                    } else {
+                        "not probed: fix the secrets first"
+                    };
+                    for (check, target) in endpoints(&loaded) {
+                        row(check, &target, Outcome::Skip, why.into());
+                    }
+                }
             }
         }
     }

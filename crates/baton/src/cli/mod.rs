@@ -4,6 +4,7 @@
 mod check;
 pub mod client;
 pub mod pipelines;
+mod probe;
 mod serve;
 mod signals;
 
@@ -65,7 +66,7 @@ pub enum Command {
     },
     /// Validate the config and probe what can be probed; exit 1 on any failure.
     Check {
-        /// Only the config and its secret files: no network, no state store.
+        /// Only the config and its secret files: no network probes, no state store.
         #[arg(long)]
         offline: bool,
     },

@@ -42,14 +42,23 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
 
     let mut settings = WorkerSettings::from(&c.outbox);
     settings.drain = drain;
-    let deliverers = Deliverers::default();
+    let deliverers =
+        Deliverers::from_config(&loaded, &secrets, &store).map_err(anyhow::Error::msg)?;
     let missing = deliverers.missing_kinds();
     if !missing.is_empty() {
         tracing::warn!(
             kinds = ?missing,
-            "this build has no deliverer for these outbox kinds; their records stay pending"
+            "no deliverer for these outbox kinds (their config section is missing); their records stay pending"
         );
     }
+    let follower = deliverers.jenkins.as_ref().map(|j| {
+        crate::outbox::follow::BuildFollower::new(
+            j.client().clone(),
+            store.clone(),
+            j.delivered_signal(),
+            crate::outbox::follow::FollowSettings::default(),
+        )
+    });
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let promoter = match &c.spinnaker {
         Some(sp) => {
@@ -91,6 +100,9 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
             .run(shutdown.clone()),
     );
     tracker.spawn(intake(jobs_rx, store.clone(), shutdown.clone()));
+    if let Some(f) = follower {
+        tracker.spawn(f.run(shutdown.clone()));
+    }
     tracker.close();
     tracing::info!(%addr, state = %redact(&c.state), "baton listening on {addr}");
 

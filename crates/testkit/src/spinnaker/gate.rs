@@ -136,12 +136,29 @@ pub(crate) async fn middleware(
         body: body.clone(),
         status: 0,
         unexpected: false,
+        received_at: std::time::SystemTime::now(),
     };
     let fault = shared.lock().take_fault(&record.method, &record.path);
+    let mut slow_answer = None;
     let response = match fault {
+        Some(FaultKind::SlowAnswer(d)) => {
+            slow_answer = Some(d);
+            None
+        }
         Some(FaultKind::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Some(kork(status, "java.lang.RuntimeException", "injected fault"))
+        }
+        Some(FaultKind::Unavailable { retry_after_secs }) => {
+            let mut r = kork(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "java.lang.RuntimeException",
+                "injected fault",
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Some(r)
         }
         Some(FaultKind::Respond(code, body)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
@@ -178,6 +195,9 @@ pub(crate) async fn middleware(
     record.status = response.status().as_u16();
     record.unexpected = response.extensions().get::<Unexpected>().is_some();
     shared.lock().requests.push(record);
+    if let Some(d) = slow_answer {
+        tokio::time::sleep(d).await;
+    }
     response
 }
 
