@@ -3,8 +3,9 @@
 //! Then, unless `--offline`, the state store and every endpoint the config names are probed
 //! (see [`super::probe`]); an unreachable or refusing endpoint is a failure.
 //!
-//! `--offline` checks only what needs no network: the config and its secret files (the state
-//! store is neither opened nor probed), e.g. for a config rendered into a ConfigMap.
+//! `--offline` checks only what needs no network: the config, its secret files and a SQLite
+//! state file (a PostgreSQL store is neither opened nor probed), e.g. for a config rendered into
+//! a ConfigMap.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -69,7 +70,8 @@ pub(super) async fn run(config_file: &Path, offline: bool) -> ExitCode {
                 }
             };
             let state = &loaded.config.state;
-            if offline {
+            // A SQLite file is local: probing it (read-only) needs no network.
+            if offline && !state.starts_with("sqlite:") {
                 row(
                     "state store",
                     &redact(state),

@@ -66,7 +66,7 @@ pub enum Command {
     },
     /// Validate the config and probe what can be probed; exit 1 on any failure.
     Check {
-        /// Only the config and its secret files: no network probes, no state store.
+        /// Only the config, its secret files and a SQLite state file: no network, no PostgreSQL.
         #[arg(long)]
         offline: bool,
     },
