@@ -42,8 +42,25 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
 
     let mut settings = WorkerSettings::from(&c.outbox);
     settings.drain = drain;
-    let deliverers =
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let promoter = match &c.spinnaker {
+        Some(sp) => {
+            let gate = crate::promote::gate::client(sp, secrets.gate.as_ref())?;
+            Some(Arc::new(
+                crate::promote::Promoter::new(gate, store.clone(), clock, Arc::new(loaded.clone()))
+                    .with_metrics(metrics.clone()),
+            ))
+        }
+        None => None,
+    };
+    let mut deliverers =
         Deliverers::from_config(&loaded, &secrets, &store).map_err(anyhow::Error::msg)?;
+    if let (Some(p), Some(sp)) = (&promoter, c.spinnaker.as_ref()) {
+        deliverers.spinnaker = deliverers
+            .spinnaker
+            .take()
+            .map(|d| d.with_supersede(p.clone(), &sp.webhook_source));
+    }
     let missing = deliverers.missing_kinds();
     if !missing.is_empty() {
         tracing::warn!(
@@ -59,17 +76,6 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
             crate::outbox::follow::FollowSettings::default(),
         )
     });
-    let metrics = Arc::new(crate::metrics::Metrics::default());
-    let promoter = match &c.spinnaker {
-        Some(sp) => {
-            let gate = crate::promote::gate::client(sp, secrets.gate.as_ref())?;
-            Some(Arc::new(
-                crate::promote::Promoter::new(gate, store.clone(), clock, Arc::new(loaded.clone()))
-                    .with_metrics(metrics.clone()),
-            ))
-        }
-        None => None,
-    };
     let state = AppState {
         config: Arc::new(loaded.clone()),
         tokens: Tokens::new(&secrets.api_tokens),

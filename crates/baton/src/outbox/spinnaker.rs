@@ -12,27 +12,86 @@
 //! (`baton outbox retry ID`) after the fix. A 2xx that is not Echo's answer is permanent too: the
 //! request may have been accepted by something that is not Gate (check `spinnaker.gate_url`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use spinnaker_client::{Auth, Client};
 
 use super::{Delivered, DeliveryError, Effect};
 use crate::config::model::{GateAuth, Spinnaker};
+use crate::promote::{NewEvent, Promoter};
 use crate::store::Store;
 use crate::store::events::Correlation;
 use crate::store::outbox::Record;
+
+/// Longest time the supersede step after a chart event may take; past it the stale judgment
+/// is left for the next event (the delivery itself has already succeeded).
+const SUPERSEDE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Delivers `spinnaker.webhook` records.
 #[derive(Debug, Clone)]
 pub struct SpinnakerDeliverer {
     client: Client,
     store: Store,
+    supersede: Option<(Arc<Promoter>, String)>,
 }
 
 impl SpinnakerDeliverer {
     /// A deliverer posting with `client` and correlating events in `store`.
     pub fn new(client: Client, store: Store) -> Self {
-        Self { client, store }
+        Self {
+            client,
+            store,
+            supersede: None,
+        }
+    }
+
+    /// After each delivered chart event (webhook source `chart_source`), cancel the older
+    /// executions of the named environments still waiting for a judgment
+    /// ([`Promoter::supersede_for_event`]; a no-op when `spinnaker.supersede_waiting` is off).
+    pub fn with_supersede(mut self, promoter: Arc<Promoter>, chart_source: &str) -> Self {
+        self.supersede = Some((promoter, chart_source.to_owned()));
+        self
+    }
+
+    /// Supersedes stale judgments for a just-delivered chart event. Failures are logged, never
+    /// returned: the webhook is delivered and must not be sent again because of them.
+    async fn supersede_after(&self, source: &str, body: &serde_json::Value, echo_event: &str) {
+        let Some((promoter, chart_source)) = &self.supersede else {
+            return;
+        };
+        if source != chart_source {
+            return;
+        }
+        let (Some(product), Some(envs), Some(baton_event)) = (
+            body["application"].as_str(),
+            body["parameters"]["environments"].as_str(),
+            body["parameters"]["batonEvent"].as_str(),
+        ) else {
+            tracing::warn!(
+                "chart event without application/environments/batonEvent: nothing superseded"
+            );
+            return;
+        };
+        let envs: Vec<&str> = envs.split(',').filter(|e| !e.is_empty()).collect();
+        let new = NewEvent {
+            baton_event,
+            echo_event: Some(echo_event),
+        };
+        let work = promoter.supersede_for_event(product, &envs, new);
+        match tokio::time::timeout(SUPERSEDE_TIMEOUT, work).await {
+            Ok(Ok(done)) => {
+                for d in done {
+                    tracing::info!(execution = %d.execution_id, event = %baton_event, "superseded a stale judgment");
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(event = %baton_event, error = %e, "could not supersede stale judgments")
+            }
+            Err(_) => {
+                tracing::warn!(event = %baton_event, "superseding stale judgments timed out")
+            }
+        }
     }
 
     /// Builds the Gate client from the `spinnaker:` section and its secret (`gate`, as read by
@@ -104,6 +163,7 @@ impl SpinnakerDeliverer {
                 tracing::warn!(record = record.id, event = %baton_event, error = %e, "cannot record Echo's event id on the event");
             }
         }
+        self.supersede_after(&source, &body, &event_id).await;
         Ok(Delivered {
             response: Some(serde_json::json!({ "eventId": event_id })),
         })

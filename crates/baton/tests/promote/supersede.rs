@@ -109,3 +109,68 @@ async fn superseding_can_be_turned_off() {
     let still = s.waiting(&old.id).await;
     assert_eq!(still.status, ExecutionStatus::Running);
 }
+
+/// The daemon's path: the Spinnaker deliverer, after posting a chart event, supersedes the
+/// stale judgment by itself (no caller has to remember to).
+#[tokio::test]
+async fn the_chart_deliverer_supersedes_stale_judgments_itself() {
+    use baton::outbox::spinnaker::SpinnakerDeliverer;
+    use baton::store::events::Correlation;
+    use baton::store::outbox::{Record, State};
+    use baton::wire::{ChartArtifact, ChartEvent, chart_event};
+
+    let s = Stand::start(true).await;
+    let (_, old_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
+    let old = s.execution_of(&old_echo, "staging").await;
+    s.waiting(&old.id).await;
+
+    let new_ev = s.record("chart", Correlation::default()).await;
+    let body = chart_event(&ChartEvent {
+        product: APP,
+        commit: "4567def",
+        chart: "microgateway",
+        version: "3.0.1-1",
+        artifact: ChartArtifact::Embedded {
+            base64: "H4tjaGFydC0zLjAuMS0x",
+        },
+        environments: vec!["staging"],
+        values: vec![("staging", "cmVwbGljYXM6IDIK".to_owned())],
+        event_id: &new_ev,
+    });
+    let now = time::OffsetDateTime::now_utc();
+    let record = Record {
+        id: 1,
+        kind: "spinnaker.webhook".into(),
+        target: format!("spinnaker.webhook:chart:{APP}"),
+        payload: serde_json::json!({"source": "chart", "body": body}),
+        key: "k-new".into(),
+        event_id: Some(new_ev.clone()),
+        state: State::Pending,
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: None,
+        lease_until: None,
+        created_at: now,
+        delivered_at: None,
+        response: None,
+    };
+    let deliverer = SpinnakerDeliverer::new(s.gate.clone(), s.store.clone())
+        .with_supersede(s.promoter.clone(), "chart");
+    deliverer.deliver(&record).await.unwrap();
+
+    let cancelled = s.finished(&old.id).await;
+    assert_eq!(cancelled.status, ExecutionStatus::Canceled);
+    assert!(
+        cancelled
+            .cancellation_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains(&new_ev),
+        "{cancelled:?}"
+    );
+    let events = s.store.events(Some(APP), 50).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "supersede"),
+        "no supersede event: {events:?}"
+    );
+}
