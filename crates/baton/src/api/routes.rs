@@ -225,7 +225,8 @@ pub async fn built(
     let correlation = Correlation {
         image_digest: Some(digest.to_owned()),
         build_url: req.build_url.clone(),
-        build_result: Some("SUCCESS".into()),
+        // No build_result: the job reports /built before it finishes; the result comes from
+        // the build follower, which stops following an event once it has one.
         ..Default::default()
     };
     let event_id =

@@ -1,5 +1,7 @@
-//! Jenkins builds baton still follows: events whose `jenkins.build` record was delivered (so
-//! they have a queue id) and that have no build result yet. Read again after a restart, so a
+//! Jenkins builds baton still follows: events whose `jenkins.build` trigger Jenkins accepted
+//! (they have a queue id; the record's own state is not waited for, so the deliverer's wake-up
+//! finds the build before the worker marks the record delivered) and that have no build result
+//! yet. Read again after a restart, so a
 //! follow-up interrupted by a crash or a deploy is picked up where the store left it.
 
 use sqlx::Row;
@@ -25,7 +27,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT e.id, e.jenkins_queue_id, e.build_number, o.payload FROM events e \
              JOIN outbox o ON o.event_id = e.id \
-             WHERE o.kind = 'jenkins.build' AND o.state = 'delivered' \
+             WHERE o.kind = 'jenkins.build' \
              AND e.jenkins_queue_id IS NOT NULL AND e.build_result IS NULL \
              ORDER BY e.created_at, e.id LIMIT $1",
         )
