@@ -30,6 +30,22 @@ pub struct DeliveryLabels {
     pub outcome: String,
 }
 
+/// Labels of `baton_source_checks_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceCheckLabels {
+    /// Source id (`chart-source:<product>`, `base-image:<product>/<image>`, ...).
+    pub source: String,
+    /// `baseline`, `unchanged`, `changed`, `rejected` or `error`.
+    pub outcome: String,
+}
+
+/// Labels of `baton_source_last_success_timestamp_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// Source id.
+    pub source: String,
+}
+
 /// The metrics of one process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -39,6 +55,8 @@ pub struct Metrics {
     outbox_pending: Gauge,
     outbox_dead: Gauge,
     outbox_oldest_seconds: Gauge<f64, AtomicU64>,
+    source_checks: Family<SourceCheckLabels, Counter>,
+    source_last_success: Family<SourceLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -74,8 +92,22 @@ impl Default for Metrics {
             "Age of the oldest pending outbox record",
             outbox_oldest_seconds.clone(),
         );
+        let source_checks = Family::<SourceCheckLabels, Counter>::default();
+        let source_last_success = Family::<SourceLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "source_checks",
+            "Checks of change sources, by source and outcome",
+            source_checks.clone(),
+        );
+        registry.register(
+            "source_last_success_timestamp_seconds",
+            "Unix time of the last successful check of each source",
+            source_last_success.clone(),
+        );
         Self {
             registry,
+            source_checks,
+            source_last_success,
             events,
             deliveries,
             outbox_pending,
@@ -104,6 +136,23 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
+    }
+
+    /// Counts a source check's outcome; a success also stamps the source's last-success time.
+    pub fn source_check(&self, source: &str, outcome: &str, at: OffsetDateTime) {
+        self.source_checks
+            .get_or_create(&SourceCheckLabels {
+                source: source.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        if outcome != "error" {
+            self.source_last_success
+                .get_or_create(&SourceLabels {
+                    source: source.into(),
+                })
+                .set(at.unix_timestamp_nanos() as f64 / 1e9);
+        }
     }
 
     /// The text exposition, with outbox gauges read from `store` now.
