@@ -170,3 +170,11 @@ async fn chart_flow_sqlite() {
     let state = format!("sqlite://{}", dir.path().join("data/baton.db").display());
     chart_flow(&rig, &state, dir.path()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chart_flow_postgres() {
+    let Some(rig) = Rig::for_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let state = rig.new_database("flow_chart").await.unwrap();
+    chart_flow(&rig, &state, dir.path()).await;
+}

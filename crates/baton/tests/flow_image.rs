@@ -215,3 +215,11 @@ async fn image_flow_sqlite() {
     let state = format!("sqlite://{}", dir.path().join("data/baton.db").display());
     image_flow(&rig, &state, dir.path()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_flow_postgres() {
+    let Some(rig) = Rig::for_test() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let state = rig.new_database("flow_image").await.unwrap();
+    image_flow(&rig, &state, dir.path()).await;
+}

@@ -1,7 +1,7 @@
 //! `baton serve`: the HTTP API (with push webhooks when a secret is set), the outbox worker,
 //! the source loops and the job intake, stopped together.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +20,11 @@ use crate::outbox::deliverers::Deliverers;
 use crate::outbox::worker::{Worker, WorkerSettings};
 use crate::store::{Store, redact};
 
-pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<()> {
+pub(super) async fn run(
+    config_file: &Path,
+    drain: Duration,
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let loaded = config::load(config_file)?;
     let secrets = Secrets::load(&loaded)?;
     if secrets.api_tokens.is_empty() {
@@ -57,7 +61,7 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
         config.clone(),
         outbox.clone(),
         metrics.clone(),
-        default_cache_dir(&c.state),
+        cache_dir.unwrap_or_else(|| default_cache_dir(&c.state)),
     )?;
     let state = AppState {
         config,

@@ -33,10 +33,13 @@ impl Drop for Daemon {
 }
 
 impl Daemon {
-    /// Starts `baton serve --config file` and waits (at most 60 s) for its listen address.
+    /// Starts `baton serve --config file` (caches in `cache/` next to the file) and waits (at
+    /// most 60 s) for its listen address.
     pub fn start(file: &Path) -> Self {
+        let cache = file.parent().expect("config folder").join("cache");
         let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
             .env_remove("BATON_CONFIG")
+            .env("BATON_CACHE_DIR", cache)
             .env("RUST_LOG", "info")
             .args(["serve", "--drain", "2s", "--config"])
             .arg(file)
