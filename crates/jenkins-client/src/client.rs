@@ -257,6 +257,7 @@ impl JenkinsClient {
                     "the HTTP client followed a redirect to {}; build it with redirect::Policy::none()",
                     rsp.url()
                 ),
+                retry_after: None,
             });
         }
         let status = rsp.status();
@@ -343,6 +344,7 @@ impl JenkinsClient {
                 status: s.as_u16(),
                 body: reply.excerpt(),
                 url: reply.url.clone(),
+                retry_after: reply.header("Retry-After"),
             },
         })
     }
@@ -367,6 +369,7 @@ impl JenkinsClient {
                     reply.header("Location").unwrap_or_default()
                 ),
                 url: reply.url,
+                retry_after: None,
             });
         }
         let value = reply.decode()?;

@@ -57,6 +57,7 @@ impl JenkinsClient {
             url: reply.url.clone(),
             status: reply.status.as_u16(),
             body: format!("X-Text-Size {size:?} is not a number"),
+            retry_after: None,
         })?;
         let more = reply
             .header("X-More-Data")

@@ -141,6 +141,8 @@ pub enum Error {
         status: u16,
         /// Short excerpt of the answer.
         body: String,
+        /// The `Retry-After` header as sent (seconds or an HTTP date), if any.
+        retry_after: Option<String>,
     },
     /// A trigger answer without a usable `Location`.
     #[error("{url}: answer {status} has no usable Location header: {detail}")]

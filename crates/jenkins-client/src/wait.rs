@@ -174,6 +174,7 @@ impl JenkinsClient {
             url: format!("queue/item/{queue_id}/"),
             status: 200,
             body: "the queue item names a build without a URL".to_owned(),
+            retry_after: None,
         })?;
         p.interval = opts.initial_interval;
         loop {

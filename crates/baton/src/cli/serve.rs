@@ -47,12 +47,13 @@ pub(super) async fn run(
 
     let mut settings = WorkerSettings::from(&c.outbox);
     settings.drain = drain;
-    let deliverers = Deliverers::default();
+    let deliverers =
+        Deliverers::from_config(&loaded, &secrets, &store).map_err(anyhow::Error::msg)?;
     let missing = deliverers.missing_kinds();
     if !missing.is_empty() {
         tracing::warn!(
             kinds = ?missing,
-            "this build has no deliverer for these outbox kinds; their records stay pending"
+            "no deliverer for these outbox kinds (their config section is missing); their records stay pending"
         );
     }
     let metrics = Arc::new(crate::metrics::Metrics::default());

@@ -1,20 +1,61 @@
-//! Routes each record to the deliverer of its kind.
+//! Routes each record to the deliverer of its kind: [`SpinnakerDeliverer`] for
+//! `spinnaker.webhook`, [`JenkinsDeliverer`] for `jenkins.build` (see their modules for what is
+//! sent, what is recorded and how failures are classified).
 //!
-//! This build has no deliverer yet: the Jenkins (`jenkins.build`) and Spinnaker
-//! (`spinnaker.webhook`) deliverers arrive with their clients. Until then the worker claims
-//! nothing and records of those kinds stay pending — recorded, never lost, delivered once a
-//! build with the deliverers runs against the same store.
+//! A kind whose section (`spinnaker:` / `jenkins:`) is absent from the config has no deliverer:
+//! the worker does not claim its records, so they stay pending — recorded, never lost — until a
+//! daemon configured for them runs against the same store.
 
-use std::future::Future;
+use std::time::Duration;
 
+use super::jenkins::JenkinsDeliverer;
+use super::spinnaker::SpinnakerDeliverer;
 use super::{Deliver, Delivered, DeliveryError, JENKINS_BUILD, SPINNAKER_WEBHOOK};
+use crate::config::Loaded;
+use crate::config::secrets::Secrets;
+use crate::store::Store;
 use crate::store::outbox::Record;
 
 /// The deliverers configured in this process.
 #[derive(Debug, Default)]
-pub struct Deliverers {}
+pub struct Deliverers {
+    /// Delivers `spinnaker.webhook` records.
+    pub spinnaker: Option<SpinnakerDeliverer>,
+    /// Delivers `jenkins.build` records.
+    pub jenkins: Option<JenkinsDeliverer>,
+}
+
+/// Longest time one request to Jenkins or Gate may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Deliverers {
+    /// Builds the deliverers of every configured receiver. Each request's timeout is
+    /// [`REQUEST_TIMEOUT`], or less when the outbox lease is short (a delivery must finish well
+    /// inside its lease). Errors name the config key to fix.
+    pub fn from_config(loaded: &Loaded, secrets: &Secrets, store: &Store) -> Result<Self, String> {
+        let c = &loaded.config;
+        let timeout = REQUEST_TIMEOUT.min(c.outbox.lease.mul_f64(0.5));
+        let spinnaker = c
+            .spinnaker
+            .as_ref()
+            .map(|s| {
+                SpinnakerDeliverer::client_from_config(s, secrets.gate.as_ref(), timeout)
+                    .map(|client| SpinnakerDeliverer::new(client, store.clone()))
+            })
+            .transpose()
+            .map_err(|e| format!("{}: {e}", loaded.file.display()))?;
+        let jenkins = c
+            .jenkins
+            .as_ref()
+            .map(|j| {
+                JenkinsDeliverer::client_from_config(j, secrets.jenkins_token.as_ref(), timeout)
+                    .map(|client| JenkinsDeliverer::new(client, store.clone()))
+            })
+            .transpose()
+            .map_err(|e| format!("{}: {e}", loaded.file.display()))?;
+        Ok(Self { spinnaker, jenkins })
+    }
+
     /// Record kinds nobody in this process delivers.
     pub fn missing_kinds(&self) -> Vec<&'static str> {
         let have = self.kinds();
@@ -27,14 +68,25 @@ impl Deliverers {
 
 impl Deliver for Deliverers {
     fn kinds(&self) -> Vec<&'static str> {
-        Vec::new()
+        let mut kinds = Vec::new();
+        if self.spinnaker.is_some() {
+            kinds.push(SPINNAKER_WEBHOOK);
+        }
+        if self.jenkins.is_some() {
+            kinds.push(JENKINS_BUILD);
+        }
+        kinds
     }
 
-    fn deliver(
-        &self,
-        record: &Record,
-    ) -> impl Future<Output = Result<Delivered, DeliveryError>> + Send {
-        let message = format!("no deliverer for kind {:?} in this process", record.kind);
-        async move { Err(DeliveryError::permanent(message)) }
+    async fn deliver(&self, record: &Record) -> Result<Delivered, DeliveryError> {
+        match (record.kind.as_str(), &self.spinnaker, &self.jenkins) {
+            (SPINNAKER_WEBHOOK, Some(s), _) => s.deliver(record).await,
+            (JENKINS_BUILD, _, Some(j)) => j.deliver(record).await,
+            (kind, _, _) => Err(DeliveryError::permanent(format!(
+                "no deliverer for kind {kind:?} in this process; configure its section \
+                 (spinnaker: / jenkins:) and `baton outbox retry {}`",
+                record.id
+            ))),
+        }
     }
 }

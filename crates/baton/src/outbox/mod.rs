@@ -5,8 +5,10 @@
 //! Record kinds ([`Effect`]) are pure data; the code that performs them implements [`Deliver`].
 
 pub mod deliverers;
+pub mod jenkins;
 pub mod keys;
 pub mod policy;
+pub mod spinnaker;
 pub mod worker;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,137 @@
+//! The Spinnaker deliverer: `spinnaker.webhook` records become `POST {gate}/webhooks/webhook/{source}`
+//! through [`spinnaker_client::Client::post_webhook`].
+//!
+//! On success Echo answers `{"eventProcessed": true, "eventId": "…"}`; the `eventId` is what
+//! every pipeline execution started by the event carries in `trigger.eventId`, so it is stored
+//! in the record's response and on the baton event's correlation (`spinnaker_event_id`), linking
+//! `baton events` to `executions/search?eventId=`.
+//!
+//! Failures map to [`DeliveryError`]: transport failures (connect, timeout, reset) and 5xx are
+//! retried by the outbox policy; 4xx answers (400 bad payload, 401/403 credentials, 404, 415) are
+//! permanent — the record goes `dead` with Gate's message and can be retried by hand
+//! (`baton outbox retry ID`) after the fix. A 2xx that is not Echo's answer is permanent too: the
+//! request may have been accepted by something that is not Gate (check `spinnaker.gate_url`).
+
+use std::time::Duration;
+
+use spinnaker_client::{Auth, Client};
+
+use super::{Delivered, DeliveryError, Effect};
+use crate::config::model::{GateAuth, Spinnaker};
+use crate::store::Store;
+use crate::store::events::Correlation;
+use crate::store::outbox::Record;
+
+/// Delivers `spinnaker.webhook` records.
+#[derive(Debug, Clone)]
+pub struct SpinnakerDeliverer {
+    client: Client,
+    store: Store,
+}
+
+impl SpinnakerDeliverer {
+    /// A deliverer posting with `client` and correlating events in `store`.
+    pub fn new(client: Client, store: Store) -> Self {
+        Self { client, store }
+    }
+
+    /// Builds the Gate client from the `spinnaker:` section and its secret (`gate`, as read by
+    /// [`crate::config::secrets::Secrets`]); `timeout` bounds each request.
+    pub fn client_from_config(
+        s: &Spinnaker,
+        secret: Option<&secrecy::SecretString>,
+        timeout: Duration,
+    ) -> Result<Client, String> {
+        let missing = |key: &str| {
+            format!(
+                "spinnaker.auth: the secret of {key} was not loaded; check that the file exists and is not empty"
+            )
+        };
+        let auth = match &s.auth {
+            GateAuth::None => Auth::None,
+            GateAuth::Basic { user, .. } => Auth::Basic {
+                user: user.clone(),
+                password: secret.cloned().ok_or_else(|| missing("password_file"))?,
+            },
+            GateAuth::Bearer { .. } => Auth::Bearer {
+                token: secret.cloned().ok_or_else(|| missing("token_file"))?,
+            },
+            GateAuth::X509 { cert_file, .. } => {
+                use secrecy::ExposeSecret;
+                let cert = std::fs::read_to_string(cert_file).map_err(|e| {
+                    format!(
+                        "spinnaker.auth.cert_file: cannot read {}: {e}",
+                        cert_file.display()
+                    )
+                })?;
+                let key = secret.ok_or_else(|| missing("key_file"))?;
+                Auth::X509 {
+                    pem: format!("{cert}\n{}", key.expose_secret()).into(),
+                }
+            }
+        };
+        crate::install_crypto_provider();
+        Client::builder(&s.gate_url)
+            .auth(auth)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| format!("spinnaker.gate_url: {e}"))
+    }
+
+    /// Posts the record's webhook once and records Echo's event id.
+    pub async fn deliver(&self, record: &Record) -> Result<Delivered, DeliveryError> {
+        let Effect::SpinnakerWebhook { source, body } =
+            Effect::from_record(record).map_err(DeliveryError::permanent)?
+        else {
+            return Err(DeliveryError::permanent(format!(
+                "outbox record {} is not a Spinnaker webhook",
+                record.id
+            )));
+        };
+        let event_id = self
+            .client
+            .post_webhook(&source, &body)
+            .await
+            .map_err(|e| map_error(&source, e))?;
+        if let Some(baton_event) = &record.event_id {
+            let c = Correlation {
+                spinnaker_event_id: Some(event_id.clone()),
+                ..Default::default()
+            };
+            // The webhook is delivered: a failed bookkeeping write must not cause a redelivery.
+            if let Err(e) = self.store.correlate(baton_event, &c).await {
+                tracing::warn!(record = record.id, event = %baton_event, error = %e, "cannot record Echo's event id on the event");
+            }
+        }
+        Ok(Delivered {
+            response: Some(serde_json::json!({ "eventId": event_id })),
+        })
+    }
+}
+
+/// Maps a Gate client error to a delivery outcome.
+pub fn map_error(source: &str, e: spinnaker_client::Error) -> DeliveryError {
+    use spinnaker_client::Error as E;
+    match &e {
+        E::Transport { .. } => DeliveryError::transient(e.to_string()),
+        E::Api { status, .. } => {
+            let mut d = DeliveryError::from_status(*status, None, e.to_string());
+            if *status == 401 || *status == 403 {
+                d.message = format!(
+                    "{d_msg}; fix spinnaker.auth (credentials or the user's permissions), then `baton outbox retry`",
+                    d_msg = d.message
+                );
+            }
+            d
+        }
+        E::WebhookNotProcessed { .. } => DeliveryError::transient(format!(
+            "{e}: Echo answered eventProcessed=false for webhook source {source:?}; will retry"
+        )),
+        E::Decode { .. } => DeliveryError::permanent(format!(
+            "{e}: the answer was not Echo's webhook response; check that spinnaker.gate_url points at Gate"
+        )),
+        _ if e.is_transient() => DeliveryError::transient(e.to_string()),
+        _ => DeliveryError::permanent(e.to_string()),
+    }
+}
