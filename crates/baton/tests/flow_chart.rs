@@ -1,6 +1,7 @@
 //! End to end on the rig: a values change pushed to the chart source becomes exactly one
-//! Spinnaker chart event naming only that environment; docs-only and same-content commits
-//! send nothing; invalid YAML is rejected with file and line. SQLite and PostgreSQL.
+//! webhook at the Spinnaker stand-in naming only that environment, and that environment's
+//! pipeline deploys it; docs-only and same-content commits send nothing; invalid YAML is
+//! rejected with file and line. SQLite and PostgreSQL.
 
 mod flow;
 
@@ -43,6 +44,16 @@ products:
     )
     .unwrap();
     file
+}
+
+/// The chart webhooks the Spinnaker stand-in received, as JSON.
+fn webhooks(spinnaker: &FakeSpinnaker) -> Vec<Value> {
+    spinnaker
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/webhooks/webhook/chart")
+        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
+        .collect()
 }
 
 async fn chart_events(api: &Api) -> Vec<Value> {
@@ -97,17 +108,20 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
     let commit = repo
         .commit("main", &values(DEV2, PROD), "dev: two replicas")
         .unwrap();
-    let record = wait_for("the chart event", 60, || async {
-        chart_events(&api).await.into_iter().next()
-    })
+    let body = wait_for(
+        "the chart webhook at the Spinnaker stand-in",
+        60,
+        || async { webhooks(&spinnaker).into_iter().next() },
+    )
     .await;
-    let body = &record["payload"]["body"];
-    assert_eq!(record["payload"]["source"], "chart");
+    let record = chart_events(&api).await.remove(0);
+    assert_eq!(record["payload"]["body"], body, "sent as recorded");
     assert_eq!(body["application"], APP);
     assert_eq!(body["environments"], "dev");
     assert_eq!(body["parameters"]["environments"], "dev");
     assert_eq!(body["parameters"]["commit"], commit.as_str());
     assert_eq!(body["parameters"]["chartVersion"], "3.0.1");
+    assert_eq!(body["parameters"]["batonEvent"], record["event_id"]);
     let artifacts = body["artifacts"].as_array().unwrap();
     let names: Vec<&str> = artifacts
         .iter()
@@ -130,6 +144,25 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
     assert_eq!(artifact_bytes(&artifacts[1]), DEV2);
     assert_eq!(artifact_bytes(&artifacts[2]), STAGING);
     assert_eq!(artifact_bytes(&artifacts[3]), PROD);
+    // The dev pipeline runs (and only it): its bake got the chart and the dev values.
+    let deployed = wait_for("the dev deployment", 60, || async {
+        spinnaker.deployed(APP, "micro-gw-dev")
+    })
+    .await;
+    assert_eq!(deployed.pipeline, "micro-gw-deploy-dev");
+    assert_eq!(deployed.chart.and_then(|c| c.bytes), Some(tgz.clone()));
+    let baked: Vec<_> = deployed
+        .values
+        .into_iter()
+        .filter_map(|v| v.bytes)
+        .collect();
+    assert_eq!(baked, [DEV2.to_vec()]);
+    let runs: Vec<_> = spinnaker
+        .executions(APP)
+        .into_iter()
+        .filter_map(|e| e.name)
+        .collect();
+    assert_eq!(runs, ["micro-gw-deploy-dev"]);
 
     // A docs-only commit -> nothing.
     repo.commit("main", &[("README.md", Some(b"# charts, v2\n"))], "docs")
@@ -140,6 +173,7 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
         .unwrap();
     api.wait_checks(SOURCE, "unchanged", 2.0).await;
     assert_eq!(chart_events(&api).await.len(), 1, "{}", daemon.log());
+    assert_eq!(webhooks(&spinnaker).len(), 1);
 
     // Invalid YAML in values-prod.yaml -> rejected with file and line, nothing sent.
     repo.commit("main", &values(DEV2, BAD_PROD), "broken prod values")
@@ -159,6 +193,12 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
     );
     api.wait_checks(SOURCE, "rejected", 2.0).await;
     assert_eq!(chart_events(&api).await.len(), 1, "{}", daemon.log());
+    assert_eq!(
+        webhooks(&spinnaker).len(),
+        1,
+        "exactly one webhook in the whole run"
+    );
+    assert!(spinnaker.unexpected_requests().is_empty());
     drop(daemon);
     spinnaker.shutdown().await;
 }
