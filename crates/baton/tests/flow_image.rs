@@ -1,6 +1,7 @@
-//! End to end on the rig: a base tag moved in the real registry becomes exactly one Jenkins
-//! rebuild with the new digest; an unchanged base sends nothing; an artifact-source commit
-//! rebuilds with its commit; the build's `/built` callback becomes one image event.
+//! End to end on the rig: a base tag moved in the real registry becomes exactly one build at
+//! the Jenkins stand-in with the new digest; an unchanged base builds nothing; an
+//! artifact-source commit builds with its commit; each build's `/built` callback becomes one
+//! image event at the Spinnaker stand-in. SQLite and PostgreSQL.
 
 mod flow;
 
@@ -8,7 +9,7 @@ use std::path::Path;
 
 use flow::{Api, Daemon, TOKEN, wait_for};
 use serde_json::{Value, json};
-use testkit::jenkins::{FakeJenkins, JobSpec, ParamSpec, UserSpec};
+use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
 use testkit::rig::Rig;
 use testkit::spinnaker::FakeSpinnaker;
 
@@ -89,14 +90,18 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
     let base = format!("{registry}/{repo}:1.0");
     let target = format!("{registry}/acme/petstore");
     let art = rig.new_git_repo("flow-art").unwrap();
-    art.commit(
-        "main",
-        &[("Dockerfile", Some(format!("FROM {base}\n").as_bytes()))],
-        "image",
-    )
-    .unwrap();
+    let first_commit = art
+        .commit(
+            "main",
+            &[("Dockerfile", Some(format!("FROM {base}\n").as_bytes()))],
+            "image",
+        )
+        .unwrap();
 
-    let mut job = JobSpec::new(JOB);
+    let mut job = JobSpec::new(JOB).script(BuildScript::new(
+        std::time::Duration::from_millis(300),
+        "SUCCESS",
+    ));
     for p in [
         "BASE_IMAGE",
         "BASE_DIGEST",
@@ -132,6 +137,44 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
     );
     let daemon = Daemon::start(&file);
     let api = daemon.api();
+    // Plays the Jenkins job's last step: when a build finishes, push the image and report it
+    // to baton (twice: a retried report must not send a second event).
+    let mut builds = jenkins.subscribe();
+    let (player_api, player_rig, player_target) = (daemon.api(), rig.clone(), target.clone());
+    let player = tokio::spawn(async move {
+        let mut reported = Vec::new();
+        while let Ok(ev) = builds.recv().await {
+            if !ev.finished || ev.job != JOB {
+                continue;
+            }
+            let n = ev.build.number;
+            let digest = player_rig
+                .push_image(
+                    &player_rig.registry,
+                    "acme/petstore",
+                    &format!("b{n}"),
+                    &format!("built-{n}"),
+                )
+                .await
+                .unwrap();
+            let body = json!({
+                "reference": format!("{player_target}@{digest}"),
+                "tag": format!("b{n}"),
+                "event_id": ev.build.params["BATON_EVENT"],
+            });
+            for _ in 0..2 {
+                let (status, answer) = player_api
+                    .post("/v1/products/micro-gw/images/petstore/built", body.clone())
+                    .await;
+                assert_eq!(status, 202, "{answer}");
+            }
+            reported.push(digest);
+            if reported.len() == 2 {
+                return reported;
+            }
+        }
+        reported
+    });
 
     // First sight of both sources is a baseline; unchanged checks send nothing.
     api.wait_checks(BASE_SOURCE, "unchanged", 2.0).await;
@@ -139,73 +182,99 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
     let baseline =
         format!("baton_source_checks_total{{source=\"{BASE_SOURCE}\",outcome=\"baseline\"}}");
     assert_eq!(api.metric(&baseline).await, 1.0);
-    assert!(
-        records(&api, "jenkins.build").await.is_empty(),
-        "{}",
-        daemon.log()
-    );
+    assert!(jenkins.builds_of(JOB).is_empty(), "{}", daemon.log());
 
-    // The base tag moves in the registry -> exactly one rebuild with the new digest.
+    // The base tag moves in the registry -> exactly one Jenkins build with the new digest.
     let moved = rig
         .push_image(&registry, &repo, "1.0", "seed-b")
         .await
         .unwrap();
     assert_ne!(moved, first);
-    let rebuild = wait_for("the rebuild", 30, || async {
-        records(&api, "jenkins.build").await.into_iter().next()
+    let build = wait_for("the rebuild at the Jenkins stand-in", 30, || async {
+        jenkins.builds_of(JOB).into_iter().next()
     })
     .await;
-    let params = &rebuild["payload"]["params"];
-    assert_eq!(rebuild["payload"]["job"], JOB);
-    assert_eq!(params["BASE_DIGEST"], moved.as_str());
-    assert_eq!(params["BASE_IMAGE"], base.as_str());
+    let params = &build.params;
+    assert_eq!(params["BASE_DIGEST"], moved);
+    assert_eq!(params["BASE_IMAGE"], base);
     assert_eq!(params["BASE_REF"], format!("{registry}/{repo}@{moved}"));
-    assert_eq!(params["TARGET_IMAGE"], target.as_str());
+    assert_eq!(params["TARGET_IMAGE"], target);
     assert_eq!(params["CAUSE"], "base-image");
-    let event_id = params["BATON_EVENT"].as_str().unwrap().to_owned();
+    assert_eq!(params["GIT_COMMIT"], first_commit);
+    let event_id = params["BATON_EVENT"].clone();
     api.wait_checks(BASE_SOURCE, "unchanged", 2.0).await;
+    assert_eq!(
+        jenkins.builds_of(JOB).len(),
+        1,
+        "unchanged base -> no build"
+    );
     assert_eq!(records(&api, "jenkins.build").await.len(), 1);
+
+    // The build's /built callback -> one image event with the docker/image artifact.
+    let image = wait_for("the image event at the Spinnaker stand-in", 30, || async {
+        image_webhooks(&spinnaker).into_iter().next()
+    })
+    .await;
+    let events = api.events(APP).await;
+    let rebuild = events
+        .iter()
+        .find(|e| e["id"] == event_id.as_str())
+        .unwrap();
+    let digest = rebuild["image_digest"]
+        .as_str()
+        .expect("the build's digest on the event")
+        .to_owned();
+    let reference = format!("{target}@{digest}");
+    assert_eq!(
+        image["artifacts"],
+        json!([{"type": "docker/image", "name": target, "reference": reference, "version": digest}])
+    );
+    assert_eq!(image["parameters"]["batonEvent"], event_id.as_str());
+    assert_eq!(image["parameters"]["tag"], format!("b{}", build.number));
 
     // An artifact-source commit -> a rebuild naming the commit, on the current base.
     let commit = art
         .commit("main", &[("app.txt", Some(b"v2\n".as_slice()))], "app v2")
         .unwrap();
     let second = wait_for("the artifact-source rebuild", 30, || async {
-        records(&api, "jenkins.build").await.into_iter().nth(1)
+        jenkins.builds_of(JOB).into_iter().nth(1)
     })
     .await;
-    let p2 = &second["payload"]["params"];
-    assert_eq!(p2["CAUSE"], "artifact-source");
-    assert_eq!(p2["GIT_COMMIT"], commit.as_str());
-    assert_eq!(p2["BASE_DIGEST"], moved.as_str());
-
-    // The build reports its image -> one image event with the docker/image artifact.
-    let digest = rig
-        .push_image(&registry, "acme/petstore", "b1", "built-1")
+    assert_eq!(second.params["CAUSE"], "artifact-source");
+    assert_eq!(second.params["GIT_COMMIT"], commit);
+    assert_eq!(second.params["BASE_DIGEST"], moved);
+    let reported = tokio::time::timeout(std::time::Duration::from_secs(60), player)
         .await
+        .expect("both builds reported")
         .unwrap();
-    let reference = format!("{target}@{digest}");
-    for _ in 0..2 {
-        let (status, _) = api
-            .post(
-                "/v1/products/micro-gw/images/petstore/built",
-                json!({"reference": reference, "tag": "b1", "event_id": event_id}),
-            )
-            .await;
-        assert_eq!(status, 202);
-    }
-    let images = records(&api, "spinnaker.webhook").await;
-    assert_eq!(images.len(), 1, "a repeated report is not sent twice");
-    let body = &images[0]["payload"]["body"];
-    assert_eq!(images[0]["payload"]["source"], "image");
+    wait_for("the second image event", 30, || async {
+        (image_webhooks(&spinnaker).len() >= 2).then_some(())
+    })
+    .await;
+    let sent: Vec<Value> = image_webhooks(&spinnaker)
+        .iter()
+        .map(|b| b["parameters"]["digest"].clone())
+        .collect();
     assert_eq!(
-        body["artifacts"],
-        json!([{"type": "docker/image", "name": target, "reference": reference, "version": digest}])
+        sent,
+        reported.iter().map(|d| json!(d)).collect::<Vec<_>>(),
+        "one event per build, none twice"
     );
-    assert_eq!(body["parameters"]["batonEvent"], event_id.as_str());
+    assert_eq!(jenkins.builds_of(JOB).len(), 2);
+    assert!(jenkins.unmodelled_requests().is_empty());
     drop(daemon);
     jenkins.shutdown().await;
     spinnaker.shutdown().await;
+}
+
+/// The image webhooks the Spinnaker stand-in received, as JSON.
+fn image_webhooks(spinnaker: &FakeSpinnaker) -> Vec<Value> {
+    spinnaker
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/webhooks/webhook/image")
+        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
