@@ -1,7 +1,8 @@
 //! End to end on the rig: a values change pushed to the chart source becomes exactly one
 //! webhook at the Spinnaker stand-in naming only that environment, and that environment's
 //! pipeline deploys it; docs-only and same-content commits send nothing; invalid YAML is
-//! rejected with file and line. SQLite and PostgreSQL.
+//! rejected with file and line; a newer chart the range selects goes to every environment.
+//! SQLite and PostgreSQL.
 
 mod flow;
 
@@ -175,6 +176,24 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
     assert_eq!(chart_events(&api).await.len(), 1, "{}", daemon.log());
     assert_eq!(webhooks(&spinnaker).len(), 1);
 
+    // A chart version the range (^3.0) now selects appears in the Helm repo -> one event for
+    // every environment, carrying the new chart.
+    let newer = std::fs::read(
+        helm.publish("microgateway", "3.0.2", "replicas: 2\n")
+            .unwrap(),
+    )
+    .unwrap();
+    let bump = wait_for("the chart-version event", 60, || async {
+        webhooks(&spinnaker).into_iter().nth(1)
+    })
+    .await;
+    assert_eq!(bump["environments"], "dev,staging,prod");
+    assert_eq!(bump["parameters"]["chartVersion"], "3.0.2");
+    assert_eq!(bump["artifacts"][0]["name"], "microgateway-3.0.2.tgz");
+    assert_eq!(artifact_bytes(&bump["artifacts"][0]), newer);
+    api.wait_checks(SOURCE, "unchanged", 2.0).await;
+    assert_eq!(webhooks(&spinnaker).len(), 2);
+
     // Invalid YAML in values-prod.yaml -> rejected with file and line, nothing sent.
     repo.commit("main", &values(DEV2, BAD_PROD), "broken prod values")
         .unwrap();
@@ -192,11 +211,11 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
         "names the file and line: {detail}"
     );
     api.wait_checks(SOURCE, "rejected", 2.0).await;
-    assert_eq!(chart_events(&api).await.len(), 1, "{}", daemon.log());
+    assert_eq!(chart_events(&api).await.len(), 2, "{}", daemon.log());
     assert_eq!(
         webhooks(&spinnaker).len(),
-        1,
-        "exactly one webhook in the whole run"
+        2,
+        "no webhook for the rejected commit"
     );
     assert!(spinnaker.unexpected_requests().is_empty());
     drop(daemon);
