@@ -46,6 +46,15 @@ pub struct SourceLabels {
     pub source: String,
 }
 
+/// Labels of `baton_webhook_requests_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `github`, `gitlab`, `gitea` or `bitbucket`.
+    pub provider: String,
+    /// What the request led to (`triggered`, `ignored`, `unauthorized`, ...).
+    pub outcome: String,
+}
+
 /// The metrics of one process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -57,6 +66,8 @@ pub struct Metrics {
     outbox_oldest_seconds: Gauge<f64, AtomicU64>,
     source_checks: Family<SourceCheckLabels, Counter>,
     source_last_success: Family<SourceLabels, Gauge<f64, AtomicU64>>,
+    webhooks: Family<WebhookLabels, Counter>,
+    hook_counters: std::sync::Mutex<Option<std::sync::Arc<crate::hooks::HookCounters>>>,
 }
 
 impl Default for Metrics {
@@ -104,8 +115,16 @@ impl Default for Metrics {
             "Unix time of the last successful check of each source",
             source_last_success.clone(),
         );
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhook_requests",
+            "Push webhook requests, by provider and outcome",
+            webhooks.clone(),
+        );
         Self {
             registry,
+            webhooks,
+            hook_counters: std::sync::Mutex::default(),
             source_checks,
             source_last_success,
             events,
@@ -155,6 +174,11 @@ impl Metrics {
         }
     }
 
+    /// Exports the push-webhook counters as `baton_webhook_requests_total`.
+    pub fn watch_hooks(&self, counters: std::sync::Arc<crate::hooks::HookCounters>) {
+        *self.hook_counters.lock().unwrap_or_else(|p| p.into_inner()) = Some(counters);
+    }
+
     /// The text exposition, with outbox gauges read from `store` now.
     pub async fn render(&self, store: &Store, now: OffsetDateTime) -> anyhow::Result<String> {
         let counts = store.outbox_counts().await?;
@@ -166,6 +190,20 @@ impl Metrics {
             .oldest_pending
             .map_or(0.0, |t| (now - t).as_seconds_f64().max(0.0));
         self.outbox_oldest_seconds.set(oldest);
+        let hooks = self
+            .hook_counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(hooks) = hooks {
+            for (provider, outcome, n) in hooks.snapshot() {
+                let c = self.webhooks.get_or_create(&WebhookLabels {
+                    provider: provider.as_str().into(),
+                    outcome: outcome.as_str().into(),
+                });
+                c.inc_by(n.saturating_sub(c.get()));
+            }
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)

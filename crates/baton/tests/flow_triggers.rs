@@ -136,6 +136,11 @@ products:
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    for (outcome, n) in [("triggered", 1.0), ("unauthorized", 1.0)] {
+        let sample =
+            format!("baton_webhook_requests_total{{provider=\"github\",outcome=\"{outcome}\"}}");
+        assert_eq!(api.metric(&sample).await, n, "{sample}");
+    }
 
     // A manual sync of content already delivered sends nothing and says why.
     let (status, v) = api.post("/v1/products/micro-gw/sync", json!({})).await;
