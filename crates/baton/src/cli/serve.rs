@@ -56,6 +56,14 @@ pub(super) async fn run(
             "no deliverer for these outbox kinds (their config section is missing); their records stay pending"
         );
     }
+    let follower = deliverers.jenkins.as_ref().map(|j| {
+        crate::outbox::follow::BuildFollower::new(
+            j.client().clone(),
+            store.clone(),
+            j.delivered_signal(),
+            crate::outbox::follow::FollowSettings::default(),
+        )
+    });
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let config = Arc::new(loaded.clone());
     let ctx = JobContext::new(
@@ -106,6 +114,9 @@ pub(super) async fn run(
         tracker.clone(),
         shutdown.clone(),
     ));
+    if let Some(f) = follower {
+        tracker.spawn(f.run(shutdown.clone()));
+    }
     tracker.close();
     tracing::info!(%addr, state = %redact(&c.state), "baton listening on {addr}");
 

@@ -5,6 +5,7 @@
 //! Record kinds ([`Effect`]) are pure data; the code that performs them implements [`Deliver`].
 
 pub mod deliverers;
+pub mod follow;
 pub mod jenkins;
 pub mod keys;
 pub mod policy;

@@ -6,6 +6,7 @@
 //! environment, the outbox ([`outbox`]) and events with their correlation ids ([`events`]).
 
 pub mod events;
+pub mod followups;
 mod migrations;
 pub mod outbox;
 

@@ -136,9 +136,15 @@ pub(crate) async fn middleware(
         body: body.clone(),
         status: 0,
         unexpected: false,
+        received_at: std::time::SystemTime::now(),
     };
     let fault = shared.lock().take_fault(&record.method, &record.path);
+    let mut slow_answer = None;
     let response = match fault {
+        Some(FaultKind::SlowAnswer(d)) => {
+            slow_answer = Some(d);
+            None
+        }
         Some(FaultKind::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Some(kork(status, "java.lang.RuntimeException", "injected fault"))
@@ -178,6 +184,9 @@ pub(crate) async fn middleware(
     record.status = response.status().as_u16();
     record.unexpected = response.extensions().get::<Unexpected>().is_some();
     shared.lock().requests.push(record);
+    if let Some(d) = slow_answer {
+        tokio::time::sleep(d).await;
+    }
     response
 }
 

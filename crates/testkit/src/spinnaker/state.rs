@@ -88,6 +88,8 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Whether no route knew the request (the catch-all answered).
     pub unexpected: bool,
+    /// Wall-clock time the request arrived (before any injected fault or delay).
+    pub received_at: std::time::SystemTime,
 }
 
 impl RecordedRequest {
@@ -110,6 +112,9 @@ pub enum FaultKind {
     Respond(u16, Value),
     /// Answer `302 Found` with this `Location` (Spring's redirect to a login page).
     Redirect(String),
+    /// Handle the request normally (Echo accepts the event, the request is recorded), then
+    /// wait this long before answering: a slow answer after the effect happened.
+    SlowAnswer(Duration),
 }
 
 /// A fault injected into requests whose method and path match.
