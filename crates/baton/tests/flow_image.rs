@@ -215,11 +215,14 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
         image_webhooks(&spinnaker).into_iter().next()
     })
     .await;
-    let events = api.events(APP).await;
-    let rebuild = events
-        .iter()
-        .find(|e| e["id"] == event_id.as_str())
-        .unwrap();
+    // The trigger's queue item is recorded on the rebuild's event.
+    let rebuild = wait_for("the queue item on the rebuild event", 30, || async {
+        api.events(APP)
+            .await
+            .into_iter()
+            .find(|e| e["id"] == event_id.as_str() && e["jenkins_queue_id"] == build.queue_id)
+    })
+    .await;
     let digest = rebuild["image_digest"]
         .as_str()
         .expect("the build's digest on the event")
