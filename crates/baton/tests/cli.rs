@@ -57,7 +57,7 @@ fn check_reports_a_table_and_fails_on_problems() {
     let dir = tempfile::tempdir().unwrap();
     let file = config(dir.path(), "127.0.0.1:0");
     let out = baton()
-        .arg("check")
+        .args(["check", "--offline"])
         .arg("--config")
         .arg(&file)
         .output()
@@ -333,7 +333,7 @@ fn check_probes_a_postgres_state_store_without_changing_it() {
     let file = config(dir.path(), "127.0.0.1:0");
     let text_of = |f: &Path| {
         let out = baton()
-            .arg("check")
+            .args(["check", "--offline"])
             .arg("--config")
             .arg(f)
             .env("BATON__STATE", &url)

@@ -140,3 +140,36 @@ async fn bad_request_is_dead_at_once_with_gates_message() {
     assert_eq!(ev.correlation.spinnaker_event_id, None);
     stop.cancel();
 }
+
+#[tokio::test]
+async fn gates_retry_after_is_honoured() {
+    let (store, _dir) = common::sqlite().await;
+    let gate = gate().await;
+    gate.set_fault(Fault {
+        times: Some(1),
+        ..Fault::on(
+            "/webhooks/",
+            FaultKind::Unavailable {
+                retry_after_secs: 1,
+            },
+        )
+    });
+    let outbox = outbox(&store);
+    let stop = start_worker(&outbox, deliverers(&gate, &store));
+    let (_, id) = enqueue_for_event(&outbox, "image", "img-4", &image_effect(4)).await;
+
+    let r = settled(&store, id, Duration::from_secs(10)).await;
+    assert_eq!(r.state, State::Delivered, "{r:?}");
+    let posts = webhook_posts(&gate);
+    assert_eq!(
+        posts.iter().map(|p| p.status).collect::<Vec<_>>(),
+        [503, 200]
+    );
+    // The policy alone would retry after 100 ms; Retry-After: 1 wins.
+    let gap = posts[1]
+        .received_at
+        .duration_since(posts[0].received_at)
+        .unwrap();
+    assert!(gap >= Duration::from_millis(990), "{gap:?}");
+    stop.cancel();
+}

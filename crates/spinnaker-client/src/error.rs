@@ -105,6 +105,8 @@ pub enum Error {
         message: String,
         /// The kork error body, when there was one.
         body: Option<Box<KorkError>>,
+        /// The `Retry-After` header as sent (seconds or an HTTP date), if any.
+        retry_after: Option<String>,
     },
     /// A JSON document did not decode into the model.
     #[error("cannot decode {what} at {path}: {source}")]

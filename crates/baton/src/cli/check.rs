@@ -1,7 +1,7 @@
 //! `baton check`: config, secrets and state store, as a table; exit 1 on any failure.
 //!
-//! Probes of Jenkins, Gate, registries, git remotes and Helm repositories come with their
-//! clients; until then they are listed as "not probed" and do not fail the check.
+//! Then, unless `--offline`, every endpoint the config names is probed (see [`super::probe`]);
+//! an unreachable or refusing endpoint is a failure.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ struct Row {
     note: String,
 }
 
-pub(super) async fn run(config_file: &Path) -> ExitCode {
+pub(super) async fn run(config_file: &Path, offline: bool) -> ExitCode {
     let mut rows = Vec::new();
     let mut row = |check: &str, target: &str, outcome: Outcome, note: String| {
         rows.push(Row {
@@ -53,14 +53,18 @@ pub(super) async fn run(config_file: &Path) -> ExitCode {
                 Outcome::Ok,
                 format!("{} product(s)", loaded.config.products.len()),
             );
-            match Secrets::load(&loaded) {
-                Ok(_) => row("secrets", "*_file", Outcome::Ok, "all readable".into()),
+            let secrets = match Secrets::load(&loaded) {
+                Ok(s) => {
+                    row("secrets", "*_file", Outcome::Ok, "all readable".into());
+                    Some(s)
+                }
                 Err(e) => {
                     for p in &e.problems {
                         row("secrets", &p.path, Outcome::Fail, p.message.clone());
                     }
+                    None
                 }
-            }
+            };
             let state = &loaded.config.state;
             match Store::probe(state, Duration::from_secs(5)).await {
                 Ok(None) => row(
@@ -77,13 +81,25 @@ pub(super) async fn run(config_file: &Path) -> ExitCode {
                 ),
                 Err(e) => row("state store", &redact(state), Outcome::Fail, e.to_string()),
             }
-            for (check, target) in endpoints(&loaded) {
-                row(
-                    check,
-                    &target,
-                    Outcome::Skip,
-                    "not probed: probes come with the clients".into(),
-                );
+            match (&secrets, offline) {
+                (Some(secrets), false) => {
+                    for (check, target, result) in super::probe::all(&loaded, secrets).await {
+                        match result {
+                            Ok(note) => row(check, &target, Outcome::Ok, note),
+                            Err(problem) => row(check, &target, Outcome::Fail, problem),
+                        }
+                    }
+                }
+                (_, offline) => {
+                    let why = if offline {
+                        "not probed: --offline"
+                    } else {
+                        "not probed: fix the secrets first"
+                    };
+                    for (check, target) in endpoints(&loaded) {
+                        row(check, &target, Outcome::Skip, why.into());
+                    }
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod check;
 pub mod client;
+mod probe;
 mod serve;
 mod signals;
 
@@ -46,7 +47,11 @@ pub enum Command {
         cache_dir: Option<PathBuf>,
     },
     /// Validate the config and probe what can be probed; exit 1 on any failure.
-    Check,
+    Check {
+        /// Skip the network probes (Jenkins, Gate, registries, git remotes, Helm repos).
+        #[arg(long)]
+        offline: bool,
+    },
     /// Show what was delivered, images, and outbox counts.
     Status {
         /// The daemon to talk to.
@@ -130,7 +135,7 @@ pub enum OutboxAction {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve { drain, cache_dir } => serve::run(&cli.config, drain, cache_dir).await,
-        Command::Check => return check::run(&cli.config).await,
+        Command::Check { offline } => return check::run(&cli.config, offline).await,
         Command::Status { server, json } => client::status(&server, json).await,
         Command::Sync {
             server,

@@ -6,8 +6,8 @@
 //! in the record's response and on the baton event's correlation (`spinnaker_event_id`), linking
 //! `baton events` to `executions/search?eventId=`.
 //!
-//! Failures map to [`DeliveryError`]: transport failures (connect, timeout, reset) and 5xx are
-//! retried by the outbox policy; 4xx answers (400 bad payload, 401/403 credentials, 404, 415) are
+//! Failures map to [`DeliveryError`]: transport failures (connect, timeout, reset), 5xx and 429
+//! are retried by the outbox policy, honouring Gate's (or its proxy's) `Retry-After`; 4xx answers (400 bad payload, 401/403 credentials, 404, 415) are
 //! permanent — the record goes `dead` with Gate's message and can be retried by hand
 //! (`baton outbox retry ID`) after the fix. A 2xx that is not Echo's answer is permanent too: the
 //! request may have been accepted by something that is not Gate (check `spinnaker.gate_url`).
@@ -115,8 +115,15 @@ pub fn map_error(source: &str, e: spinnaker_client::Error) -> DeliveryError {
     use spinnaker_client::Error as E;
     match &e {
         E::Transport { .. } => DeliveryError::transient(e.to_string()),
-        E::Api { status, .. } => {
-            let mut d = DeliveryError::from_status(*status, None, e.to_string());
+        E::Api {
+            status,
+            retry_after,
+            ..
+        } => {
+            let after = retry_after
+                .as_deref()
+                .and_then(|v| super::policy::parse_retry_after(v, std::time::SystemTime::now()));
+            let mut d = DeliveryError::from_status(*status, after, e.to_string());
             if *status == 401 || *status == 403 {
                 d.message = format!(
                     "{d_msg}; fix spinnaker.auth (credentials or the user's permissions), then `baton outbox retry`",

@@ -96,7 +96,8 @@ impl<D: Deliver> Worker<D> {
     /// in-flight deliveries, records their outcomes and releases the leases of those still
     /// running (they will be delivered again: at most one duplicate).
     ///
-    /// All store writes happen in this loop; delivery tasks only talk to the receiver.
+    /// Outbox writes (claims, outcomes) happen in this loop; delivery tasks talk to the
+    /// receiver and may record correlation ids on the record's event.
     pub async fn run(self, shutdown: CancellationToken) {
         let kinds = self.deliver.kinds();
         let cutoff = self.settings.lease.mul_f64(0.8);

@@ -270,6 +270,11 @@ impl Client {
                 self.login(&mut *self.inner.session.lock().await).await?;
                 continue;
             }
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = resp
                 .bytes()
                 .await
@@ -277,7 +282,11 @@ impl Client {
             if status.is_success() {
                 return Ok(body);
             }
-            return Err(api_error(method.as_str(), &url, status.as_u16(), &body));
+            let mut e = api_error(method.as_str(), &url, status.as_u16(), &body);
+            if let Error::Api { retry_after: r, .. } = &mut e {
+                *r = retry_after;
+            }
+            return Err(e);
         }
     }
 }
@@ -320,5 +329,6 @@ fn api_error(method: &str, url: &Url, status: u16, body: &[u8]) -> Error {
         kind: ApiErrorKind::of(status),
         message,
         body: kork.map(Box::new),
+        retry_after: None,
     }
 }

@@ -149,6 +149,17 @@ pub(crate) async fn middleware(
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Some(kork(status, "java.lang.RuntimeException", "injected fault"))
         }
+        Some(FaultKind::Unavailable { retry_after_secs }) => {
+            let mut r = kork(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "java.lang.RuntimeException",
+                "injected fault",
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Some(r)
+        }
         Some(FaultKind::Respond(code, body)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
             Some((status, axum::Json(body)).into_response())

@@ -104,6 +104,11 @@ impl RecordedRequest {
 pub enum FaultKind {
     /// Answer with this status and a kork error body.
     Status(u16),
+    /// Answer 503 with a kork error body and `Retry-After: secs` (a proxy or Gate under load).
+    Unavailable {
+        /// Value of `Retry-After`, in seconds.
+        retry_after_secs: u64,
+    },
     /// Wait this long before handling (longer than the client's timeout = a timeout).
     Delay(Duration),
     /// Start a response and abort the connection mid-body.

@@ -1,0 +1,141 @@
+//! `baton check` network probes: one row per endpoint, against the Jenkins and Gate stand-ins
+//! and the rig's registry, Helm repository and git remote; exit 1 when any probe fails.
+
+use std::path::Path;
+use std::process::Command;
+
+use testkit::jenkins::{FakeJenkins, UserSpec};
+use testkit::spinnaker::FakeSpinnaker;
+use tokio::net::TcpListener;
+
+struct Endpoints {
+    jenkins: String,
+    gate: String,
+    registry: String,
+    helm: String,
+    git: String,
+}
+
+fn write(dir: &Path, e: &Endpoints, token: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("jenkins-token"), format!("{token}\n")).unwrap();
+    let file = dir.join("baton.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+state: sqlite://{db}
+jenkins: {{url: "{jenkins}", user: baton, token_file: jenkins-token}}
+spinnaker: {{gate_url: "{gate}"}}
+registries:
+  - {{host: "{registry}", insecure: true}}
+products:
+  - name: micro-gw
+    environments: [dev]
+    chart: {{repository: "{helm}", name: microgateway, version: "^3.0"}}
+    chart_source: {{git: "{git}"}}
+    images:
+      - {{name: petstore, base: "{registry}/vendor/base:1.0", target: "{registry}/acme/petstore", jenkins_job: micro-gw/petstore}}
+"#,
+            db = dir.join("baton.db").display(),
+            jenkins = e.jenkins,
+            gate = e.gate,
+            registry = e.registry,
+            helm = e.helm,
+            git = e.git,
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn check(file: &Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["check", "--config"])
+        .arg(file)
+        .env_remove("BATON_CONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn row<'a>(table: &'a str, check: &str, target: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| l.starts_with(check) && l.contains(target))
+        .unwrap_or_else(|| panic!("no {check} row for {target}:\n{table}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_report_each_endpoint_and_fail_on_a_bad_one() {
+    let Some(rig) = testkit::rig::Rig::for_test() else {
+        return;
+    };
+    let jenkins = FakeJenkins::builder()
+        .user(UserSpec::new("baton", "token-1"))
+        .start(TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap();
+    let gate = FakeSpinnaker::builder()
+        .start(TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap();
+    let e = Endpoints {
+        jenkins: jenkins.url(),
+        gate: gate.url().to_owned(),
+        registry: rig.registry.clone(),
+        helm: rig.helm_repo_url.clone(),
+        git: format!("{}/{}", rig.git_daemon_base, rig.chart_source_repo),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), &e, "token-1");
+    let (code, table) = tokio::task::spawn_blocking(move || check(&file))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{table}");
+    assert!(
+        row(&table, "jenkins", &e.jenkins).contains("authenticated as baton"),
+        "{table}"
+    );
+    assert!(row(&table, "gate", &e.gate).contains("ok"), "{table}");
+    assert!(
+        row(&table, "registry", &e.registry).contains("registry API v2 answers"),
+        "{table}"
+    );
+    assert!(
+        row(&table, "helm repo", &e.helm).contains("index.yaml found"),
+        "{table}"
+    );
+    assert!(
+        row(&table, "git remote", &e.git).contains("HEAD "),
+        "{table}"
+    );
+
+    // A wrong Jenkins token, a Helm repo without an index, a git remote that does not exist.
+    let bad = Endpoints {
+        helm: format!("{}/no-such-repo", rig.helm_repo_url),
+        git: format!("{}/no-such-repo.git", rig.git_daemon_base),
+        ..e
+    };
+    let dir2 = tempfile::tempdir().unwrap();
+    let file = write(dir2.path(), &bad, "wrong-token");
+    let (code, table) = tokio::task::spawn_blocking(move || check(&file))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(1), "{table}");
+    let j = row(&table, "jenkins", &bad.jenkins);
+    assert!(j.contains("FAIL") && j.contains("401"), "{table}");
+    assert!(!table.contains("wrong-token"), "secret shown:\n{table}");
+    let h = row(&table, "helm repo", &bad.helm);
+    assert!(h.contains("FAIL") && h.contains("404"), "{table}");
+    assert!(
+        row(&table, "git remote", &bad.git).contains("FAIL"),
+        "{table}"
+    );
+    assert!(
+        row(&table, "registry", &bad.registry).contains("ok"),
+        "{table}"
+    );
+}
