@@ -15,7 +15,8 @@
 //!   ones, list what waits.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
-//! - [`jobs`]: work requested through the API, handed to the jobs over a channel.
+//! - [`jobs`]: the chart sync and image jobs, the source loops (poll, cron) and the policy
+//!   deciding what is worth an event; work requested through the API arrives over a channel.
 //! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild).
 //! - [`clock`]: wall-clock time; follows tokio in production, moved by hand in tests.
 //! - [`reference`]: container image references.

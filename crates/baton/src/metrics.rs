@@ -39,6 +39,31 @@ pub struct EnvironmentLabels {
     pub environment: String,
 }
 
+/// Labels of `baton_source_checks_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceCheckLabels {
+    /// Source id (`chart-source:<product>`, `base-image:<product>/<image>`, ...).
+    pub source: String,
+    /// `baseline`, `unchanged`, `changed`, `rejected` or `error`.
+    pub outcome: String,
+}
+
+/// Labels of `baton_source_last_success_timestamp_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// Source id.
+    pub source: String,
+}
+
+/// Labels of `baton_webhook_requests_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `github`, `gitlab`, `gitea` or `bitbucket`.
+    pub provider: String,
+    /// What the request led to (`triggered`, `ignored`, `unauthorized`, ...).
+    pub outcome: String,
+}
+
 /// The metrics of one process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -49,6 +74,10 @@ pub struct Metrics {
     outbox_dead: Gauge,
     outbox_oldest_seconds: Gauge<f64, AtomicU64>,
     pending_judgments: Family<EnvironmentLabels, Gauge>,
+    source_checks: Family<SourceCheckLabels, Counter>,
+    source_last_success: Family<SourceLabels, Gauge<f64, AtomicU64>>,
+    webhooks: Family<WebhookLabels, Counter>,
+    hook_counters: std::sync::Mutex<Option<std::sync::Arc<crate::hooks::HookCounters>>>,
 }
 
 impl Default for Metrics {
@@ -90,9 +119,31 @@ impl Default for Metrics {
             "Executions waiting for a manual judgment, by product and environment (from Gate)",
             pending_judgments.clone(),
         );
+        let source_checks = Family::<SourceCheckLabels, Counter>::default();
+        let source_last_success = Family::<SourceLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "source_checks",
+            "Checks of change sources, by source and outcome",
+            source_checks.clone(),
+        );
+        registry.register(
+            "source_last_success_timestamp_seconds",
+            "Unix time of the last successful check of each source",
+            source_last_success.clone(),
+        );
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register(
+            "webhook_requests",
+            "Push webhook requests, by provider and outcome",
+            webhooks.clone(),
+        );
         Self {
             registry,
             pending_judgments,
+            webhooks,
+            hook_counters: std::sync::Mutex::default(),
+            source_checks,
+            source_last_success,
             events,
             deliveries,
             outbox_pending,
@@ -133,6 +184,28 @@ impl Metrics {
             .set(n);
     }
 
+    /// Counts a source check's outcome; a success also stamps the source's last-success time.
+    pub fn source_check(&self, source: &str, outcome: &str, at: OffsetDateTime) {
+        self.source_checks
+            .get_or_create(&SourceCheckLabels {
+                source: source.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        if outcome != "error" {
+            self.source_last_success
+                .get_or_create(&SourceLabels {
+                    source: source.into(),
+                })
+                .set(at.unix_timestamp_nanos() as f64 / 1e9);
+        }
+    }
+
+    /// Exports the push-webhook counters as `baton_webhook_requests_total`.
+    pub fn watch_hooks(&self, counters: std::sync::Arc<crate::hooks::HookCounters>) {
+        *self.hook_counters.lock().unwrap_or_else(|p| p.into_inner()) = Some(counters);
+    }
+
     /// The text exposition, with outbox gauges read from `store` now.
     pub async fn render(&self, store: &Store, now: OffsetDateTime) -> anyhow::Result<String> {
         let counts = store.outbox_counts().await?;
@@ -144,6 +217,20 @@ impl Metrics {
             .oldest_pending
             .map_or(0.0, |t| (now - t).as_seconds_f64().max(0.0));
         self.outbox_oldest_seconds.set(oldest);
+        let hooks = self
+            .hook_counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(hooks) = hooks {
+            for (provider, outcome, n) in hooks.snapshot() {
+                let c = self.webhooks.get_or_create(&WebhookLabels {
+                    provider: provider.as_str().into(),
+                    outcome: outcome.as_str().into(),
+                });
+                c.inc_by(n.saturating_sub(c.get()));
+            }
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)

@@ -1,7 +1,12 @@
-//! Container image references (`host/repo:tag`, `host/repo@sha256:...`), parsed strictly enough
-//! to catch typos in the config and in `/built` reports.
+//! Container image references (`host/repo:tag`, `host/repo@sha256:...`) for the config and
+//! `/built` reports. Parsing is baton-sources' ([`ImageReference::parse`], Docker's rules);
+//! this module adds baton's stricter rules on top: the registry host must be written out (a
+//! typo must not silently mean Docker Hub), digests are sha256, and a tag is only what was
+//! written (no implied `latest`).
 
 use std::fmt;
+
+use baton_sources::registry::ImageReference;
 
 /// A parsed image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,7 +15,7 @@ pub struct ImageRef {
     pub host: String,
     /// Repository path inside the registry.
     pub repository: String,
-    /// Tag, if given.
+    /// Tag, if written.
     pub tag: Option<String>,
     /// Digest (`sha256:<64 hex>`), if given.
     pub digest: Option<String>,
@@ -28,17 +33,7 @@ impl ImageRef {
         if s.is_empty() {
             return Err("is empty".to_owned());
         }
-        if s.chars().any(|c| c.is_whitespace()) {
-            return Err(format!("{s:?} contains whitespace"));
-        }
-        let (rest, digest) = match s.split_once('@') {
-            Some((rest, digest)) => {
-                check_digest(digest).map_err(|e| format!("{s:?}: {e}"))?;
-                (rest, Some(digest.to_owned()))
-            }
-            None => (s, None),
-        };
-        let (host, path) = rest.split_once('/').ok_or_else(|| {
+        let (host, _) = s.split_once('/').ok_or_else(|| {
             format!("{s:?} has no registry host; write it as host/repository, e.g. registry.example.com/team/app")
         })?;
         if !(host.contains('.') || host.contains(':') || host == "localhost") {
@@ -46,37 +41,23 @@ impl ImageRef {
                 "{s:?} starts with {host:?}, which is not a registry host; write host/repository"
             ));
         }
-        let (repository, tag) = match path.rsplit_once(':') {
-            Some((repo, tag)) => (repo, Some(tag.to_owned())),
-            None => (path, None),
-        };
-        if repository.is_empty()
-            || repository.split('/').any(|c| {
-                c.is_empty()
-                    || !c.chars().all(|ch| {
-                        ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch)
-                    })
-            })
-        {
-            return Err(format!(
-                "{s:?}: repository {repository:?} must be lowercase path components of [a-z0-9._-]"
-            ));
+        let r = ImageReference::parse(s).map_err(|e| match e {
+            baton_sources::Error::InvalidReference { reason, .. } => format!("{s:?}: {reason}"),
+            other => format!("{s:?}: {other}"),
+        })?;
+        if let Some(d) = &r.digest {
+            check_digest(d).map_err(|e| format!("{s:?}: {e}"))?;
         }
-        if let Some(tag) = &tag {
-            let ok = !tag.is_empty()
-                && tag.len() <= 128
-                && tag
-                    .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch));
-            if !ok {
-                return Err(format!("{s:?}: tag {tag:?} is not a valid tag"));
-            }
-        }
+        let written = s.split('@').next().unwrap_or(s);
+        let tag_written = written
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':'));
         Ok(Self {
-            host: host.to_owned(),
-            repository: repository.to_owned(),
-            tag,
-            digest,
+            host: r.registry,
+            repository: r.repository,
+            tag: r.tag.filter(|_| tag_written),
+            digest: r.digest,
         })
     }
 }
@@ -162,5 +143,25 @@ mod tests {
                 .contains("sha256:")
         );
         assert!(ImageRef::parse("r.io/x:").unwrap_err().contains("tag"));
+        let sha512 = format!("r.io/x@sha512:{}", "ab".repeat(64));
+        assert!(ImageRef::parse(&sha512).unwrap_err().contains("sha256:"));
+    }
+
+    #[test]
+    fn a_tag_is_only_what_was_written() {
+        assert_eq!(ImageRef::parse("r.io:5000/acme/x").unwrap().tag, None);
+        assert_eq!(
+            ImageRef::parse(&format!("r.io:5000/acme/x@{D}"))
+                .unwrap()
+                .tag,
+            None
+        );
+        assert_eq!(
+            ImageRef::parse("r.io:5000/acme/x:latest")
+                .unwrap()
+                .tag
+                .as_deref(),
+            Some("latest")
+        );
     }
 }

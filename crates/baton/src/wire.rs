@@ -99,6 +99,9 @@ pub struct ChartEvent<'a> {
 }
 
 /// The chart event body: `POST {gate}/webhooks/webhook/{webhook_source}`.
+///
+/// `environments` is sent twice: inside `parameters` (DESIGN.md) and at the top level, because
+/// Echo's `payloadConstraints` read top-level keys, so a pipeline can constrain it directly.
 pub fn chart_event(e: &ChartEvent<'_>) -> Value {
     let chart = match &e.artifact {
         ChartArtifact::Embedded { base64 } => Artifact {
@@ -124,14 +127,16 @@ pub fn chart_event(e: &ChartEvent<'_>) -> Value {
         version: None,
         artifact_account: None,
     }));
+    let environments = e.environments.join(",");
     serde_json::json!({
         "application": e.product,
+        "environments": environments,
         "parameters": {
             "product": e.product,
             "commit": e.commit,
             "chart": e.chart,
             "chartVersion": e.version,
-            "environments": e.environments.join(","),
+            "environments": environments,
             "batonEvent": e.event_id,
         },
         "artifacts": artifacts,
@@ -269,7 +274,7 @@ mod tests {
             values,
             event_id: "ev-2",
         };
-        let expected = json!({"application":"micro-gw",
+        let expected = json!({"application":"micro-gw","environments":"dev,staging,prod",
          "parameters":{"product":"micro-gw","commit":"abc123","chart":"microgateway","chartVersion":"3.0.1-1",
                        "environments":"dev,staging,prod","batonEvent":"ev-2"},
          "artifacts":[
@@ -285,6 +290,10 @@ mod tests {
         e.environments = vec!["staging"];
         let body = chart_event(&e);
         assert_eq!(body["parameters"]["environments"], "staging");
+        assert_eq!(
+            body["environments"], "staging",
+            "top level too, for payloadConstraints"
+        );
         assert_eq!(
             body["artifacts"][0],
             json!({"type":"helm/chart","name":"microgateway","version":"3.0.1-1","artifactAccount":"wso2-helm"})

@@ -52,7 +52,23 @@ pub async fn status(
                 "name": img.name, "base": img.base, "base_seen": base_seen, "last_build": last_build,
             }));
         }
-        products.push(json!({"name": p.name, "environments": environments, "images": images}));
+        // The last chart decision (sent, baseline, unchanged on request, rejected with file and
+        // line) and the last failure of each source, so `status` answers "why nothing moved".
+        let last_chart = events
+            .iter()
+            .find(|e| e.kind == "chart" || e.kind == "sync");
+        let mut source_errors = serde_json::Map::new();
+        for id in crate::jobs::run::source_ids(p) {
+            if let Some(o) = store.observation(&format!("{id}#error")).await?
+                && !o.value.is_empty()
+            {
+                source_errors.insert(id, json!({"error": o.value, "at": o.observed_at}));
+            }
+        }
+        products.push(
+            json!({"name": p.name, "environments": environments, "images": images,
+            "last_chart_event": last_chart, "source_errors": source_errors}),
+        );
     }
     let outbox = store.outbox_counts().await?;
     let mut answer = json!({"products": products, "outbox": outbox});

@@ -90,7 +90,8 @@ fn short(digest: &str) -> String {
     }
 }
 
-/// The status JSON as text tables.
+/// The status JSON as text tables, then per product the last chart decision and failing
+/// sources.
 pub(super) fn render_status(v: &Value) -> String {
     let mut out = String::new();
     out.push_str(&format!(
@@ -154,6 +155,29 @@ pub(super) fn render_status(v: &Value) -> String {
     }
     if let Some(e) = v["pending_judgments_error"].as_str() {
         out.push_str(&format!("\npending judgments unknown: {e}\n"));
+    }
+    let mut notes = String::new();
+    for p in products {
+        if let Some(detail) = p["last_chart_event"]["detail"].as_str() {
+            notes.push_str(&format!(
+                "{} last chart decision: {detail}\n",
+                s(&p["name"])
+            ));
+        }
+        if let Some(errors) = p["source_errors"].as_object() {
+            for (source, e) in errors {
+                notes.push_str(&format!(
+                    "{} source {source} failing (last at {}): {}\n",
+                    s(&p["name"]),
+                    s(&e["at"]),
+                    s(&e["error"])
+                ));
+            }
+        }
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+        out.push_str(&notes);
     }
     let o = &v["outbox"];
     out.push_str(&format!(
@@ -330,4 +354,29 @@ pub(super) async fn events(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_text_names_the_last_chart_decision_and_failing_sources() {
+        let v = serde_json::json!({
+            "products": [{"name": "micro-gw", "environments": [], "images": [],
+                "last_chart_event": {"detail": "rejected at commit abc: mgw/values-prod.yaml line 4 column 3: invalid YAML"},
+                "source_errors": {"chart-source:micro-gw": {"at": "2026-11-29T12:00:00Z", "error": "git ls-remote: connection refused"}}}],
+            "outbox": {"pending": 0, "dead": 0, "delivered": 1}
+        });
+        let text = render_status(&v);
+        assert!(
+            text.contains(
+                "micro-gw last chart decision: rejected at commit abc: mgw/values-prod.yaml line 4"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "micro-gw source chart-source:micro-gw failing (last at 2026-11-29T12:00:00Z): git ls-remote: connection refused"
+        ), "{text}");
+    }
 }

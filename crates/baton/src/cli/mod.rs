@@ -63,6 +63,10 @@ pub enum Command {
         /// How long shutdown waits for in-flight work before exiting.
         #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
         drain: Duration,
+        /// Folder for the git and chart caches (rebuilt when lost). Default: `cache/` next to
+        /// a SQLite state file, else a folder in the system's temporary folder.
+        #[arg(long, env = "BATON_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// Validate the config and probe what can be probed; exit 1 on any failure.
     Check {
@@ -185,7 +189,7 @@ pub enum OutboxAction {
 /// Runs the parsed command line; the exit code says whether it worked.
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Serve { drain } => serve::run(&cli.config, drain).await,
+        Command::Serve { drain, cache_dir } => serve::run(&cli.config, drain, cache_dir).await,
         Command::Check { offline } => return check::run(&cli.config, offline).await,
         Command::Status { server, json } => client::status(&server, json).await,
         Command::Sync {

@@ -1,25 +1,30 @@
-//! `baton serve`: the HTTP API, the outbox worker and the job intake, stopped together.
+//! `baton serve`: the HTTP API (with push webhooks when a secret is set), the outbox worker,
+//! the source loops and the job intake, stopped together.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{self, AppState, auth::Tokens};
 use crate::clock::Clock;
 use crate::config::{self, secrets::Secrets};
-use crate::jobs::{self, Job};
+use crate::hooks::{self, HooksState, SharedWatchTable, WebhookSecret};
+use crate::jobs;
+use crate::jobs::context::{JobContext, default_cache_dir};
 use crate::outbox::Outbox;
 use crate::outbox::deliverers::Deliverers;
 use crate::outbox::worker::{Worker, WorkerSettings};
-use crate::store::events::Correlation;
 use crate::store::{Store, redact};
 
-pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<()> {
+pub(super) async fn run(
+    config_file: &Path,
+    drain: Duration,
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let loaded = config::load(config_file)?;
     let secrets = Secrets::load(&loaded)?;
     if secrets.api_tokens.is_empty() {
@@ -76,8 +81,15 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
             crate::outbox::follow::FollowSettings::default(),
         )
     });
+    let config = Arc::new(loaded.clone());
+    let ctx = JobContext::new(
+        config.clone(),
+        outbox.clone(),
+        metrics.clone(),
+        cache_dir.unwrap_or_else(|| default_cache_dir(&c.state)),
+    )?;
     let state = AppState {
-        config: Arc::new(loaded.clone()),
+        config,
         tokens: Tokens::new(&secrets.api_tokens),
         outbox: outbox.clone(),
         jobs: jobs_tx,
@@ -85,7 +97,19 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
     };
 
     let tracker = TaskTracker::new();
+    let triggers = jobs::run::spawn_sources(&ctx, &tracker, &shutdown)?;
+    let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
     let mut router = api::router(state);
+    if let Some(secret) = secrets.webhook_secret.clone() {
+        let secret = WebhookSecret::new(secret).context("git.webhook_secret_file")?;
+        let table = SharedWatchTable::new(triggers.watch_table());
+        let hooks_state = HooksState::new(secret, table, checks_tx);
+        metrics.watch_hooks(hooks_state.counters().clone());
+        router = router.merge(hooks::router(hooks_state));
+        tracing::info!("push webhooks at /hooks/{{github,gitlab,gitea,bitbucket}}");
+    } else {
+        drop(checks_tx);
+    }
     if let Some(p) = &promoter {
         router = router.layer(axum::Extension(p.clone()));
         tracker.spawn(
@@ -105,7 +129,14 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
             .with_metrics(metrics)
             .run(shutdown.clone()),
     );
-    tracker.spawn(intake(jobs_rx, store.clone(), shutdown.clone()));
+    tracker.spawn(jobs::run::intake(
+        ctx,
+        triggers,
+        jobs_rx,
+        checks_rx,
+        tracker.clone(),
+        shutdown.clone(),
+    ));
     if let Some(f) = follower {
         tracker.spawn(f.run(shutdown.clone()));
     }
@@ -126,23 +157,4 @@ pub(super) async fn run(config_file: &Path, drain: Duration) -> anyhow::Result<(
     store.close().await;
     tracing::info!("baton stopped");
     Ok(())
-}
-
-/// Takes requested jobs off the channel. The chart sync and rebuild jobs are not in this
-/// build yet: each request is marked on its event so `baton events` shows it was not run.
-async fn intake(mut rx: mpsc::Receiver<Job>, store: Store, shutdown: CancellationToken) {
-    loop {
-        let job = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            job = rx.recv() => match job { Some(job) => job, None => return },
-        };
-        tracing::warn!(?job, "no job runner for this request in this build");
-        let note = Correlation {
-            detail: Some("not run: this build has no chart sync / rebuild job yet".into()),
-            ..Default::default()
-        };
-        if let Err(e) = store.correlate(job.event_id(), &note).await {
-            tracing::warn!(error = %e, "cannot mark the event");
-        }
-    }
 }

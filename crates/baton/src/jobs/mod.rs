@@ -1,6 +1,20 @@
-//! Work requested through the API and handed to the jobs (chart sync, image rebuild) over a
-//! bounded channel. The API records an event first, so a request is visible even if the job
+//! The jobs and the source loops. Work requested through the API is handed over a bounded
+//! channel ([`Job`]); the API records an event first, so a request is visible even if the job
 //! runs later.
+//!
+//! - [`context`]: the config, store, outbox, metrics and source clients every job shares.
+//! - [`policy`]: the one place deciding baseline / unchanged / changed / rejected.
+//! - [`chart`]: the chart sync job (values files + chart -> Spinnaker chart event).
+//! - [`image`]: base-image, artifact-source and manual rebuilds (-> Jenkins build).
+//! - [`schedule`]: poll intervals and cron as pure functions of `now`; the source loop.
+//! - [`run`]: starting the loops of a config; routing API jobs and webhook checks to them.
+
+pub mod chart;
+pub mod context;
+pub mod image;
+pub mod policy;
+pub mod run;
+pub mod schedule;
 
 use tokio::sync::mpsc;
 
