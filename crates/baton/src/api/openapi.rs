@@ -94,7 +94,21 @@ pub fn document() -> Value {
             "/readyz": {"get": {"summary": "The state store answers", "responses": {
                 "200": {"description": "ready"}, "503": error_response("the state store is unreachable")}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "OpenMetrics text"}}}},
-            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/hooks/{provider}": {"post": {
+                "summary": "Signed git push webhook (mounted when git.webhook_secret_file is set)",
+                "description": "Authenticated by the provider's signature, not a bearer token: GitHub X-Hub-Signature-256, Gitea X-Gitea-Signature, GitLab X-Gitlab-Token, Bitbucket X-Hub-Signature. A push to a watched repository and branch checks that source at once.",
+                "parameters": [{"name": "provider", "in": "path", "required": true,
+                                "schema": {"enum": ["github", "gitlab", "gitea", "bitbucket"]}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {
+                    "200": {"description": "ping answered, or a delivery already seen (duplicate)"},
+                    "202": {"description": "triggered a check, or ignored (unwatched repo or branch, tag, other event) with the reason"},
+                    "400": error_response("the payload does not fit the provider's push shape"),
+                    "401": error_response("signature missing, empty, invalid or of the wrong algorithm"),
+                    "404": error_response("unknown provider"),
+                    "413": error_response("body over the limit"),
+                    "503": error_response("the check queue is full or closed")}}}
         }
     })
 }

@@ -144,6 +144,9 @@ impl std::fmt::Debug for HooksState {
     }
 }
 
+/// The route the push webhooks are served at (`provider`: github, gitlab, gitea, bitbucket).
+pub const PATH: &str = "/hooks/{provider}";
+
 /// `POST /hooks/{provider}` with its own body limit (it overrides an outer
 /// `DefaultBodyLimit`); merge it into the API router. The router carries its own state, so it
 /// merges into a `Router<S>` of any state `S`. Keep it out of bearer-token auth layers: the
@@ -169,7 +172,7 @@ where
 {
     let limit = state.body_limit;
     Router::new()
-        .route("/hooks/{provider}", post(handler::receive))
+        .route(PATH, post(handler::receive))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
