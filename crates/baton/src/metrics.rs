@@ -6,6 +6,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use time::OffsetDateTime;
@@ -77,6 +78,7 @@ pub struct Metrics {
     source_checks: Family<SourceCheckLabels, Counter>,
     source_last_success: Family<SourceLabels, Gauge<f64, AtomicU64>>,
     webhooks: Family<WebhookLabels, Counter>,
+    change_to_delivery: Histogram,
     hook_counters: std::sync::Mutex<Option<std::sync::Arc<crate::hooks::HookCounters>>>,
 }
 
@@ -132,6 +134,13 @@ impl Default for Metrics {
             source_last_success.clone(),
         );
         let webhooks = Family::<WebhookLabels, Counter>::default();
+        // 50 ms .. ~27 min: a healthy delivery is sub-second, an outage stretches to minutes.
+        let change_to_delivery = Histogram::new(exponential_buckets(0.05, 2.0, 16));
+        registry.register(
+            "change_to_delivery_seconds",
+            "Time from a change being recorded in the outbox to its delivery",
+            change_to_delivery.clone(),
+        );
         registry.register(
             "webhook_requests",
             "Push webhook requests, by provider and outcome",
@@ -141,6 +150,7 @@ impl Default for Metrics {
             registry,
             pending_judgments,
             webhooks,
+            change_to_delivery,
             hook_counters: std::sync::Mutex::default(),
             source_checks,
             source_last_success,
@@ -172,6 +182,11 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
+    }
+
+    /// Observes one delivered change: `seconds` from its outbox record's creation to delivery.
+    pub fn change_delivered(&self, seconds: f64) {
+        self.change_to_delivery.observe(seconds.max(0.0));
     }
 
     /// Sets how many executions of an environment's pipeline wait for a judgment.

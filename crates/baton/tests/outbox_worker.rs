@@ -250,6 +250,12 @@ async fn failures_back_off_exponentially_until_delivered() {
         )),
         "{text}"
     );
+    // recorded at 0 s, delivered at 7 s: one observation of 7 s
+    assert!(
+        text.contains("baton_change_to_delivery_seconds_sum 7.0")
+            && text.contains("baton_change_to_delivery_seconds_count 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -256,6 +256,9 @@ impl<D: Deliver> Worker<D> {
         let recorded = match result {
             Ok(delivered) => {
                 self.count(&record.target, "delivered");
+                if let Some(m) = &self.metrics {
+                    m.change_delivered((now - record.created_at).as_seconds_f64());
+                }
                 tracing::info!(record = record.id, target = %record.target, attempt = attempt_no, "delivered");
                 self.store
                     .mark_delivered(record.id, &self.owner, now, delivered.response.as_ref())

@@ -43,6 +43,12 @@ fn touch_all(s: &Stand) {
     s.metrics.event("micro-gw", "chart");
     s.metrics
         .delivery("spinnaker.webhook:chart:micro-gw", "delivered");
+    s.metrics.source_check(
+        "chart-source:micro-gw",
+        "unchanged",
+        time::OffsetDateTime::now_utc(),
+    );
+    s.metrics.change_delivered(0.4);
 }
 
 #[tokio::test]
@@ -59,6 +65,9 @@ async fn metrics_have_the_design_names_and_types() {
         ("baton_outbox_dead", "gauge"),
         ("baton_outbox_oldest_seconds", "gauge"),
         ("baton_pending_judgments", "gauge"),
+        ("baton_source_checks", "counter"),
+        ("baton_source_last_success_timestamp_seconds", "gauge"),
+        ("baton_change_to_delivery_seconds", "histogram"),
     ] {
         assert_eq!(
             f.get(name).map(String::as_str),
