@@ -65,6 +65,17 @@ pub struct WebhookLabels {
     pub outcome: String,
 }
 
+/// Labels of `baton_registry_requests_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RegistryRequestLabels {
+    /// Registry host as written in image references.
+    pub registry: String,
+    /// HTTP method (`HEAD`, `GET`).
+    pub method: String,
+    /// HTTP status answered.
+    pub status: String,
+}
+
 /// The metrics of one process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -79,6 +90,8 @@ pub struct Metrics {
     source_last_success: Family<SourceLabels, Gauge<f64, AtomicU64>>,
     webhooks: Family<WebhookLabels, Counter>,
     change_to_delivery: Histogram,
+    registry_requests: Family<RegistryRequestLabels, Counter>,
+    registries: std::sync::Mutex<Option<std::sync::Arc<baton_sources::registry::Registries>>>,
     hook_counters: std::sync::Mutex<Option<std::sync::Arc<crate::hooks::HookCounters>>>,
 }
 
@@ -136,6 +149,12 @@ impl Default for Metrics {
         let webhooks = Family::<WebhookLabels, Counter>::default();
         // 50 ms .. ~27 min: a healthy delivery is sub-second, an outage stretches to minutes.
         let change_to_delivery = Histogram::new(exponential_buckets(0.05, 2.0, 16));
+        let registry_requests = Family::<RegistryRequestLabels, Counter>::default();
+        registry.register(
+            "registry_requests",
+            "Requests to container registries, by registry, method and status",
+            registry_requests.clone(),
+        );
         registry.register(
             "change_to_delivery_seconds",
             "Time from a change being recorded in the outbox to its delivery",
@@ -151,6 +170,8 @@ impl Default for Metrics {
             pending_judgments,
             webhooks,
             change_to_delivery,
+            registry_requests,
+            registries: std::sync::Mutex::default(),
             hook_counters: std::sync::Mutex::default(),
             source_checks,
             source_last_success,
@@ -182,6 +203,14 @@ impl Metrics {
                 outcome: outcome.into(),
             })
             .inc();
+    }
+
+    /// Exports the registry clients' request counts as `baton_registry_requests_total`.
+    pub fn watch_registries(
+        &self,
+        registries: std::sync::Arc<baton_sources::registry::Registries>,
+    ) {
+        *self.registries.lock().unwrap_or_else(|p| p.into_inner()) = Some(registries);
     }
 
     /// Observes one delivered change: `seconds` from its outbox record's creation to delivery.
@@ -243,6 +272,23 @@ impl Metrics {
                     provider: provider.as_str().into(),
                     outcome: outcome.as_str().into(),
                 });
+                c.inc_by(n.saturating_sub(c.get()));
+            }
+        }
+        let registries = self
+            .registries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(registries) = registries {
+            for (registry, method, status, n) in registries.request_counts() {
+                let c = self
+                    .registry_requests
+                    .get_or_create(&RegistryRequestLabels {
+                        registry,
+                        method,
+                        status: status.to_string(),
+                    });
                 c.inc_by(n.saturating_sub(c.get()));
             }
         }

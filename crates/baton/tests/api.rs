@@ -227,6 +227,11 @@ async fn every_documented_operation_exists() {
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 12, "{}", paths.len());
     for (path, ops) in paths {
+        if path.starts_with("/hooks/") {
+            // Mounted by `serve` only with a webhook secret; the route-table unit test and
+            // tests/hooks cover it.
+            continue;
+        }
         let concrete = path
             .replace("{product}", "micro-gw")
             .replace("{image}", "petstore")

@@ -183,6 +183,15 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
         format!("baton_source_checks_total{{source=\"{BASE_SOURCE}\",outcome=\"baseline\"}}");
     assert_eq!(api.metric(&baseline).await, 1.0);
     assert!(jenkins.builds_of(JOB).is_empty(), "{}", daemon.log());
+    // Each base check was one manifest HEAD answered 200 (no GET: the digest header was there).
+    let heads = format!(
+        "baton_registry_requests_total{{registry=\"{registry}\",method=\"HEAD\",status=\"200\"}}"
+    );
+    assert!(api.metric(&heads).await >= 3.0, "{}", daemon.log());
+    let gets = format!(
+        "baton_registry_requests_total{{registry=\"{registry}\",method=\"GET\",status=\"200\"}}"
+    );
+    assert_eq!(api.metric(&gets).await, 0.0);
 
     // The base tag moves in the registry -> exactly one Jenkins build with the new digest.
     let moved = rig

@@ -88,6 +88,7 @@ pub(super) async fn run(
         metrics.clone(),
         cache_dir.unwrap_or_else(|| default_cache_dir(&c.state)),
     )?;
+    metrics.watch_registries(ctx.registries.clone());
     let state = AppState {
         config,
         tokens: Tokens::new(&secrets.api_tokens),

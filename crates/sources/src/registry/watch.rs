@@ -39,6 +39,19 @@ impl Registries {
         })
     }
 
+    /// Requests sent so far by every client: (host, method, status, count) — for metrics.
+    pub fn request_counts(&self) -> Vec<(String, String, u16, u64)> {
+        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for (host, c) in clients.iter() {
+            for ((method, status), n) in c.request_counts() {
+                out.push((host.clone(), method, status, n));
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// The client for `host` (as written in image references).
     pub fn client(&self, host: &str) -> Result<Arc<RegistryClient>, Error> {
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
