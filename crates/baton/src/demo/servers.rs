@@ -93,12 +93,15 @@ fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) {
     });
 }
 
+/// Manifest bytes by (repository, tag).
+type Manifests = Arc<Mutex<HashMap<(String, String), Vec<u8>>>>;
+
 /// A minimal OCI registry: `/v2/` and `HEAD|GET /v2/<repo>/manifests/<tag>`.
 #[derive(Clone)]
 pub struct Registry {
     /// `127.0.0.1:PORT`.
     pub host: String,
-    manifests: Arc<Mutex<HashMap<(String, String), Vec<u8>>>>,
+    manifests: Manifests,
 }
 
 const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
