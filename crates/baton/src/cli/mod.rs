@@ -150,6 +150,9 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Walk through the whole hand-off on this machine, no external services needed: a
+    /// values change deployed to dev, staging promoted, a moved base image rebuilt.
+    Demo,
     /// Trigger the Jenkins build of IMAGE of PRODUCT now.
     Rebuild {
         /// The daemon to talk to.
@@ -215,6 +218,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             print!("{}", completions(shell));
             Ok(())
         }
+        Command::Demo => crate::demo::run().await,
         Command::Outbox { server, action } => client::outbox(&server, action).await,
         Command::Pipelines { action } => pipelines::run(&cli.config, action).await,
         Command::Events {
