@@ -25,6 +25,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod explain;
 pub mod hooks;
 pub mod jobs;
 pub mod metrics;

@@ -304,6 +304,18 @@ pub(super) async fn outbox(server: &Server, action: super::OutboxAction) -> anyh
     Ok(())
 }
 
+/// `baton explain PRODUCT`.
+pub(super) async fn explain(server: &Server, product: &str, json: bool) -> anyhow::Result<()> {
+    let path = format!("/v1/products/{product}/explain");
+    let v = call(server, reqwest::Method::GET, &path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", crate::explain::text::render(&v));
+    }
+    Ok(())
+}
+
 /// `baton events [PRODUCT]`.
 pub(super) async fn events(
     server: &Server,
