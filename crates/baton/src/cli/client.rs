@@ -331,70 +331,13 @@ pub(super) async fn events(
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    print!("{}", render_events(&v));
+    print!("{}", crate::explain::text::events(&v));
     Ok(())
-}
-
-/// The text of `baton events`: one line per event, its correlation chain joined by `->`
-/// (commit or base digest -> queue item -> build -> result -> image -> Echo event ->
-/// execution -> status, then the note).
-pub(super) fn render_events(v: &Value) -> String {
-    let mut out = format!(
-        "{:24} {:25} {:14} {:8} {:12} CORRELATION\n",
-        "EVENT", "AT", "PRODUCT", "KIND", "IMAGE"
-    );
-    for e in v["events"].as_array().into_iter().flatten() {
-        let mut chain = Vec::new();
-        for (label, key) in [
-            ("commit", "commit"),
-            ("base", "base_digest"),
-            ("queue", "jenkins_queue_id"),
-            ("build", "build_number"),
-            ("result", "build_result"),
-            ("image", "image_digest"),
-            ("echo", "spinnaker_event_id"),
-            ("execution", "execution_id"),
-            ("status", "execution_status"),
-            ("note", "detail"),
-        ] {
-            match &e[key] {
-                Value::Null => {}
-                Value::String(v) if key == "detail" => chain.push(format!("{label}={v}")),
-                Value::String(v) => chain.push(format!("{label}={}", short(v))),
-                other => chain.push(format!("{label}={other}")),
-            }
-        }
-        out.push_str(&format!(
-            "{:24} {:25} {:14} {:8} {:12} {}\n",
-            s(&e["id"]),
-            s(&e["created_at"]),
-            s(&e["product"]),
-            s(&e["kind"]),
-            s(&e["image"]),
-            chain.join(" -> ")
-        ));
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn events_text_shows_the_correlation_chain_in_order() {
-        let v = serde_json::json!({"events": [{
-            "id": "ev-1", "created_at": "2026-11-29T18:00:00Z", "product": "mgw", "kind": "image",
-            "image": "gw", "commit": "abc123", "base_digest": null, "jenkins_queue_id": 17,
-            "build_number": 4, "build_result": "SUCCESS", "image_digest": null,
-            "spinnaker_event_id": "e-9", "execution_id": "x-1", "execution_status": "SUCCEEDED",
-            "detail": "base moved"}]});
-        let text = render_events(&v);
-        assert!(
-            text.contains("commit=abc123 -> queue=17 -> build=4 -> result=SUCCESS -> echo=e-9 -> execution=x-1 -> status=SUCCEEDED -> note=base moved"),
-            "{text}"
-        );
-    }
 
     #[test]
     fn status_text_names_the_last_chart_decision_and_failing_sources() {
