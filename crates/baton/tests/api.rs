@@ -227,6 +227,11 @@ async fn every_documented_operation_exists() {
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 12, "{}", paths.len());
     for (path, ops) in paths {
+        if path.starts_with("/hooks/") {
+            // A router of its own, merged by serve only when git.webhook_secret_file is set;
+            // tests/hooks covers it.
+            continue;
+        }
         let concrete = path
             .replace("{product}", "micro-gw")
             .replace("{image}", "petstore")
