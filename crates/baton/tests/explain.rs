@@ -286,3 +286,75 @@ async fn the_api_route_answers_with_the_sources_and_404_for_an_unknown_product()
         .await;
     assert_eq!(s, reqwest::StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn base_image_rebuild_is_followed_to_its_jenkins_build_then_unchanged() {
+    let (store, _dir) = common::sqlite().await;
+    let observe = |digest: &'static str| Observation {
+        source: "base-image:mgw/gw".into(),
+        value: digest.into(),
+        observed_at: OffsetDateTime::now_utc(),
+    };
+    store
+        .record_observation(&observe("sha256:bbb"))
+        .await
+        .unwrap();
+    store
+        .insert_event(&Event {
+            id: "ev-rebuild".into(),
+            product: "mgw".into(),
+            kind: "rebuild".into(),
+            image: Some("gw".into()),
+            created_at: OffsetDateTime::now_utc(),
+            correlation: Correlation {
+                base_digest: Some("sha256:bbb".into()),
+                jenkins_queue_id: Some(17),
+                build_number: Some(4),
+                build_result: Some("SUCCESS".into()),
+                detail: Some("base registry.example/base:1 moved sha256:aaa -> sha256:bbb".into()),
+                ..Default::default()
+            },
+        })
+        .await
+        .unwrap();
+    let effect = Effect::JenkinsBuild {
+        job: "mgw/gw".into(),
+        params: Default::default(),
+    };
+    let new = NewRecord {
+        kind: effect.kind().into(),
+        target: effect.target("mgw"),
+        payload: serde_json::to_value(&effect).unwrap(),
+        key: "rebuild-1".into(),
+        event_id: Some("ev-rebuild".into()),
+    };
+    let now = OffsetDateTime::now_utc();
+    let (r, _) = store.enqueue(&new, now).await.unwrap();
+    assert!(
+        store
+            .claim(r.id, "t", now, now + Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    store.mark_delivered(r.id, "t", now, None).await.unwrap();
+
+    let render = |sources| text::render(&json!({"product": "mgw", "sources": sources}));
+    let text = render(explain(&store, &product(), None).await.unwrap());
+    assert!(
+        text.contains(&format!(
+            "verdict: delivered: outbox record {}, Jenkins queue item 17, build #4 (SUCCESS)",
+            r.id
+        )),
+        "{text}"
+    );
+
+    store
+        .record_observation(&observe("sha256:ccc"))
+        .await
+        .unwrap();
+    let text = render(explain(&store, &product(), None).await.unwrap());
+    assert!(
+        text.contains("verdict: unchanged: sha256:ccc was seen without a rebuild; the last rebuild (ev-rebuild) was for sha256:bbb"),
+        "{text}"
+    );
+}
