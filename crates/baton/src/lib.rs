@@ -13,11 +13,15 @@
 //!   idempotent apply through Gate.
 //! - [`promote`]: manual judgments: promote, refuse skipping an environment, supersede stale
 //!   ones, list what waits.
+//! - [`explain`]: why the newest change of each source did or did not produce a delivery, and
+//!   the correlation chain `baton events` prints.
+//! - [`demo`]: `baton demo`, the whole flow on this machine with the embedded stand-ins.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
 //! - [`jobs`]: the chart sync and image jobs, the source loops (poll, cron) and the policy
 //!   deciding what is worth an event; work requested through the API arrives over a channel.
-//! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild).
+//! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild, promote, events,
+//!   explain, outbox, pipelines, demo, completions).
 //! - [`clock`]: wall-clock time; follows tokio in production, moved by hand in tests.
 //! - [`reference`]: container image references.
 
@@ -26,6 +30,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod explain;
 pub mod hooks;
 pub mod jobs;
 pub mod metrics;

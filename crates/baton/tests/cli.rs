@@ -250,6 +250,23 @@ fn serve_answers_the_operator_verbs_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
+    // explain: one block per source with a verdict; an unknown product is a 404 naming it.
+    let out = daemon.verb(&["explain", "micro-gw"], Some(TOKEN));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("product micro-gw\nchart-source:micro-gw\n")
+            && stdout.contains("  verdict: "),
+        "{stdout}"
+    );
+    let out = daemon.verb(&["explain", "nope"], Some(TOKEN));
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("\"nope\"") && stderr.contains("404"),
+        "{stderr}"
+    );
+
     // Jenkins reports a pushed image; the record waits in the outbox and can be dropped by hand.
     let digest = format!("sha256:{}", "ab".repeat(32));
     let reference = format!("127.0.0.1:5000/acme/petstore@{digest}");

@@ -78,6 +78,8 @@ pub fn document() -> Value {
                     "judgment": {"enum": ["continue", "stop"]}, "by": {"type": "string"}}}}}})))},
             "/v1/status": {"get": with_errors(json!({"summary": "Delivered versions, images, outbox counts"}),
                 ("200", json!({"description": "status"})))},
+            "/v1/products/{product}/explain": {"get": with_errors(json!({"summary": "Per source of the product: its newest change and whether it was delivered, and if not why",
+                "parameters": [product.clone()]}), ("200", json!({"description": "{product, sources: [{source, observed, event, verdict, ...}]}"})))},
             "/v1/events": {"get": with_errors(json!({"summary": "Events with correlation ids, newest first",
                 "parameters": [{"name": "product", "in": "query", "schema": {"type": "string"}},
                                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}]}),

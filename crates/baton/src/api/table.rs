@@ -55,6 +55,12 @@ pub fn routes() -> Vec<Route> {
             true,
             post(promote::promote),
         ),
+        route(
+            M::GET,
+            "/v1/products/{product}/explain",
+            true,
+            get(crate::explain::handler),
+        ),
         route(M::GET, "/v1/status", true, get(ops::status)),
         route(M::GET, "/v1/events", true, get(ops::events)),
         route(M::GET, "/v1/outbox", true, get(ops::outbox_list)),

@@ -304,6 +304,18 @@ pub(super) async fn outbox(server: &Server, action: super::OutboxAction) -> anyh
     Ok(())
 }
 
+/// `baton explain PRODUCT`.
+pub(super) async fn explain(server: &Server, product: &str, json: bool) -> anyhow::Result<()> {
+    let path = format!("/v1/products/{product}/explain");
+    let v = call(server, reqwest::Method::GET, &path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", crate::explain::text::render(&v));
+    }
+    Ok(())
+}
+
 /// `baton events [PRODUCT]`.
 pub(super) async fn events(
     server: &Server,
@@ -319,40 +331,7 @@ pub(super) async fn events(
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!(
-        "{:24} {:25} {:14} {:8} {:12} CORRELATION",
-        "EVENT", "AT", "PRODUCT", "KIND", "IMAGE"
-    );
-    for e in v["events"].as_array().into_iter().flatten() {
-        let mut chain = Vec::new();
-        for (label, key) in [
-            ("commit", "commit"),
-            ("base", "base_digest"),
-            ("queue", "jenkins_queue_id"),
-            ("build", "build_number"),
-            ("result", "build_result"),
-            ("image", "image_digest"),
-            ("echo", "spinnaker_event_id"),
-            ("execution", "execution_id"),
-            ("status", "execution_status"),
-            ("note", "detail"),
-        ] {
-            match &e[key] {
-                Value::Null => {}
-                Value::String(v) => chain.push(format!("{label}={}", short(v))),
-                other => chain.push(format!("{label}={other}")),
-            }
-        }
-        println!(
-            "{:24} {:25} {:14} {:8} {:12} {}",
-            s(&e["id"]),
-            s(&e["created_at"]),
-            s(&e["product"]),
-            s(&e["kind"]),
-            s(&e["image"]),
-            chain.join(" -> ")
-        );
-    }
+    print!("{}", crate::explain::text::events(&v));
     Ok(())
 }
 

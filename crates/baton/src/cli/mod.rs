@@ -117,6 +117,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// For the newest change of each source of PRODUCT: delivered, or why not.
+    Explain {
+        /// The daemon to talk to.
+        #[command(flatten)]
+        server: client::Server,
+        /// Product name.
+        product: String,
+        /// Print the daemon's JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Spinnaker pipeline JSON from the config: render, lint, apply.
     Pipelines {
         /// What to do.
@@ -226,6 +237,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             product,
             json,
         } => client::events(&server, product.as_deref(), json).await,
+        Command::Explain {
+            server,
+            product,
+            json,
+        } => client::explain(&server, &product, json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

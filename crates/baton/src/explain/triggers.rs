@@ -1,0 +1,171 @@
+//! Why Echo started no pipeline for a webhook baton posted: the application's pipeline
+//! configs (from Gate) checked against the exact posted payload with spinnaker-client's model
+//! of Echo's trigger matching, artifact gate and Orca's artifact resolution.
+
+use serde_json::{Map, Value};
+use spinnaker_client::model::artifact::Artifact;
+use spinnaker_client::model::pipeline::PipelineConfig;
+use spinnaker_client::model::triggering::{constraints_hold, describe, java_to_string};
+
+/// One line per webhook trigger of `pipelines` saying why it did (not) fire for an event
+/// posted to Echo source `source` with body `payload`.
+pub fn why_not(pipelines: &[PipelineConfig], source: &str, payload: &Value) -> Vec<String> {
+    let empty = Map::new();
+    let body = payload.as_object().unwrap_or(&empty);
+    let posted: Vec<Artifact> = body
+        .get("artifacts")
+        .and_then(|a| serde_json::from_value(a.clone()).ok())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for p in pipelines {
+        let webhooks = p
+            .triggers
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, t)| t.trigger_type == "webhook");
+        for (i, t) in webhooks {
+            let at = format!("pipeline {:?} trigger {}", p.name, i + 1);
+            if !t.is_enabled() {
+                out.push(format!("{at}: disabled"));
+                continue;
+            }
+            if t.source.as_deref() != Some(source) {
+                out.push(format!(
+                    "{at}: source differs: the trigger listens on {:?}, the event was posted to {source:?}",
+                    t.source.as_deref().unwrap_or("")
+                ));
+                continue;
+            }
+            let failed = failed_constraints(t.payload_constraints.as_ref(), body);
+            if !failed.is_empty() {
+                out.push(format!("{at}: {}", failed.join("; ")));
+                continue;
+            }
+            if !p.artifact_gate(t, &posted) {
+                let expected: Vec<String> = p
+                    .trigger_expected_artifacts(t)
+                    .map(|e| e.match_artifact.as_ref().map_or("null".into(), describe))
+                    .collect();
+                let sent: Vec<String> = posted.iter().map(describe).collect();
+                out.push(format!(
+                    "{at}: no expected artifact matched: expected one of [{}], posted [{}]",
+                    expected.join(", "),
+                    sent.join(", ")
+                ));
+                continue;
+            }
+            match p.resolve_artifacts(t, &posted) {
+                Err(msg) => out.push(format!("{at}: matched, but Orca fails it on startup: {msg}")),
+                Ok(_) => out.push(format!(
+                    "{at}: matches; Echo should have started it (it may still be processing the event)"
+                )),
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(format!(
+            "no pipeline of the application has a webhook trigger (source {source:?})"
+        ));
+    }
+    out
+}
+
+/// `constraint KEY=REGEX not found in value V` for each payload constraint that fails.
+fn failed_constraints(
+    constraints: Option<&Map<String, Value>>,
+    body: &Map<String, Value>,
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    for (key, want) in constraints.into_iter().flatten() {
+        let one: Map<String, Value> = [(key.clone(), want.clone())].into_iter().collect();
+        if constraints_hold(&one, body) {
+            continue;
+        }
+        let value = match body.get(key).filter(|v| !v.is_null()) {
+            Some(v) => format!("value {:?}", java_to_string(v)),
+            None => "the payload (no such key)".to_owned(),
+        };
+        failed.push(format!(
+            "constraint {key}={:?} not found in {value}",
+            java_to_string(want)
+        ));
+    }
+    failed
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pipeline(trigger: Value, expected: Value) -> PipelineConfig {
+        serde_json::from_value(json!({
+            "application": "mgw", "name": "mgw-deploy-dev",
+            "triggers": [trigger], "expectedArtifacts": expected
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn names_the_failing_part_of_each_trigger() {
+        let body = json!({"application": "mgw", "environments": "staging",
+            "artifacts": [{"type": "embedded/base64", "name": "mgw-3.0.1.tgz", "reference": "AAAA"}]});
+        let wrong_source = pipeline(
+            json!({"type": "webhook", "enabled": true, "source": "image"}),
+            json!([]),
+        );
+        let constraint = pipeline(
+            json!({"type": "webhook", "enabled": true, "source": "chart",
+                   "payloadConstraints": {"environments": "(^|,)dev(,|$)"}}),
+            json!([]),
+        );
+        let artifacts = pipeline(
+            json!({"type": "webhook", "enabled": true, "source": "chart", "expectedArtifactIds": ["a"]}),
+            json!([{"id": "a", "matchArtifact": {"type": "embedded/base64", "name": "other.tgz"}}]),
+        );
+        let lines = why_not(&[wrong_source, constraint, artifacts], "chart", &body);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[0].contains("source differs: the trigger listens on \"image\""),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains(
+                r#"constraint environments="(^|,)dev(,|$)" not found in value "staging""#
+            ),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].contains("no expected artifact matched"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[2].contains("name=other.tgz") && lines[2].contains("name=mgw-3.0.1.tgz"),
+            "{}",
+            lines[2]
+        );
+    }
+
+    #[test]
+    fn multiple_matches_and_no_trigger_are_explained() {
+        let body = json!({"environments": "dev", "artifacts": [
+            {"type": "embedded/base64", "name": "values-dev.yaml", "reference": "AA"},
+            {"type": "embedded/base64", "name": "values-prod.yaml", "reference": "AA"}]});
+        let p = pipeline(
+            json!({"type": "webhook", "enabled": true, "source": "chart", "expectedArtifactIds": ["v"]}),
+            json!([{"id": "v", "matchArtifact": {"type": "embedded/base64", "name": "values-.*"}}]),
+        );
+        let lines = why_not(&[p], "chart", &body);
+        assert!(lines[0].contains("matches multiple artifacts"), "{lines:?}");
+        let none = why_not(&[], "chart", &body);
+        assert_eq!(
+            none,
+            vec!["no pipeline of the application has a webhook trigger (source \"chart\")"]
+        );
+    }
+}
