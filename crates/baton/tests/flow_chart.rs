@@ -8,7 +8,7 @@ mod flow;
 
 use std::path::Path;
 
-use flow::{Api, Daemon, TOKEN, artifact_bytes, wait_for};
+use flow::{Api, Daemon, TOKEN, artifact_bytes, chart_webhooks, wait_for};
 use serde_json::Value;
 use testkit::rig::Rig;
 use testkit::spinnaker::FakeSpinnaker;
@@ -48,15 +48,6 @@ products:
 }
 
 /// The chart webhooks the Spinnaker stand-in received, as JSON.
-fn webhooks(spinnaker: &FakeSpinnaker) -> Vec<Value> {
-    spinnaker
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path == "/webhooks/webhook/chart")
-        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
-        .collect()
-}
-
 async fn chart_events(api: &Api) -> Vec<Value> {
     api.outbox()
         .await
@@ -112,7 +103,7 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
     let body = wait_for(
         "the chart webhook at the Spinnaker stand-in",
         60,
-        || async { webhooks(&spinnaker).into_iter().next() },
+        || async { chart_webhooks(&spinnaker).into_iter().next() },
     )
     .await;
     let record = chart_events(&api).await.remove(0);
@@ -174,7 +165,7 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
         .unwrap();
     api.wait_checks(SOURCE, "unchanged", 2.0).await;
     assert_eq!(chart_events(&api).await.len(), 1, "{}", daemon.log());
-    assert_eq!(webhooks(&spinnaker).len(), 1);
+    assert_eq!(chart_webhooks(&spinnaker).len(), 1);
 
     // A chart version the range (^3.0) now selects appears in the Helm repo -> one event for
     // every environment, carrying the new chart.
@@ -184,7 +175,7 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
     )
     .unwrap();
     let bump = wait_for("the chart-version event", 60, || async {
-        webhooks(&spinnaker).into_iter().nth(1)
+        chart_webhooks(&spinnaker).into_iter().nth(1)
     })
     .await;
     assert_eq!(bump["environments"], "dev,staging,prod");
@@ -192,7 +183,7 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
     assert_eq!(bump["artifacts"][0]["name"], "microgateway-3.0.2.tgz");
     assert_eq!(artifact_bytes(&bump["artifacts"][0]), newer);
     api.wait_checks(SOURCE, "unchanged", 2.0).await;
-    assert_eq!(webhooks(&spinnaker).len(), 2);
+    assert_eq!(chart_webhooks(&spinnaker).len(), 2);
 
     // Invalid YAML in values-prod.yaml -> rejected with file and line, nothing sent.
     repo.commit("main", &values(DEV2, BAD_PROD), "broken prod values")
@@ -213,7 +204,7 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
     api.wait_checks(SOURCE, "rejected", 2.0).await;
     assert_eq!(chart_events(&api).await.len(), 2, "{}", daemon.log());
     assert_eq!(
-        webhooks(&spinnaker).len(),
+        chart_webhooks(&spinnaker).len(),
         2,
         "no webhook for the rejected commit"
     );

@@ -6,20 +6,10 @@ mod flow;
 
 use std::time::Duration;
 
-use flow::{Daemon, TOKEN, artifact_bytes, wait_for};
-use serde_json::{Value, json};
-use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
+use flow::{Daemon, TOKEN, artifact_bytes, chart_webhooks, fake_jenkins, wait_for};
+use serde_json::json;
 use testkit::rig::Rig;
 use testkit::spinnaker::FakeSpinnaker;
-
-fn webhooks(spinnaker: &FakeSpinnaker) -> Vec<Value> {
-    spinnaker
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path == "/webhooks/webhook/chart")
-        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_sight_is_delivered_oci_reference_and_base_image() {
@@ -45,25 +35,7 @@ async fn first_sight_is_delivered_oci_reference_and_base_image() {
         .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
         .await
         .unwrap();
-    let mut job = JobSpec::new("oci/base-image")
-        .script(BuildScript::new(Duration::from_millis(100), "SUCCESS"));
-    for p in [
-        "BASE_IMAGE",
-        "BASE_DIGEST",
-        "BASE_REF",
-        "TARGET_IMAGE",
-        "GIT_COMMIT",
-        "CAUSE",
-        "BATON_EVENT",
-    ] {
-        job = job.param(ParamSpec::string(p, ""));
-    }
-    let jenkins = FakeJenkins::builder()
-        .user(UserSpec::new("baton", "jenkins-api-token"))
-        .job(job)
-        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
-        .await
-        .unwrap();
+    let jenkins = fake_jenkins("oci/base-image", Duration::from_millis(100)).await;
     std::fs::write(dir.path().join("api-tokens"), format!("{TOKEN}\n")).unwrap();
     std::fs::write(dir.path().join("jenkins-token"), "jenkins-api-token\n").unwrap();
     let file = dir.path().join("baton.yaml");
@@ -109,7 +81,7 @@ products:
     let daemon = Daemon::start(&file);
 
     let both = wait_for("both chart events", 60, || async {
-        let w = webhooks(&spinnaker);
+        let w = chart_webhooks(&spinnaker);
         (w.len() >= 2).then_some(w)
     })
     .await;
@@ -142,7 +114,7 @@ products:
     .await;
     assert_eq!(build.params["BASE_DIGEST"], base_digest);
     assert_eq!(build.params["CAUSE"], "base-image");
-    assert_eq!(webhooks(&spinnaker).len(), 2);
+    assert_eq!(chart_webhooks(&spinnaker).len(), 2);
     drop(daemon);
     jenkins.shutdown().await;
     spinnaker.shutdown().await;

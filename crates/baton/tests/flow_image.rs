@@ -7,9 +7,8 @@ mod flow;
 
 use std::path::Path;
 
-use flow::{Api, Daemon, TOKEN, wait_for};
+use flow::{Api, Daemon, TOKEN, fake_jenkins, wait_for};
 use serde_json::{Value, json};
-use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
 use testkit::rig::Rig;
 use testkit::spinnaker::FakeSpinnaker;
 
@@ -98,27 +97,7 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
         )
         .unwrap();
 
-    let mut job = JobSpec::new(JOB).script(BuildScript::new(
-        std::time::Duration::from_millis(300),
-        "SUCCESS",
-    ));
-    for p in [
-        "BASE_IMAGE",
-        "BASE_DIGEST",
-        "BASE_REF",
-        "TARGET_IMAGE",
-        "GIT_COMMIT",
-        "CAUSE",
-        "BATON_EVENT",
-    ] {
-        job = job.param(ParamSpec::string(p, ""));
-    }
-    let jenkins = FakeJenkins::builder()
-        .user(UserSpec::new("baton", "jenkins-api-token"))
-        .job(job)
-        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
-        .await
-        .unwrap();
+    let jenkins = fake_jenkins(JOB, std::time::Duration::from_millis(300)).await;
     let spinnaker = FakeSpinnaker::builder()
         .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
         .await

@@ -7,7 +7,7 @@ mod flow;
 use std::time::Duration;
 
 use baton::hooks::{WebhookSecret, sign_sha256};
-use flow::{Daemon, TOKEN, wait_for};
+use flow::{Daemon, TOKEN, chart_webhooks, wait_for};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use testkit::rig::Rig;
@@ -15,15 +15,6 @@ use testkit::spinnaker::FakeSpinnaker;
 
 const APP: &str = "micro-gw";
 const HOOK_SECRET: &str = "push-hook-secret";
-
-fn webhooks(spinnaker: &FakeSpinnaker) -> Vec<Value> {
-    spinnaker
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path == "/webhooks/webhook/chart")
-        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_webhook_manual_sync_and_force() {
@@ -116,7 +107,7 @@ products:
         "{answer}"
     );
     let sent = wait_for("the chart webhook after the push hook", 30, || async {
-        webhooks(&spinnaker).into_iter().next()
+        chart_webhooks(&spinnaker).into_iter().next()
     })
     .await;
     eprintln!(
@@ -159,13 +150,13 @@ products:
         .await;
     assert_eq!(status, 202);
     let forced = wait_for("the forced chart webhook", 30, || async {
-        webhooks(&spinnaker).into_iter().nth(1)
+        chart_webhooks(&spinnaker).into_iter().nth(1)
     })
     .await;
     assert_eq!(forced["environments"], "dev,prod");
     assert_eq!(forced["parameters"]["batonEvent"], v["event_id"]);
     assert_eq!(forced["artifacts"], sent["artifacts"], "same content");
-    assert_eq!(webhooks(&spinnaker).len(), 2);
+    assert_eq!(chart_webhooks(&spinnaker).len(), 2);
     drop(daemon);
     spinnaker.shutdown().await;
 }

@@ -209,3 +209,37 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(dir.join(name), text).unwrap();
     name.to_owned()
 }
+
+/// The chart webhooks the Spinnaker stand-in received, as JSON, oldest first.
+pub fn chart_webhooks(spinnaker: &testkit::spinnaker::FakeSpinnaker) -> Vec<Value> {
+    spinnaker
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/webhooks/webhook/chart")
+        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
+        .collect()
+}
+
+/// The Jenkins stand-in with user `baton` (token `jenkins-api-token`) and one image job `job`
+/// taking DESIGN.md's rebuild parameters, whose builds take `build` and succeed.
+pub async fn fake_jenkins(job: &str, build: Duration) -> testkit::jenkins::FakeJenkins {
+    use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
+    let mut spec = JobSpec::new(job).script(BuildScript::new(build, "SUCCESS"));
+    for p in [
+        "BASE_IMAGE",
+        "BASE_DIGEST",
+        "BASE_REF",
+        "TARGET_IMAGE",
+        "GIT_COMMIT",
+        "CAUSE",
+        "BATON_EVENT",
+    ] {
+        spec = spec.param(ParamSpec::string(p, ""));
+    }
+    FakeJenkins::builder()
+        .user(UserSpec::new("baton", "jenkins-api-token"))
+        .job(spec)
+        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap()
+}
