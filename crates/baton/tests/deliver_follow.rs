@@ -60,6 +60,32 @@ fn start_follower(j: &FakeJenkins, store: &Store, d: &JenkinsDeliverer) -> Cance
     stop
 }
 
+/// The outbox worker with only the Jenkins deliverer.
+fn start_jenkins_worker(outbox: &baton::outbox::Outbox, d: JenkinsDeliverer) -> CancellationToken {
+    start_worker(
+        outbox,
+        Deliverers {
+            spinnaker: None,
+            jenkins: Some(d),
+        },
+    )
+}
+
+/// Waits until `event` has a build result; returns its correlation.
+async fn until_result(
+    store: &Store,
+    event: &str,
+    secs: u64,
+    what: &str,
+) -> baton::store::events::Correlation {
+    until(Duration::from_secs(secs), what, async || {
+        let e = store.event(event).await.unwrap().unwrap();
+        e.correlation.build_result.is_some()
+    })
+    .await;
+    store.event(event).await.unwrap().unwrap().correlation
+}
+
 fn build(digest: &str) -> Effect {
     Effect::JenkinsBuild {
         job: JOB.into(),
@@ -78,26 +104,11 @@ async fn queue_id_leads_to_build_number_and_scripted_result() {
     let outbox = outbox(&store);
     let d = JenkinsDeliverer::new(client(&j), store.clone());
     let follow = start_follower(&j, &store, &d);
-    let work = start_worker(
-        &outbox,
-        Deliverers {
-            spinnaker: None,
-            jenkins: Some(d),
-        },
-    );
+    let work = start_jenkins_worker(&outbox, d);
     let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-1", &build("sha256:01")).await;
     settled(&store, id, Duration::from_secs(10)).await;
 
-    until(
-        Duration::from_secs(15),
-        "build result recorded",
-        async || {
-            let e = store.event(&event).await.unwrap().unwrap();
-            e.correlation.build_result.is_some()
-        },
-    )
-    .await;
-    let e = store.event(&event).await.unwrap().unwrap().correlation;
+    let e = until_result(&store, &event, 15, "build result recorded").await;
     let builds = j.builds_of(JOB);
     assert_eq!(builds.len(), 1);
     assert_eq!(e.jenkins_queue_id, Some(builds[0].queue_id as i64));
@@ -121,13 +132,7 @@ async fn a_restarted_follower_finds_the_build_in_the_store() {
     let outbox = outbox(&store);
     let d = JenkinsDeliverer::new(client(&j), store.clone());
     let first = start_follower(&j, &store, &d);
-    let work = start_worker(
-        &outbox,
-        Deliverers {
-            spinnaker: None,
-            jenkins: Some(d),
-        },
-    );
+    let work = start_jenkins_worker(&outbox, d);
     let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-2", &build("sha256:02")).await;
     settled(&store, id, Duration::from_secs(10)).await;
     // The first follower sees the build start, then "the daemon stops".
@@ -152,16 +157,7 @@ async fn a_restarted_follower_finds_the_build_in_the_store() {
     // "Restart": a new follower with a fresh wake signal and nothing in memory.
     let d2 = JenkinsDeliverer::new(client(&j), store.clone());
     let second = start_follower(&j, &store, &d2);
-    until(
-        Duration::from_secs(15),
-        "result recorded after restart",
-        async || {
-            let e = store.event(&event).await.unwrap().unwrap();
-            e.correlation.build_result.is_some()
-        },
-    )
-    .await;
-    let e = store.event(&event).await.unwrap().unwrap().correlation;
+    let e = until_result(&store, &event, 15, "result recorded after restart").await;
     assert_eq!(e.build_result.as_deref(), Some("FAILURE"));
     assert!(store.pending_builds(10).await.unwrap().is_empty());
     second.cancel();
@@ -174,28 +170,13 @@ async fn a_cancelled_queue_item_ends_as_cancelled() {
     let outbox = outbox(&store);
     let d = JenkinsDeliverer::new(client(&j), store.clone());
     let follow = start_follower(&j, &store, &d);
-    let work = start_worker(
-        &outbox,
-        Deliverers {
-            spinnaker: None,
-            jenkins: Some(d),
-        },
-    );
+    let work = start_jenkins_worker(&outbox, d);
     let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-3", &build("sha256:03")).await;
     let r = settled(&store, id, Duration::from_secs(10)).await;
     let queue_id = r.response.unwrap()["queueId"].as_u64().unwrap();
     client(&j).cancel_queue_item(queue_id).await.unwrap();
 
-    until(
-        Duration::from_secs(10),
-        "cancellation recorded",
-        async || {
-            let e = store.event(&event).await.unwrap().unwrap();
-            e.correlation.build_result.is_some()
-        },
-    )
-    .await;
-    let e = store.event(&event).await.unwrap().unwrap().correlation;
+    let e = until_result(&store, &event, 10, "cancellation recorded").await;
     assert_eq!(e.build_result.as_deref(), Some("CANCELLED"));
     assert!(
         e.detail
@@ -224,21 +205,10 @@ async fn a_follow_up_past_its_deadline_ends_as_unknown() {
         BuildFollower::new(client(&j), store.clone(), d.delivered_signal(), settings)
             .run(stop.clone()),
     );
-    let work = start_worker(
-        &outbox,
-        Deliverers {
-            spinnaker: None,
-            jenkins: Some(d),
-        },
-    );
+    let work = start_jenkins_worker(&outbox, d);
     let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-4", &build("sha256:04")).await;
     settled(&store, id, Duration::from_secs(10)).await;
-    until(Duration::from_secs(10), "give-up recorded", async || {
-        let e = store.event(&event).await.unwrap().unwrap();
-        e.correlation.build_result.is_some()
-    })
-    .await;
-    let e = store.event(&event).await.unwrap().unwrap().correlation;
+    let e = until_result(&store, &event, 10, "give-up recorded").await;
     assert_eq!(e.build_result.as_deref(), Some("UNKNOWN"));
     let detail = e.detail.unwrap();
     assert!(detail.contains("gave up on queue item"), "{detail}");
