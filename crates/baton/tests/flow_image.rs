@@ -7,7 +7,7 @@ mod flow;
 
 use std::path::Path;
 
-use flow::{Api, Daemon, TOKEN, fake_jenkins, wait_for};
+use flow::{Api, Daemon, TOKEN, fake_jenkins, wait_for, webhooks};
 use serde_json::{Value, json};
 use testkit::rig::Rig;
 use testkit::spinnaker::FakeSpinnaker;
@@ -200,7 +200,7 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
 
     // The build's /built callback -> one image event with the docker/image artifact.
     let image = wait_for("the image event at the Spinnaker stand-in", 30, || async {
-        image_webhooks(&spinnaker).into_iter().next()
+        webhooks(&spinnaker, "image").into_iter().next()
     })
     .await;
     // The trigger's queue item is recorded on the rebuild's event.
@@ -239,10 +239,10 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
         .expect("both builds reported")
         .unwrap();
     wait_for("the second image event", 30, || async {
-        (image_webhooks(&spinnaker).len() >= 2).then_some(())
+        (webhooks(&spinnaker, "image").len() >= 2).then_some(())
     })
     .await;
-    let sent: Vec<Value> = image_webhooks(&spinnaker)
+    let sent: Vec<Value> = webhooks(&spinnaker, "image")
         .iter()
         .map(|b| b["parameters"]["digest"].clone())
         .collect();
@@ -259,15 +259,6 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
 }
 
 /// The image webhooks the Spinnaker stand-in received, as JSON.
-fn image_webhooks(spinnaker: &FakeSpinnaker) -> Vec<Value> {
-    spinnaker
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path == "/webhooks/webhook/image")
-        .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_flow_sqlite() {
     let Some(rig) = Rig::for_test() else { return };

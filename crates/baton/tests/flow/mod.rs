@@ -210,14 +210,20 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     name.to_owned()
 }
 
-/// The chart webhooks the Spinnaker stand-in received, as JSON, oldest first.
-pub fn chart_webhooks(spinnaker: &testkit::spinnaker::FakeSpinnaker) -> Vec<Value> {
+/// The webhooks of Echo source `source` the Spinnaker stand-in received, as JSON, oldest first.
+pub fn webhooks(spinnaker: &testkit::spinnaker::FakeSpinnaker, source: &str) -> Vec<Value> {
+    let path = format!("/webhooks/webhook/{source}");
     spinnaker
         .requests()
         .into_iter()
-        .filter(|r| r.method == "POST" && r.path == "/webhooks/webhook/chart")
+        .filter(|r| r.method == "POST" && r.path == path)
         .map(|r| serde_json::from_slice(&r.body).expect("a JSON webhook body"))
         .collect()
+}
+
+/// The chart webhooks the Spinnaker stand-in received.
+pub fn chart_webhooks(spinnaker: &testkit::spinnaker::FakeSpinnaker) -> Vec<Value> {
+    webhooks(spinnaker, "chart")
 }
 
 /// The Jenkins stand-in with user `baton` (token `jenkins-api-token`) and one image job `job`
