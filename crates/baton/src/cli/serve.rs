@@ -48,11 +48,12 @@ pub(super) async fn run(
     let mut settings = WorkerSettings::from(&c.outbox);
     settings.drain = drain;
     let metrics = Arc::new(crate::metrics::Metrics::default());
+    let config = Arc::new(loaded.clone());
     let promoter = match &c.spinnaker {
         Some(sp) => {
             let gate = crate::promote::gate::client(sp, secrets.gate.as_ref())?;
             Some(Arc::new(
-                crate::promote::Promoter::new(gate, store.clone(), clock, Arc::new(loaded.clone()))
+                crate::promote::Promoter::new(gate, store.clone(), clock, config.clone())
                     .with_metrics(metrics.clone()),
             ))
         }
@@ -81,7 +82,6 @@ pub(super) async fn run(
             crate::outbox::follow::FollowSettings::default(),
         )
     });
-    let config = Arc::new(loaded.clone());
     let ctx = JobContext::new(
         config.clone(),
         outbox.clone(),
