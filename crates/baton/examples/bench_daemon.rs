@@ -18,7 +18,6 @@
 //!
 //! Needs `scripts/rig up` (the rig's env file) and a release `baton`.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -27,6 +26,7 @@ use anyhow::{Context, bail};
 use baton::hooks::{WebhookSecret, sign_sha256};
 use secrecy::SecretString;
 use serde_json::json;
+use testkit::baton::BatonProcess;
 use testkit::rig::{GitRepo, Rig};
 use testkit::spinnaker::FakeSpinnaker;
 
@@ -78,46 +78,13 @@ products:
     Ok(repo)
 }
 
-/// `baton serve` as a child; killed on drop.
-struct Daemon {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(bin: &str, dir: &Path) -> anyhow::Result<Daemon> {
-    let mut child = Command::new(bin)
-        .env_remove("BATON_CONFIG")
+/// `bin serve` on `DIR/baton.yaml`, ready when its ready file names its address.
+fn start(bin: &str, dir: &Path) -> anyhow::Result<BatonProcess> {
+    BatonProcess::serve(bin, &dir.join("baton.yaml"))
         .env("BATON_CACHE_DIR", dir.join("cache"))
         .env("RUST_LOG", "warn,baton=info")
-        .args(["serve", "--drain", "1s", "--config"])
-        .arg(dir.join("baton.yaml"))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {bin} serve"))?;
-    let stderr = child.stderr.take().context("stderr")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("baton listening on ").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .context("baton serve did not print its listen address within 60 s")?;
-    Ok(Daemon {
-        child,
-        url: format!("http://{addr}"),
-    })
+        .args(["--drain", "1s"])
+        .start()
 }
 
 fn chart_hooks(s: &FakeSpinnaker) -> Vec<SystemTime> {

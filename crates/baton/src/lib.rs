@@ -1,6 +1,8 @@
 //! The baton daemon and CLI: config, state store, durable outbox, the Jenkins-facing HTTP API
 //! and the operator verbs.
 //!
+//! - [`daemon`]: the daemon as a library value: `Daemon::builder(config).build()?.run(shutdown)`,
+//!   used by `serve`, `demo`, the tests and the benchmarks.
 //! - [`config`]: the config file (YAML/TOML + `BATON__*` env), typed model, whole-file
 //!   validation, secrets read from files.
 //! - [`store`]: the state store (SQLite or PostgreSQL): observations, delivered digests, the
@@ -29,6 +31,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod explain;
 pub mod hooks;

@@ -1,11 +1,11 @@
 //! The `baton` binary: `check`, and `serve` driven by `status`, `sync` and `rebuild`, then
 //! stopped with SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use testkit::baton::BatonProcess;
 
 const TOKEN: &str = "cli-test-token";
 
@@ -105,19 +105,10 @@ fn check_reports_a_table_and_fails_on_problems() {
     assert!(stdout.contains("jenkins.token_file"), "{stdout}");
 }
 
+/// The real binary, ready when its `--ready-file` names its address.
 struct Daemon {
-    child: Child,
+    process: BatonProcess,
     url: String,
-}
-
-impl Drop for Daemon {
-    /// A failing test must not leave the daemon running.
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 impl Daemon {
@@ -126,42 +117,17 @@ impl Daemon {
     }
 
     /// With `keep_reading: false` the test stops reading (and closes) the daemon's stderr once it
-    /// has the address, as when the reader of a pipeline or a log collector goes away.
+    /// is ready, as when the reader of a pipeline or a log collector goes away.
     fn start_with(file: &Path, keep_reading: bool) -> Self {
-        let mut child = baton()
-            .args(["serve", "--drain", "2s", "--config"])
-            .arg(file)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("baton listening on ").nth(1) {
-                    let _ = tx.send(
-                        rest.split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    );
-                    if !keep_reading {
-                        return;
-                    }
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("baton serve did not report its address within 60s");
-            }
-        };
+        let mut serve =
+            BatonProcess::serve(env!("CARGO_BIN_EXE_baton"), file).args(["--drain", "2s"]);
+        if !keep_reading {
+            serve = serve.close_stderr_when_ready();
+        }
+        let process = serve.start().expect("baton serve");
         Self {
-            child,
-            url: format!("http://{addr}"),
+            url: process.url.clone(),
+            process,
         }
     }
 
@@ -174,26 +140,10 @@ impl Daemon {
         c.output().unwrap()
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("baton serve did not exit within 20s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    fn terminate(self) -> std::process::ExitStatus {
+        self.process
+            .terminate(Duration::from_secs(20))
+            .expect("baton serve exits within 20s of SIGTERM")
     }
 }
 

@@ -82,7 +82,7 @@ async fn chart_flow(rig: &Rig, state: &str, dir: &Path) {
         .await
         .unwrap();
     let file = config(dir, state, spinnaker.url(), &repo.http_url, &helm.url);
-    let daemon = Daemon::start(&file);
+    let daemon = Daemon::start(&file).await;
     let api = daemon.api();
 
     // First sight is a baseline: recorded, nothing sent.

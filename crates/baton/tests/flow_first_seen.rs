@@ -78,7 +78,7 @@ products:
         ),
     )
     .unwrap();
-    let daemon = Daemon::start(&file);
+    let daemon = Daemon::start(&file).await;
 
     let both = wait_for("both chart events", 60, || async {
         let w = chart_webhooks(&spinnaker);

@@ -114,7 +114,7 @@ async fn image_flow(rig: &Rig, state: &str, dir: &Path) {
             art_git: &art.http_url,
         },
     );
-    let daemon = Daemon::start(&file);
+    let daemon = Daemon::start(&file).await;
     let api = daemon.api();
     // Plays the Jenkins job's last step: when a build finishes, push the image and report it
     // to baton (twice: a retried report must not send a second event).

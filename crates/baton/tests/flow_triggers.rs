@@ -62,7 +62,7 @@ products:
         ),
     )
     .unwrap();
-    let daemon = Daemon::start(&file);
+    let daemon = Daemon::start(&file).await;
     let api = daemon.api();
     wait_for("the baseline", 60, || async {
         api.events(APP).await.into_iter().find(|e| {

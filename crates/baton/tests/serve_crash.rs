@@ -8,7 +8,7 @@ mod daemon;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use daemon::{Daemon, digest, digest_of, post_built, write_config};
+use daemon::{digest, digest_of, post_built, write_config};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
@@ -59,12 +59,12 @@ async fn every_change_survives_kill_9_with_at_most_one_duplicate_per_kill() {
     let mut rng = StdRng::seed_from_u64(seed);
     let http = reqwest::Client::new();
 
-    let mut daemon = Daemon::start(&file);
+    let mut daemon = daemon::start(&file);
     let mut kills = 0u32;
-    let kill_restart = |daemon: Daemon, kills: &mut u32| {
+    let kill_restart = |daemon: testkit::baton::BatonProcess, kills: &mut u32| {
         daemon.kill9();
         *kills += 1;
-        Daemon::start(&file)
+        daemon::start(&file)
     };
     // Report the changes in bursts and kill while each burst's backlog drains.
     let mut n = 0;
@@ -95,7 +95,7 @@ async fn every_change_survives_kill_9_with_at_most_one_duplicate_per_kill() {
             tokio::time::Instant::now() < deadline,
             "only {} of {CHANGES} changes reached the stand-in after {kills} kills; daemon log:\n{}",
             distinct.len(),
-            daemon.log.lock().unwrap()
+            daemon.log()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

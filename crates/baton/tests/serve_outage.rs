@@ -7,7 +7,7 @@ mod daemon;
 
 use std::time::{Duration, SystemTime};
 
-use daemon::{Daemon, digest, digest_of, post_built, write_config};
+use daemon::{digest, digest_of, post_built, write_config};
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
 use tokio::net::TcpListener;
 
@@ -34,7 +34,7 @@ async fn an_outage_delays_but_loses_and_reorders_nothing() {
         gate.url(),
         "lease: 10s, initial_delay: 200ms, max_delay: 800ms, jitter: none, max_attempts: 20",
     );
-    let daemon = Daemon::start(&file);
+    let daemon = daemon::start(&file);
     let http = reqwest::Client::new();
     for n in 0..CHANGES {
         post_built(&http, &daemon.url, n).await.unwrap();
@@ -55,7 +55,7 @@ async fn an_outage_delays_but_loses_and_reorders_nothing() {
                 .iter()
                 .map(|r| (digest_of(&r.body), r.status))
                 .collect::<Vec<_>>(),
-            daemon.log.lock().unwrap()
+            daemon.log()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -67,6 +67,10 @@ pub enum Command {
         /// a SQLite state file, else a folder in the system's temporary folder.
         #[arg(long, env = "BATON_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
+        /// Once every task runs, write the bound address (`IP:PORT`) to this file: a readiness
+        /// signal for supervisors and tests (the file is replaced atomically).
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
     },
     /// Validate the config and probe what can be probed; exit 1 on any failure.
     Check {
@@ -203,7 +207,18 @@ pub enum OutboxAction {
 /// Runs the parsed command line; the exit code says whether it worked.
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Serve { drain, cache_dir } => serve::run(&cli.config, drain, cache_dir).await,
+        Command::Serve {
+            drain,
+            cache_dir,
+            ready_file,
+        } => {
+            let args = serve::ServeArgs {
+                drain,
+                cache_dir,
+                ready_file,
+            };
+            serve::run(&cli.config, args).await
+        }
         Command::Check { offline } => return check::run(&cli.config, offline).await,
         Command::Status { server, json } => client::status(&server, json).await,
         Command::Sync {

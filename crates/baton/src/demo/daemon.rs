@@ -1,15 +1,12 @@
 //! The demo's chart-source git repository (git CLI, `file://`), its baton config and the
-//! `baton serve` child process with a small API client.
+//! daemon, run in this process, with a small API client.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 /// A bare repository and a working clone that pushes to it.
 pub struct GitRepo {
@@ -79,56 +76,29 @@ impl GitRepo {
     }
 }
 
-/// `baton serve` as a child process; killed when dropped.
+/// The daemon, in this process, with a small client of its HTTP API; stopped when dropped.
 pub struct Daemon {
-    _child: Child,
+    handle: crate::daemon::DaemonHandle,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    log: Arc<Mutex<Vec<String>>>,
     http: reqwest::Client,
     token: String,
 }
 
 impl Daemon {
-    /// Runs this executable's `serve` on `config` and waits (at most `wait`) for its address.
+    /// Builds the daemon for `config` and waits (at most `wait`) until it is ready.
     pub async fn start(config: &Path, token: &str, wait: Duration) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe().context("finding the baton executable")?;
+        let loaded = crate::config::load(config)?;
         let cache = config.parent().unwrap_or(Path::new(".")).join("cache");
-        let mut child = Command::new(exe)
-            .env_remove("BATON_CONFIG")
-            .env("BATON_CACHE_DIR", cache)
-            .env("RUST_LOG", "info")
-            .args(["--log-format", "text", "serve", "--drain", "2s", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting baton serve")?;
-        let stderr = child.stderr.take().context("baton serve stderr")?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let lines = log.clone();
-        tokio::spawn(async move {
-            let mut tx = Some(tx);
-            let mut reader = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                if let Some(rest) = line.split("baton listening on ").nth(1)
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-                }
-                lines.lock().expect("log lock").push(line);
-            }
-        });
-        let addr = match tokio::time::timeout(wait, rx).await {
-            Ok(Ok(addr)) => addr,
-            _ => bail!(
-                "baton serve did not report its address within {wait:?}; its log:\n{}",
-                log.lock().expect("log lock").join("\n")
-            ),
-        };
+        let mut handle = crate::daemon::Daemon::builder(loaded)
+            .cache_dir(cache)
+            .drain(Duration::from_secs(2))
+            .build()
+            .await?
+            .spawn();
+        tokio::time::timeout(wait, handle.ready())
+            .await
+            .with_context(|| format!("baton was not ready within {wait:?}"))??;
         crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -136,18 +106,16 @@ impl Daemon {
             .build()
             .context("building the demo's HTTP client")?;
         Ok(Self {
-            _child: child,
-            url: format!("http://{addr}"),
-            log,
+            url: handle.url(),
+            handle,
             http,
             token: token.to_owned(),
         })
     }
 
-    /// The last `n` lines the daemon logged.
-    pub fn log_tail(&self, n: usize) -> String {
-        let log = self.log.lock().expect("log lock");
-        log[log.len().saturating_sub(n)..].join("\n")
+    /// Stops the daemon and waits for its drain.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.handle.stop().await
     }
 
     /// `GET path` -> JSON.

@@ -1,10 +1,12 @@
 //! `baton demo`: the whole hand-off on one machine with no external services. Starts the
 //! Jenkins and Spinnaker stand-ins (testkit), a local git repository, a local Helm repository
-//! and a minimal OCI registry in-process, runs `baton serve` on them, then walks through a
+//! and a minimal OCI registry in-process, runs the [`crate::daemon::Daemon`] on them in this
+//! process (its log goes to [`logs`], printed when a step fails), then walks through a
 //! values change -> dev deployed, staging waiting -> promote -> staging deployed, and a moved
 //! base image -> rebuild -> image event, printing a timeline. Every wait is bounded.
 
 mod daemon;
+pub mod logs;
 mod servers;
 mod steps;
 
@@ -182,9 +184,11 @@ async fn walkthrough(
 
     let result = steps::run(t, &d, &git, &registry, &jenkins, &spinnaker).await;
     if result.is_err() {
-        eprintln!("last lines of baton serve's log:\n{}", d.log_tail(30));
+        eprintln!("last lines of baton's log:\n{}", logs::tail(30));
     }
-    drop(d);
+    if let Err(e) = d.stop().await {
+        eprintln!("stopping baton: {e:#}");
+    }
     spinnaker.shutdown().await;
     jenkins.shutdown().await;
     result

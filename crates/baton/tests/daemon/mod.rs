@@ -2,11 +2,10 @@
 //! its address), SIGKILL, and pushing image builds through `POST …/built`.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+
+use testkit::baton::BatonProcess;
 
 pub const TOKEN: &str = "serve-test-token";
 pub const TARGET: &str = "127.0.0.1:5000/acme/petstore";
@@ -42,68 +41,14 @@ products:
     file
 }
 
-/// A running `baton serve`; killed (SIGKILL) on drop.
-pub struct Daemon {
-    child: Child,
-    /// `http://ADDR`.
-    pub url: String,
-    /// Everything it wrote to stderr so far.
-    pub log: Arc<Mutex<String>>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    /// Starts `baton serve --config file` and waits (bounded) for its address.
-    pub fn start(file: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-            .args(["serve", "--drain", "1s", "--config"])
-            .arg(file)
-            .env_remove("BATON_CONFIG")
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("baton listening on ").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = tx.send(addr.to_owned());
-                }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let Ok(addr) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            panic!(
-                "baton serve did not report its address within 30s:\n{}",
-                log.lock().unwrap()
-            );
-        };
-        Self {
-            child,
-            url: format!("http://{addr}"),
-            log,
-        }
-    }
-
-    /// SIGKILL: no drain, no cleanup, leases stay in the store.
-    pub fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
+/// Starts the real `baton serve --drain 1s` on `file` and waits (at most 30 s) until its
+/// ready file names its address; SIGKILLed on drop.
+pub fn start(file: &Path) -> BatonProcess {
+    BatonProcess::serve(env!("CARGO_BIN_EXE_baton"), file)
+        .args(["--drain", "1s"])
+        .wait(Duration::from_secs(30))
+        .start()
+        .expect("baton serve")
 }
 
 /// The digest of change `n`.

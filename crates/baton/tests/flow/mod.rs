@@ -1,13 +1,10 @@
-//! Harness of the end-to-end flow tests: the `baton` binary as a daemon on a config the test
+//! Harness of the end-to-end flow tests: the daemon (library entry point) on a config the test
 //! writes, its HTTP API, and bounded waits (poll with a deadline, never a bare sleep).
 
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,67 +12,44 @@ use serde_json::Value;
 /// The API token the configs accept.
 pub const TOKEN: &str = "flow-test-token";
 
-/// A running `baton serve`; killed on drop.
+/// The daemon, in this test's process, through its library entry point; stopped on drop.
 pub struct Daemon {
-    child: Child,
+    _handle: baton::daemon::DaemonHandle,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 impl Daemon {
-    /// Starts `baton serve --config file` (caches in `cache/` next to the file) and waits (at
-    /// most 60 s) for its listen address.
-    pub fn start(file: &Path) -> Self {
-        let cache = file.parent().expect("config folder").join("cache");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-            .env_remove("BATON_CONFIG")
-            .env("BATON_CACHE_DIR", cache)
-            .env("RUST_LOG", "info")
-            .args(["serve", "--drain", "2s", "--config"])
-            .arg(file)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting baton serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("baton listening on ").nth(1) {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => panic!(
-                "baton serve did not start within 60s:\n{}",
-                log.lock().unwrap().join("\n")
-            ),
-        };
+    /// Builds the daemon for `file` (caches in `cache/` next to it) on `127.0.0.1:0` and waits
+    /// (at most 60 s) until it is ready. Its log goes to the test's captured output.
+    pub async fn start(file: &Path) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_test_writer()
+            .try_init();
+        let config = baton::config::load(file).expect("the test's config loads");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut handle = baton::daemon::Daemon::builder(config)
+            .listener(listener)
+            .cache_dir(file.parent().expect("config folder").join("cache"))
+            .drain(Duration::from_secs(2))
+            .build()
+            .await
+            .expect("the daemon builds")
+            .spawn();
+        tokio::time::timeout(Duration::from_secs(60), handle.ready())
+            .await
+            .expect("ready within 60s")
+            .expect("the daemon starts");
         Self {
-            child,
-            url: format!("http://{addr}"),
-            log,
+            url: handle.url(),
+            _handle: handle,
         }
     }
 
-    /// What the daemon logged so far.
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().join("\n")
+    /// Where the daemon's log is: the test's captured output (shown when the test fails).
+    pub fn log(&self) -> &'static str {
+        "(the daemon's log is in the test's captured output)"
     }
 
     /// An API client.

@@ -1,0 +1,185 @@
+//! The daemon's components, made from the config before anything runs, and the one place that
+//! wires them into tasks.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::api::{self, AppState, auth::Tokens};
+use crate::clock::Clock;
+use crate::config::{Loaded, secrets::Secrets};
+use crate::hooks::{self, HooksState, SharedWatchTable, WebhookSecret};
+use crate::jobs;
+use crate::jobs::context::{JobContext, default_cache_dir};
+use crate::metrics::Metrics;
+use crate::outbox::Outbox;
+use crate::outbox::deliverers::Deliverers;
+use crate::outbox::follow::{BuildFollower, FollowSettings};
+use crate::outbox::worker::{Worker, WorkerSettings};
+use crate::promote::Promoter;
+use crate::store::{Store, redact};
+
+/// Everything [`super::Daemon::run`] starts.
+pub(super) struct Parts {
+    pub(super) store: Store,
+    pub(super) state_url: String,
+    outbox: Outbox,
+    settings: WorkerSettings,
+    metrics: Arc<Metrics>,
+    promoter: Option<Arc<Promoter>>,
+    deliverers: Deliverers,
+    follower: Option<BuildFollower>,
+    ctx: JobContext,
+    state: AppState,
+    jobs_rx: tokio::sync::mpsc::Receiver<jobs::Job>,
+    webhook_secret: Option<WebhookSecret>,
+}
+
+impl Parts {
+    pub(super) async fn build(
+        loaded: &Loaded,
+        cache_dir: Option<PathBuf>,
+        drain: Duration,
+    ) -> anyhow::Result<Self> {
+        let secrets = Secrets::load(loaded)?;
+        if secrets.api_tokens.is_empty() {
+            tracing::warn!("no api_tokens_file: every /v1 request will be refused");
+        }
+        let webhook_secret = secrets
+            .webhook_secret
+            .clone()
+            .map(WebhookSecret::new)
+            .transpose()
+            .context("git.webhook_secret_file")?;
+        let c = &loaded.config;
+        let store = Store::open(&c.state)
+            .await
+            .with_context(|| format!("opening the state store {}", redact(&c.state)))?;
+        let clock = Clock::system();
+        let outbox = Outbox::new(store.clone(), clock.clone());
+        let (jobs_tx, jobs_rx) = jobs::channel();
+
+        let mut settings = WorkerSettings::from(&c.outbox);
+        settings.drain = drain;
+        let metrics = Arc::new(Metrics::default());
+        let config = Arc::new(loaded.clone());
+        let promoter = match &c.spinnaker {
+            Some(sp) => {
+                let gate = crate::promote::gate::client(sp, secrets.gate.as_ref())?;
+                Some(Arc::new(
+                    Promoter::new(gate, store.clone(), clock, config.clone())
+                        .with_metrics(metrics.clone()),
+                ))
+            }
+            None => None,
+        };
+        let mut deliverers =
+            Deliverers::from_config(loaded, &secrets, &store).map_err(anyhow::Error::msg)?;
+        if let (Some(p), Some(sp)) = (&promoter, c.spinnaker.as_ref()) {
+            deliverers.spinnaker = deliverers
+                .spinnaker
+                .take()
+                .map(|d| d.with_supersede(p.clone(), &sp.webhook_source));
+        }
+        let missing = deliverers.missing_kinds();
+        if !missing.is_empty() {
+            tracing::warn!(
+                kinds = ?missing,
+                "no deliverer for these outbox kinds (their config section is missing); their records stay pending"
+            );
+        }
+        let follower = deliverers.jenkins.as_ref().map(|j| {
+            BuildFollower::new(
+                j.client().clone(),
+                store.clone(),
+                j.delivered_signal(),
+                FollowSettings::default(),
+            )
+        });
+        let ctx = JobContext::new(
+            config.clone(),
+            outbox.clone(),
+            metrics.clone(),
+            cache_dir.unwrap_or_else(|| default_cache_dir(&c.state)),
+        )?;
+        metrics.watch_registries(ctx.registries.clone());
+        let state = AppState {
+            config,
+            tokens: Tokens::new(&secrets.api_tokens),
+            outbox: outbox.clone(),
+            jobs: jobs_tx,
+            metrics: metrics.clone(),
+        };
+        Ok(Self {
+            store,
+            state_url: c.state.clone(),
+            outbox,
+            settings,
+            metrics,
+            promoter,
+            deliverers,
+            follower,
+            ctx,
+            state,
+            jobs_rx,
+            webhook_secret,
+        })
+    }
+
+    /// Starts every task on a tracker; the HTTP server cancels `shutdown` when it fails.
+    pub(super) fn spawn(
+        self,
+        listener: TcpListener,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<TaskTracker> {
+        let tracker = TaskTracker::new();
+        let triggers = jobs::run::spawn_sources(&self.ctx, &tracker, shutdown)?;
+        let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
+        let mut router = api::router(self.state);
+        if let Some(secret) = self.webhook_secret {
+            let table = SharedWatchTable::new(triggers.watch_table());
+            let hooks_state = HooksState::new(secret, table, checks_tx);
+            self.metrics.watch_hooks(hooks_state.counters().clone());
+            router = router.merge(hooks::router(hooks_state));
+            tracing::info!("push webhooks at /hooks/{{github,gitlab,gitea,bitbucket}}");
+        } else {
+            drop(checks_tx);
+        }
+        if let Some(p) = &self.promoter {
+            router = router.layer(axum::Extension(p.clone()));
+            tracker.spawn(
+                p.clone()
+                    .watch_pending(Duration::from_secs(30), shutdown.clone()),
+            );
+        }
+        let api_shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            if let Err(e) = api::serve(listener, router, api_shutdown.clone()).await {
+                tracing::error!(error = %e, "HTTP server failed; shutting down");
+                api_shutdown.cancel();
+            }
+        });
+        tracker.spawn(
+            Worker::new(&self.outbox, self.deliverers, self.settings)
+                .with_metrics(self.metrics)
+                .run(shutdown.clone()),
+        );
+        tracker.spawn(jobs::run::intake(
+            self.ctx,
+            triggers,
+            self.jobs_rx,
+            checks_rx,
+            tracker.clone(),
+            shutdown.clone(),
+        ));
+        if let Some(f) = self.follower {
+            tracker.spawn(f.run(shutdown.clone()));
+        }
+        Ok(tracker)
+    }
+}
