@@ -17,7 +17,8 @@
 //!   ones, list what waits.
 //! - [`explain`]: why the newest change of each source did or did not produce a delivery, and
 //!   the correlation chain `baton events` prints.
-//! - [`demo`]: `baton demo`, the whole flow on this machine with the embedded stand-ins.
+//! - `demo` (feature `demo`, on by default): `baton demo`, the whole flow on this machine with
+//!   the embedded stand-ins; release images build without it.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
 //! - [`jobs`]: the chart sync and image jobs, the source loops (poll, cron) and the policy
@@ -25,13 +26,14 @@
 //! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild, promote, events,
 //!   explain, outbox, pipelines, demo, completions).
 //! - [`clock`]: wall-clock time; follows tokio in production, moved by hand in tests.
-//! - [`reference`]: container image references.
+//! - [`reference`](mod@reference): container image references.
 
 pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod explain;
 pub mod hooks;

@@ -7,10 +7,10 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = baton::cli::Cli::parse();
+    #[cfg(feature = "demo")]
     if matches!(cli.command, baton::cli::Command::Demo) {
         baton::demo::logs::init();
-    } else {
-        baton::cli::init_logging(cli.log_format);
     }
+    baton::cli::init_logging(cli.log_format);
     baton::cli::run(cli).await
 }

@@ -244,7 +244,13 @@ pub async fn run(cli: Cli) -> ExitCode {
             print!("{}", completions(shell));
             Ok(())
         }
+        #[cfg(feature = "demo")]
         Command::Demo => crate::demo::run().await,
+        #[cfg(not(feature = "demo"))]
+        Command::Demo => Err(anyhow::anyhow!(
+            "this baton was built without the `demo` feature (release images leave the \
+             stand-ins out); run the demo from a checkout: cargo run -p baton -- demo"
+        )),
         Command::Outbox { server, action } => client::outbox(&server, action).await,
         Command::Pipelines { action } => pipelines::run(&cli.config, action).await,
         Command::Events {
@@ -275,7 +281,8 @@ pub fn completions(shell: clap_complete::Shell) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
+/// Sets up logging to stderr (`RUST_LOG` filters; default `info`), unless a subscriber is
+/// already set (the demo sets its own).
 pub fn init_logging(format: LogFormat) {
     let json = format == LogFormat::Json;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -288,8 +295,8 @@ pub fn init_logging(format: LogFormat) {
         .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     if json {
-        builder.json().init();
+        let _ = builder.json().try_init();
     } else {
-        builder.init();
+        let _ = builder.try_init();
     }
 }

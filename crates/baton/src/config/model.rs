@@ -1,5 +1,5 @@
 //! The typed shape of the config file (DESIGN.md "Config"). Pure data: parsing lives in
-//! [`super::load`], whole-file checks in [`super::validate`].
+//! [`super::load`], whole-file checks in `validate`.
 
 use std::path::PathBuf;
 use std::time::Duration;

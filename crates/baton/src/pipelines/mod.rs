@@ -1,7 +1,7 @@
 //! `baton pipelines render | lint | apply`: the Spinnaker application and pipelines that consume
 //! baton's webhooks, rendered from the config with spinnaker-client's model types.
 //!
-//! - [`render`]: config -> one application and, per product, `<app>-deploy-<env>` pipelines
+//! - [`render`](mod@render): config -> one application and, per product, `<app>-deploy-<env>` pipelines
 //!   and `<app>-image-<image>` pipelines.
 //! - [`lint`]: spinnaker-client's lint against the events baton will post.
 //! - [`compare`]: what "unchanged" means against Gate (managed fields, the content hash).
