@@ -12,3 +12,23 @@ pub mod baton;
 pub mod jenkins;
 pub mod rig;
 pub mod spinnaker;
+
+/// Whether tests must fail instead of skipping when a real component they need (the rig,
+/// python-jenkins, sshd) is missing: in CI (`CI` set, and not `false` or `0`) and wherever
+/// `BATON_REQUIRE_RIG` is set likewise (`scripts/test` sets it, since it brings the rig up).
+pub fn components_required() -> bool {
+    ["CI", "BATON_REQUIRE_RIG"]
+        .iter()
+        .any(|k| std::env::var(k).is_ok_and(|v| !matches!(v.as_str(), "" | "false" | "0")))
+}
+
+/// For a test whose real component is missing: panics with `why` where components are
+/// [required](components_required), else prints a loud skip line and returns.
+pub fn skip_or_fail(component: &str, why: &str) {
+    if components_required() {
+        panic!("{component} is required here (CI or BATON_REQUIRE_RIG) but missing: {why}");
+    }
+    eprintln!(
+        "SKIP ({component}): {why}\n  this test did NOT run; set BATON_REQUIRE_RIG=1 to make it fail instead"
+    );
+}

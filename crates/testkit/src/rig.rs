@@ -128,15 +128,14 @@ impl Rig {
         })
     }
 
-    /// For tests: `Some(rig)` when up. When not up: panics if env `CI` is set (and not `false`
-    /// or `0`), else prints a skip line and returns `None`.
+    /// For tests: `Some(rig)` when up. When not up: panics where components are required
+    /// ([`crate::components_required`]: CI, `scripts/test`), else prints a loud skip line and
+    /// returns `None`.
     pub fn for_test() -> Option<Rig> {
-        let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "false" | "0"));
         match Rig::load() {
             Ok(rig) => Some(rig),
-            Err(e) if ci => panic!("{e:#}"),
             Err(e) => {
-                eprintln!("SKIP (rig): {e:#}");
+                crate::skip_or_fail("rig", &format!("{e:#}"));
                 None
             }
         }

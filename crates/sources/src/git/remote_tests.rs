@@ -118,13 +118,12 @@ async fn a_hanging_git_is_killed_at_its_timeout() {
 }
 
 /// ssh remotes with a key file and a known-hosts file, against a private sshd on 127.0.0.1.
-/// Skips (with a line saying so) where `/usr/sbin/sshd` is not installed.
+/// Skips loudly where `/usr/sbin/sshd` is not installed, and fails there in CI.
 #[tokio::test]
 async fn ssh_remote_with_key_and_known_hosts() {
     let sshd = Path::new("/usr/sbin/sshd");
     if !sshd.exists() || std::fs::create_dir_all("/run/sshd").is_err() {
-        eprintln!("SKIP (ssh): /usr/sbin/sshd is not installed");
-        return;
+        return testkit::skip_or_fail("sshd", "/usr/sbin/sshd is not installed");
     }
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
