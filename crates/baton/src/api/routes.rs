@@ -44,13 +44,13 @@ pub async fn readyz(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
 /// A known path with another method.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed(
-        "this endpoint does not take that method; see DESIGN.md's HTTP API".into(),
+        "this endpoint does not take that method; the API is described at /openapi.json".into(),
     )
 }
 
 /// Any other path.
 pub async fn not_found() -> ApiError {
-    ApiError::NotFound("no such endpoint; see DESIGN.md's HTTP API".into())
+    ApiError::NotFound("no such endpoint; the API is described at /openapi.json".into())
 }
 
 fn product<'a>(s: &'a AppState, name: &str) -> Result<&'a Product, ApiError> {
