@@ -22,6 +22,8 @@
 //!   deciding what is worth an event; work requested through the API arrives over a channel.
 //! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild, promote, events,
 //!   explain, outbox, pipelines, demo, completions).
+//! - [`ha`]: several replicas on one store: the replica registry and heartbeat, turns of
+//!   scheduled work, NOTIFY wake-ups, the one-writer and cache-folder guards.
 //! - [`clock`]: wall-clock time; follows tokio in production, moved by hand in tests.
 //! - [`reference`]: container image references.
 
@@ -31,6 +33,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod explain;
+pub mod ha;
 pub mod hooks;
 pub mod jobs;
 pub mod metrics;

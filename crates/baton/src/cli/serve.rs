@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::config::{self, secrets::Secrets};
 use crate::hooks::{self, HooksState, SharedWatchTable, WebhookSecret};
 use crate::jobs;
-use crate::jobs::context::{JobContext, default_cache_dir};
+use crate::jobs::context::JobContext;
 use crate::outbox::Outbox;
 use crate::outbox::deliverers::Deliverers;
 use crate::outbox::worker::{Worker, WorkerSettings};
@@ -36,6 +36,7 @@ pub(super) async fn run(
         .with_context(|| format!("opening the state store {}", redact(&c.state)))?;
     let clock = Clock::system();
     let outbox = Outbox::new(store.clone(), clock.clone());
+    let replica = crate::ha::Replica::start(&store, &c.state, cache_dir, &clock).await?;
     let (jobs_tx, jobs_rx) = jobs::channel();
     let shutdown = CancellationToken::new();
     super::signals::spawn(shutdown.clone());
@@ -81,13 +82,15 @@ pub(super) async fn run(
             j.delivered_signal(),
             crate::outbox::follow::FollowSettings::default(),
         )
+        .with_owner(replica.id())
     });
     let ctx = JobContext::new(
         config.clone(),
         outbox.clone(),
         metrics.clone(),
-        cache_dir.unwrap_or_else(|| default_cache_dir(&c.state)),
-    )?;
+        replica.cache_dir(),
+    )?
+    .with_turns(crate::ha::turns::Turns::new(store.clone(), replica.id()));
     metrics.watch_registries(ctx.registries.clone());
     let state = AppState {
         config,
@@ -98,6 +101,8 @@ pub(super) async fn run(
     };
 
     let tracker = TaskTracker::new();
+    let wake = outbox.notifier();
+    crate::ha::spawn(&replica, &store, &outbox.clock(), wake, &tracker, &shutdown);
     let triggers = jobs::run::spawn_sources(&ctx, &tracker, &shutdown)?;
     let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
     let mut router = api::router(state);
@@ -127,6 +132,7 @@ pub(super) async fn run(
     });
     tracker.spawn(
         Worker::new(&outbox, deliverers, settings)
+            .with_owner(replica.id())
             .with_metrics(metrics)
             .run(shutdown.clone()),
     );

@@ -49,6 +49,11 @@ pub fn render(v: &Value) -> String {
                 s(&src["last_error"]),
                 s(&src["record"])
             ),
+            "superseded" => format!(
+                "outbox record {} was never sent: record {} carries a newer change of the same environments or tag (latest wins)",
+                s(&src["record"]),
+                s(&src["by"])
+            ),
             "no_execution" => {
                 let mut t = format!(
                     "Spinnaker accepted the webhook (Echo event {}) but no execution was found:",

@@ -53,6 +53,14 @@ pub enum Verdict {
         /// Why the last attempt failed.
         last_error: Option<String>,
     },
+    /// Never sent: a newer change of the same environments (or image tag) replaced it while
+    /// it waited (latest wins).
+    Superseded {
+        /// Outbox record id.
+        record: i64,
+        /// The newer record sent instead.
+        by: Option<i64>,
+    },
     /// Echo accepted the webhook, but no execution carries its event id.
     NoExecution {
         /// Echo's event id.
@@ -130,10 +138,28 @@ impl Context<'_> {
                     last_error: r.last_error.clone(),
                 };
             }
+            State::Superseded => {
+                return Verdict::Superseded {
+                    record: r.id,
+                    by: r.superseded_by,
+                };
+            }
             State::Delivered => {}
         }
         let c = &event.correlation;
-        let mut ids = vec![format!("outbox record {}", r.id)];
+        let replaced = self
+            .records
+            .iter()
+            .filter(|o| o.superseded_by == Some(r.id))
+            .count();
+        let mut ids = vec![if replaced == 0 {
+            format!("outbox record {}", r.id)
+        } else {
+            format!(
+                "outbox record {} (latest wins: it replaced {replaced} older waiting record(s), never sent)",
+                r.id
+            )
+        }];
         if r.kind == JENKINS_BUILD {
             if let Some(q) = c.jenkins_queue_id {
                 ids.push(format!("Jenkins queue item {q}"));

@@ -16,6 +16,8 @@ pub struct RetryPolicy {
     pub max: Duration,
     /// Attempts before giving up.
     pub max_attempts: u32,
+    /// Time after a record's creation after which a failed attempt gives up.
+    pub give_up_after: Duration,
     /// Jitter mode.
     pub jitter: Jitter,
     /// Least delay after a 429 without `Retry-After`.
@@ -28,6 +30,7 @@ impl From<&OutboxSettings> for RetryPolicy {
             initial: s.initial_delay,
             max: s.max_delay,
             max_attempts: s.max_attempts,
+            give_up_after: s.give_up_after,
             jitter: s.jitter,
             throttle_floor: Duration::from_secs(30).min(s.max_delay),
         }
@@ -92,6 +95,7 @@ mod tests {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(60),
             max_attempts: 10,
+            give_up_after: Duration::from_secs(3600),
             jitter,
             throttle_floor: Duration::from_secs(30),
         }
