@@ -21,7 +21,8 @@ const SLOTS: usize = 64;
 /// Refuses to go on while another live `baton serve` writes the SQLite file of `state`:
 /// on this host its lock on `<file>.serve.lock` says so at once; on another host (a shared
 /// volume) a heartbeat fresher than [`STALE_AFTER`] does, after waiting that long for it to
-/// stop. Returns the held lock.
+/// stop. Once alone, drops the leases a crashed predecessor left (see
+/// [`Store::release_dead_leases`]). Returns the held lock.
 pub async fn one_writer(
     store: &Store,
     state: &str,
@@ -60,6 +61,11 @@ pub async fn one_writer(
             .filter(|r| now - r.heartbeat_at < STALE_AFTER)
             .collect();
         let Some(other) = live.first() else {
+            // Alone on the file: whatever is leased belongs to a process that died.
+            let n = store.release_dead_leases().await?;
+            if n > 0 {
+                tracing::info!(records = n, "took back the records a crashed baton held; delivering them now");
+            }
             return Ok(file);
         };
         if now >= deadline {
