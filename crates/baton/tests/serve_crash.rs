@@ -1,5 +1,5 @@
 //! Crash safety (issue 6 and 12 proof): the real `baton serve` binary, SQLite state in a temp
-//! folder, a slow Gate stand-in, the DEFAULT outbox settings (15 s lease, 2 s first retry). 50
+//! folder, a slow Gate stand-in, the DEFAULT outbox settings (10 s lease, 2 s first retry). 50
 //! image builds are reported through the API while the daemon is killed with SIGKILL at random
 //! points and restarted each time. Every change reaches the stand-in, none is lost, in order,
 //! there is at most one duplicate per kill, and each record in flight at a kill is delivered
@@ -130,7 +130,7 @@ async fn every_change_survives_kill_9_with_at_most_one_duplicate_per_kill() {
     let records = store.list_records(None, 1000).await.unwrap();
     store.close().await;
     // Each record on the wire at a kill was delivered again within 20 s of the kill, at the
-    // default lease (15 s): the restarted daemon does not wait for a dead process's lease.
+    // default lease (10 s): the restarted daemon does not wait for a dead process's lease.
     let mut redelivery = Vec::new();
     for (at, ids) in &in_flight {
         for id in ids {

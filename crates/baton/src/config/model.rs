@@ -305,7 +305,7 @@ impl Default for OutboxSettings {
             give_up_after: Duration::from_secs(24 * 3600),
             jitter: Jitter::Full,
             retention: Duration::from_secs(30 * 24 * 3600),
-            lease: Duration::from_secs(15),
+            lease: Duration::from_secs(10),
         }
     }
 }

@@ -105,6 +105,29 @@ impl Context<'_> {
         }
     }
 
+    /// The records replaced (transitively) by `event`'s record while they waited, oldest
+    /// first.
+    pub(super) fn superseded_on_the_way(&self, event: &Event) -> Vec<i64> {
+        let Some(head) = self
+            .records
+            .iter()
+            .find(|r| r.event_id.as_deref() == Some(event.id.as_str()))
+        else {
+            return Vec::new();
+        };
+        let mut chain = vec![head.id];
+        let mut by_id: Vec<&Record> = self.records.iter().collect();
+        by_id.sort_by_key(|r| std::cmp::Reverse(r.id));
+        for r in by_id {
+            if r.superseded_by.is_some_and(|by| chain.contains(&by)) {
+                chain.push(r.id);
+            }
+        }
+        chain.remove(0);
+        chain.reverse();
+        chain
+    }
+
     /// What `event` led to.
     pub(super) async fn of_event(&self, event: &Event) -> Verdict {
         let detail = event.correlation.detail.clone().unwrap_or_default();
@@ -147,19 +170,7 @@ impl Context<'_> {
             State::Delivered => {}
         }
         let c = &event.correlation;
-        let replaced = self
-            .records
-            .iter()
-            .filter(|o| o.superseded_by == Some(r.id))
-            .count();
-        let mut ids = vec![if replaced == 0 {
-            format!("outbox record {}", r.id)
-        } else {
-            format!(
-                "outbox record {} (latest wins: it replaced {replaced} older waiting record(s), never sent)",
-                r.id
-            )
-        }];
+        let mut ids = vec![format!("outbox record {}", r.id)];
         if r.kind == JENKINS_BUILD {
             if let Some(q) = c.jenkins_queue_id {
                 ids.push(format!("Jenkins queue item {q}"));

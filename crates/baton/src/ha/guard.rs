@@ -64,7 +64,10 @@ pub async fn one_writer(
             // Alone on the file: whatever is leased belongs to a process that died.
             let n = store.release_dead_leases().await?;
             if n > 0 {
-                tracing::info!(records = n, "took back the records a crashed baton held; delivering them now");
+                tracing::info!(
+                    records = n,
+                    "took back the records a crashed baton held; delivering them now"
+                );
             }
             return Ok(file);
         };
@@ -117,7 +120,11 @@ pub fn cache_slot(dir: Option<PathBuf>, state: &str) -> anyhow::Result<(PathBuf,
 
 fn sqlite_path(state: &str) -> PathBuf {
     let rest = state.strip_prefix("sqlite:").unwrap_or(state);
-    let path = rest.trim_start_matches("//").split('?').next().unwrap_or("");
+    let path = rest
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or("");
     Path::new(path).to_path_buf()
 }
 
@@ -138,7 +145,10 @@ mod tests {
 
     #[test]
     fn sqlite_paths_are_read_from_urls() {
-        assert_eq!(sqlite_path("sqlite:///a/b.db?mode=rwc"), Path::new("/a/b.db"));
+        assert_eq!(
+            sqlite_path("sqlite:///a/b.db?mode=rwc"),
+            Path::new("/a/b.db")
+        );
         assert_eq!(sqlite_path("sqlite://data/b.db"), Path::new("data/b.db"));
     }
 }

@@ -43,12 +43,10 @@ async fn listen(
     wake: &Notify,
     shutdown: &CancellationToken,
 ) -> Result<(), sqlx::Error> {
-    let mut listener = tokio::time::timeout(
-        Duration::from_secs(10),
-        PgListener::connect(store.url()),
-    )
-    .await
-    .map_err(|_| sqlx::Error::PoolTimedOut)??;
+    let mut listener =
+        tokio::time::timeout(Duration::from_secs(10), PgListener::connect(store.url()))
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
     listener.listen(OUTBOX_CHANNEL).await?;
     tracing::info!(channel = OUTBOX_CHANNEL, "listening for outbox wake-ups");
     // Anything enqueued while the listener was not connected.

@@ -86,7 +86,11 @@ pub fn render(v: &Value) -> String {
             state,
             s(&r["started_at"]),
             s(&r["heartbeat_at"]),
-            if owns.is_empty() { "-".to_owned() } else { owns.join(", ") }
+            if owns.is_empty() {
+                "-".to_owned()
+            } else {
+                owns.join(", ")
+            }
         ));
     }
     out

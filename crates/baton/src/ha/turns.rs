@@ -6,7 +6,7 @@
 //! replica that wins runs the check; the others read when the turn ends and sleep until
 //! then. Nothing has to notice a dead replica: it holds at most the turn it already ran, which
 //! ends when the next run is due anyway, so failover adds no delay to the schedule (a leader
-//! or an owner lease would add its lease time, 15 s, and an advisory lock on a dead session
+//! or an owner lease would add its lease time (10 s), and an advisory lock on a dead session
 //! waits for TCP keepalive). The same code runs on SQLite and PostgreSQL. The replica that ran
 //! a turn wakes first for the next one (the others add a little jitter), so a source tends to
 //! stay on one replica and its caches stay warm.
@@ -66,7 +66,9 @@ impl Turns {
             // Freed between the two statements: try again shortly.
             _ => now,
         };
-        Ok(Turn::Taken(until + CONTEND_JITTER.mul_f64(rand::random::<f64>())))
+        Ok(Turn::Taken(
+            until + CONTEND_JITTER.mul_f64(rand::random::<f64>()),
+        ))
     }
 
     /// This replica's id.

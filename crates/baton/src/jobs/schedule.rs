@@ -129,7 +129,9 @@ pub async fn run_loop<T, F, Fut>(
                     continue;
                 }
                 // Better one check too many than none while the store is away.
-                Err(e) => tracing::warn!(source = %s.source, error = %e, "cannot take the turn; checking anyway"),
+                Err(e) => {
+                    tracing::warn!(source = %s.source, error = %e, "cannot take the turn; checking anyway")
+                }
             }
         }
         let result = tokio::select! {

@@ -23,9 +23,9 @@
 //! follow-up at once through the cancellation token; nothing is lost.
 //!
 //! With several replicas each follow-up is one replica's: it holds the named lease
-//! `follow:<event>` (default 15 s), renewed every third of it while it follows. A killed
+//! `follow:<event>` (default 10 s), renewed every third of it while it follows. A killed
 //! replica's follow-ups are taken over at the next rescan after its leases run out (within
-//! about 20 s); a replica that loses a lease (a long stall) stops that follow-up before it
+//! about 15 s at the defaults); a replica that loses a lease (a long stall) stops that follow-up before it
 //! records anything.
 
 use std::collections::HashMap;
@@ -65,7 +65,7 @@ impl Default for FollowSettings {
             max_interval: Duration::from_secs(30),
             give_up_after: Duration::from_secs(6 * 3600),
             rescan: Duration::from_secs(60),
-            lease: Duration::from_secs(15),
+            lease: Duration::from_secs(10),
         }
     }
 }
@@ -136,7 +136,12 @@ impl BuildFollower {
         let now = time::OffsetDateTime::now_utc();
         match self
             .store
-            .try_lease(&lease_name(event), &self.owner, now, now + self.settings.lease)
+            .try_lease(
+                &lease_name(event),
+                &self.owner,
+                now,
+                now + self.settings.lease,
+            )
             .await
         {
             Ok(taken) => taken,
@@ -204,9 +209,17 @@ impl BuildFollower {
         }
         tasks.shutdown().await;
         // Give the follow-ups to the other replicas at once instead of after the lease.
-        let held: Vec<String> = following.lock().expect("not poisoned").keys().cloned().collect();
+        let held: Vec<String> = following
+            .lock()
+            .expect("not poisoned")
+            .keys()
+            .cloned()
+            .collect();
         for event in held {
-            let _ = this.store.release_lease(&lease_name(&event), &this.owner).await;
+            let _ = this
+                .store
+                .release_lease(&lease_name(&event), &this.owner)
+                .await;
         }
     }
 

@@ -2,7 +2,7 @@
 //! leases the due ones and delivers them concurrently — one at a time per target, so a failing
 //! head holds back its own target only. Outcomes go through the retry policy.
 //!
-//! A claim is a short lease (default 15 s) that the loop renews every third of it while the
+//! A claim is a short lease (default 10 s) that the loop renews every third of it while the
 //! delivery runs, so a crashed worker's record is due again within one lease, on whichever
 //! replica looks first ("at most one duplicate per crash"). A worker that fails to renew (its
 //! lease ran out during a stall and another worker claimed the record) aborts the delivery and
@@ -265,7 +265,12 @@ impl<D: Deliver> Worker<D> {
         // Once an hour across all replicas: whoever takes the hour's lease purges.
         match self
             .store
-            .try_lease(RETENTION_LEASE, &self.owner, now, now + Duration::from_secs(3600))
+            .try_lease(
+                RETENTION_LEASE,
+                &self.owner,
+                now,
+                now + Duration::from_secs(3600),
+            )
             .await
         {
             Ok(true) => {}
@@ -387,8 +392,7 @@ fn retry_at(
     now: OffsetDateTime,
     created: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
-    if e.permanent || attempt_no >= policy.max_attempts || now >= created + policy.give_up_after
-    {
+    if e.permanent || attempt_no >= policy.max_attempts || now >= created + policy.give_up_after {
         return None;
     }
     let mut rng = StdRng::from_os_rng();

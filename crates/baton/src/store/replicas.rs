@@ -112,7 +112,13 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("lease_owner")?, r.try_get("id")?, r.try_get("target")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("lease_owner")?,
+                    r.try_get("id")?,
+                    r.try_get("target")?,
+                ))
+            })
             .collect()
     }
 }

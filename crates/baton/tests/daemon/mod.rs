@@ -99,6 +99,11 @@ impl Daemon {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no drain, no cleanup, leases stay in the store.
     pub fn kill9(mut self) {
         self.child.kill().unwrap();
