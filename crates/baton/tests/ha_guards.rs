@@ -14,12 +14,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use daemon::{Daemon, TOKEN};
+use ha::dev_values;
 use testkit::rig::Rig;
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
-
-fn dev_values(n: u32) -> Vec<u8> {
-    format!("replicas: 1\nrevision: {n}\n").into_bytes()
-}
 
 async fn outbox(http: &reqwest::Client, url: &str) -> Vec<serde_json::Value> {
     daemon::outbox_json(http, url)
@@ -33,17 +30,7 @@ async fn outbox(http: &reqwest::Client, url: &str) -> Vec<serde_json::Value> {
 async fn after_an_outage_only_the_newest_chart_event_is_sent() {
     let Some(rig) = Rig::for_test() else { return };
     baton::install_crypto_provider();
-    let repo = rig.new_git_repo("ha-latest").unwrap();
-    let v0 = repo
-        .commit(
-            "main",
-            &[("mgw/values-dev.yaml", Some(&dev_values(0)))],
-            "v0",
-        )
-        .unwrap();
-    let helm = rig.new_helm_repo("ha-latest").unwrap();
-    helm.publish("microgateway", "3.0.1", "replicas: 1\n")
-        .unwrap();
+    let (repo, helm, v0) = ha::chart_fixtures(&rig, "ha-latest");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gate = FakeSpinnaker::builder()
         .application("micro-gw")
@@ -154,14 +141,8 @@ fn a_second_serve_on_one_sqlite_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = daemon::write_config(dir.path(), "http://127.0.0.1:9", "");
     let _first = Daemon::start(&file);
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["serve", "--config"])
-        .arg(&file)
-        .env_remove("BATON_CONFIG")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, err) = ha::serve_refused(&file);
+    assert!(!ok);
     assert!(
         err.contains("another `baton serve` on this host is using the SQLite file"),
         "{err}"
@@ -187,14 +168,8 @@ fn a_postgresql_that_does_not_answer_at_start_is_a_clear_error() {
         "http://127.0.0.1:9/charts",
         "1s",
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .args(["serve", "--config"])
-        .arg(&file)
-        .env_remove("BATON_CONFIG")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, err) = ha::serve_refused(&file);
+    assert!(!ok);
     assert!(
         err.contains(&format!(
             "opening the state store postgres://baton:***@{closed}/baton"

@@ -12,14 +12,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::policy::{Failure, RetryPolicy, next_delay};
+use super::policy::{RetryPolicy, retry_at};
 use super::{Deliver, DeliveryError, Outbox};
 use crate::clock::Clock;
 use crate::config::model::OutboxSettings;
@@ -381,24 +379,4 @@ impl<D: Deliver> Worker<D> {
             }
         }
     }
-}
-
-/// When to try again after attempt `attempt_no` of a record created at `created` failed with
-/// `e`, or `None` to give up (permanent failure, attempts or time used up).
-fn retry_at(
-    policy: &RetryPolicy,
-    attempt_no: u32,
-    e: &DeliveryError,
-    now: OffsetDateTime,
-    created: OffsetDateTime,
-) -> Option<OffsetDateTime> {
-    if e.permanent || attempt_no >= policy.max_attempts || now >= created + policy.give_up_after {
-        return None;
-    }
-    let mut rng = StdRng::from_os_rng();
-    let failure = Failure {
-        retry_after: e.retry_after,
-        throttled: e.throttled,
-    };
-    Some(now + next_delay(attempt_no, failure, policy, &mut rng))
 }

@@ -51,6 +51,46 @@ products:
     file
 }
 
+/// `values-dev.yaml` of revision `n`.
+pub fn dev_values(n: u32) -> Vec<u8> {
+    format!("replicas: 1\nrevision: {n}\n").into_bytes()
+}
+
+/// A chart source repo with revision 0 of the dev values (returns its commit) and a Helm repo
+/// with the chart, both new on the rig.
+pub fn chart_fixtures(
+    rig: &testkit::rig::Rig,
+    name: &str,
+) -> (testkit::rig::GitRepo, testkit::rig::HelmRepo, String) {
+    let repo = rig.new_git_repo(name).unwrap();
+    let v0 = repo
+        .commit(
+            "main",
+            &[("mgw/values-dev.yaml", Some(&dev_values(0)))],
+            "v0",
+        )
+        .unwrap();
+    let helm = rig.new_helm_repo(name).unwrap();
+    helm.publish("microgateway", "3.0.1", "replicas: 1\n")
+        .unwrap();
+    (repo, helm, v0)
+}
+
+/// Runs `baton serve --config file` to its end (it is expected to refuse); returns whether it
+/// succeeded and its stderr.
+pub fn serve_refused(file: &Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["serve", "--config"])
+        .arg(file)
+        .env_remove("BATON_CONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Requests the forwarder passed on: (time, method, path).
 pub type Seen = Arc<Mutex<Vec<(SystemTime, String, String)>>>;
 
