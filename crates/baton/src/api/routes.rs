@@ -260,9 +260,15 @@ pub async fn built(
         source: spinnaker.image_webhook_source.clone(),
         body,
     };
+    // Latest wins per tag: a newer digest of the same tag replaces an older one still waiting;
+    // digests reported without a tag are each delivered.
+    let latest = tag.as_ref().map(|t| crate::store::outbox::Supersede {
+        group: format!("image:{name}:{image_name}:{t}"),
+        scope: Vec::new(),
+    });
     let (record, created) = s
         .outbox
-        .enqueue(&effect, &name, &key, Some(&event_id))
+        .enqueue_latest(&effect, &name, &key, Some(&event_id), latest)
         .await?;
     Ok((
         StatusCode::ACCEPTED,
