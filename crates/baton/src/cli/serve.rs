@@ -119,8 +119,9 @@ pub(super) async fn run(
         );
     }
     let api_shutdown = shutdown.clone();
+    let limits = c.api.clone();
     tracker.spawn(async move {
-        if let Err(e) = api::serve(listener, router, api_shutdown.clone()).await {
+        if let Err(e) = api::serve(listener, router, &limits, api_shutdown.clone()).await {
             tracing::error!(error = %e, "HTTP server failed; shutting down");
             api_shutdown.cancel();
         }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use super::api::{ApiAuth, ApiSettings};
+
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
@@ -18,6 +20,9 @@ pub struct Config {
     pub listen: String,
     /// File with one API bearer token per line (`#` comments and blank lines ignored).
     pub api_tokens_file: Option<PathBuf>,
+    /// API authentication and server limits.
+    #[serde(default)]
+    pub api: ApiSettings,
     /// What to do with the first observation of a source.
     #[serde(default)]
     pub first_seen: FirstSeen,
