@@ -110,8 +110,14 @@ async fn idle_connections_past_the_cap_make_room_for_health_checks() {
             closed += 1;
         }
     }
-    assert!(closed >= 60 - 8, "only {closed} of 60 idle connections were closed");
+    assert!(
+        closed >= 60 - 8,
+        "only {closed} of 60 idle connections were closed"
+    );
     let log = d.log.lock().unwrap().clone();
     let lines = log.matches("connection limit reached").count();
-    assert_eq!(lines, 1, "one log line per interval, not per accept:\n{log}");
+    assert_eq!(
+        lines, 1,
+        "one log line per interval, not per accept:\n{log}"
+    );
 }

@@ -28,11 +28,9 @@ pub fn finish(router: Router, settings: &ApiSettings) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             settings.request_timeout,
         ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(
-                super::trace::make_span as fn(&axum::http::Request<_>) -> tracing::Span,
-            ),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(
+            super::trace::make_span as fn(&axum::http::Request<_>) -> tracing::Span,
+        ))
         .layer(axum::middleware::from_fn(super::trace::request_id))
 }
 
@@ -49,7 +47,7 @@ pub fn connection_cap(wanted: usize) -> usize {
         let target = limit.maximum.map_or(need, |hard| hard.min(need));
         if target > soft {
             limit.current = Some(target);
-            if setrlimit(Resource::Nofile, limit.clone()).is_err() {
+            if setrlimit(Resource::Nofile, limit).is_err() {
                 limit.current = Some(soft);
             }
         }
@@ -133,7 +131,10 @@ mod tests {
             .current
             .unwrap_or(u64::MAX);
         assert!(now >= soft);
-        assert!(cap < now, "cap {cap} must stay under the open-files limit {now}");
+        assert!(
+            cap < now,
+            "cap {cap} must stay under the open-files limit {now}"
+        );
         assert_eq!(connection_cap(10), 10);
     }
 }

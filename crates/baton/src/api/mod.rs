@@ -55,6 +55,12 @@ pub struct AppState {
 /// The API's routes ([`table::routes`]) with auth and the body limit. Timeouts, tracing and
 /// request ids come from [`serve`], over everything merged into this router.
 pub fn router(state: AppState) -> Router {
+    if state.config.config.api.auth == config::api::ApiAuth::None {
+        tracing::warn!(
+            listen = %state.config.config.listen,
+            "api.auth is none: /v1 needs no token, so anyone who reaches this address can trigger builds and promote; use it only behind a trusted network boundary"
+        );
+    }
     let mut bearer = Router::new();
     let mut public = Router::new();
     for r in table::routes() {

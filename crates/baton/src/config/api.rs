@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::model::Config;
+
 /// How `/v1` requests are authenticated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum ApiAuth {
     /// Bearer tokens from `api_tokens_file`; `serve` refuses to start without any.
     #[default]
@@ -18,6 +20,14 @@ pub enum ApiAuth {
     /// No authentication at all: anyone who reaches the port may trigger rebuilds and promote.
     /// Only for a port no one else can reach; `serve` logs a warning at start.
     None,
+}
+
+impl TryFrom<String> for ApiAuth {
+    type Error = String;
+
+    fn try_from(v: String) -> Result<Self, String> {
+        super::model::one_of(&v, &[("tokens", ApiAuth::Tokens), ("none", ApiAuth::None)])
+    }
 }
 
 /// The `api:` section.
@@ -61,5 +71,42 @@ impl Default for ApiSettings {
             idle_timeout: Self::IDLE_TIMEOUT,
             max_connections: Self::MAX_CONNECTIONS,
         }
+    }
+}
+
+/// What a daemon needs before it may serve: at least one product and sane limits. (API tokens
+/// are required where they are read, in [`super::secrets::Secrets::load`], which `check` and
+/// `serve` both call.)
+pub(super) fn validate(c: &Config, err: &mut impl FnMut(String, String)) {
+    if c.products.is_empty() {
+        err(
+            "products".into(),
+            "no product is configured, so baton has nothing to watch or deliver; add one \
+             (see crates/baton/examples/baton.yaml)"
+                .into(),
+        );
+    }
+    let a = &c.api;
+    for (key, d) in [
+        ("api.header_timeout", a.header_timeout),
+        ("api.request_timeout", a.request_timeout),
+        ("api.idle_timeout", a.idle_timeout),
+    ] {
+        if d < Duration::from_millis(100) {
+            err(
+                key.into(),
+                format!("{d:?} is too short; use at least 100ms (e.g. 10s)"),
+            );
+        }
+    }
+    if a.max_connections < 8 {
+        err(
+            "api.max_connections".into(),
+            format!(
+                "{} leaves no room for probes and callers; use at least 8 (default {})",
+                a.max_connections,
+                ApiSettings::MAX_CONNECTIONS
+            ),
+        );
     }
 }

@@ -11,7 +11,8 @@ pub use super::api::{ApiAuth, ApiSettings};
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
-    /// State store URL: `sqlite://FILE` (default `sqlite://baton-data/baton.db`) or
+    /// State store URL: `sqlite://FILE` (default `sqlite://baton-data/baton.db`; a relative
+    /// FILE is resolved against the config file's folder, like every `*_file`) or
     /// `postgres://...`.
     #[serde(default = "default_state")]
     pub state: String,
@@ -53,7 +54,7 @@ fn default_listen() -> String {
 
 /// What the first observation of a source does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum FirstSeen {
     /// Record it, send nothing.
     #[default]
@@ -211,7 +212,7 @@ pub struct Chart {
 
 /// How the chart travels to Spinnaker.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum ChartDelivery {
     /// The .tgz as an `embedded/base64` artifact.
     #[default]
@@ -310,7 +311,7 @@ impl Default for OutboxSettings {
 
 /// Jitter applied to retry delays.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum Jitter {
     /// Uniform in `[0, d]`.
     #[default]
@@ -319,4 +320,63 @@ pub enum Jitter {
     Equal,
     /// Exactly `d` (tests and debugging).
     None,
+}
+
+impl TryFrom<String> for FirstSeen {
+    type Error = String;
+
+    fn try_from(v: String) -> Result<Self, String> {
+        one_of(
+            &v,
+            &[
+                ("baseline", FirstSeen::Baseline),
+                ("deliver", FirstSeen::Deliver),
+            ],
+        )
+    }
+}
+
+impl TryFrom<String> for ChartDelivery {
+    type Error = String;
+
+    fn try_from(v: String) -> Result<Self, String> {
+        one_of(
+            &v,
+            &[
+                ("embedded", ChartDelivery::Embedded),
+                ("reference", ChartDelivery::Reference),
+            ],
+        )
+    }
+}
+
+impl TryFrom<String> for Jitter {
+    type Error = String;
+
+    fn try_from(v: String) -> Result<Self, String> {
+        one_of(
+            &v,
+            &[
+                ("full", Jitter::Full),
+                ("equal", Jitter::Equal),
+                ("none", Jitter::None),
+            ],
+        )
+    }
+}
+
+/// The variant named `v`, or an error listing the valid names (serde's own message through the
+/// `config` crate names only the Rust type).
+pub(super) fn one_of<T: Copy>(v: &str, variants: &[(&str, T)]) -> Result<T, String> {
+    variants
+        .iter()
+        .find(|(name, _)| *name == v)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = variants.iter().map(|(n, _)| *n).collect();
+            format!(
+                "{v:?} is not a valid value; use one of: {}",
+                names.join(", ")
+            )
+        })
 }

@@ -65,7 +65,7 @@ fn toml_is_accepted_by_extension() {
     let f = write(
         dir.path(),
         "b.toml",
-        "listen = \"127.0.0.1:9000\"\n[outbox]\nmax_delay = \"5m\"\n",
+        "listen = \"127.0.0.1:9000\"\n[outbox]\nmax_delay = \"5m\"\n[[products]]\nname = \"demo\"\n",
     );
     let l = load_with_env(&f, HashMap::new()).unwrap();
     assert_eq!(l.config.listen, "127.0.0.1:9000");
@@ -220,7 +220,7 @@ fn secrets_are_read_trimmed_and_never_shown() {
     let f = write(
         dir.path(),
         "s.yaml",
-        "api_tokens_file: tokens\njenkins: {url: 'https://j', user: u, token_file: jenkins}\n",
+        "api_tokens_file: tokens\njenkins: {url: 'https://j', user: u, token_file: jenkins}\nproducts: [{name: demo}]\n",
     );
     let l = load_with_env(&f, HashMap::new()).unwrap();
     let s = Secrets::load(&l).unwrap();
@@ -244,7 +244,7 @@ fn missing_and_empty_secret_files_name_the_key() {
     let f = write(
         dir.path(),
         "s.yaml",
-        "api_tokens_file: empty\njenkins: {url: 'https://j', user: u, token_file: nope}\n",
+        "api_tokens_file: empty\njenkins: {url: 'https://j', user: u, token_file: nope}\nproducts: [{name: demo}]\n",
     );
     let l = load_with_env(&f, HashMap::new()).unwrap();
     let err = Secrets::load(&l).unwrap_err();

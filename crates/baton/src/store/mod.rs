@@ -278,15 +278,9 @@ fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
     Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
 }
 
-/// The URL with any password replaced by `***`.
+/// The URL with any password replaced by `***` ([`baton_sources::redact::url`]).
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
+    baton_sources::redact::url(url)
 }
 
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {
