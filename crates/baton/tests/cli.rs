@@ -318,7 +318,13 @@ fn serve_answers_the_operator_verbs_and_stops_on_sigterm() {
         .output()
         .unwrap();
     let (stdout, _) = text(&out);
-    assert!(stdout.contains("reachable, schema version 1"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "reachable, schema version {}",
+            baton::store::latest_version()
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -104,7 +104,9 @@ pub(super) async fn run(
     if let Some(secret) = secrets.webhook_secret.clone() {
         let secret = WebhookSecret::new(secret).context("git.webhook_secret_file")?;
         let table = SharedWatchTable::new(triggers.watch_table());
-        let hooks_state = HooksState::new(secret, table, checks_tx);
+        let hooks_state = HooksState::new(secret, table, checks_tx).with_seen_deliveries(Arc::new(
+            crate::store::deliveries::StoredDeliveries::new(store.clone(), outbox.clock()),
+        ));
         metrics.watch_hooks(hooks_state.counters().clone());
         router = router.merge(hooks::router(hooks_state));
         tracing::info!("push webhooks at /hooks/{{github,gitlab,gitea,bitbucket}}");

@@ -72,13 +72,35 @@ CREATE TABLE events (
 CREATE INDEX events_product_created ON events (product, created_at);
 ";
 
+/// Webhook deliveries already acted on (issue 17 item 5): one row per provider and key, where
+/// the key is `id:<delivery id>` or `body:<sha256 of the signed body>`, so neither a new
+/// delivery id on a captured body nor a restart or another replica lets a replay through.
+/// Rows older than the TTL are ignored and deleted.
+const V2: &str = "
+CREATE TABLE webhook_deliveries (
+    provider TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    seen_at  BIGINT NOT NULL,
+    PRIMARY KEY (provider, key)
+);
+CREATE INDEX webhook_deliveries_seen ON webhook_deliveries (seen_at);
+";
+
 fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "initial schema",
-        sqlite: V1,
-        postgres: V1,
-    }]
+    vec![
+        Migration {
+            version: 1,
+            name: "initial schema",
+            sqlite: V1,
+            postgres: V1,
+        },
+        Migration {
+            version: 2,
+            name: "webhook deliveries",
+            sqlite: V2,
+            postgres: V2,
+        },
+    ]
 }
 
 /// The newest schema version this build knows.

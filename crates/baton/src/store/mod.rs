@@ -5,6 +5,7 @@
 //! It holds the last observation per source, the delivered chart/values digests per product and
 //! environment, the outbox ([`outbox`]) and events with their correlation ids ([`events`]).
 
+pub mod deliveries;
 pub mod events;
 pub mod followups;
 mod migrations;
