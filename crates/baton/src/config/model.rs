@@ -154,6 +154,12 @@ pub struct Registry {
     /// Plain HTTP (test rigs only).
     #[serde(default)]
     pub insecure: bool,
+    /// Other hosts that may receive the credentials as a token realm (`host[:port]`).
+    #[serde(default)]
+    pub token_hosts: Vec<String>,
+    /// Send credentials over plain HTTP to a host that is not loopback.
+    #[serde(default)]
+    pub credentials_over_http: bool,
 }
 
 /// The `git:` section.
