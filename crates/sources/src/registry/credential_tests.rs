@@ -4,7 +4,7 @@
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::tests::{D1, registries};
+use super::tests::{D1, registries, serves_manifest};
 use super::*;
 use crate::ErrorKind;
 
@@ -81,6 +81,7 @@ async fn a_listed_token_host_gets_them() {
         .mount(&registry)
         .await;
     challenging(&registry, &format!("http://localhost:{port}/token")).await;
+    serves_manifest(&registry, Some("t"), 1).await;
     let pw = password_file();
     let host = registry.address().to_string();
     let mut cfg = RegistryConfig::anonymous(host.clone());
@@ -127,4 +128,26 @@ fn plain_http_carries_credentials_only_to_loopback_unless_allowed() {
             .may_send_credentials(&url(&format!("http://{local}/v2/")))
             .expect(local);
     }
+}
+
+#[tokio::test]
+async fn a_digest_header_that_does_not_match_the_manifest_is_an_error_not_a_change() {
+    let registry = MockServer::start().await;
+    let wrong = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    Mock::given(method("HEAD"))
+        .and(path("/v2/acme/base/manifests/1.0"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Docker-Content-Digest", wrong)
+                .insert_header("Content-Type", super::manifest::OCI_MANIFEST),
+        )
+        .mount(&registry)
+        .await;
+    serves_manifest(&registry, None, 1).await;
+    let (regs, host) = registries(&registry, None);
+    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
+    let report = watch.check(&regs, None).await;
+    let (kind, err) = failure(&report.outcome);
+    assert_eq!(kind, ErrorKind::InvalidContent, "{err}");
+    assert!(err.contains(wrong) && err.contains(D1), "{err}");
 }
