@@ -31,7 +31,7 @@ impl TryFrom<String> for ApiAuth {
 }
 
 /// The `api:` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
     /// How `/v1` requests are authenticated.

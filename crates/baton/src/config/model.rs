@@ -96,6 +96,14 @@ pub struct Spinnaker {
     /// manual judgment (see [`crate::promote::supersede`]).
     #[serde(default = "default_true")]
     pub supersede_waiting: bool,
+    /// How long one webhook POST to Echo may take. Echo has no idempotency key, so a timeout
+    /// can cause one duplicate; long enough for a loaded Echo. At most half `outbox.lease`.
+    #[serde(default = "default_webhook_timeout", with = "humantime_serde")]
+    pub webhook_timeout: Duration,
+}
+
+fn default_webhook_timeout() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_deploy_account() -> String {

@@ -46,6 +46,11 @@ fn example_baton_yaml_parses_as_designed() {
     assert_eq!(p.images[0].jenkins_job, "micro-gw/petstore-image");
     assert_eq!(c.spinnaker.as_ref().unwrap().image_webhook_source, "image");
     assert!(matches!(c.spinnaker.as_ref().unwrap().auth, GateAuth::None));
+    // Issue 17: the defaults a user gets.
+    assert_eq!(c.spinnaker.as_ref().unwrap().webhook_timeout.as_secs(), 60);
+    assert_eq!(c.api, super::api::ApiSettings::default());
+    assert_eq!(c.api.max_connections, 1024);
+    assert_eq!(c.api.request_timeout.as_secs(), 30);
 }
 
 #[test]
