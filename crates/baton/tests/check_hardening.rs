@@ -29,6 +29,17 @@ fn check(file: &Path) -> (bool, String) {
     (out.status.success(), text(&out))
 }
 
+/// `baton serve` on `file`: it must refuse to start; what it said.
+fn serve_refuses(file: &Path) -> String {
+    let out = baton()
+        .args(["serve", "--config"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -71,13 +82,8 @@ fn a_billion_laughs_config_is_refused_at_once_naming_the_file() {
     assert!(!ok, "{out}");
     assert!(out.contains("bomb.yaml"), "{out}");
     assert!(out.contains("aliases"), "names the cause: {out}");
-    let serve = baton()
-        .args(["serve", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!serve.status.success());
-    assert!(text(&serve).contains("aliases"), "{}", text(&serve));
+    let said = serve_refuses(&file);
+    assert!(said.contains("aliases"), "{said}");
     assert!(started.elapsed() < Duration::from_secs(20), "fails fast");
 
     let big = write(dir.path(), "big.yaml", &"# padding\n".repeat(500_000));
@@ -110,12 +116,7 @@ fn an_empty_config_or_one_without_tokens_is_refused() {
             out.contains("products") && out.contains("no product"),
             "{out}"
         );
-        let serve = baton()
-            .args(["serve", "--config"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(!serve.status.success(), "{}", self::text(&serve));
+        serve_refuses(&file);
     }
     // Products but no token file: refused, with the way out.
     let no_tokens = PRODUCT.replace("https://bob:hunter2-git@", "https://");
@@ -131,17 +132,8 @@ fn an_empty_config_or_one_without_tokens_is_refused() {
         out.contains("api_tokens_file") && out.contains("auth: none}"),
         "{out}"
     );
-    let serve = baton()
-        .args(["serve", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!serve.status.success(), "{}", self::text(&serve));
-    assert!(
-        self::text(&serve).contains("api_tokens_file"),
-        "{}",
-        self::text(&serve)
-    );
+    let said = serve_refuses(&file);
+    assert!(said.contains("api_tokens_file"), "{said}");
     // An explicit `api.auth: none` is the only way to serve without tokens.
     let open = PRODUCT.replace("https://bob:hunter2-git@", "https://");
     let file = write(

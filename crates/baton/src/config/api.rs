@@ -22,13 +22,7 @@ pub enum ApiAuth {
     None,
 }
 
-impl TryFrom<String> for ApiAuth {
-    type Error = String;
-
-    fn try_from(v: String) -> Result<Self, String> {
-        super::model::one_of(&v, &[("tokens", ApiAuth::Tokens), ("none", ApiAuth::None)])
-    }
-}
+super::model::named_variants!(ApiAuth { "tokens" => Tokens, "none" => None });
 
 /// The `api:` section.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -336,48 +336,23 @@ pub enum Jitter {
     None,
 }
 
-impl TryFrom<String> for FirstSeen {
-    type Error = String;
+/// `TryFrom<String>` for a config enum from its variants' names, with [`one_of`]'s error.
+macro_rules! named_variants {
+    ($t:ident { $($name:literal => $v:ident),+ $(,)? }) => {
+        impl TryFrom<String> for $t {
+            type Error = String;
 
-    fn try_from(v: String) -> Result<Self, String> {
-        one_of(
-            &v,
-            &[
-                ("baseline", FirstSeen::Baseline),
-                ("deliver", FirstSeen::Deliver),
-            ],
-        )
-    }
+            fn try_from(v: String) -> Result<Self, String> {
+                $crate::config::model::one_of(&v, &[$(($name, $t::$v)),+])
+            }
+        }
+    };
 }
+pub(super) use named_variants;
 
-impl TryFrom<String> for ChartDelivery {
-    type Error = String;
-
-    fn try_from(v: String) -> Result<Self, String> {
-        one_of(
-            &v,
-            &[
-                ("embedded", ChartDelivery::Embedded),
-                ("reference", ChartDelivery::Reference),
-            ],
-        )
-    }
-}
-
-impl TryFrom<String> for Jitter {
-    type Error = String;
-
-    fn try_from(v: String) -> Result<Self, String> {
-        one_of(
-            &v,
-            &[
-                ("full", Jitter::Full),
-                ("equal", Jitter::Equal),
-                ("none", Jitter::None),
-            ],
-        )
-    }
-}
+named_variants!(FirstSeen { "baseline" => Baseline, "deliver" => Deliver });
+named_variants!(ChartDelivery { "embedded" => Embedded, "reference" => Reference });
+named_variants!(Jitter { "full" => Full, "equal" => Equal, "none" => None });
 
 /// The variant named `v`, or an error listing the valid names (serde's own message through the
 /// `config` crate names only the Rust type).
