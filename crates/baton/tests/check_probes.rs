@@ -18,12 +18,14 @@ struct Endpoints {
 
 fn write(dir: &Path, e: &Endpoints, token: &str) -> std::path::PathBuf {
     std::fs::write(dir.join("jenkins-token"), format!("{token}\n")).unwrap();
+    std::fs::write(dir.join("api-tokens"), "operator-token\n").unwrap();
     let file = dir.join("baton.yaml");
     std::fs::write(
         &file,
         format!(
             r#"
 state: sqlite://{db}
+api_tokens_file: api-tokens
 jenkins: {{url: "{jenkins}", user: baton, token_file: jenkins-token}}
 spinnaker: {{gate_url: "{gate}"}}
 registries:

@@ -114,7 +114,7 @@ fn log_format_json_writes_json_lines_and_requests_carry_an_id() {
     std::fs::write(
         &file,
         format!(
-            "state: sqlite://{}\nlisten: 127.0.0.1:0\n",
+            "state: sqlite://{}\nlisten: 127.0.0.1:0\napi: {{auth: none}}\nproducts: [{{name: demo}}]\n",
             dir.path().join("data/baton.db").display()
         ),
     )

@@ -173,3 +173,43 @@ async fn gates_retry_after_is_honoured() {
     assert!(gap >= Duration::from_millis(990), "{gap:?}");
     stop.cancel();
 }
+
+/// Issue 17 item 6: Echo processed the event but answered after baton's timeout. Echo has no
+/// idempotency key, so the retry delivers it a second time; the timed-out attempt is marked
+/// "possibly delivered" on the event, where `baton events` shows it.
+#[tokio::test]
+async fn a_timed_out_webhook_is_marked_possibly_delivered_on_its_event() {
+    let (store, _dir) = common::sqlite().await;
+    let gate = gate().await;
+    gate.set_fault(Fault {
+        times: Some(1),
+        ..Fault::on("/webhooks/", FaultKind::SlowAnswer(Duration::from_secs(3)))
+    });
+    let client = spinnaker_client::Client::builder(gate.url())
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let deliverers = Deliverers {
+        spinnaker: Some(SpinnakerDeliverer::new(client, store.clone())),
+        jenkins: None,
+    };
+    let outbox = outbox(&store);
+    let stop = start_worker(&outbox, deliverers);
+    let (event, id) = enqueue_for_event(&outbox, "image", "img-slow", &image_effect(7)).await;
+
+    let r = settled(&store, id, Duration::from_secs(15)).await;
+    assert_eq!(r.state, State::Delivered, "{r:?}");
+    assert_eq!(r.attempts, 2);
+    assert_eq!(
+        webhook_posts(&gate).len(),
+        2,
+        "the documented one duplicate"
+    );
+    let ev = store.event(&event).await.unwrap().unwrap();
+    let detail = ev.correlation.detail.unwrap_or_default();
+    assert!(
+        detail.contains("possibly delivered") && detail.contains("attempt 1"),
+        "{detail}"
+    );
+    stop.cancel();
+}

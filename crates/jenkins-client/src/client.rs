@@ -291,7 +291,10 @@ impl JenkinsClient {
             return Ok(reply);
         }
         let Some(crumb) = self.fetch_crumb().await? else {
-            return Ok(reply); // CSRF off: the 403 is about something else
+            // A crumb is demanded but the issuer is not there (or hidden from this user).
+            return Err(Error::NoCrumbIssuer {
+                url: url.to_string(),
+            });
         };
         *self.inner.crumb.lock().await = Some(crumb.clone());
         let retry = self.send_once(&method, &url, &body, Some(&crumb)).await?;

@@ -30,7 +30,7 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// Connecting, sending or reading failed (includes timeouts and resets).
-    #[error("{method} {url}: {source}")]
+    #[error("{method} {url}: {}", causes(source))]
     Transport {
         /// HTTP method.
         method: String,
@@ -42,8 +42,9 @@ pub enum Error {
     },
     /// 401: Jenkins rejected the user or API token.
     #[error(
-        "{url}: 401 Unauthorized: Jenkins rejected the credentials of user {user:?}; check the \
-         user name and API token (create a token at <jenkins>/user/<user>/security)"
+        "{url}: 401 Unauthorized: Jenkins rejected the credentials of user {}; check the \
+         user name and API token (create a token at <jenkins>/user/<user>/security)",
+        user.as_deref().map_or_else(|| "(none: anonymous)".to_owned(), |u| format!("{u:?}"))
     )]
     Unauthorized {
         /// URL called.
@@ -72,6 +73,16 @@ pub enum Error {
          crumbIssuer; use an API token (exempt from crumbs) instead of a password"
     )]
     NoValidCrumb {
+        /// URL called.
+        url: String,
+    },
+    /// 403 "No valid crumb", and `crumbIssuer` answered 404, so no crumb could be fetched.
+    #[error(
+        "{url}: 403 No valid crumb was included in the request, and crumbIssuer/api/json answered \
+         404 so none could be fetched; use an API token (exempt from crumbs) or let this user \
+         see the crumb issuer"
+    )]
+    NoCrumbIssuer {
         /// URL called.
         url: String,
     },
@@ -196,7 +207,9 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Unauthorized { .. } => Some(401),
-            Error::Forbidden { .. } | Error::NoValidCrumb { .. } => Some(403),
+            Error::Forbidden { .. } | Error::NoValidCrumb { .. } | Error::NoCrumbIssuer { .. } => {
+                Some(403)
+            }
             Error::JobNotFound { .. }
             | Error::QueueItemNotFound { .. }
             | Error::BuildNotFound { .. } => Some(404),
@@ -253,6 +266,22 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
         }
     }
     out.trim().to_owned()
+}
+
+/// An error and its causes, `a: b: c`, so a transport error says why ("connection refused",
+/// "certificate expired") and not only "error sending request".
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
 }
 
 #[cfg(test)]

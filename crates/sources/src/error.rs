@@ -36,7 +36,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The request did not complete (connect, TLS, reset, body read).
-    #[error("{method} {url}: request failed")]
+    #[error("{method} {}: {}", crate::redact::text(url), causes(source))]
     Transport {
         /// HTTP method.
         method: String,
@@ -55,7 +55,7 @@ pub enum Error {
         after: Duration,
     },
     /// A non-success answer from a server.
-    #[error("{method} {url}: HTTP {status}: {body}")]
+    #[error("{method} {}: HTTP {status}: {body}", crate::redact::text(url))]
     Api {
         /// HTTP method.
         method: String,
@@ -168,7 +168,11 @@ pub enum Error {
         available: String,
     },
     /// A git command failed.
-    #[error("git {command} failed ({status}): {stderr}")]
+    #[error(
+        "git {} failed ({status}): {}",
+        crate::redact::text(command),
+        crate::redact::text(stderr)
+    )]
     Git {
         /// The sub-command and its non-secret arguments.
         command: String,
@@ -177,6 +181,22 @@ pub enum Error {
         /// Last lines of stderr.
         stderr: String,
     },
+}
+
+/// An error and its causes, `a: b: c`, so a transport error says why ("connection refused",
+/// "certificate expired"), not only "error sending request". URLs in it are redacted.
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    crate::redact::text(&out)
 }
 
 /// Coarse classification of an [`Error`], for observations and metrics.

@@ -14,6 +14,7 @@
 //!   at a commit, through the git CLI (see the module doc for why not gix).
 //! - [`yaml`]: validation of values files with line/column errors and budgets against YAML
 //!   bombs.
+//! - [`redact`]: the one helper that masks passwords in URLs, free text and headers.
 //! - [`outcome`]: the shared [`CheckOutcome`] shape; [`error`]: the crate's one error enum.
 
 pub mod credentials;
@@ -22,6 +23,7 @@ pub mod git;
 pub mod helm;
 mod http;
 pub mod outcome;
+pub mod redact;
 pub mod registry;
 pub mod yaml;
 

@@ -38,8 +38,12 @@ impl<T> CheckOutcome<T> {
         let mut message = err.to_string();
         let mut source = std::error::Error::source(err);
         while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
+            // Transport errors already spell their causes out in their own text.
+            let text = s.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
             source = s.source();
         }
         CheckOutcome::Error {

@@ -80,7 +80,7 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// The request did not get an answer (connect, TLS, timeout, reset).
-    #[error("{method} {url} failed: {source}")]
+    #[error("{method} {url} failed: {}", causes(source))]
     Transport {
         /// HTTP method.
         method: String,
@@ -189,4 +189,20 @@ impl Error {
                 }
             )
     }
+}
+
+/// An error and its causes, `a: b: c`, so a transport error says why ("connection refused",
+/// "certificate expired") and not only "error sending request".
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
 }

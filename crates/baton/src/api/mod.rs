@@ -9,30 +9,31 @@
 //! - [`openapi`]: the OpenAPI document.
 //! - [`table`]: the route table the router is built from.
 //! - [`trace`]: a tracing span per request, with a request id.
+//! - [`limits`]: the request timeout, tracing and request ids applied to the whole served
+//!   router; the connection cap and the open-files limit.
+//! - `server`: the accept loop with header, idle and connection limits behind [`serve`].
 
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod promote;
 pub mod routes;
+mod server;
 pub mod table;
 pub mod trace;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
-use crate::config::Loaded;
+use crate::config::{self, Loaded};
 use crate::jobs::Job;
 use crate::outbox::Outbox;
 
@@ -51,9 +52,15 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// The API's routes ([`table::routes`]) with auth, body limit, timeout and tracing (a span
-/// per request with a request id, also sent back as `x-request-id`).
+/// The API's routes ([`table::routes`]) with auth and the body limit. Timeouts, tracing and
+/// request ids come from [`serve`], over everything merged into this router.
 pub fn router(state: AppState) -> Router {
+    if state.config.config.api.auth == config::api::ApiAuth::None {
+        tracing::warn!(
+            listen = %state.config.config.listen,
+            "api.auth is none: /v1 needs no token, so anyone who reaches this address can trigger builds and promote; use it only behind a trusted network boundary"
+        );
+    }
     let mut bearer = Router::new();
     let mut public = Router::new();
     for r in table::routes() {
@@ -72,25 +79,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(trace::make_span as fn(&axum::http::Request<_>) -> tracing::Span),
-        )
-        .layer(axum::middleware::from_fn(trace::request_id))
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown`, then finishes open requests.
+/// Serves `router` (the API with the webhooks and anything else already merged) on `listener`
+/// under `settings`' limits until `shutdown`, then finishes open requests. The request timeout,
+/// tracing and request ids are applied here, last ([`limits::finish`]), so every route gets
+/// them; the connection cap is fitted to the open-files limit ([`limits::connection_cap`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    settings: &config::api::ApiSettings,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    let cap = limits::connection_cap(settings.max_connections);
+    let router = limits::finish(router, settings);
+    server::run(listener, router, settings.clone(), cap, shutdown).await
 }

@@ -31,11 +31,13 @@ struct Row {
 pub(super) async fn run(config_file: &Path, offline: bool) -> ExitCode {
     let mut rows = Vec::new();
     let mut row = |check: &str, target: &str, outcome: Outcome, note: String| {
+        // Every cell goes through the one redaction helper: targets are config URLs, notes
+        // carry error texts that may quote them.
         rows.push(Row {
             check: check.into(),
-            target: target.into(),
+            target: baton_sources::redact::text(target),
             outcome,
-            note,
+            note: baton_sources::redact::text(&note),
         });
     };
     let file = config_file.display().to_string();

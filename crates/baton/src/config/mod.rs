@@ -5,6 +5,7 @@
 //! Relative `*_file` paths are resolved against the config file's folder. Secrets are read by
 //! [`secrets::Secrets::load`], never kept in the model.
 
+pub mod api;
 pub mod model;
 pub mod secrets;
 mod validate;
@@ -17,6 +18,8 @@ mod tests;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use baton_sources::yaml::YamlLimits;
 
 pub use model::Config;
 
@@ -100,12 +103,7 @@ pub fn load_with_env(file: &Path, env: HashMap<String, String>) -> Result<Loaded
             )]));
         }
     };
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        fail(vec![Problem::new(
-            "",
-            format!("cannot read the config file: {e}"),
-        )])
-    })?;
+    let text = read_bounded(file, format).map_err(|m| fail(vec![Problem::new("", m)]))?;
     let env: config::Map<String, String> = env
         .into_iter()
         .filter(|(k, _)| k.starts_with("BATON__"))
@@ -162,6 +160,36 @@ pub fn load_with_env(file: &Path, env: HashMap<String, String>) -> Result<Loaded
     })
 }
 
+/// Reads the config under the values files' budget ([`YamlLimits::default`]): a file over the
+/// size limit is refused before it is read whole, and a YAML file is checked for alias
+/// expansion, depth and node counts before the `config` crate (which expands aliases without
+/// bound) sees it, so a "billion laughs" config fails at once instead of exhausting memory.
+fn read_bounded(file: &Path, format: config::FileFormat) -> Result<String, String> {
+    use std::io::Read;
+    let limits = YamlLimits::default();
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(limits.max_bytes as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read the config file: {e}"))?;
+    if bytes.len() > limits.max_bytes {
+        return Err(format!(
+            "the config file is larger than {} bytes; a config is a few KB: check the path",
+            limits.max_bytes
+        ));
+    }
+    if matches!(format, config::FileFormat::Yaml) {
+        baton_sources::yaml::validate(&bytes, &limits).map_err(|p| {
+            format!("refused at {p} (limits: {} aliases, {} nodes, depth {}); write the values out instead of nesting aliases", limits.max_aliases, limits.max_events, limits.max_depth)
+        })?;
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 at byte {}; save the config as UTF-8",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// Notes on each problem whose value came from an environment override.
 fn blame_env(problems: Vec<Problem>, env_keys: &[String]) -> Vec<Problem> {
     problems
@@ -199,15 +227,45 @@ fn key_path(path: &serde_ignored::Path<'_>) -> String {
     }
 }
 
-/// The `config` crate appends its own key locations; the path is already ours.
+/// The `config` crate appends its own key locations (the path is already ours) and writes
+/// `products[0]name` for `products[0].name`.
 fn clean_message(message: &str) -> String {
-    match message.find(" for key `") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
+    let message = match message.find(" for key `") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    let mut out = String::with_capacity(message.len() + 4);
+    let mut after_bracket = false;
+    for c in message.chars() {
+        if after_bracket && (c.is_alphanumeric() || c == '_') {
+            out.push('.');
+        }
+        after_bracket = c == ']';
+        out.push(c);
     }
+    out
+}
+
+/// A relative SQLite path is resolved against the config's folder, like every `*_file`.
+fn resolve_state(state: &mut String, base: &Path) {
+    let Some(rest) = state.strip_prefix("sqlite://") else {
+        return;
+    };
+    let (path, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(p, q)| (p, Some(q)));
+    if path.is_empty() || Path::new(path).is_absolute() {
+        return;
+    }
+    let joined = base.join(path);
+    *state = match query {
+        Some(q) => format!("sqlite://{}?{q}", joined.display()),
+        None => format!("sqlite://{}", joined.display()),
+    };
 }
 
 fn resolve_paths(config: &mut Config, base: &Path) {
+    resolve_state(&mut config.state, base);
     let fix = |p: &mut PathBuf| {
         if p.is_relative() {
             *p = base.join(&*p);

@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use super::api::{ApiAuth, ApiSettings};
+
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
-    /// State store URL: `sqlite://FILE` (default `sqlite://baton-data/baton.db`) or
+    /// State store URL: `sqlite://FILE` (default `sqlite://baton-data/baton.db`; a relative
+    /// FILE is resolved against the config file's folder, like every `*_file`) or
     /// `postgres://...`.
     #[serde(default = "default_state")]
     pub state: String,
@@ -18,6 +21,9 @@ pub struct Config {
     pub listen: String,
     /// File with one API bearer token per line (`#` comments and blank lines ignored).
     pub api_tokens_file: Option<PathBuf>,
+    /// API authentication and server limits.
+    #[serde(default)]
+    pub api: ApiSettings,
     /// What to do with the first observation of a source.
     #[serde(default)]
     pub first_seen: FirstSeen,
@@ -48,7 +54,7 @@ fn default_listen() -> String {
 
 /// What the first observation of a source does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum FirstSeen {
     /// Record it, send nothing.
     #[default]
@@ -90,6 +96,14 @@ pub struct Spinnaker {
     /// manual judgment (see [`crate::promote::supersede`]).
     #[serde(default = "default_true")]
     pub supersede_waiting: bool,
+    /// How long one webhook POST to Echo may take. Echo has no idempotency key, so a timeout
+    /// can cause one duplicate; long enough for a loaded Echo. At most half `outbox.lease`.
+    #[serde(default = "default_webhook_timeout", with = "humantime_serde")]
+    pub webhook_timeout: Duration,
+}
+
+fn default_webhook_timeout() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_deploy_account() -> String {
@@ -148,6 +162,12 @@ pub struct Registry {
     /// Plain HTTP (test rigs only).
     #[serde(default)]
     pub insecure: bool,
+    /// Other hosts that may receive the credentials as a token realm (`host[:port]`).
+    #[serde(default)]
+    pub token_hosts: Vec<String>,
+    /// Send credentials over plain HTTP to a host that is not loopback.
+    #[serde(default)]
+    pub credentials_over_http: bool,
 }
 
 /// The `git:` section.
@@ -206,7 +226,7 @@ pub struct Chart {
 
 /// How the chart travels to Spinnaker.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum ChartDelivery {
     /// The .tgz as an `embedded/base64` artifact.
     #[default]
@@ -312,7 +332,7 @@ impl Default for OutboxSettings {
 
 /// Jitter applied to retry delays.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum Jitter {
     /// Uniform in `[0, d]`.
     #[default]
@@ -321,4 +341,38 @@ pub enum Jitter {
     Equal,
     /// Exactly `d` (tests and debugging).
     None,
+}
+
+/// `TryFrom<String>` for a config enum from its variants' names, with [`one_of`]'s error.
+macro_rules! named_variants {
+    ($t:ident { $($name:literal => $v:ident),+ $(,)? }) => {
+        impl TryFrom<String> for $t {
+            type Error = String;
+
+            fn try_from(v: String) -> Result<Self, String> {
+                $crate::config::model::one_of(&v, &[$(($name, $t::$v)),+])
+            }
+        }
+    };
+}
+pub(super) use named_variants;
+
+named_variants!(FirstSeen { "baseline" => Baseline, "deliver" => Deliver });
+named_variants!(ChartDelivery { "embedded" => Embedded, "reference" => Reference });
+named_variants!(Jitter { "full" => Full, "equal" => Equal, "none" => None });
+
+/// The variant named `v`, or an error listing the valid names (serde's own message through the
+/// `config` crate names only the Rust type).
+pub(super) fn one_of<T: Copy>(v: &str, variants: &[(&str, T)]) -> Result<T, String> {
+    variants
+        .iter()
+        .find(|(name, _)| *name == v)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<&str> = variants.iter().map(|(n, _)| *n).collect();
+            format!(
+                "{v:?} is not a valid value; use one of: {}",
+                names.join(", ")
+            )
+        })
 }

@@ -91,6 +91,14 @@ impl Secrets {
                 s.webhook_secret = read("git.webhook_secret_file", p);
             }
         }
+        if c.api_tokens_file.is_none() && c.api.auth == super::api::ApiAuth::Tokens {
+            problems.push(Problem::new(
+                "api_tokens_file",
+                "is required: /v1 takes bearer tokens; name a file with one token per line, or \
+                 set `api: {auth: none}` to serve /v1 without authentication (anyone who reaches \
+                 the port can then trigger builds and promote)",
+            ));
+        }
         if c.api_tokens_file.is_some() && s.api_tokens.is_empty() && problems.is_empty() {
             problems.push(Problem::new(
                 "api_tokens_file",

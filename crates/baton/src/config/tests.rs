@@ -46,6 +46,11 @@ fn example_baton_yaml_parses_as_designed() {
     assert_eq!(p.images[0].jenkins_job, "micro-gw/petstore-image");
     assert_eq!(c.spinnaker.as_ref().unwrap().image_webhook_source, "image");
     assert!(matches!(c.spinnaker.as_ref().unwrap().auth, GateAuth::None));
+    // Issue 17: the defaults a user gets.
+    assert_eq!(c.spinnaker.as_ref().unwrap().webhook_timeout.as_secs(), 60);
+    assert_eq!(c.api, super::api::ApiSettings::default());
+    assert_eq!(c.api.max_connections, 1024);
+    assert_eq!(c.api.request_timeout.as_secs(), 30);
 }
 
 #[test]
@@ -65,7 +70,7 @@ fn toml_is_accepted_by_extension() {
     let f = write(
         dir.path(),
         "b.toml",
-        "listen = \"127.0.0.1:9000\"\n[outbox]\nmax_delay = \"5m\"\n",
+        "listen = \"127.0.0.1:9000\"\n[outbox]\nmax_delay = \"5m\"\n[[products]]\nname = \"demo\"\n",
     );
     let l = load_with_env(&f, HashMap::new()).unwrap();
     assert_eq!(l.config.listen, "127.0.0.1:9000");
@@ -220,7 +225,7 @@ fn secrets_are_read_trimmed_and_never_shown() {
     let f = write(
         dir.path(),
         "s.yaml",
-        "api_tokens_file: tokens\njenkins: {url: 'https://j', user: u, token_file: jenkins}\n",
+        "api_tokens_file: tokens\njenkins: {url: 'https://j', user: u, token_file: jenkins}\nproducts: [{name: demo}]\n",
     );
     let l = load_with_env(&f, HashMap::new()).unwrap();
     let s = Secrets::load(&l).unwrap();
@@ -244,7 +249,7 @@ fn missing_and_empty_secret_files_name_the_key() {
     let f = write(
         dir.path(),
         "s.yaml",
-        "api_tokens_file: empty\njenkins: {url: 'https://j', user: u, token_file: nope}\n",
+        "api_tokens_file: empty\njenkins: {url: 'https://j', user: u, token_file: nope}\nproducts: [{name: demo}]\n",
     );
     let l = load_with_env(&f, HashMap::new()).unwrap();
     let err = Secrets::load(&l).unwrap_err();

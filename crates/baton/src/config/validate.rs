@@ -128,6 +128,7 @@ pub(super) fn validate(c: &Config) -> Vec<Problem> {
         );
     }
 
+    super::api::validate(c, &mut err);
     let mut names = HashSet::new();
     for (i, p) in c.products.iter().enumerate() {
         let at = format!("products[{i}]");
@@ -281,10 +282,14 @@ fn product(c: &Config, p: &Product, at: &str, err: &mut impl FnMut(String, Strin
         {
             err(format!("{at}.check"), e);
         }
-        if img.jenkins_job.split('/').any(|s| s.trim().is_empty()) {
+        if !is_job_path(&img.jenkins_job) {
             err(
                 format!("{at}.jenkins_job"),
-                format!("{:?} must be a job path like folder/job", img.jenkins_job),
+                format!(
+                    "{:?} must be a job path like folder/job (letters, digits, '-', '_', '.', \
+                     no '.' or '..' segments)",
+                    img.jenkins_job
+                ),
             );
         }
         if c.jenkins.is_none() {
@@ -324,6 +329,19 @@ pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
         .build()
         .parse(expr)
         .map_err(|e| format!("{expr:?} is not a cron expression: {e}"))
+}
+
+/// `folder/job`: segments of Jenkins-safe characters; `.` and `..` would climb out of the
+/// folder in the URL built from it.
+fn is_job_path(s: &str) -> bool {
+    s.split('/').all(|seg| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
+    })
 }
 
 fn is_name(s: &str) -> bool {

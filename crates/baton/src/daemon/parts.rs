@@ -39,6 +39,7 @@ pub(super) struct Parts {
     jobs_rx: tokio::sync::mpsc::Receiver<jobs::Job>,
     webhook_secret: Option<WebhookSecret>,
     replica: crate::ha::Replica,
+    api_settings: crate::config::api::ApiSettings,
 }
 
 impl Parts {
@@ -133,6 +134,7 @@ impl Parts {
             jobs_rx,
             webhook_secret,
             replica,
+            api_settings: c.api.clone(),
         })
     }
 
@@ -159,7 +161,12 @@ impl Parts {
         let mut router = api::router(self.state);
         if let Some(secret) = self.webhook_secret {
             let table = SharedWatchTable::new(triggers.watch_table());
-            let hooks_state = HooksState::new(secret, table, checks_tx);
+            let seen = crate::store::deliveries::StoredDeliveries::new(
+                self.store.clone(),
+                self.outbox.clock(),
+            );
+            let hooks_state =
+                HooksState::new(secret, table, checks_tx).with_seen_deliveries(Arc::new(seen));
             self.metrics.watch_hooks(hooks_state.counters().clone());
             router = router.merge(hooks::router(hooks_state));
             tracing::info!("push webhooks at /hooks/{{github,gitlab,gitea,bitbucket}}");
@@ -174,8 +181,9 @@ impl Parts {
             );
         }
         let api_shutdown = shutdown.clone();
+        let limits = self.api_settings;
         tracker.spawn(async move {
-            if let Err(e) = api::serve(listener, router, api_shutdown.clone()).await {
+            if let Err(e) = api::serve(listener, router, &limits, api_shutdown.clone()).await {
                 tracing::error!(error = %e, "HTTP server failed; shutting down");
                 api_shutdown.cancel();
             }

@@ -1,4 +1,9 @@
-//! Remembering delivery ids so a redelivered hook does nothing twice.
+//! Remembering deliveries so a redelivered or replayed hook does nothing twice. A delivery is
+//! known by its id **and** by the SHA-256 of its signed body: GitHub's `X-GitHub-Delivery`
+//! (like every provider's delivery id) is not covered by the signature, so an attacker who
+//! captured one signed body could otherwise replay it under fresh ids. The daemon keeps the
+//! record in its state store ([`crate::store::deliveries::StoredDeliveries`]), shared by replicas
+//! and kept across restarts; [`RecentDeliveries`] is the in-memory default for tests and tools.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::{Future, ready};
@@ -17,17 +22,28 @@ pub type DedupeError = Box<dyn std::error::Error + Send + Sync>;
 /// may do IO.
 pub type DedupeFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, DedupeError>> + Send + 'a>>;
 
-/// Delivery ids already acted on. The daemon may back this with its state store; the
-/// in-memory [`RecentDeliveries`] is the default.
-pub trait SeenDeliveries: Send + Sync + 'static {
-    /// Records `(provider, id)` and answers `true` if it was not seen before (the caller goes on
-    /// to act on it), `false` if it is a replay. Must be atomic: of two concurrent calls with
-    /// the same id, one gets `true`.
-    fn first_sighting<'a>(&'a self, provider: Provider, id: &'a str) -> DedupeFuture<'a, bool>;
+/// One verified webhook delivery, as the dedupe record knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery<'a> {
+    /// Who sent it.
+    pub provider: Provider,
+    /// The delivery id header (unsigned), or the body digest when the host sends none.
+    pub id: &'a str,
+    /// Hex SHA-256 of the raw, signed body.
+    pub body_sha256: &'a str,
+}
 
-    /// Forgets `(provider, id)`, so that a redelivery is acted on; used when acting on the
-    /// first delivery failed.
-    fn forget<'a>(&'a self, provider: Provider, id: &'a str) -> DedupeFuture<'a, ()>;
+/// Deliveries already acted on. The daemon backs this with its state store; the in-memory
+/// [`RecentDeliveries`] is the default.
+pub trait SeenDeliveries: Send + Sync + 'static {
+    /// Records the delivery and answers `true` if neither its id nor its body was seen before
+    /// (the caller goes on to act on it), `false` if it is a replay. Must be atomic: of two
+    /// concurrent calls for the same delivery, one gets `true`.
+    fn first_sighting<'a>(&'a self, delivery: Delivery<'a>) -> DedupeFuture<'a, bool>;
+
+    /// Forgets the delivery, so that a redelivery is acted on; used when acting on the first
+    /// delivery failed.
+    fn forget<'a>(&'a self, delivery: Delivery<'a>) -> DedupeFuture<'a, ()>;
 }
 
 /// A bounded set of recent delivery ids: at most `capacity` entries, each kept for `ttl`;
@@ -124,12 +140,21 @@ impl RecentDeliveries {
 }
 
 impl SeenDeliveries for RecentDeliveries {
-    fn first_sighting<'a>(&'a self, provider: Provider, id: &'a str) -> DedupeFuture<'a, bool> {
-        Box::pin(ready(Ok(self.record(provider, id))))
+    fn first_sighting<'a>(&'a self, d: Delivery<'a>) -> DedupeFuture<'a, bool> {
+        let body = format!("body:{}", d.body_sha256);
+        if !self.record(d.provider, &body) {
+            return Box::pin(ready(Ok(false)));
+        }
+        let first = self.record(d.provider, &format!("id:{}", d.id));
+        if !first {
+            self.remove(d.provider, &body);
+        }
+        Box::pin(ready(Ok(first)))
     }
 
-    fn forget<'a>(&'a self, provider: Provider, id: &'a str) -> DedupeFuture<'a, ()> {
-        self.remove(provider, id);
+    fn forget<'a>(&'a self, d: Delivery<'a>) -> DedupeFuture<'a, ()> {
+        self.remove(d.provider, &format!("id:{}", d.id));
+        self.remove(d.provider, &format!("body:{}", d.body_sha256));
         Box::pin(ready(Ok(())))
     }
 }

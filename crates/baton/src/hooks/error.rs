@@ -62,6 +62,16 @@ pub enum HookError {
         source: serde_json::Error,
     },
     /// The store of seen delivery ids failed; the host should redeliver.
+    /// A form-encoded body (`application/x-www-form-urlencoded`) without a `payload=` field.
+    #[error(
+        "{provider} sent a form-encoded body without a payload= field; set the webhook's \
+         content type to application/json"
+    )]
+    FormWithoutPayload {
+        /// The provider.
+        provider: &'static str,
+    },
+    /// The record of deliveries could not be consulted.
     #[error("the record of webhook deliveries is unavailable; redeliver later")]
     DedupeUnavailable(#[source] super::dedupe::DedupeError),
     /// The daemon no longer takes check requests (it is shutting down) or did not take this
@@ -79,7 +89,9 @@ impl HookError {
             HookError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             HookError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             HookError::Body(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            HookError::Payload { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
+            HookError::Payload { .. } | HookError::FormWithoutPayload { .. } => {
+                (StatusCode::BAD_REQUEST, "bad_request")
+            }
             HookError::TriggerUnavailable(_) | HookError::DedupeUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }

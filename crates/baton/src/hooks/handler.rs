@@ -10,6 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::counters::Outcome;
+use super::dedupe::Delivery;
 use super::error::HookError;
 use super::payload::{self, HookEvent, PushEvent};
 use super::provider::Provider;
@@ -66,9 +67,15 @@ async fn handle(
         .inspect_err(|r| tracing::warn!(%provider, reason = %r, "webhook rejected"))?;
 
     // A host that sends no delivery id redelivers the same bytes; their digest stands in.
+    let body_sha256 = hex::encode(Sha256::digest(verified.body()));
     let delivery_id = provider
         .delivery_id(verified.headers())
-        .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(verified.body()))));
+        .unwrap_or_else(|| format!("sha256:{body_sha256}"));
+    let delivery = Delivery {
+        provider,
+        id: &delivery_id,
+        body_sha256: &body_sha256,
+    };
     let peek = payload::parse(&verified, &delivery_id);
     if matches!(peek, Ok(HookEvent::Ping)) {
         tracing::info!(%provider, delivery = %delivery_id, "webhook ping");
@@ -77,14 +84,10 @@ async fn handle(
             reply(StatusCode::OK, json!({"status": "pong"})),
         ));
     }
-    let first = state
-        .seen
-        .first_sighting(provider, &delivery_id)
-        .await
-        .map_err(|e| {
-            tracing::error!(%provider, delivery = %delivery_id, error = %e, "delivery log failed");
-            HookError::DedupeUnavailable(e)
-        })?;
+    let first = state.seen.first_sighting(delivery).await.map_err(|e| {
+        tracing::error!(%provider, delivery = %delivery_id, error = %e, "delivery log failed");
+        HookError::DedupeUnavailable(e)
+    })?;
     if !first {
         tracing::info!(%provider, delivery = %delivery_id, "webhook redelivered; ignored");
         let body = json!({"status": "duplicate", "delivery": delivery_id});
@@ -93,7 +96,7 @@ async fn handle(
     let result = act(state, provider, &delivery_id, peek).await;
     if result.is_err() {
         // Nothing was done for this delivery: let a redelivery try again.
-        if let Err(e) = state.seen.forget(provider, &delivery_id).await {
+        if let Err(e) = state.seen.forget(delivery).await {
             tracing::warn!(%provider, delivery = %delivery_id, error = %e, "could not forget a failed delivery; its redelivery will be taken for a duplicate");
         }
     }

@@ -10,7 +10,8 @@
 //!    the body (401 `signature missing|empty|invalid|wrong algorithm`),
 //! 3. ping (GitHub `ping`, Bitbucket `diagnostics:ping`): 200, no effect; pings must be
 //!    signed too, so a wrong secret shows up when the hook is set up,
-//! 4. delivery-id dedupe through [`SeenDeliveries`]: a redelivery answers 200 `duplicate`,
+//! 4. dedupe through [`SeenDeliveries`] by delivery id **and** body digest (the id header is
+//!    not signed): a redelivery or a replay answers 200 `duplicate`,
 //! 5. parsing into [`PushEvent`]s (400 naming the JSON path if the payload does not fit),
 //! 6. matching repository URL (any form, see [`repo_key`]) and branch against the
 //!    [`WatchTable`], and one [`CheckRequest`] per matching source on the channel (202
@@ -39,7 +40,7 @@ use axum::routing::post;
 use tokio::sync::mpsc;
 
 pub use counters::{HookCounters, Outcome};
-pub use dedupe::{DedupeError, DedupeFuture, RecentDeliveries, SeenDeliveries};
+pub use dedupe::{DedupeError, DedupeFuture, Delivery, RecentDeliveries, SeenDeliveries};
 pub use error::{HookError, Rejection};
 pub use payload::{HookEvent, PushEvent, parse};
 pub use provider::Provider;

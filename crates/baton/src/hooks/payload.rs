@@ -43,7 +43,8 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
     let kind = provider
         .event_kind(verified.headers())
         .unwrap_or_else(|| format!("(no {} header)", provider.event_header()));
-    let body = verified.body().as_ref();
+    let form = form_payload(verified)?;
+    let body = form.as_deref().unwrap_or(verified.body().as_ref());
     let push = |git_ref: String, after: String, deleted: bool, repo_urls: Vec<String>| {
         push_event(provider, delivery_id, repo_urls, git_ref, after, deleted)
     };
@@ -140,6 +141,30 @@ fn push_event(
         after,
         deleted,
     }
+}
+
+/// GitHub's default content type is `application/x-www-form-urlencoded` with the JSON in the
+/// `payload` field; the signature covers the raw (form) body, so this runs after verification.
+/// `None` for a JSON body.
+fn form_payload(verified: &Verified) -> Result<Option<Vec<u8>>, HookError> {
+    let form = verified
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return Ok(None);
+    }
+    url::form_urlencoded::parse(verified.body())
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| Some(v.into_owned().into_bytes()))
+        .ok_or(HookError::FormWithoutPayload {
+            provider: verified.provider().as_str(),
+        })
 }
 
 fn decode<T: DeserializeOwned>(provider: Provider, body: &[u8]) -> Result<T, HookError> {

@@ -69,6 +69,8 @@ impl JobContext {
                 rc.username = r.username.clone();
                 rc.password_file = r.password_file.clone();
                 rc.insecure = r.insecure;
+                rc.token_hosts = r.token_hosts.clone();
+                rc.credentials_over_http = r.credentials_over_http;
                 rc.timeout = SOURCE_TIMEOUT;
                 rc
             })

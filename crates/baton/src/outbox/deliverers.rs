@@ -30,8 +30,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Deliverers {
     /// Builds the deliverers of every configured receiver. Each request's timeout is
-    /// [`REQUEST_TIMEOUT`], or less when the outbox lease is short (a delivery must finish well
-    /// inside its lease). Errors name the config key to fix.
+    /// [`REQUEST_TIMEOUT`] for Jenkins and `spinnaker.webhook_timeout` for Echo, or less when
+    /// the outbox lease is short (a delivery must finish well inside its lease). Errors name
+    /// the config key to fix.
     pub fn from_config(loaded: &Loaded, secrets: &Secrets, store: &Store) -> Result<Self, String> {
         let c = &loaded.config;
         let timeout = REQUEST_TIMEOUT.min(c.outbox.lease.mul_f64(0.5));
@@ -39,6 +40,7 @@ impl Deliverers {
             .spinnaker
             .as_ref()
             .map(|s| {
+                let timeout = s.webhook_timeout.min(c.outbox.lease.mul_f64(0.5));
                 SpinnakerDeliverer::client_from_config(s, secrets.gate.as_ref(), timeout)
                     .map(|client| SpinnakerDeliverer::new(client, store.clone()))
             })

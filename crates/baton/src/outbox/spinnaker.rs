@@ -11,6 +11,11 @@
 //! permanent — the record goes `dead` with Gate's message and can be retried by hand
 //! (`baton outbox retry ID`) after the fix. A 2xx that is not Echo's answer is permanent too: the
 //! request may have been accepted by something that is not Gate (check `spinnaker.gate_url`).
+//!
+//! Echo takes no idempotency key: a request that times out on baton's side may still have been
+//! processed, and its retry then triggers the pipelines a second time. The timeout is therefore
+//! long (`spinnaker.webhook_timeout`, default 60 s) and a timed-out attempt is marked "possibly
+//! delivered" on the record's error and on its event.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,11 +153,10 @@ impl SpinnakerDeliverer {
                 record.id
             )));
         };
-        let event_id = self
-            .client
-            .post_webhook(&source, &body)
-            .await
-            .map_err(|e| map_error(&source, e))?;
+        let event_id = match self.client.post_webhook(&source, &body).await {
+            Ok(id) => id,
+            Err(e) => return Err(self.failed(record, &source, e).await),
+        };
         if let Some(baton_event) = &record.event_id {
             let c = Correlation {
                 spinnaker_event_id: Some(event_id.clone()),
@@ -167,6 +171,37 @@ impl SpinnakerDeliverer {
         Ok(Delivered {
             response: Some(serde_json::json!({ "eventId": event_id })),
         })
+    }
+}
+
+impl SpinnakerDeliverer {
+    /// The delivery error for `e`. A timeout is marked "possibly delivered", on the record's
+    /// error and on its event (`baton events`): Echo has no idempotency key, so if it did
+    /// process the request the retry delivers the event a second time.
+    async fn failed(
+        &self,
+        record: &Record,
+        source: &str,
+        e: spinnaker_client::Error,
+    ) -> DeliveryError {
+        let timed_out =
+            matches!(&e, spinnaker_client::Error::Transport { source, .. } if source.is_timeout());
+        let mut d = map_error(source, e);
+        if timed_out {
+            let note = format!(
+                "possibly delivered: Spinnaker webhook attempt {} timed out, and Echo has no \
+                 idempotency key, so the retry may deliver this event a second time \
+                 (spinnaker.webhook_timeout)",
+                record.attempts + 1
+            );
+            if let Some(event) = &record.event_id
+                && let Err(err) = self.store.note_event(event, &note).await
+            {
+                tracing::warn!(record = record.id, %event, error = %err, "cannot note the timeout on the event");
+            }
+            d.message = format!("{}; {note}", d.message);
+        }
+        d
     }
 }
 

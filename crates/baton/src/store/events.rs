@@ -229,6 +229,20 @@ impl Store {
     }
 
     /// Fills in correlation ids of event `id`; fields that are `None` keep their value.
+    /// Appends `note` to the event's detail (`; `-separated), keeping what was there.
+    pub async fn note_event(&self, id: &str, note: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE events SET detail = CASE WHEN detail IS NULL OR detail = '' THEN $1 \
+             ELSE detail || '; ' || $1 END WHERE id = $2",
+        )
+        .bind(note)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Fills the event's correlation fields that `c` has (each `Some` overwrites).
     pub async fn correlate(&self, id: &str, c: &Correlation) -> Result<(), StoreError> {
         let n = sqlx::query(
             "UPDATE events SET commit_sha = COALESCE($1, commit_sha), \

@@ -95,6 +95,20 @@ CREATE TABLE replicas (
 );
 ";
 
+/// Webhook deliveries already acted on (issue 17 item 5): one row per provider and key, where
+/// the key is `id:<delivery id>` or `body:<sha256 of the signed body>`, so neither a new
+/// delivery id on a captured body nor a restart or another replica lets a replay through.
+/// Rows older than the TTL are ignored and deleted.
+const V3: &str = "
+CREATE TABLE webhook_deliveries (
+    provider TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    seen_at  BIGINT NOT NULL,
+    PRIMARY KEY (provider, key)
+);
+CREATE INDEX webhook_deliveries_seen ON webhook_deliveries (seen_at);
+";
+
 fn migrations() -> Vec<Migration> {
     vec![
         Migration {
@@ -108,6 +122,12 @@ fn migrations() -> Vec<Migration> {
             name: "replicas, leases, superseded records",
             sqlite: V2,
             postgres: V2,
+        },
+        Migration {
+            version: 3,
+            name: "webhook deliveries",
+            sqlite: V3,
+            postgres: V3,
         },
     ]
 }

@@ -6,6 +6,7 @@
 //! environment, the outbox ([`outbox`]) and events with their correlation ids ([`events`]);
 //! for several replicas, named [`leases`] and the [`replicas`] registry.
 
+pub mod deliveries;
 pub mod events;
 pub mod followups;
 mod latest;
@@ -310,15 +311,9 @@ fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
     Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
 }
 
-/// The URL with any password replaced by `***`.
+/// The URL with any password replaced by `***` ([`baton_sources::redact::url`]).
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
+    baton_sources::redact::url(url)
 }
 
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {

@@ -64,7 +64,9 @@ impl Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        tokio::spawn(serve(listener, router(state), shutdown.clone()));
+        let settings = baton::config::api::ApiSettings::default();
+        let served = shutdown.clone();
+        tokio::spawn(async move { serve(listener, router(state), &settings, served).await });
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()

@@ -189,12 +189,13 @@ async fn a_full_check_queue_times_out_into_503() {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     // The queue (capacity 1) is still full: the next push waits 2 s (paused clock), then 503.
+    let next = format!("{GITHUB} ");
     let started = tokio::time::Instant::now();
     let (status, json) = post(
         &h.app,
         "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "q-2"),
-        GITHUB,
+        &signed(Provider::GitHub, &next, "q-2"),
+        &next,
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
@@ -205,8 +206,8 @@ async fn a_full_check_queue_times_out_into_503() {
     let (status, _) = post(
         &h.app,
         "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "q-2"),
-        GITHUB,
+        &signed(Provider::GitHub, &next, "q-2"),
+        &next,
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -230,11 +231,13 @@ async fn a_replaced_watch_table_takes_effect_for_the_next_hook() {
         "https://github.com/jervi/expert-waffle",
         "main",
     )]));
+    // The next push (another body: the same one again would be a replay).
+    let next = format!("{GITHUB} ");
     let (_, json) = post(
         &app,
         "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "w-2"),
-        GITHUB,
+        &signed(Provider::GitHub, &next, "w-2"),
+        &next,
     )
     .await;
     assert_eq!(json["sources"], serde_json::json!(["late"]));
@@ -296,13 +299,12 @@ struct BrokenStore;
 impl baton::hooks::SeenDeliveries for BrokenStore {
     fn first_sighting<'a>(
         &'a self,
-        _: Provider,
-        _: &'a str,
+        _: baton::hooks::Delivery<'a>,
     ) -> baton::hooks::DedupeFuture<'a, bool> {
         Box::pin(async { Err("database is locked".into()) })
     }
 
-    fn forget<'a>(&'a self, _: Provider, _: &'a str) -> baton::hooks::DedupeFuture<'a, ()> {
+    fn forget<'a>(&'a self, _: baton::hooks::Delivery<'a>) -> baton::hooks::DedupeFuture<'a, ()> {
         Box::pin(async { Err("database is locked".into()) })
     }
 }

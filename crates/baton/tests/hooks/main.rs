@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tower::ServiceExt;
 
 mod edges;
+mod replay;
 mod signatures;
 mod socket;
 
@@ -221,12 +222,23 @@ async fn a_redelivered_hook_does_nothing_twice() {
         assert_eq!(json["status"], "duplicate");
         assert_eq!(drain(&mut h.checks).len(), 1, "{provider}");
         assert_eq!(h.counters.get(provider, Outcome::Duplicate), 1);
-        // Another delivery of the same push is a new request.
-        let (other, _) = post(
+        // The same body under another delivery id is a replay too (the id is not signed).
+        let (replay, json) = post(
             &h.app,
             &path(provider),
             &signed(provider, body, "next"),
             body,
+        )
+        .await;
+        assert_eq!(replay, StatusCode::OK, "{provider}: {json}");
+        assert_eq!(json["status"], "duplicate");
+        // Another push (another body) is a new request.
+        let next = format!("{body} ");
+        let (other, _) = post(
+            &h.app,
+            &path(provider),
+            &signed(provider, &next, "next-push"),
+            &next,
         )
         .await;
         assert_eq!(other, StatusCode::ACCEPTED);

@@ -93,7 +93,16 @@ impl Stand {
         let url = format!("http://{}", api.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let app = router(state).layer(axum::Extension(promoter.clone()));
-        tokio::spawn(serve(api, app, shutdown.clone()));
+        let served = shutdown.clone();
+        tokio::spawn(async move {
+            serve(
+                api,
+                app,
+                &baton::config::api::ApiSettings::default(),
+                served,
+            )
+            .await
+        });
         Self {
             fake,
             gate,

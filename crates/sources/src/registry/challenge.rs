@@ -71,8 +71,11 @@ fn parse_params(s: &str) -> Option<BTreeMap<String, String>> {
             while i < b.len() {
                 match b[i] {
                     b'\\' if i + 1 < b.len() => {
-                        value.push(b[i + 1] as char);
-                        i += 2;
+                        // The escaped character may be several bytes long (found by the
+                        // property tests: slicing at i + 2 panicked inside a character).
+                        let ch = s[i + 1..].chars().next()?;
+                        value.push(ch);
+                        i += 1 + ch.len_utf8();
                     }
                     b'"' => {
                         closed = true;
@@ -103,6 +106,19 @@ fn parse_params(s: &str) -> Option<BTreeMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_escaped_multibyte_character_is_kept_whole() {
+        assert_eq!(
+            parse_challenge("Bearer realm=\"a\\Ⱥb\""),
+            Some(Challenge::Bearer {
+                realm: "aȺb".into(),
+                service: None,
+                scope: None
+            })
+        );
+        assert_eq!(parse_challenge("Bearer A𑼋𐠸ଳ=\"\\Ⱥ~=?&="), None);
+    }
 
     #[test]
     fn docker_hub_style_bearer() {

@@ -258,6 +258,12 @@ impl RegistryClient {
                 req = req.header(header::ACCEPT, *a);
             }
             // Credentials go only to the registry's own origin, never to a redirect target.
+            if url.origin() == self.base.origin()
+                && self.credentials.is_some()
+                && !matches!(auth, Auth::None)
+            {
+                self.may_send_credentials(&url)?;
+            }
             if url.origin() == self.base.origin() {
                 req = match (auth, &self.credentials) {
                     (Auth::Bearer(t), _) => req.header(
@@ -322,6 +328,7 @@ impl RegistryClient {
         }
         let mut req = self.http.get(url.clone());
         if let Some(c) = &self.credentials {
+            self.may_send_credentials(&url)?;
             req = req.header(header::AUTHORIZATION, c.basic_header());
         }
         let resp = req
@@ -364,6 +371,59 @@ impl RegistryClient {
         self.state
             .store_token(cache_scope, token.into(), lifetime, Instant::now());
         Ok(())
+    }
+}
+
+impl RegistryClient {
+    /// Whether this registry's credentials may go to `url`: its own host, a configured
+    /// `token_hosts` entry (or Docker Hub's auth service), and over plain HTTP only to a
+    /// loopback host unless `credentials_over_http` allows it.
+    pub(crate) fn may_send_credentials(&self, url: &Url) -> Result<(), Error> {
+        let refuse = |reason: String| Error::Config {
+            key: format!("registries[{}]", self.config.host),
+            reason,
+        };
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default();
+        let own = host == self.base.host_str().unwrap_or_default()
+            && port == self.base.port_or_known_default();
+        let hub = self.config.host == super::DOCKER_HUB && host == "auth.docker.io";
+        let listed = self.config.token_hosts.iter().any(|h| {
+            match h
+                .rsplit_once(':')
+                .and_then(|(n, p)| Some((n, p.parse::<u16>().ok()?)))
+            {
+                Some((name, p)) => name.eq_ignore_ascii_case(host) && Some(p) == port,
+                None => h.eq_ignore_ascii_case(host),
+            }
+        });
+        if !(own || hub || listed) {
+            let origin = match url.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_owned(),
+            };
+            return Err(refuse(format!(
+                "the token realm {url} is on another host than the registry; its credentials are \
+                 not sent there. If {origin} is this registry's auth service, add it to \
+                 token_hosts"
+            )));
+        }
+        if url.scheme() == "http" && !is_loopback(url) && !self.config.credentials_over_http {
+            return Err(refuse(format!(
+                "refusing to send credentials over plain HTTP to {host}; use https, or set \
+                 credentials_over_http: true for this registry if the network is trusted"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 

@@ -34,6 +34,16 @@ pub struct RegistryConfig {
     /// Retries after 5xx / transport errors / short 429s.
     #[serde(default = "default_retries")]
     pub max_retries: u32,
+    /// Other hosts (`host[:port]`; without a port, any port) that may receive the credentials
+    /// when a token challenge names them as its realm, e.g. a separate auth service. Without
+    /// this, credentials go only to the registry's own host (and Docker Hub's to
+    /// `auth.docker.io`).
+    #[serde(default)]
+    pub token_hosts: Vec<String>,
+    /// Send credentials over plain HTTP to a host that is not loopback. Off: they would cross
+    /// the network readable by anyone on the path.
+    #[serde(default)]
+    pub credentials_over_http: bool,
 }
 
 /// A request budget for one registry.
@@ -69,6 +79,8 @@ impl RegistryConfig {
             budget: None,
             timeout: default_timeout(),
             max_retries: default_retries(),
+            token_hosts: Vec::new(),
+            credentials_over_http: false,
         }
     }
 

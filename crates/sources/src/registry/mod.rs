@@ -16,6 +16,8 @@ pub use reference::{DOCKER_HUB, DOCKER_HUB_API, ImageReference};
 pub use watch::{ImageWatch, Moved, Registries, RegistryObservation};
 
 #[cfg(test)]
+mod credential_tests;
+#[cfg(test)]
 mod rate_tests;
 #[cfg(test)]
 mod tests;

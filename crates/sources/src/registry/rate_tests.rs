@@ -6,7 +6,7 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::manifest::{DOCKER_LIST, OCI_MANIFEST};
-use super::tests::{D1, registries};
+use super::tests::{D1, registries, serves_manifest};
 use super::*;
 use crate::{CheckOutcome, Error, ErrorKind};
 
@@ -51,6 +51,7 @@ async fn a_short_retry_after_is_waited_out_then_succeeds() {
         .expect(1)
         .mount(&server)
         .await;
+    serves_manifest(&server, None, 1).await;
     let (regs, host) = registries(&server, None);
     let obs = ImageWatch::new(&format!("{host}/acme/base:1.0"), None)
         .expect("watch")
@@ -93,16 +94,21 @@ async fn the_budget_stops_requests_before_they_are_sent() {
     let mut cfg = RegistryConfig::anonymous(host.clone());
     cfg.insecure = true;
     cfg.budget = Some(RequestBudget {
-        requests: 2,
+        requests: 3,
         per: Duration::from_secs(3600),
     });
+    serves_manifest(&server, None, 1).await;
     let regs = Registries::new(vec![cfg]).expect("registries");
     let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
-    watch.observe(&regs, None).await.expect("1");
-    watch.observe(&regs, None).await.expect("2");
-    let err = watch.observe(&regs, None).await.expect_err("budget");
+    // A new digest: HEAD + the GET that verifies it; the same digest again: HEAD only.
+    let first = watch.observe(&regs, None).await.expect("1");
+    watch.observe(&regs, Some(&first)).await.expect("2");
+    let err = watch
+        .observe(&regs, Some(&first))
+        .await
+        .expect_err("budget");
     assert_eq!(err.kind(), ErrorKind::RateLimited);
-    assert!(err.to_string().contains("request budget of 2"), "{err}");
+    assert!(err.to_string().contains("request budget of 3"), "{err}");
 }
 
 #[tokio::test]

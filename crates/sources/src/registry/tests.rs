@@ -8,8 +8,28 @@ use super::manifest::{MANIFEST_ACCEPT, OCI_MANIFEST};
 use super::*;
 use crate::{CheckOutcome, ErrorKind};
 
+/// A manifest the stand-ins serve, and [`D1`], its digest: a digest that moved is verified
+/// against the manifest's bytes.
+pub(super) const MANIFEST_BODY: &str =
+    r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
 pub(super) const D1: &str =
-    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    "sha256:b0ff67b72a1d087090ad4fe635c35ad2752dd27d26f9435bb7877f40ecdc0bc3";
+
+/// `GET /v2/acme/base/manifests/*` answers [`MANIFEST_BODY`], `times` times.
+pub(super) async fn serves_manifest(server: &MockServer, bearer: Option<&str>, times: u64) {
+    let mut m =
+        Mock::given(method("GET")).and(wiremock::matchers::path_regex("^/v2/acme/base/manifests/"));
+    if let Some(t) = bearer {
+        m = m.and(wiremock::matchers::header(
+            "authorization",
+            format!("Bearer {t}"),
+        ));
+    }
+    m.respond_with(ResponseTemplate::new(200).set_body_raw(MANIFEST_BODY, OCI_MANIFEST))
+        .expect(times)
+        .mount(server)
+        .await;
+}
 
 /// Matches a request whose Accept headers name all four manifest types.
 struct AcceptsAllFour;
@@ -81,6 +101,7 @@ async fn one_head_with_four_accept_types_reads_the_digest() {
         .expect(2)
         .mount(&server)
         .await;
+    serves_manifest(&server, None, 1).await;
     let (regs, host) = registries(&server, None);
     let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
     let first = watch.check(&regs, None).await;
@@ -140,6 +161,7 @@ async fn bearer_challenge_fetches_a_token_once_and_reuses_it() {
         .expect(1)
         .mount(&server)
         .await;
+    serves_manifest(&server, Some("tok-1"), 1).await;
     let pw = password_file("secret");
     let (regs, host) = registries(&server, Some(("user", &pw)));
     let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");

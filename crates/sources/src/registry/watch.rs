@@ -131,8 +131,9 @@ impl ImageWatch {
         })
     }
 
-    /// Checks the digest and compares it with `last`. Costs one `HEAD` when nothing moved
-    /// (plus one index GET when a watched platform's index moved).
+    /// Checks the digest and compares it with `last`. Costs one `HEAD` when nothing moved;
+    /// a digest that moved costs one manifest GET more, to verify the digest against the
+    /// manifest's bytes before it is reported.
     pub async fn check(
         &self,
         registries: &Registries,
@@ -163,6 +164,23 @@ impl ImageWatch {
                 status: 404,
                 body: "manifest unknown: the tag does not exist".into(),
             })?;
+        // Verify what we trust: a digest not seen before is checked against the manifest the
+        // registry serves for the tag before anyone acts on it, so a wrong
+        // Docker-Content-Digest cannot trigger a rebuild with a digest nobody serves. (The
+        // platform path below GETs the index by digest, which verifies it the same way.)
+        let moved = last.is_none_or(|l| l.digest != head.digest);
+        let index_read_below =
+            self.platform.is_some() && (head.is_index() || head.media_type.is_empty());
+        if moved && !head.from_get && !index_read_below {
+            let (_, _, actual) = client.get_manifest(&r.repository, r.manifest_ref()).await?;
+            if actual != head.digest {
+                return Err(Error::DigestMismatch {
+                    url: format!("{r} (Docker-Content-Digest vs the manifest served)"),
+                    expected: head.digest,
+                    actual,
+                });
+            }
+        }
         let platform_digest = match &self.platform {
             None => None,
             Some(_) if !head.is_index() && !head.media_type.is_empty() => Some(head.digest.clone()),
