@@ -44,10 +44,14 @@
 //! the source file of every fact: `crates/testkit/SPINNAKER.md`.
 
 mod echo;
+mod echo_rules;
 mod gate;
 mod handle;
+mod java;
+mod kork;
 mod orca;
 mod queries;
+mod resolve;
 mod routes;
 pub mod sample;
 mod stages;
@@ -56,7 +60,7 @@ mod tls;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use handle::{FakeSpinnaker, FakeSpinnakerBuilder};
+pub use handle::{DEFAULT_CACHE_REFRESH, FakeSpinnaker, FakeSpinnakerBuilder};
 pub use state::{
     ArtifactContent, Bake, Deployment, FailRule, Fault, FaultKind, GateAuth, RecordedRequest,
 };

@@ -7,22 +7,26 @@ use serde_json::{Map, Value};
 use spinnaker_client::model::execution::{
     Execution, ExecutionStatus, ExecutionTrigger, StageContext, StageExecution,
 };
-use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
+use spinnaker_client::model::pipeline::PipelineConfig;
 
+use super::kork::KArtifact;
+use super::resolve;
 use super::stages;
 use super::state::{Run, State};
 
-/// Starts an execution of `config` for `trigger` (Orca's `ExecutionLauncher.start`).
+/// Starts an execution of `config` (Orca's `ExecutionLauncher.start`): resolves the
+/// trigger's expected artifacts ([`super::resolve`]) and fails on startup when that throws.
 pub(crate) fn launch(
     state: &mut State,
     config: &PipelineConfig,
-    trigger: &Trigger,
+    expected_ids: &[String],
+    received: &[Option<KArtifact>],
     mut exec_trigger: ExecutionTrigger,
 ) -> String {
     let id = state.new_ulid();
     let now = state.epoch_ms();
-    let received = exec_trigger.artifacts.clone().unwrap_or_default();
-    let resolution = config.resolve_artifacts(trigger, &received);
+    let resolution = super::echo::expected_of(config)
+        .and_then(|expected| resolve::resolve(expected_ids, &expected, received));
     let mut stages_out = Vec::new();
     for stage in config.stages() {
         let mut context = match serde_json::to_value(stage) {
@@ -51,21 +55,30 @@ pub(crate) fn launch(
         });
     }
     let mut bound = BTreeMap::new();
-    if let Ok(resolved) = &resolution {
-        for e in resolved {
-            if let Some(a) = &e.bound_artifact {
-                bound.insert(e.id.clone(), a.clone());
+    match &resolution {
+        Ok(resolved) => {
+            for (e, a) in &resolved.bound {
+                bound.insert(e.id.clone(), to_model(&a.to_json()));
             }
+            exec_trigger.artifacts = Some(
+                resolved
+                    .artifacts
+                    .iter()
+                    .map(|a| to_model(&a.to_json()))
+                    .collect(),
+            );
+            exec_trigger.resolved_expected_artifacts =
+                Some(resolved.expected_json().iter().map(to_model).collect());
         }
-        // Orca keeps received + resolved artifacts as a set.
-        let mut all = received.clone();
-        for a in resolved.iter().filter_map(|e| e.bound_artifact.as_ref()) {
-            if !all.contains(a) {
-                all.push(a.clone());
-            }
+        Err(_) => {
+            exec_trigger.artifacts = Some(
+                received
+                    .iter()
+                    .flatten()
+                    .map(|a| to_model(&a.to_json()))
+                    .collect(),
+            );
         }
-        exec_trigger.artifacts = Some(all);
-        exec_trigger.resolved_expected_artifacts = Some(resolved.clone());
     }
     let mut exec = Execution {
         id: id.clone(),
@@ -105,6 +118,11 @@ pub(crate) fn launch(
     };
     state.runs.push(run);
     id
+}
+
+/// Plain data conversion into spinnaker-client's serde types (no matching code involved).
+fn to_model<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
 fn is_active(status: &ExecutionStatus) -> bool {
