@@ -31,10 +31,12 @@ impl SampleEvent {
         source: impl Into<String>,
         payload: Map<String, Value>,
     ) -> Result<Self, crate::Error> {
-        let artifacts = match payload.get("artifacts") {
-            None => Vec::new(),
-            Some(v) => crate::model::decode("webhook payload", v.to_string().as_bytes())?,
-        };
+        let artifacts =
+            crate::model::outcome::event_artifacts(&payload).map_err(|e| crate::Error::Decode {
+                what: "webhook payload".into(),
+                path: "artifacts".into(),
+                source: serde::de::Error::custom(e),
+            })?;
         Ok(Self {
             source: source.into(),
             payload,
@@ -113,11 +115,20 @@ fn lint_one(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
     };
     for e in p.all_expected_artifacts() {
         for bad in e.bad_patterns() {
-            ctx.push(
-                format!("expectedArtifact {:?}.matchArtifact.{}", e.id, bad.field),
-                format!("{:?} is not a valid regex: {}", bad.pattern, bad.reason),
-                "escape regex characters or write a valid pattern",
-            );
+            let path = format!("expectedArtifact {:?}.matchArtifact.{}", e.id, bad.field);
+            if bad.unsupported {
+                ctx.push(
+                    path,
+                    format!("{:?}: {}; Java may accept it", bad.pattern, bad.reason),
+                    "check this pattern by hand, or write it without that construct",
+                );
+            } else {
+                ctx.push(
+                    path,
+                    format!("{:?} is not a valid regex: {}", bad.pattern, bad.reason),
+                    "escape regex characters or write a valid pattern",
+                );
+            }
         }
     }
     for (t, trigger) in p.triggers().iter().enumerate() {
@@ -132,12 +143,18 @@ fn lint_one(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
             );
         }
         for (key, pattern) in trigger.payload_constraints.iter().flatten() {
-            if let Some(Err(e)) = pattern.as_str().map(crate::model::check_pattern) {
-                ctx.push(
+            match pattern.as_str().map(crate::model::check_pattern) {
+                Some(Err(e @ crate::model::PatternError::Unsupported(_))) => ctx.push(
+                    format!("triggers[{t}].payloadConstraints.{key}"),
+                    format!("{e}; Echo may match it, baton cannot tell"),
+                    "check this constraint by hand, or write it without that construct",
+                ),
+                Some(Err(e)) => ctx.push(
                     format!("triggers[{t}].payloadConstraints.{key}"),
                     format!("not a valid regex: {e}"),
                     "write a valid regex",
-                );
+                ),
+                _ => {}
             }
         }
     }
@@ -324,9 +341,15 @@ fn lint_uniqueness(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>
                     fix,
                 );
             }
+            // Orca resolves against a set: identical duplicates count once.
+            let mut unique: Vec<&Artifact> = Vec::new();
+            for a in &event.artifacts {
+                if !unique.contains(&a) {
+                    unique.push(a);
+                }
+            }
             for e in p.trigger_expected_artifacts(trigger) {
-                let hits: Vec<&str> = event
-                    .artifacts
+                let hits: Vec<&str> = unique
                     .iter()
                     .filter(|a| e.matches(a))
                     .map(|a| a.name.as_deref().unwrap_or("?"))

@@ -119,7 +119,12 @@ fn dispatch(state: &mut State, event: PendingEvent) {
                 }
             }
             let ids = trigger.expected_artifact_ids.clone().unwrap_or_default();
-            if echo_rules::artifact_gate(&ids, &cached.expected, &converted.artifacts) != Ok(true) {
+            if echo_rules::any_artifacts_match_expected(
+                &ids,
+                &cached.expected,
+                &converted.artifacts,
+            ) != Ok(true)
+            {
                 continue;
             }
             // `.distinct()`: an identical trigger of the same pipeline is one start.

@@ -188,7 +188,7 @@ fn parse_path(path: &str) -> Option<Vec<Step>> {
 
 /// Step 3: `ArtifactMatcher.anyArtifactsMatchExpected`, evaluated in Java's order so that an
 /// exception only happens where Java's `anyMatch` would reach it.
-pub(crate) fn artifact_gate(
+pub(crate) fn any_artifacts_match_expected(
     expected_ids: &[String],
     pipeline_expected: &[KExpected],
     posted: &[Option<KArtifact>],

@@ -43,6 +43,7 @@
 //! refresh cycle (each event is matched exactly `match_delay` after acceptance). Details and
 //! the source file of every fact: `crates/testkit/SPINNAKER.md`.
 
+pub mod cases;
 mod echo;
 mod echo_rules;
 mod gate;
