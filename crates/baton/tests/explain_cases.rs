@@ -8,12 +8,7 @@ use testkit::spinnaker::cases;
 
 #[test]
 fn explain_reads_every_case_of_the_table_as_the_table_says() {
-    let all: Vec<_> = cases::all()
-        .into_iter()
-        .filter(|c| c.for_clients())
-        .collect();
-    assert!(all.len() >= 40, "the table lost cases: {}", all.len());
-    for case in &all {
+    for case in &cases::for_clients() {
         let lines = why_not(
             &[case.pipeline()],
             case.source(),

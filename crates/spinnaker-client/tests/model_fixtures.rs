@@ -150,18 +150,27 @@ fn every_recorded_fixture_has_a_decode_test_and_a_source() {
     on_disk.sort();
     let called = |name: &str| this_file.contains(&format!("round_trip(\"{name}\")"));
     let untested: Vec<&String> = on_disk.iter().filter(|n| !called(n)).collect();
-    assert!(untested.is_empty(), "fixtures without a round_trip test: {untested:?}");
+    assert!(
+        untested.is_empty(),
+        "fixtures without a round_trip test: {untested:?}"
+    );
     let unlisted: Vec<&String> = on_disk
         .iter()
         .filter(|n| !sources.contains(&format!("| {n} |")))
         .collect();
-    assert!(unlisted.is_empty(), "fixtures missing from SOURCES.md: {unlisted:?}");
+    assert!(
+        unlisted.is_empty(),
+        "fixtures missing from SOURCES.md: {unlisted:?}"
+    );
     let mut rest = this_file;
     while let Some(i) = rest.find("round_trip(\"") {
         rest = &rest[i + "round_trip(\"".len()..];
         let name = &rest[..rest.find('"').unwrap()];
         if name.ends_with(".json") {
-            assert!(on_disk.iter().any(|n| n == name), "{name} is tested but not in tests/fixtures");
+            assert!(
+                on_disk.iter().any(|n| n == name),
+                "{name} is tested but not in tests/fixtures"
+            );
         }
     }
 }

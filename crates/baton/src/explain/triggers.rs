@@ -5,8 +5,9 @@
 //! the line says so instead of calling the trigger dead).
 
 use serde_json::{Map, Value};
+use spinnaker_client::model::artifact::Artifact;
 use spinnaker_client::model::outcome::event_artifacts;
-use spinnaker_client::model::pipeline::PipelineConfig;
+use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
 use spinnaker_client::model::triggering::{Verdict, constraints_verdict, describe, java_to_string};
 
 /// One line per webhook trigger of `pipelines` saying why it did (not) fire for an event
@@ -38,7 +39,7 @@ pub fn why_not(pipelines: &[PipelineConfig], source: &str, payload: &Value) -> V
             .flatten()
             .enumerate()
             .filter(|(_, t)| t.trigger_type == "webhook");
-        let mut earlier: Vec<(usize, &spinnaker_client::model::pipeline::Trigger)> = Vec::new();
+        let mut earlier: Vec<(usize, &Trigger)> = Vec::new();
         for (i, t) in webhooks {
             let at = format!("pipeline {:?} trigger {}", p.name, i + 1);
             if !t.is_enabled() {
@@ -52,53 +53,9 @@ pub fn why_not(pipelines: &[PipelineConfig], source: &str, payload: &Value) -> V
                 ));
                 continue;
             }
-            match t.webhook_verdict(source, body) {
-                Verdict::Holds => {}
-                Verdict::EchoThrows(m) => {
-                    out.push(format!(
-                        "{at}: Echo throws {m} on this trigger's constraints and drops the whole event"
-                    ));
-                    continue;
-                }
-                Verdict::CannotEvaluate(m) => {
-                    out.push(format!(
-                        "{at}: {m}; baton cannot tell whether Echo matches it"
-                    ));
-                    continue;
-                }
-                _ => {
-                    let failed = failed_constraints(t.payload_constraints.as_ref(), body);
-                    out.push(format!("{at}: {}", failed.join("; ")));
-                    continue;
-                }
-            }
-            match p.artifact_gate_verdict(t, &posted) {
-                Verdict::Holds => {}
-                Verdict::EchoThrows(m) => {
-                    out.push(format!(
-                        "{at}: Echo skips it: matching its expected artifacts throws {m}"
-                    ));
-                    continue;
-                }
-                Verdict::CannotEvaluate(m) => {
-                    out.push(format!(
-                        "{at}: {m}; baton cannot tell whether Echo matches it"
-                    ));
-                    continue;
-                }
-                _ => {
-                    let expected: Vec<String> = p
-                        .trigger_expected_artifacts(t)
-                        .map(|e| e.match_artifact.as_ref().map_or("null".into(), describe))
-                        .collect();
-                    let sent: Vec<String> = posted.iter().map(describe).collect();
-                    out.push(format!(
-                        "{at}: no expected artifact matched: expected one of [{}], posted [{}]",
-                        expected.join(", "),
-                        sent.join(", ")
-                    ));
-                    continue;
-                }
+            if let Some(why) = why_not_matched(p, t, source, body, &posted) {
+                out.push(format!("{at}: {why}"));
+                continue;
             }
             if let Some((j, _)) = earlier.iter().find(|(_, e)| *e == t) {
                 out.push(format!(
@@ -127,6 +84,45 @@ pub fn why_not(pipelines: &[PipelineConfig], source: &str, payload: &Value) -> V
         ));
     }
     out
+}
+
+/// Why `t` does not pass Echo's constraint test and artifact gate (`None` when it passes).
+fn why_not_matched(
+    p: &PipelineConfig,
+    t: &Trigger,
+    source: &str,
+    body: &Map<String, Value>,
+    posted: &[Artifact],
+) -> Option<String> {
+    let constraints = t.webhook_verdict(source, body);
+    let verdict = match &constraints {
+        Verdict::Holds => p.artifact_gate_verdict(t, posted),
+        other => other.clone(),
+    };
+    let on_constraints = constraints != Verdict::Holds;
+    Some(match verdict {
+        Verdict::Holds => return None,
+        Verdict::CannotEvaluate(m) => format!("{m}; baton cannot tell whether Echo matches it"),
+        Verdict::EchoThrows(m) if on_constraints => {
+            format!("Echo throws {m} on this trigger's constraints and drops the whole event")
+        }
+        Verdict::EchoThrows(m) => {
+            format!("Echo skips it: matching its expected artifacts throws {m}")
+        }
+        _ if on_constraints => failed_constraints(t.payload_constraints.as_ref(), body).join("; "),
+        _ => {
+            let expected: Vec<String> = p
+                .trigger_expected_artifacts(t)
+                .map(|e| e.match_artifact.as_ref().map_or("null".into(), describe))
+                .collect();
+            let sent: Vec<String> = posted.iter().map(describe).collect();
+            format!(
+                "no expected artifact matched: expected one of [{}], posted [{}]",
+                expected.join(", "),
+                sent.join(", ")
+            )
+        }
+    })
 }
 
 /// `constraint KEY=REGEX not found in value V` for each payload constraint that fails.

@@ -91,6 +91,18 @@ pub fn all() -> Vec<Case> {
         .collect()
 }
 
+/// The cases spinnaker-client and `baton explain` are checked against too (all but the
+/// stand-in-only ones); panics if the table lost cases, so a broken load cannot pass.
+pub fn for_clients() -> Vec<Case> {
+    let list: Vec<Case> = all().into_iter().filter(Case::for_clients).collect();
+    assert!(
+        list.len() >= 40,
+        "cases/echo_orca.json lost cases: {}",
+        list.len()
+    );
+    list
+}
+
 impl Case {
     /// Whether spinnaker-client and baton explain are checked against this case too.
     pub fn for_clients(&self) -> bool {

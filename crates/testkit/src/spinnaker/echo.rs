@@ -39,11 +39,9 @@ pub(crate) fn expected_of(config: &PipelineConfig) -> Result<Vec<KExpected>, Str
 /// The cache as of the last poll at or before virtual time `at_ms`.
 fn cache_at(state: &State, at_ms: u64) -> Vec<Cached> {
     let refresh = state.settings.cache_refresh.as_millis() as u64;
-    let poll = if refresh == 0 {
-        at_ms
-    } else {
-        at_ms / refresh * refresh
-    };
+    let poll = at_ms
+        .checked_div(refresh)
+        .map_or(at_ms, |polls| polls * refresh);
     let mut latest: Vec<&PipelineConfig> = Vec::new();
     for (saved_ms, config) in &state.front50_log {
         if *saved_ms > poll {
