@@ -18,7 +18,7 @@ struct Args {
     /// Pipeline config JSON files (one config or a list per file); may repeat.
     #[arg(long = "pipelines")]
     pipelines: Vec<PathBuf>,
-    /// Milliseconds between accepting a webhook and matching it (Echo's cache lag).
+    /// Milliseconds between accepting a webhook and matching it (Echo handles events asynchronously).
     #[arg(long, default_value_t = 500)]
     match_delay_ms: u64,
     /// Milliseconds between Echo's pipeline cache polls (Echo's

@@ -63,7 +63,7 @@ impl FakeSpinnakerBuilder {
         Ok(self)
     }
 
-    /// Time between accepting a webhook and matching it (Echo's cache lag). Default 0.
+    /// Time between accepting a webhook and matching it (Echo handles events asynchronously after the 200; its pipeline cache is [`FakeSpinnakerBuilder::cache_refresh`]). Default 0.
     pub fn match_delay(mut self, d: Duration) -> Self {
         self.match_delay = d;
         self
