@@ -33,7 +33,7 @@ pub struct Artifact {
         rename = "type",
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "java_string"
+        deserialize_with = "super::triggering::java_string"
     )]
     pub artifact_type: Option<String>,
     /// Whether this is a custom artifact kind.
@@ -43,28 +43,28 @@ pub struct Artifact {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "java_string"
+        deserialize_with = "super::triggering::java_string"
     )]
     pub name: Option<String>,
     /// Version (chart version, image digest or tag).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "java_string"
+        deserialize_with = "super::triggering::java_string"
     )]
     pub version: Option<String>,
     /// Location (e.g. a namespace or region).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "java_string"
+        deserialize_with = "super::triggering::java_string"
     )]
     pub location: Option<String>,
     /// Reference: the base64 content for `embedded/base64`, a URL, or `name@digest`.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "java_string"
+        deserialize_with = "super::triggering::java_string"
     )]
     pub reference: Option<String>,
     /// Free-form metadata.
@@ -74,41 +74,26 @@ pub struct Artifact {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "java_string"
+        deserialize_with = "super::triggering::java_string"
     )]
     pub artifact_account: Option<String>,
     /// Provenance (the URL of what produced it).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "java_string"
+        deserialize_with = "super::triggering::java_string"
     )]
     pub provenance: Option<String>,
     /// Unique id of this artifact instance.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "java_string"
+        deserialize_with = "super::triggering::java_string"
     )]
     pub uuid: Option<String>,
     /// Keys kork does not know (e.g. Deck's legacy `kind`, `id`); kept for a faithful round trip.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-}
-
-/// Jackson's scalar-to-`String` coercion.
-fn java_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    use serde::de::Error as _;
-    match Option::<Value>::deserialize(d)? {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => {
-            Ok(Some(super::triggering::java_to_string(&v)))
-        }
-        Some(other) => Err(D::Error::custom(format!(
-            "expected a string, found {other} (Jackson cannot read an object or array into a String)"
-        ))),
-    }
 }
 
 impl Artifact {

@@ -153,6 +153,21 @@ fn index_into<'a>(mut v: &'a Value, indices: &[usize]) -> Option<&'a Value> {
     Some(v)
 }
 
+/// Jackson's scalar-to-`String` coercion.
+pub(crate) fn java_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    use serde::de::Error as _;
+    match <Option<Value> as serde::Deserialize>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(java_to_string(&v))),
+        Some(other) => Err(D::Error::custom(format!(
+            "expected a string, found {other} (Jackson cannot read an object or array into a String)"
+        ))),
+    }
+}
+
 /// How a JSON value prints through Java's `toString()` after Jackson read it into a `Map`.
 pub fn java_to_string(v: &Value) -> String {
     match v {

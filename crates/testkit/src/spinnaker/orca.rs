@@ -54,32 +54,7 @@ pub(crate) fn launch(
             extra: Map::new(),
         });
     }
-    let mut bound = BTreeMap::new();
-    match &resolution {
-        Ok(resolved) => {
-            for (e, a) in &resolved.bound {
-                bound.insert(e.id.clone(), to_model(&a.to_json()));
-            }
-            exec_trigger.artifacts = Some(
-                resolved
-                    .artifacts
-                    .iter()
-                    .map(|a| to_model(&a.to_json()))
-                    .collect(),
-            );
-            exec_trigger.resolved_expected_artifacts =
-                Some(resolved.expected_json().iter().map(to_model).collect());
-        }
-        Err(_) => {
-            exec_trigger.artifacts = Some(
-                received
-                    .iter()
-                    .flatten()
-                    .map(|a| to_model(&a.to_json()))
-                    .collect(),
-            );
-        }
-    }
+    let bound = resolve::store(&resolution, received, &mut exec_trigger);
     let mut exec = Execution {
         id: id.clone(),
         application: config.application.clone(),
@@ -118,11 +93,6 @@ pub(crate) fn launch(
     };
     state.runs.push(run);
     id
-}
-
-/// Plain data conversion into spinnaker-client's serde types (no matching code involved).
-fn to_model<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
-    serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
 fn is_active(status: &ExecutionStatus) -> bool {

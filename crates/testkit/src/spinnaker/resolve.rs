@@ -11,7 +11,11 @@
 //!   regex, null type) fails the start too.
 //! - `trigger.artifacts` becomes the set of received plus resolved artifacts.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
+use spinnaker_client::model::artifact::Artifact;
+use spinnaker_client::model::execution::ExecutionTrigger;
 
 use super::kork::{KArtifact, KExpected};
 
@@ -88,6 +92,34 @@ pub(crate) fn resolve(
         out.bound.push((e.clone(), artifact));
     }
     Ok(out)
+}
+
+/// Plain data conversion into spinnaker-client's serde types (no matching code involved).
+fn to_model<T: serde::de::DeserializeOwned + Default>(v: &Value) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+/// Writes the outcome into the execution's trigger (`artifacts`,
+/// `resolvedExpectedArtifacts`) and returns the bound artifacts by expected-artifact id.
+pub(crate) fn store(
+    resolution: &Result<Resolved, String>,
+    received: &[Option<KArtifact>],
+    trigger: &mut ExecutionTrigger,
+) -> BTreeMap<String, Artifact> {
+    let mut bound = BTreeMap::new();
+    let artifacts: Vec<&KArtifact> = match resolution {
+        Ok(resolved) => {
+            for (e, a) in &resolved.bound {
+                bound.insert(e.id.clone(), to_model(&a.to_json()));
+            }
+            trigger.resolved_expected_artifacts =
+                Some(resolved.expected_json().iter().map(to_model).collect());
+            resolved.artifacts.iter().collect()
+        }
+        Err(_) => received.iter().flatten().collect(),
+    };
+    trigger.artifacts = Some(artifacts.iter().map(|a| to_model(&a.to_json())).collect());
+    bound
 }
 
 #[cfg(test)]
