@@ -115,6 +115,9 @@ async fn applied_pipelines_run_chart_and_image_events() {
     );
     assert_eq!(saves(&fake), 4);
     assert_eq!(fake.pipelines(APP).len(), 4);
+    // Echo matches against its pipeline cache, which sees the saved pipelines at its next
+    // poll (every 30 s by default): let that poll happen before posting.
+    fake.advance(testkit::spinnaker::DEFAULT_CACHE_REFRESH);
 
     let event_id = gate.post_webhook("chart", &chart_body()).await.unwrap();
     let execs = executions_of(&gate, &event_id, 3).await;

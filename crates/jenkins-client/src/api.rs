@@ -165,12 +165,22 @@ impl JenkinsClient {
         }
     }
 
-    /// `POST queue/cancelItem?id=N` (204). 404 means it already left the queue.
+    /// `POST queue/cancelItem?id=N` (204 = cancelled). Jenkins (`Queue.doCancelItem`)
+    /// answers 500 "Could not cancel run for id N" for an item that already left the queue
+    /// (a build started, or it was cancelled) and is still remembered, which becomes
+    /// [`Error::QueueItemAlreadyLeft`]; 404 "Provided id (N) not found" for an id it never
+    /// had or forgot (about 5 minutes after the item left), which becomes
+    /// [`Error::QueueItemNotFound`]; 422 without the cancel permission.
     pub async fn cancel_queue_item(&self, id: u64) -> Result<(), Error> {
         let url = self.url(&format!("queue/cancelItem?id={id}"))?;
         let reply = self.send(Method::POST, url, Body::None).await?;
         if reply.status == StatusCode::NOT_FOUND {
             return Err(Error::QueueItemNotFound { id });
+        }
+        if reply.status == StatusCode::INTERNAL_SERVER_ERROR
+            && reply.excerpt().contains("Could not cancel run for id")
+        {
+            return Err(Error::QueueItemAlreadyLeft { id });
         }
         self.check(Method::POST, reply).map(drop)
     }

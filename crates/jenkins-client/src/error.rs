@@ -127,6 +127,17 @@ pub enum Error {
         /// Queue id.
         id: u64,
     },
+    /// `cancelItem` on an item that already left the queue (its build started, or it was
+    /// cancelled): Jenkins answers 500 "Could not cancel run for id N" (`Queue.doCancelItem`:
+    /// the left item is still found for about 5 minutes, and cancelling it fails).
+    #[error(
+        "queue item {id} already left the queue (Jenkins: 500 Could not cancel run for id {id}); \
+         stop its build instead if one started"
+    )]
+    QueueItemAlreadyLeft {
+        /// Queue id.
+        id: u64,
+    },
     /// The queue item was cancelled before a build started.
     #[error("queue item {id} was cancelled before it started a build")]
     QueueItemCancelled {
@@ -213,6 +224,7 @@ impl Error {
             Error::JobNotFound { .. }
             | Error::QueueItemNotFound { .. }
             | Error::BuildNotFound { .. } => Some(404),
+            Error::QueueItemAlreadyLeft { .. } => Some(500),
             Error::NotParameterized { .. } => Some(400),
             Error::JobDisabled { .. } => Some(409),
             Error::MethodNotAllowed { .. } => Some(405),

@@ -183,8 +183,21 @@ async fn cancel_queue_item_then_it_is_left_and_cancelled() {
         (QueueState::Left, Some(true))
     );
     let again = c.cancel_queue_item(t.queue_id).await.unwrap_err();
-    assert!(matches!(again, Error::QueueItemNotFound { .. }), "{again}");
-    j.advance(Duration::from_secs(60));
+    assert!(
+        matches!(again, Error::QueueItemAlreadyLeft { .. }),
+        "{again}"
+    );
+    assert_eq!(
+        j.requests()[3].status,
+        500,
+        "Jenkins' answer for a left item"
+    );
+    j.advance(LEFT_ITEM_TTL);
+    let forgotten = c.cancel_queue_item(t.queue_id).await.unwrap_err();
+    assert!(
+        matches!(forgotten, Error::QueueItemNotFound { .. }),
+        "{forgotten}"
+    );
     assert!(j.builds_of(PETSTORE).is_empty());
     assert_eq!(j.requests()[1].status, 204);
 }

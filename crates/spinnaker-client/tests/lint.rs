@@ -33,7 +33,14 @@ fn sample_events_come_from_webhook_bodies() {
     let body = json!({"application": "app", "artifacts": [{"type": "embedded/base64", "name": "values-dev.yaml"}]});
     let e = SampleEvent::from_payload("chart", body.as_object().unwrap().clone()).unwrap();
     assert_eq!(e.artifacts[0].name.as_deref(), Some("values-dev.yaml"));
-    let bad = json!({"artifacts": [{"name": 5}]});
+    let number = json!({"artifacts": [{"name": 5}]});
+    let e = SampleEvent::from_payload("chart", number.as_object().unwrap().clone()).unwrap();
+    assert_eq!(
+        e.artifacts[0].name.as_deref(),
+        Some("5"),
+        "Jackson reads a number as text"
+    );
+    let bad = json!({"artifacts": [{"name": {"first": "x"}}]});
     let err = SampleEvent::from_payload("chart", bad.as_object().unwrap().clone()).unwrap_err();
     assert!(err.to_string().contains("[0].name"), "{err}");
 }

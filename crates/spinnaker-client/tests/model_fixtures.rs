@@ -133,3 +133,44 @@ fn decode_errors_name_the_json_path() {
     let err = decode::<Execution>("execution", json).unwrap_err();
     assert!(err.to_string().contains("stages[0].startTime"), "{err}");
 }
+
+/// Guard: a recorded document added to `tests/fixtures/` without a decode test here fails
+/// the build's tests. Every `.json` fixture must be named in a `round_trip("...")` call of
+/// this file and listed in `tests/fixtures/SOURCES.md`, and every name used here must exist.
+#[test]
+fn every_recorded_fixture_has_a_decode_test_and_a_source() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let this_file = include_str!("model_fixtures.rs");
+    let sources = std::fs::read_to_string(dir.join("SOURCES.md")).unwrap();
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    on_disk.sort();
+    let called = |name: &str| this_file.contains(&format!("round_trip(\"{name}\")"));
+    let untested: Vec<&String> = on_disk.iter().filter(|n| !called(n)).collect();
+    assert!(
+        untested.is_empty(),
+        "fixtures without a round_trip test: {untested:?}"
+    );
+    let unlisted: Vec<&String> = on_disk
+        .iter()
+        .filter(|n| !sources.contains(&format!("| {n} |")))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "fixtures missing from SOURCES.md: {unlisted:?}"
+    );
+    let mut rest = this_file;
+    while let Some(i) = rest.find("round_trip(\"") {
+        rest = &rest[i + "round_trip(\"".len()..];
+        let name = &rest[..rest.find('"').unwrap()];
+        if name.ends_with(".json") {
+            assert!(
+                on_disk.iter().any(|n| n == name),
+                "{name} is tested but not in tests/fixtures"
+            );
+        }
+    }
+}

@@ -1,29 +1,45 @@
 //! Why Echo started no pipeline for a webhook baton posted: the application's pipeline
 //! configs (from Gate) checked against the exact posted payload with spinnaker-client's model
-//! of Echo's trigger matching, artifact gate and Orca's artifact resolution.
+//! of Echo's event reading, trigger matching, artifact gate and Orca's artifact resolution
+//! (Java regex semantics; where Echo would throw, or a Java construct cannot be evaluated,
+//! the line says so instead of calling the trigger dead).
 
 use serde_json::{Map, Value};
 use spinnaker_client::model::artifact::Artifact;
-use spinnaker_client::model::pipeline::PipelineConfig;
-use spinnaker_client::model::triggering::{constraints_hold, describe, java_to_string};
+use spinnaker_client::model::outcome::event_artifacts;
+use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
+use spinnaker_client::model::triggering::{Verdict, constraints_verdict, describe, java_to_string};
 
 /// One line per webhook trigger of `pipelines` saying why it did (not) fire for an event
-/// posted to Echo source `source` with body `payload`.
+/// posted to Echo source `source` with body `payload` (one line when Echo drops the event).
 pub fn why_not(pipelines: &[PipelineConfig], source: &str, payload: &Value) -> Vec<String> {
     let empty = Map::new();
     let body = payload.as_object().unwrap_or(&empty);
-    let posted: Vec<Artifact> = body
-        .get("artifacts")
-        .and_then(|a| serde_json::from_value(a.clone()).ok())
-        .unwrap_or_default();
+    let posted = match event_artifacts(body) {
+        Ok(a) => a,
+        Err(e) => {
+            return vec![format!(
+                "Echo accepted the event but drops it whole: it cannot read its artifacts ({e}); \
+                 no pipeline starts"
+            )];
+        }
+    };
     let mut out = Vec::new();
     for p in pipelines {
+        if p.extra.get("disabled").and_then(Value::as_bool) == Some(true) {
+            out.push(format!(
+                "pipeline {:?}: disabled, so Echo's cache leaves out its triggers",
+                p.name
+            ));
+            continue;
+        }
         let webhooks = p
             .triggers
             .iter()
             .flatten()
             .enumerate()
             .filter(|(_, t)| t.trigger_type == "webhook");
+        let mut earlier: Vec<(usize, &Trigger)> = Vec::new();
         for (i, t) in webhooks {
             let at = format!("pipeline {:?} trigger {}", p.name, i + 1);
             if !t.is_enabled() {
@@ -37,27 +53,26 @@ pub fn why_not(pipelines: &[PipelineConfig], source: &str, payload: &Value) -> V
                 ));
                 continue;
             }
-            let failed = failed_constraints(t.payload_constraints.as_ref(), body);
-            if !failed.is_empty() {
-                out.push(format!("{at}: {}", failed.join("; ")));
+            if let Some(why) = why_not_matched(p, t, source, body, &posted) {
+                out.push(format!("{at}: {why}"));
                 continue;
             }
-            if !p.artifact_gate(t, &posted) {
-                let expected: Vec<String> = p
-                    .trigger_expected_artifacts(t)
-                    .map(|e| e.match_artifact.as_ref().map_or("null".into(), describe))
-                    .collect();
-                let sent: Vec<String> = posted.iter().map(describe).collect();
+            if let Some((j, _)) = earlier.iter().find(|(_, e)| *e == t) {
                 out.push(format!(
-                    "{at}: no expected artifact matched: expected one of [{}], posted [{}]",
-                    expected.join(", "),
-                    sent.join(", ")
+                    "{at}: identical to trigger {}: Echo starts one execution for both",
+                    j + 1
                 ));
                 continue;
             }
-            match p.resolve_artifacts(t, &posted) {
-                Err(msg) => out.push(format!("{at}: matched, but Orca fails it on startup: {msg}")),
-                Ok(_) => out.push(format!(
+            earlier.push((i, t));
+            match p.resolve_verdict(t, &posted) {
+                Err(Verdict::CannotEvaluate(m)) => {
+                    out.push(format!("{at}: {m}; baton cannot tell whether Orca resolves it"))
+                }
+                Err(Verdict::EchoThrows(msg)) => {
+                    out.push(format!("{at}: matched, but Orca fails it on startup: {msg}"))
+                }
+                _ => out.push(format!(
                     "{at}: matches; Echo should have started it (it may still be processing the event)"
                 )),
             }
@@ -71,6 +86,45 @@ pub fn why_not(pipelines: &[PipelineConfig], source: &str, payload: &Value) -> V
     out
 }
 
+/// Why `t` does not pass Echo's constraint test and artifact gate (`None` when it passes).
+fn why_not_matched(
+    p: &PipelineConfig,
+    t: &Trigger,
+    source: &str,
+    body: &Map<String, Value>,
+    posted: &[Artifact],
+) -> Option<String> {
+    let constraints = t.webhook_verdict(source, body);
+    let verdict = match &constraints {
+        Verdict::Holds => p.artifact_gate_verdict(t, posted),
+        other => other.clone(),
+    };
+    let on_constraints = constraints != Verdict::Holds;
+    Some(match verdict {
+        Verdict::Holds => return None,
+        Verdict::CannotEvaluate(m) => format!("{m}; baton cannot tell whether Echo matches it"),
+        Verdict::EchoThrows(m) if on_constraints => {
+            format!("Echo throws {m} on this trigger's constraints and drops the whole event")
+        }
+        Verdict::EchoThrows(m) => {
+            format!("Echo skips it: matching its expected artifacts throws {m}")
+        }
+        _ if on_constraints => failed_constraints(t.payload_constraints.as_ref(), body).join("; "),
+        _ => {
+            let expected: Vec<String> = p
+                .trigger_expected_artifacts(t)
+                .map(|e| e.match_artifact.as_ref().map_or("null".into(), describe))
+                .collect();
+            let sent: Vec<String> = posted.iter().map(describe).collect();
+            format!(
+                "no expected artifact matched: expected one of [{}], posted [{}]",
+                expected.join(", "),
+                sent.join(", ")
+            )
+        }
+    })
+}
+
 /// `constraint KEY=REGEX not found in value V` for each payload constraint that fails.
 fn failed_constraints(
     constraints: Option<&Map<String, Value>>,
@@ -79,7 +133,7 @@ fn failed_constraints(
     let mut failed = Vec::new();
     for (key, want) in constraints.into_iter().flatten() {
         let one: Map<String, Value> = [(key.clone(), want.clone())].into_iter().collect();
-        if constraints_hold(&one, body) {
+        if constraints_verdict(&one, body) == Verdict::Holds {
             continue;
         }
         let value = match body.get(key).filter(|v| !v.is_null()) {

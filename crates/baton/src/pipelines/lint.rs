@@ -10,6 +10,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use spinnaker_client::lint::{Finding, SampleEvent, lint};
 use spinnaker_client::model::pipeline::PipelineConfig;
+use spinnaker_client::model::triggering::Verdict;
 
 use crate::config::model::{ChartDelivery, Config};
 use crate::wire;
@@ -31,10 +32,15 @@ fn never_started(p: &PipelineConfig, events: &[SampleEvent]) -> Option<Finding> 
     if p.triggers().is_empty() {
         return None;
     }
+    // A pattern baton cannot evaluate (a Java construct) may well match: not "never started".
     let started = p.triggers().iter().any(|t| {
-        events
-            .iter()
-            .any(|e| t.matches_webhook(&e.source, &e.payload) && p.artifact_gate(t, &e.artifacts))
+        events.iter().any(|e| {
+            let matched = match t.webhook_verdict(&e.source, &e.payload) {
+                Verdict::Holds => p.artifact_gate_verdict(t, &e.artifacts),
+                other => other,
+            };
+            matches!(matched, Verdict::Holds | Verdict::CannotEvaluate(_))
+        })
     });
     (!started).then(|| Finding {
         pipeline: format!("{}/{}", p.application, p.name),

@@ -19,6 +19,9 @@ pub const GIT_REPO: &str = "git/repo";
 
 /// A Spinnaker artifact (kork `Artifact`).
 ///
+/// String fields accept JSON numbers and booleans as their text, as Jackson's
+/// `StringDeserializer` does (`"version": 3` reads as `"3"`, `1.0` as `"1.0"`).
+///
 /// Absent fields stay absent on output (kork writes with `NON_NULL`). kork folds unknown keys
 /// into `metadata`; this model keeps them in [`Artifact::extra`] so a decode/encode round trip
 /// gives back the same JSON, and [`Artifact::metadata_value`] looks in both places.
@@ -26,34 +29,67 @@ pub const GIT_REPO: &str = "git/repo";
 #[serde(rename_all = "camelCase")]
 pub struct Artifact {
     /// Artifact type, e.g. `embedded/base64`, `helm/chart`, `docker/image`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::triggering::java_string"
+    )]
     pub artifact_type: Option<String>,
     /// Whether this is a custom artifact kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_kind: Option<bool>,
     /// Name (for images: `registry/repository`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::triggering::java_string"
+    )]
     pub name: Option<String>,
     /// Version (chart version, image digest or tag).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::triggering::java_string"
+    )]
     pub version: Option<String>,
     /// Location (e.g. a namespace or region).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::triggering::java_string"
+    )]
     pub location: Option<String>,
     /// Reference: the base64 content for `embedded/base64`, a URL, or `name@digest`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::triggering::java_string"
+    )]
     pub reference: Option<String>,
     /// Free-form metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
     /// The clouddriver artifact account that can fetch this artifact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::triggering::java_string"
+    )]
     pub artifact_account: Option<String>,
     /// Provenance (the URL of what produced it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::triggering::java_string"
+    )]
     pub provenance: Option<String>,
     /// Unique id of this artifact instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::triggering::java_string"
+    )]
     pub uuid: Option<String>,
     /// Keys kork does not know (e.g. Deck's legacy `kind`, `id`); kept for a faithful round trip.
     #[serde(flatten)]
@@ -196,6 +232,9 @@ pub struct BadPattern {
     pub pattern: String,
     /// What the regex parser said.
     pub reason: String,
+    /// True when the pattern uses a Java construct this crate cannot evaluate (Java may
+    /// accept it), false when it is invalid.
+    pub unsupported: bool,
 }
 
 impl ExpectedArtifact {
@@ -214,18 +253,41 @@ impl ExpectedArtifact {
     /// are compared (account is not); an empty field matches anything; otherwise the incoming
     /// value must be equal or FULLY match the field as a regex. `embedded/base64` and
     /// `remote/base64` match each other. A field that is not a valid regex matches only by
-    /// equality (kork would throw; [`ExpectedArtifact::bad_patterns`] reports it).
+    /// equality (kork would throw; [`ExpectedArtifact::bad_patterns`] reports it), and so does
+    /// one this crate cannot evaluate (see [`ExpectedArtifact::match_verdict`]).
     pub fn matches(&self, other: &Artifact) -> bool {
+        self.match_verdict(other) == super::triggering::Verdict::Holds
+    }
+
+    /// Like [`ExpectedArtifact::matches`], but says when a field's pattern could not be
+    /// evaluated or kork would throw (an incoming artifact without a type against a typed
+    /// expectation: `other.getType().equals` on null).
+    pub fn match_verdict(&self, other: &Artifact) -> super::triggering::Verdict {
+        use super::triggering::Verdict;
         let Some(m) = &self.match_artifact else {
-            return true;
+            return Verdict::Holds;
         };
-        let types_ok = field_matches(m.artifact_type.as_deref(), other.artifact_type.as_deref())
-            || base64_pair(m.type_str(), other.type_str());
-        types_ok
-            && field_matches(m.name.as_deref(), other.name.as_deref())
-            && field_matches(m.version.as_deref(), other.version.as_deref())
-            && field_matches(m.location.as_deref(), other.location.as_deref())
-            && field_matches(m.reference.as_deref(), other.reference.as_deref())
+        let typed = m.artifact_type.as_deref().is_some_and(|t| !t.is_empty());
+        let fields = [
+            (m.artifact_type.as_deref(), other.artifact_type.as_deref()),
+            (m.name.as_deref(), other.name.as_deref()),
+            (m.version.as_deref(), other.version.as_deref()),
+            (m.location.as_deref(), other.location.as_deref()),
+            (m.reference.as_deref(), other.reference.as_deref()),
+        ];
+        for (i, (ours, theirs)) in fields.into_iter().enumerate() {
+            match field_verdict(ours, theirs) {
+                Verdict::Holds => {}
+                Verdict::Fails if i == 0 && base64_pair(m.type_str(), other.type_str()) => {}
+                Verdict::Fails if i == 0 && typed && other.artifact_type.is_none() => {
+                    return Verdict::EchoThrows(
+                        "java.lang.NullPointerException: the artifact has no type".into(),
+                    );
+                }
+                other => return other,
+            }
+        }
+        Verdict::Holds
     }
 
     /// The `matchArtifact` fields that are not valid regular expressions.
@@ -248,6 +310,7 @@ impl ExpectedArtifact {
                 Some(BadPattern {
                     field,
                     pattern: pattern.to_owned(),
+                    unsupported: matches!(err, super::PatternError::Unsupported(_)),
                     reason: err.to_string(),
                 })
             })
@@ -259,12 +322,23 @@ fn base64_pair(a: &str, b: &str) -> bool {
     (a == EMBEDDED_BASE64 && b == REMOTE_BASE64) || (a == REMOTE_BASE64 && b == EMBEDDED_BASE64)
 }
 
-fn field_matches(ours: Option<&str>, other: Option<&str>) -> bool {
+fn field_verdict(ours: Option<&str>, other: Option<&str>) -> super::triggering::Verdict {
+    use super::triggering::Verdict;
     let Some(ours) = ours.filter(|s| !s.is_empty()) else {
-        return true;
+        return Verdict::Holds;
     };
     let Some(other) = other else {
-        return false;
+        return Verdict::Fails;
     };
-    ours == other || super::patterns::full_match(ours, other).unwrap_or(false)
+    if ours == other {
+        return Verdict::Holds;
+    }
+    match super::patterns::full_match(ours, other) {
+        Ok(true) => Verdict::Holds,
+        Ok(false) => Verdict::Fails,
+        Err(super::PatternError::Invalid(e)) => {
+            Verdict::EchoThrows(format!("java.util.regex.PatternSyntaxException: {e}"))
+        }
+        Err(e @ super::PatternError::Unsupported(_)) => Verdict::CannotEvaluate(e.to_string()),
+    }
 }

@@ -6,13 +6,16 @@
 //! - [`execution`]: executions, stage executions and statuses.
 //! - [`webhook`]: the webhook body and Echo's answer.
 //! - [`triggering`]: Echo's trigger matching and Orca's artifact resolution.
+//! - [`outcome`]: what Echo and Orca do with one webhook, put together.
 //!
 //! Every type keeps the keys it does not model, so decoding and re-encoding a document gives
 //! back the same JSON value. Use [`decode`] to get errors that name the JSON path.
 
 pub mod artifact;
 pub mod execution;
+pub mod outcome;
 mod patterns;
+pub use patterns::PatternError;
 pub mod pipeline;
 pub mod stage;
 pub mod triggering;
@@ -32,7 +35,8 @@ pub fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Error>
     })
 }
 
-/// Checks that `pattern` is a valid regular expression (for constraints and match fields).
-pub fn check_pattern(pattern: &str) -> Result<(), regex::Error> {
+/// Checks that `pattern` is a Java regular expression this crate can evaluate (for
+/// constraints and match fields); see [`PatternError`] for the two ways it can fail.
+pub fn check_pattern(pattern: &str) -> Result<(), PatternError> {
     patterns::check(pattern)
 }

@@ -18,9 +18,16 @@ struct Args {
     /// Pipeline config JSON files (one config or a list per file); may repeat.
     #[arg(long = "pipelines")]
     pipelines: Vec<PathBuf>,
-    /// Milliseconds between accepting a webhook and matching it (Echo's cache lag).
+    /// Milliseconds between accepting a webhook and matching it (Echo handles events asynchronously).
     #[arg(long, default_value_t = 500)]
     match_delay_ms: u64,
+    /// Milliseconds between Echo's pipeline cache polls (Echo's
+    /// `front50.polling-interval-ms`); pipelines saved through Gate are matched after the next.
+    #[arg(long, default_value_t = 30_000)]
+    cache_refresh_ms: u64,
+    /// Require credentials for webhooks (Gate's `security.webhooks.default-auth-enabled`).
+    #[arg(long)]
+    webhook_auth: bool,
     /// Milliseconds each bake/deploy stage runs.
     #[arg(long, default_value_t = 200)]
     stage_duration_ms: u64,
@@ -34,6 +41,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut builder = FakeSpinnaker::builder()
         .match_delay(Duration::from_millis(args.match_delay_ms))
+        .cache_refresh(Duration::from_millis(args.cache_refresh_ms))
+        .webhook_auth(args.webhook_auth)
         .stage_duration(Duration::from_millis(args.stage_duration_ms));
     for file in &args.pipelines {
         builder = builder

@@ -339,17 +339,24 @@ pub(crate) fn cancel_item(shared: &Shared, ctx: &Ctx) -> Response {
         );
     };
     let mut st = shared.state_now();
-    let live = st.items.get(&id).is_some_and(|i| i.left.is_none());
-    if !live {
+    // Queue.getItem finds live items and, for about 5 minutes, left ones (leftItems).
+    let Some(item) = st.items.get(&id) else {
         return error_page(
             StatusCode::NOT_FOUND,
             &format!("Provided id ({id}) not found"),
         );
-    }
+    };
     if !ctx.can_write() {
         return error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &format!("Item for id ({id}) is not cancellable"),
+        );
+    }
+    if item.left.is_some() {
+        // LeftItem.cancel returns false.
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Could not cancel run for id {id}"),
         );
     }
     st.cancel(id);

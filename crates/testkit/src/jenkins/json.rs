@@ -251,6 +251,8 @@ impl Render<'_> {
         })
     }
 
+    /// The items of `folder` (or of the root) as full documents, folders with their own items;
+    /// the tree or the depth of the request cuts them down ([`super::tree`]).
     fn children(&self, folder: Option<&str>) -> Vec<Value> {
         let prefix = folder.map(|f| format!("{f}/")).unwrap_or_default();
         let direct = |name: &&String| {
@@ -262,20 +264,14 @@ impl Render<'_> {
             .folders
             .iter()
             .filter(direct)
-            .map(|f| {
-                json!({"_class": "com.cloudbees.hudson.plugins.folder.Folder",
-                            "name": short_name(f), "url": self.job_url(f)})
-            })
+            .map(|f| self.folder(f))
             .collect();
         out.extend(
             self.state
                 .jobs
                 .iter()
                 .filter(|(n, _)| direct(n))
-                .map(|(n, j)| {
-                    json!({"_class": "hudson.model.FreeStyleProject", "name": short_name(n),
-                   "url": self.job_url(n), "color": Self::color(j)})
-                }),
+                .map(|(n, j)| self.job(n, j)),
         );
         out
     }

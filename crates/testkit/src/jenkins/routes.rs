@@ -34,14 +34,22 @@ impl Ctx {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Renders JSON, honouring `tree=`.
+    /// Renders JSON, honouring `tree=` (or, without it, `depth=` for item lists).
     pub fn json(&self, doc: Value) -> Response {
         let doc = match self.param("tree") {
             Some(spec) => match tree::parse(spec) {
                 Ok(t) => tree::apply(&t, &doc),
                 Err(e) => return error_page(StatusCode::BAD_REQUEST, &e),
             },
-            None => doc,
+            None => {
+                let mut doc = doc;
+                let depth = self
+                    .param("depth")
+                    .and_then(|d| d.parse().ok())
+                    .unwrap_or(0);
+                tree::prune_depth(&mut doc, depth);
+                doc
+            }
         };
         let mut rsp = axum::Json(doc).into_response();
         rsp.headers_mut().insert(

@@ -1,7 +1,9 @@
 //! The `tree=` query parameter of `/api/json`: keep only the named properties.
 //!
 //! Syntax as in Jenkins' `TreeString`: `a,b[c,d],e{0,5}`. `_class` is always kept, as Jenkins
-//! emits it regardless of the tree. Ranges (`{m,n}`) slice arrays.
+//! emits it regardless of the tree. Ranges (`{m,n}`) slice arrays. With a tree, `depth` does
+//! not apply (stapler `Api.doJson` uses the tree's pruner instead of `ByDepth`); without one,
+//! [`prune_depth`] cuts item lists (`jobs`) the way `ByDepth` does.
 
 use serde_json::{Map, Value};
 
@@ -94,9 +96,12 @@ pub(crate) fn apply(tree: &Tree, v: &Value) -> Value {
             }
             for (name, sub, range) in &tree.fields {
                 let Some(value) = obj.get(name) else { continue };
+                // A leaf names no sub-properties: nested objects keep only `_class`
+                // (stapler's NamedPathPruner; python-jenkins relies on it to see that a
+                // folder level was cut off).
                 let mut value = match sub {
                     Some(sub) => apply(sub, value),
-                    None => value.clone(),
+                    None => apply(&Tree::default(), value),
                 };
                 if let (Some((lo, hi)), Value::Array(items)) = (range, &mut value) {
                     let hi = hi.unwrap_or(items.len()).min(items.len());
@@ -108,6 +113,28 @@ pub(crate) fn apply(tree: &Tree, v: &Value) -> Value {
             Value::Object(out)
         }
         other => other.clone(),
+    }
+}
+
+/// `ByDepth(1 - depth)` for item lists: items nested deeper than `depth` show only their
+/// summary properties (`@Exported(visibility >= 2)`: `name`, `url` in `AbstractItem`, `color`
+/// in `Job`), so their own `jobs` are not shown.
+pub(crate) fn prune_depth(doc: &mut Value, depth: usize) {
+    if let Some(Value::Array(items)) = doc.get_mut("jobs") {
+        for item in items {
+            prune_item(item, 1, depth);
+        }
+    }
+}
+
+fn prune_item(item: &mut Value, level: usize, depth: usize) {
+    let Value::Object(obj) = item else { return };
+    if level > depth {
+        obj.retain(|k, _| matches!(k.as_str(), "_class" | "name" | "url" | "color"));
+    } else if let Some(Value::Array(children)) = obj.get_mut("jobs") {
+        for child in children {
+            prune_item(child, level + 1, depth);
+        }
     }
 }
 
@@ -138,6 +165,13 @@ mod tests {
             json!({"builds": [2, 3]})
         );
         assert!(parse("a[b").unwrap_err().contains("missing ']'"));
+        let nested =
+            json!({"jobs": [{"_class": "F", "name": "f", "jobs": [{"_class": "J", "name": "j"}]}]});
+        assert_eq!(
+            apply(&parse("jobs[name,jobs]").unwrap(), &nested),
+            json!({"jobs": [{"_class": "F", "name": "f", "jobs": [{"_class": "J"}]}]}),
+            "a leaf keeps only _class of nested objects"
+        );
         assert!(parse("a,,b").unwrap_err().contains("empty property name"));
     }
 }

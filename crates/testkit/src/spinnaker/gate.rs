@@ -201,6 +201,18 @@ pub(crate) async fn middleware(
     response
 }
 
+/// Media types Spring's Jackson converter reads: `application/json` and `application/*+json`.
+fn is_json_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
 async fn guarded(
     shared: &Shared,
     parts: &axum::http::request::Parts,
@@ -211,7 +223,20 @@ async fn guarded(
     let open = path == "/health" || path == "/login";
     if !open {
         let state = shared.lock();
-        if !authorized(&state.settings.auth, &state.sessions, &parts.headers) {
+        // AuthConfig: POST /webhooks/** is permitAll unless
+        // security.webhooks.default-auth-enabled; Spring's Basic filter still rejects wrong
+        // Basic credentials that are sent.
+        let webhook = parts.method == axum::http::Method::POST
+            && path.starts_with("/webhooks/")
+            && !state.settings.webhook_auth;
+        let sent_basic = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("Basic "));
+        let checked =
+            !webhook || (sent_basic && matches!(state.settings.auth, GateAuth::Basic { .. }));
+        if checked && !authorized(&state.settings.auth, &state.sessions, &parts.headers) {
             return kork(
                 StatusCode::UNAUTHORIZED,
                 "org.springframework.security.authentication.InsufficientAuthenticationException",
@@ -225,7 +250,7 @@ async fn guarded(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if has_body && path != "/login" && !content_type.starts_with("application/json") {
+    if has_body && path != "/login" && !is_json_type(content_type) {
         return kork(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "org.springframework.web.HttpMediaTypeNotSupportedException",

@@ -14,15 +14,20 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::state::{Bake, Deployment, FailRule, Fault, GateAuth, RecordedRequest, Settings, State};
 
+/// Echo's default `front50.polling-interval-ms` (`PipelineCache`).
+pub const DEFAULT_CACHE_REFRESH: Duration = Duration::from_secs(30);
+
 /// Configures a [`FakeSpinnaker`].
 #[derive(Debug, Default)]
 pub struct FakeSpinnakerBuilder {
     applications: Vec<String>,
     pipelines: Vec<PipelineConfig>,
     match_delay: Duration,
+    cache_refresh: Option<Duration>,
     stage_duration: Duration,
     manual_clock: bool,
     auth: GateAuth,
+    webhook_auth: bool,
     namespaces: BTreeMap<String, String>,
     tls: Option<super::TlsSettings>,
 }
@@ -58,9 +63,25 @@ impl FakeSpinnakerBuilder {
         Ok(self)
     }
 
-    /// Time between accepting a webhook and matching it (Echo's cache lag). Default 0.
+    /// Time between accepting a webhook and matching it (Echo handles events asynchronously after the 200; its pipeline cache is [`FakeSpinnakerBuilder::cache_refresh`]). Default 0.
     pub fn match_delay(mut self, d: Duration) -> Self {
         self.match_delay = d;
+        self
+    }
+
+    /// How often Echo's pipeline cache polls front50 (`front50.polling-interval-ms`). Default
+    /// 30 s as in Echo: a pipeline saved through Gate after the last poll is not matched yet,
+    /// or is matched (and run) in its previous version. Pipelines given to the builder are in
+    /// the first poll. `Duration::ZERO` makes every event see front50 as it is.
+    pub fn cache_refresh(mut self, d: Duration) -> Self {
+        self.cache_refresh = Some(d);
+        self
+    }
+
+    /// Require authentication for `POST /webhooks/...` too (Gate's
+    /// `security.webhooks.default-auth-enabled: true`). Default: webhooks are open.
+    pub fn webhook_auth(mut self, required: bool) -> Self {
+        self.webhook_auth = required;
         self
     }
 
@@ -99,9 +120,11 @@ impl FakeSpinnakerBuilder {
         let addr = listener.local_addr()?;
         let settings = Settings {
             match_delay: self.match_delay,
+            cache_refresh: self.cache_refresh.unwrap_or(DEFAULT_CACHE_REFRESH),
             stage_duration: self.stage_duration,
             default_namespaces: self.namespaces,
             auth: self.auth,
+            webhook_auth: self.webhook_auth,
         };
         let mut state = State::new(settings, Vec::new());
         state.applications.extend(self.applications);
@@ -242,6 +265,12 @@ impl FakeSpinnaker {
     /// Every bake, oldest first.
     pub fn bakes(&self) -> Vec<Bake> {
         self.shared.lock().bakes.clone()
+    }
+
+    /// Webhooks Echo accepted and then dropped whole, with what Echo threw (e.g. one artifact
+    /// Jackson cannot read).
+    pub fn dropped_events(&self) -> Vec<(String, String)> {
+        self.shared.lock().dropped_events.clone()
     }
 
     /// Webhooks accepted but not matched yet.

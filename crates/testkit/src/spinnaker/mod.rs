@@ -14,40 +14,43 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # What it models (source in the spinnaker/spinnaker monorepo)
+//! # What it models (sources: spinnaker/echo, orca, kork, gate)
 //! - `POST /webhooks/webhook/{source}` answers `200 {"eventProcessed":true,"eventId":...}`
-//!   at once and matches `match_delay` later (echo `WebhooksController`). 400 for a body that
-//!   is not a JSON object, 415 for a non-JSON content type, kork-shaped error bodies.
-//! - Echo's trigger selection (`WebhookEventHandler`, `ArtifactMatcher`): enabled, type
-//!   exactly `webhook`, source equal case-sensitively, every `payloadConstraints` regex FOUND
-//!   (unanchored) in the top-level value's Java `toString()`, with the JsonPath fallback for
-//!   keys missing at the top level; then the artifact gate (one posted artifact matches an
-//!   expected artifact listed in `expectedArtifactIds`).
-//! - Orca's start-up resolution with requireUniqueMatches (`ArtifactResolver`): two matches or
-//!   none -> TERMINAL, canceled by `system`, `Failed on startup: ...`
-//!   (`ExecutionLauncher.handleStartupFailure`).
+//!   at once and matches `match_delay` later (echo `WebhooksController`); open without
+//!   credentials unless [`FakeSpinnakerBuilder::webhook_auth`] (gate `AuthConfig`); an empty
+//!   body is `{}`, `application/json` and `application/*+json` are read, other types get 415.
+//! - Echo's pipeline cache (`PipelineCache`): matching sees front50 as of the last poll, at
+//!   start and every [`FakeSpinnakerBuilder::cache_refresh`] (default 30 s, as Echo).
+//! - Echo's rules, written here from Echo's source and not shared with spinnaker-client
+//!   (`echo_rules`, `kork`, `java`): Jackson reading of the event (one unreadable artifact
+//!   drops the whole event; numbers read as text), enabled `webhook` triggers, source equal
+//!   case-sensitively, every `payloadConstraints` regex FOUND in the value's Java
+//!   `toString()` or through a JsonPath, the artifact gate, Java regex semantics
+//!   (fancy-regex), one execution per distinct matching trigger.
+//! - Orca's start-up resolution (`ArtifactResolver`, requireUniqueMatches, the received
+//!   artifacts as a set): two matches or none -> TERMINAL, canceled by `system`, `Failed on
+//!   startup: ...` (`ExecutionLauncher.handleStartupFailure`).
 //! - Stages as a DAG on a controllable clock: bake records the chart and values bytes, deploy
-//!   records them under application + namespace, manualJudgment waits for the PATCH
-//!   (`TaskController.updatePipelineStage`, `ManualJudgmentStage`), failure statuses per
-//!   `Stage.failureStatus`, final status per `CompleteExecutionHandler`, `limitConcurrent` and
+//!   records them under application + namespace, manualJudgment waits for the PATCH (which
+//!   sets the stage's `lastModified`), failure statuses, final status, `limitConcurrent` and
 //!   `keepWaitingPipelines` queues.
-//! - Execution search paging and unexpanded results, per-config list limits, pipeline save,
-//!   start, cancel, health; auth none / Basic / Bearer / form login with a session cookie;
-//!   HTTPS with required client certificates ([`TlsSettings`]); request recording and fault
-//!   injection ([`Fault`]).
+//! - Execution search paging, per-config list limits, pipeline save, start, cancel, health;
+//!   auth none / Basic / Bearer / form login; HTTPS with client certificates
+//!   ([`TlsSettings`]); request recording and fault injection ([`Fault`]).
 //!
-//! # What it knowingly does not model
-//! Fiat, SpEL, templates, non-webhook triggers, `usePriorArtifact`, JsonPath beyond dotted
-//! paths, Java-vs-Rust regex dialect differences, real Helm rendering and Kubernetes, tasks,
-//! pause/resume/restart, artifact storage (`ref://`), mapping a client certificate to a user, Echo's cache
-//! refresh cycle (each event is matched exactly `match_delay` after acceptance). Details and
-//! the source file of every fact: `crates/testkit/SPINNAKER.md`.
+//! The table of cases it is checked against (with spinnaker-client and `baton explain`) is
+//! [`cases`]. What it knowingly does not model, with reasons: `crates/testkit/SPINNAKER.md`.
 
+pub mod cases;
 mod echo;
+mod echo_rules;
 mod gate;
 mod handle;
+mod java;
+mod kork;
 mod orca;
 mod queries;
+mod resolve;
 mod routes;
 pub mod sample;
 mod stages;
@@ -56,7 +59,7 @@ mod tls;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use handle::{FakeSpinnaker, FakeSpinnakerBuilder};
+pub use handle::{DEFAULT_CACHE_REFRESH, FakeSpinnaker, FakeSpinnakerBuilder};
 pub use state::{
     ArtifactContent, Bake, Deployment, FailRule, Fault, FaultKind, GateAuth, RecordedRequest,
 };

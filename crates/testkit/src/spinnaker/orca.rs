@@ -7,22 +7,26 @@ use serde_json::{Map, Value};
 use spinnaker_client::model::execution::{
     Execution, ExecutionStatus, ExecutionTrigger, StageContext, StageExecution,
 };
-use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
+use spinnaker_client::model::pipeline::PipelineConfig;
 
+use super::kork::KArtifact;
+use super::resolve;
 use super::stages;
 use super::state::{Run, State};
 
-/// Starts an execution of `config` for `trigger` (Orca's `ExecutionLauncher.start`).
+/// Starts an execution of `config` (Orca's `ExecutionLauncher.start`): resolves the
+/// trigger's expected artifacts ([`super::resolve`]) and fails on startup when that throws.
 pub(crate) fn launch(
     state: &mut State,
     config: &PipelineConfig,
-    trigger: &Trigger,
+    expected_ids: &[String],
+    received: &[Option<KArtifact>],
     mut exec_trigger: ExecutionTrigger,
 ) -> String {
     let id = state.new_ulid();
     let now = state.epoch_ms();
-    let received = exec_trigger.artifacts.clone().unwrap_or_default();
-    let resolution = config.resolve_artifacts(trigger, &received);
+    let resolution = super::echo::expected_of(config)
+        .and_then(|expected| resolve::resolve(expected_ids, &expected, received));
     let mut stages_out = Vec::new();
     for stage in config.stages() {
         let mut context = match serde_json::to_value(stage) {
@@ -50,23 +54,7 @@ pub(crate) fn launch(
             extra: Map::new(),
         });
     }
-    let mut bound = BTreeMap::new();
-    if let Ok(resolved) = &resolution {
-        for e in resolved {
-            if let Some(a) = &e.bound_artifact {
-                bound.insert(e.id.clone(), a.clone());
-            }
-        }
-        // Orca keeps received + resolved artifacts as a set.
-        let mut all = received.clone();
-        for a in resolved.iter().filter_map(|e| e.bound_artifact.as_ref()) {
-            if !all.contains(a) {
-                all.push(a.clone());
-            }
-        }
-        exec_trigger.artifacts = Some(all);
-        exec_trigger.resolved_expected_artifacts = Some(resolved.clone());
-    }
+    let bound = resolve::store(&resolution, received, &mut exec_trigger);
     let mut exec = Execution {
         id: id.clone(),
         application: config.application.clone(),

@@ -12,10 +12,11 @@ use bytes::Bytes;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
 use spinnaker_client::model::execution::ExecutionTrigger;
-use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
+use spinnaker_client::model::pipeline::PipelineConfig;
 
 use super::Shared;
 use super::gate::{self, kork, not_found, parse_json, user_of};
+use super::kork::KArtifact;
 use super::orca;
 use super::queries;
 use super::state::{GateAuth, PendingEvent};
@@ -118,9 +119,14 @@ async fn webhook(
     Path(source): Path<String>,
     body: Bytes,
 ) -> Response {
-    let payload: Map<String, Value> = match parse_json(&body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
+    // Gate's `@RequestBody(required = false) Map event`: no body (or JSON null) is `{}`.
+    let payload: Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match parse_json::<Option<Map<String, Value>>>(&body) {
+            Ok(p) => p.unwrap_or_default(),
+            Err(r) => return r.into_response(),
+        }
     };
     let mut state = shared.lock();
     let event_id = state.new_uuid();
@@ -219,17 +225,32 @@ async fn start_pipeline(
             );
         }
     };
-    let ids = exec_trigger
+    let ids: Vec<String> = exec_trigger
         .extra
         .get("expectedArtifactIds")
         .cloned()
-        .and_then(|v| serde_json::from_value(v).ok());
-    let trigger = Trigger {
-        trigger_type: exec_trigger.trigger_type.clone(),
-        expected_artifact_ids: ids,
-        ..Trigger::default()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let posted = serde_json::to_value(&exec_trigger.artifacts).unwrap_or(Value::Null);
+    let received: Vec<Option<KArtifact>> = match posted.as_array() {
+        Some(items) => match items
+            .iter()
+            .enumerate()
+            .map(|(i, a)| KArtifact::read(a, &format!("artifacts[{i}]")).map(Some))
+            .collect()
+        {
+            Ok(list) => list,
+            Err(message) => {
+                return kork(
+                    StatusCode::BAD_REQUEST,
+                    "com.fasterxml.jackson.databind.exc.MismatchedInputException",
+                    message,
+                );
+            }
+        },
+        None => Vec::new(),
     };
-    let id = orca::launch(&mut state, &config, &trigger, exec_trigger);
+    let id = orca::launch(&mut state, &config, &ids, &received, exec_trigger);
     (
         StatusCode::ACCEPTED,
         Json(json!({"ref": format!("/pipelines/{id}")})),
@@ -264,6 +285,9 @@ async fn update_stage(
     };
     let user = user_of(&shared, &headers);
     let mut state = shared.lock();
+    // TaskController.updatePipelineStage: context.putAll(body), then the stage's
+    // `lastModified` {user, allowedAccounts, lastModifiedTime} and `lastModifiedBy`.
+    let now = state.epoch_ms();
     let Some(run) = state.runs.iter_mut().find(|r| r.exec.id == id) else {
         return not_found(format!("Pipeline not found (id: {id})"));
     };
@@ -272,7 +296,10 @@ async fn update_stage(
             "Stage not found (id: {stage_id}) in execution {id}"
         ));
     };
-    // TaskController.updatePipelineStage: context.putAll(body), then lastModifiedBy.
+    stage.extra.insert(
+        "lastModified".into(),
+        json!({"user": user, "allowedAccounts": [], "lastModifiedTime": now}),
+    );
     let mut merged = match serde_json::to_value(&stage.context) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),

@@ -224,9 +224,13 @@ pub enum GateAuth {
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub match_delay: Duration,
+    /// Echo's `front50.polling-interval-ms` (0 = every event sees front50 as it is).
+    pub cache_refresh: Duration,
     pub stage_duration: Duration,
     pub default_namespaces: BTreeMap<String, String>,
     pub auth: GateAuth,
+    /// Gate's `security.webhooks.default-auth-enabled` (default false: webhooks are open).
+    pub webhook_auth: bool,
 }
 
 /// All mutable state.
@@ -237,7 +241,12 @@ pub(crate) struct State {
     pub epoch_base_ms: i64,
     pub applications: BTreeSet<String>,
     pub pipelines: Vec<PipelineConfig>,
+    /// Every pipeline version front50 stored, with the virtual time it was saved (what
+    /// Echo's cache polls see).
+    pub front50_log: Vec<(u64, PipelineConfig)>,
     pub events: Vec<PendingEvent>,
+    /// Events Echo accepted and then dropped whole (event id, what Echo threw).
+    pub dropped_events: Vec<(String, String)>,
     pub runs: Vec<Run>,
     pub bakes: Vec<Bake>,
     pub deployments: Vec<Deployment>,
@@ -260,7 +269,9 @@ impl State {
             epoch_base_ms,
             applications: pipelines.iter().map(|p| p.application.clone()).collect(),
             pipelines,
+            front50_log: Vec::new(),
             events: Vec::new(),
+            dropped_events: Vec::new(),
             runs: Vec::new(),
             bakes: Vec::new(),
             deployments: Vec::new(),
@@ -318,12 +329,14 @@ impl State {
                 if config.id.is_none() {
                     config.id = self.pipelines[i].id.clone();
                 }
+                self.front50_log.push((self.now_ms, config.clone()));
                 self.pipelines[i] = config;
             }
             None => {
                 if config.id.is_none() {
                     config.id = Some(self.new_uuid());
                 }
+                self.front50_log.push((self.now_ms, config.clone()));
                 self.pipelines.push(config);
             }
         }

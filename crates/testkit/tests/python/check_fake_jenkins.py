@@ -73,4 +73,17 @@ try:
 except jenkins.JenkinsException as e:
     check("does not exist" in str(e), "get_job_info on a missing job: %s" % e)
 
+# Folders: python-jenkins asks for nested trees (jobs[url,color,name,jobs[...]]) and, where a
+# level was cut off (children without url), asks the folder itself.
+folder = job.rsplit("/", 1)[0]
+top = [j["fullname"] for j in server.get_jobs()]
+check(folder in top and job not in top, "get_jobs() lists the folder, not its jobs: %r" % top)
+deep = [j["fullname"] for j in server.get_jobs(folder_depth=1)]
+check(job in deep, "get_jobs(folder_depth=1) sees the folder's job: %r" % deep)
+cut = [j["fullname"] for j in server.get_jobs(folder_depth=1, folder_depth_per_request=1)]
+check(job in cut, "get_jobs(folder_depth_per_request=1) fetches the cut-off level: %r" % cut)
+listed = server.get_info()["jobs"]
+check(all(set(j) <= {"_class", "name", "url", "color"} for j in listed),
+      "get_info() without tree shows items at depth 0 only: %r" % listed)
+
 print("python-jenkins %s agrees with fake-jenkins" % dist_version("python-jenkins"))

@@ -14,6 +14,8 @@ use crate::model::artifact::Artifact;
 use crate::model::pipeline::PipelineConfig;
 use crate::model::stage::StageKind;
 
+mod artifacts;
+
 /// An event as it will be posted: webhook source and payload.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SampleEvent {
@@ -31,10 +33,12 @@ impl SampleEvent {
         source: impl Into<String>,
         payload: Map<String, Value>,
     ) -> Result<Self, crate::Error> {
-        let artifacts = match payload.get("artifacts") {
-            None => Vec::new(),
-            Some(v) => crate::model::decode("webhook payload", v.to_string().as_bytes())?,
-        };
+        let artifacts =
+            crate::model::outcome::event_artifacts(&payload).map_err(|e| crate::Error::Decode {
+                what: "webhook payload".into(),
+                path: "artifacts".into(),
+                source: serde::de::Error::custom(e),
+            })?;
         Ok(Self {
             source: source.into(),
             payload,
@@ -113,11 +117,20 @@ fn lint_one(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
     };
     for e in p.all_expected_artifacts() {
         for bad in e.bad_patterns() {
-            ctx.push(
-                format!("expectedArtifact {:?}.matchArtifact.{}", e.id, bad.field),
-                format!("{:?} is not a valid regex: {}", bad.pattern, bad.reason),
-                "escape regex characters or write a valid pattern",
-            );
+            let path = format!("expectedArtifact {:?}.matchArtifact.{}", e.id, bad.field);
+            if bad.unsupported {
+                ctx.push(
+                    path,
+                    format!("{:?}: {}; Java may accept it", bad.pattern, bad.reason),
+                    "check this pattern by hand, or write it without that construct",
+                );
+            } else {
+                ctx.push(
+                    path,
+                    format!("{:?} is not a valid regex: {}", bad.pattern, bad.reason),
+                    "escape regex characters or write a valid pattern",
+                );
+            }
         }
     }
     for (t, trigger) in p.triggers().iter().enumerate() {
@@ -132,12 +145,18 @@ fn lint_one(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
             );
         }
         for (key, pattern) in trigger.payload_constraints.iter().flatten() {
-            if let Some(Err(e)) = pattern.as_str().map(crate::model::check_pattern) {
-                ctx.push(
+            match pattern.as_str().map(crate::model::check_pattern) {
+                Some(Err(e @ crate::model::PatternError::Unsupported(_))) => ctx.push(
+                    format!("triggers[{t}].payloadConstraints.{key}"),
+                    format!("{e}; Echo may match it, baton cannot tell"),
+                    "check this constraint by hand, or write it without that construct",
+                ),
+                Some(Err(e)) => ctx.push(
                     format!("triggers[{t}].payloadConstraints.{key}"),
                     format!("not a valid regex: {e}"),
                     "write a valid regex",
-                );
+                ),
+                _ => {}
             }
         }
     }
@@ -195,64 +214,9 @@ fn lint_one(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
             _ => {}
         }
     }
-    lint_unbound(p, ctx);
+    artifacts::lint_unbound(p, ctx);
     lint_graph(p, ctx);
-    lint_uniqueness(p, events, ctx);
-}
-
-/// A stage that uses a pipeline-level expected artifact which no trigger lists (and which has
-/// no default or prior fallback): Orca only resolves the expected artifacts a trigger names in
-/// `expectedArtifactIds`, so the stage fails at run time ("could not be found").
-fn lint_unbound(p: &PipelineConfig, ctx: &mut Ctx<'_>) {
-    let triggers = p.triggers();
-    if triggers.is_empty() {
-        return;
-    }
-    let unbound = |id: &str| {
-        p.expected_artifacts().iter().any(|e| {
-            e.id == id
-                && e.use_default_artifact != Some(true)
-                && e.use_prior_artifact != Some(true)
-                && !triggers
-                    .iter()
-                    .any(|t| t.expected_artifact_ids().iter().any(|t_id| t_id == id))
-        })
-    };
-    let report = |ctx: &mut Ctx<'_>, path: String, id: &str| {
-        let listed: Vec<String> = (0..triggers.len())
-            .map(|t| format!("triggers[{t}].expectedArtifactIds"))
-            .collect();
-        ctx.push(
-            path,
-            format!(
-                "uses expected artifact {id:?}, but no trigger lists it in expectedArtifactIds, \
-                 so Orca never binds it and the stage fails at run time"
-            ),
-            format!("add {id:?} to {}", listed.join(" or ")),
-        );
-    };
-    for (s, stage) in p.stages().iter().enumerate() {
-        match &stage.kind {
-            StageKind::BakeManifest(b) => {
-                for (j, input) in b.input_artifacts.iter().flatten().enumerate() {
-                    if let Some(id) = input.id.as_deref().filter(|id| unbound(id)) {
-                        report(ctx, format!("stages[{s}].inputArtifacts[{j}].id"), id);
-                    }
-                }
-            }
-            StageKind::DeployManifest(d) => {
-                if let Some(id) = d.manifest_artifact_id.as_deref().filter(|id| unbound(id)) {
-                    report(ctx, format!("stages[{s}].manifestArtifactId"), id);
-                }
-                for (j, id) in d.required_artifact_ids.iter().flatten().enumerate() {
-                    if unbound(id) {
-                        report(ctx, format!("stages[{s}].requiredArtifactIds[{j}]"), id);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+    artifacts::lint_uniqueness(p, events, ctx);
 }
 
 fn lint_graph(p: &PipelineConfig, ctx: &mut Ctx<'_>) {
@@ -301,49 +265,5 @@ fn lint_graph(p: &PipelineConfig, ctx: &mut Ctx<'_>) {
             format!("requisiteStageRefIds form a cycle through refIds {cycle:?}"),
             "remove a requisite so that stages form a DAG",
         );
-    }
-}
-
-fn lint_uniqueness(p: &PipelineConfig, events: &[SampleEvent], ctx: &mut Ctx<'_>) {
-    for (t, trigger) in p.triggers().iter().enumerate() {
-        for event in events {
-            if !trigger.matches_webhook(&event.source, &event.payload)
-                || !p.artifact_gate(trigger, &event.artifacts)
-            {
-                continue;
-            }
-            if let Err(message) = p.resolve_artifacts(trigger, &event.artifacts)
-                && message.ends_with("could not be resolved.")
-            {
-                let fix = "make every expected artifact of the trigger match one posted \
-                           artifact, or give it a default";
-                let source = &event.source;
-                ctx.push(
-                    format!("triggers[{t}]"),
-                    format!("a {source:?} event starts this pipeline but Orca fails it on startup: {message}"),
-                    fix,
-                );
-            }
-            for e in p.trigger_expected_artifacts(trigger) {
-                let hits: Vec<&str> = event
-                    .artifacts
-                    .iter()
-                    .filter(|a| e.matches(a))
-                    .map(|a| a.name.as_deref().unwrap_or("?"))
-                    .collect();
-                if hits.len() > 1 {
-                    ctx.push(
-                        format!("triggers[{t}] expectedArtifact {:?}", e.id),
-                        format!(
-                            "matches {} artifacts of one {:?} event ({}); Orca fails the execution on startup",
-                            hits.len(),
-                            event.source,
-                            hits.join(", ")
-                        ),
-                        "make matchArtifact.name match exactly one artifact (e.g. values-dev\\.yaml)",
-                    );
-                }
-            }
-        }
     }
 }

@@ -1,0 +1,33 @@
+//! `baton explain`'s trigger lines against the shared case table in testkit
+//! (`cases/echo_orca.json`), the same table the Spinnaker stand-in and spinnaker-client are
+//! tested against: every case's verdict must read as the table says.
+
+use baton::explain::triggers::why_not;
+use serde_json::Value;
+use testkit::spinnaker::cases;
+
+#[test]
+fn explain_reads_every_case_of_the_table_as_the_table_says() {
+    for case in &cases::for_clients() {
+        let lines = why_not(
+            &[case.pipeline()],
+            case.source(),
+            &Value::Object(case.body()),
+        );
+        let at = format!("case {:?} ({}): {lines:#?}", case.name, case.cite);
+        let count = |part: &str| lines.iter().filter(|l| l.contains(part)).count();
+        let started_fine = count("matches; Echo should have started it");
+        let failed = count("Orca fails it on startup");
+        let dropped = count("drops");
+        assert_eq!(dropped > 0, case.expect.dropped, "{at}");
+        assert_eq!(
+            (started_fine + failed, failed),
+            (case.expect.starts, case.expect.failed),
+            "{at}"
+        );
+        if let Some(part) = &case.expect.failure_contains {
+            assert!(lines.iter().any(|l| l.contains(part.as_str())), "{at}");
+        }
+        assert_eq!(count("cannot tell"), 0, "{at}");
+    }
+}
