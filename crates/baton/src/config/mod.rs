@@ -5,6 +5,7 @@
 //! Relative `*_file` paths are resolved against the config file's folder. Secrets are read by
 //! [`secrets::Secrets::load`], never kept in the model.
 
+pub mod docs;
 pub mod model;
 pub mod secrets;
 mod validate;

@@ -1,22 +1,27 @@
 //! The typed shape of the config file (DESIGN.md "Config"). Pure data: parsing lives in
-//! [`super::load`], whole-file checks in [`super::validate`].
+//! [`super::load`], whole-file checks in [`super::validate`]. `Serialize` and `JsonSchema` feed
+//! the generated reference ([`super::docs`]): doc comments, defaults and examples show there.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The whole config file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Config {
     /// State store URL: `sqlite://FILE` (default `sqlite://baton-data/baton.db`) or
     /// `postgres://...`.
     #[serde(default = "default_state")]
+    #[schemars(example = "postgres://baton@db:5432/baton")]
     pub state: String,
     /// Address the HTTP API listens on.
     #[serde(default = "default_listen")]
+    #[schemars(example = "127.0.0.1:8080")]
     pub listen: String,
     /// File with one API bearer token per line (`#` comments and blank lines ignored).
+    #[schemars(example = "/etc/baton/secrets/api-tokens")]
     pub api_tokens_file: Option<PathBuf>,
     /// What to do with the first observation of a source.
     #[serde(default)]
@@ -47,7 +52,7 @@ fn default_listen() -> String {
 }
 
 /// What the first observation of a source does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FirstSeen {
     /// Record it, send nothing.
@@ -58,20 +63,23 @@ pub enum FirstSeen {
 }
 
 /// The `jenkins:` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Jenkins {
     /// Base URL of the controller.
+    #[schemars(example = "https://jenkins.example.com")]
     pub url: String,
     /// User the API token belongs to.
     pub user: String,
     /// File holding the user's API token.
+    #[schemars(example = "/etc/baton/secrets/jenkins-token")]
     pub token_file: PathBuf,
 }
 
 /// The `spinnaker:` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Spinnaker {
     /// Base URL of Gate.
+    #[schemars(example = "https://gate.example.com")]
     pub gate_url: String,
     /// How baton authenticates to Gate.
     #[serde(default)]
@@ -109,7 +117,7 @@ fn default_image_source() -> String {
 }
 
 /// Authentication to Gate.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum GateAuth {
     /// No authentication.
@@ -137,9 +145,10 @@ pub enum GateAuth {
 }
 
 /// One `registries:` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Registry {
     /// Host (and port) as it appears in image references.
+    #[schemars(example = "docker.wso2.com")]
     pub host: String,
     /// User name, if the registry needs one.
     pub username: Option<String>,
@@ -151,7 +160,7 @@ pub struct Registry {
 }
 
 /// The `git:` section.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct Git {
     /// Credentials chosen by URL prefix.
     #[serde(default)]
@@ -161,9 +170,10 @@ pub struct Git {
 }
 
 /// One git credential.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct GitCredential {
     /// Remotes starting with this prefix use this credential.
+    #[schemars(example = "https://github.com/acme/")]
     pub url_prefix: String,
     /// User name.
     pub username: String,
@@ -172,12 +182,14 @@ pub struct GitCredential {
 }
 
 /// One product: a Spinnaker application and a Jenkins folder.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Product {
     /// Name (lowercase letters, digits and `-`).
+    #[schemars(example = "micro-gw")]
     pub name: String,
     /// Environments, in promotion order.
     #[serde(default)]
+    #[schemars(example = ["dev", "staging", "prod"])]
     pub environments: Vec<String>,
     /// The Helm chart delivered to Spinnaker.
     pub chart: Option<Chart>,
@@ -189,13 +201,15 @@ pub struct Product {
 }
 
 /// A product's Helm chart.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Chart {
     /// `https://...` (index.yaml) or `oci://host/path`.
+    #[schemars(example = "oci://registry.example.com/charts")]
     pub repository: String,
     /// Chart name.
     pub name: String,
     /// Exact version or a semver range.
+    #[schemars(example = "^3.0")]
     pub version: String,
     /// How the chart travels to Spinnaker.
     #[serde(default)]
@@ -205,7 +219,7 @@ pub struct Chart {
 }
 
 /// How the chart travels to Spinnaker.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChartDelivery {
     /// The .tgz as an `embedded/base64` artifact.
@@ -216,39 +230,46 @@ pub enum ChartDelivery {
 }
 
 /// The git repo holding the values files.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct ChartSource {
     /// Remote URL.
+    #[schemars(example = "https://github.com/acme/cicd-sample-chart-mgw.git")]
     pub git: String,
     /// Branch to follow.
     #[serde(default = "default_branch")]
     pub branch: String,
     /// Folder holding `values-<env>.yaml`; absent or `.` = repo root.
+    #[schemars(example = &"microgateway")]
     pub dir: Option<String>,
     /// Poll interval.
     #[serde(default = "default_poll", with = "humantime_serde")]
+    #[schemars(with = "HumanDuration")]
     pub poll: Duration,
 }
 
 /// One image of a product.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Image {
     /// Name, unique within the product.
     pub name: String,
     /// Vendor base image, `host/repo:tag`.
+    #[schemars(example = "docker.wso2.com/wso2micro-gw:3.0.1")]
     pub base: String,
     /// Cron (5 or 6 fields) for checking the base digest.
+    #[schemars(example = "*/15 * * * *")]
     pub check: Option<String>,
     /// Repository the Jenkins job pushes to, `host/repo` (no tag).
+    #[schemars(example = "registry.internal:5000/acme/petstore")]
     pub target: String,
     /// Jenkins job path, `folder/job`.
+    #[schemars(example = "micro-gw/petstore-image")]
     pub jenkins_job: String,
     /// The git repo with the Dockerfile.
     pub artifact_source: Option<ArtifactSource>,
 }
 
 /// The git repo with an image's Dockerfile.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct ArtifactSource {
     /// Remote URL.
     pub git: String,
@@ -257,6 +278,7 @@ pub struct ArtifactSource {
     pub branch: String,
     /// Poll interval.
     #[serde(default = "default_poll", with = "humantime_serde")]
+    #[schemars(with = "HumanDuration")]
     pub poll: Duration,
 }
 
@@ -269,14 +291,16 @@ fn default_poll() -> Duration {
 }
 
 /// Retry and retention policy of the outbox.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
 pub struct OutboxSettings {
     /// Delay before the first retry.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "HumanDuration")]
     pub initial_delay: Duration,
     /// Longest delay between attempts.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "HumanDuration")]
     pub max_delay: Duration,
     /// Attempts before a record is `dead`.
     pub max_attempts: u32,
@@ -284,9 +308,11 @@ pub struct OutboxSettings {
     pub jitter: Jitter,
     /// How long delivered records are kept for history.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "HumanDuration")]
     pub retention: Duration,
     /// How long a claimed record stays leased to one worker.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "HumanDuration")]
     pub lease: Duration,
 }
 
@@ -304,7 +330,7 @@ impl Default for OutboxSettings {
 }
 
 /// Jitter applied to retry delays.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Jitter {
     /// Uniform in `[0, d]`.
@@ -314,4 +340,22 @@ pub enum Jitter {
     Equal,
     /// Exactly `d` (tests and debugging).
     None,
+}
+
+/// How durations are written in the config (`humantime`): `90s`, `10m`, `1h 30m`, `30days`.
+struct HumanDuration;
+
+impl JsonSchema for HumanDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HumanDuration".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Not JSON Schema's "duration" (ISO 8601): validators ignore an unknown format.
+        schemars::json_schema!({"type": "string", "format": "humantime"})
+    }
 }
