@@ -13,6 +13,24 @@ pub fn schema() -> schemars::Schema {
     schemars::schema_for!(super::Config)
 }
 
+/// How durations are written in the config (`humantime`): `90s`, `10m`, `1h 30m`, `30days`.
+pub(crate) struct HumanDuration;
+
+impl schemars::JsonSchema for HumanDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HumanDuration".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Not JSON Schema's "duration" (ISO 8601): validators ignore an unknown format.
+        schemars::json_schema!({"type": "string", "format": "humantime"})
+    }
+}
+
 /// The shipped example the page ends with (parsed by a unit test like every example).
 const EXAMPLE: &str = include_str!("../../examples/baton.yaml");
 

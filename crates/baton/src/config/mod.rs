@@ -7,6 +7,7 @@
 
 pub mod docs;
 pub mod model;
+mod product;
 pub mod secrets;
 mod validate;
 

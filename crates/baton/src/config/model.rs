@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use schemars::JsonSchema;
+
+pub use super::product::{ArtifactSource, Chart, ChartDelivery, ChartSource, Image, Product};
 use serde::{Deserialize, Serialize};
 
 /// The whole config file.
@@ -98,6 +100,33 @@ pub struct Spinnaker {
     /// manual judgment (see [`crate::promote::supersede`]).
     #[serde(default = "default_true")]
     pub supersede_waiting: bool,
+    /// With Fiat on: the service account every rendered pipeline trigger runs as (`runAsUser`);
+    /// it needs the application's roles.
+    #[schemars(example = &"baton-pipelines@example.com")]
+    pub run_as_user: Option<String>,
+    /// How long a rendered manual judgment waits before its stage, and the pipeline, fail.
+    #[serde(default = "default_judgment_timeout", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
+    pub judgment_timeout: Duration,
+    /// Where Spinnaker announces that a judgment waits and how it was decided.
+    #[serde(default)]
+    pub judgment_notifications: Vec<JudgmentNotification>,
+}
+
+fn default_judgment_timeout() -> Duration {
+    Duration::from_secs(72 * 3600)
+}
+
+/// One notification of a manual judgment stage (Echo's notification types).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct JudgmentNotification {
+    /// Echo notification type: `slack`, `email`, `microsoftteams`, `googlechat`, ...
+    #[serde(rename = "type")]
+    #[schemars(example = &"slack")]
+    pub kind: String,
+    /// Channel, address or webhook the type expects.
+    #[schemars(example = &"#deploys")]
+    pub address: String,
 }
 
 fn default_deploy_account() -> String {
@@ -181,126 +210,17 @@ pub struct GitCredential {
     pub password_file: PathBuf,
 }
 
-/// One product: a Spinnaker application and a Jenkins folder.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct Product {
-    /// Name (lowercase letters, digits and `-`).
-    #[schemars(example = "micro-gw")]
-    pub name: String,
-    /// Environments, in promotion order.
-    #[serde(default)]
-    #[schemars(example = ["dev", "staging", "prod"])]
-    pub environments: Vec<String>,
-    /// The Helm chart delivered to Spinnaker.
-    pub chart: Option<Chart>,
-    /// The git repo holding `values-<env>.yaml`.
-    pub chart_source: Option<ChartSource>,
-    /// Images rebuilt when their base moves.
-    #[serde(default)]
-    pub images: Vec<Image>,
-}
-
-/// A product's Helm chart.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct Chart {
-    /// `https://...` (index.yaml) or `oci://host/path`.
-    #[schemars(example = "oci://registry.example.com/charts")]
-    pub repository: String,
-    /// Chart name.
-    pub name: String,
-    /// Exact version or a semver range.
-    #[schemars(example = "^3.0")]
-    pub version: String,
-    /// How the chart travels to Spinnaker.
-    #[serde(default)]
-    pub delivery: ChartDelivery,
-    /// Clouddriver helm account, for `delivery: reference`.
-    pub artifact_account: Option<String>,
-}
-
-/// How the chart travels to Spinnaker.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChartDelivery {
-    /// The .tgz as an `embedded/base64` artifact.
-    #[default]
-    Embedded,
-    /// A `helm/chart` artifact Spinnaker fetches itself.
-    Reference,
-}
-
-/// The git repo holding the values files.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct ChartSource {
-    /// Remote URL.
-    #[schemars(example = "https://github.com/acme/cicd-sample-chart-mgw.git")]
-    pub git: String,
-    /// Branch to follow.
-    #[serde(default = "default_branch")]
-    pub branch: String,
-    /// Folder holding `values-<env>.yaml`; absent or `.` = repo root.
-    #[schemars(example = &"microgateway")]
-    pub dir: Option<String>,
-    /// Poll interval.
-    #[serde(default = "default_poll", with = "humantime_serde")]
-    #[schemars(with = "HumanDuration")]
-    pub poll: Duration,
-}
-
-/// One image of a product.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct Image {
-    /// Name, unique within the product.
-    pub name: String,
-    /// Vendor base image, `host/repo:tag`.
-    #[schemars(example = "docker.wso2.com/wso2micro-gw:3.0.1")]
-    pub base: String,
-    /// Cron (5 or 6 fields) for checking the base digest.
-    #[schemars(example = "*/15 * * * *")]
-    pub check: Option<String>,
-    /// Repository the Jenkins job pushes to, `host/repo` (no tag).
-    #[schemars(example = "registry.internal:5000/acme/petstore")]
-    pub target: String,
-    /// Jenkins job path, `folder/job`.
-    #[schemars(example = "micro-gw/petstore-image")]
-    pub jenkins_job: String,
-    /// The git repo with the Dockerfile.
-    pub artifact_source: Option<ArtifactSource>,
-}
-
-/// The git repo with an image's Dockerfile.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-pub struct ArtifactSource {
-    /// Remote URL.
-    pub git: String,
-    /// Branch to follow.
-    #[serde(default = "default_branch")]
-    pub branch: String,
-    /// Poll interval.
-    #[serde(default = "default_poll", with = "humantime_serde")]
-    #[schemars(with = "HumanDuration")]
-    pub poll: Duration,
-}
-
-fn default_branch() -> String {
-    "main".to_owned()
-}
-
-fn default_poll() -> Duration {
-    Duration::from_secs(60)
-}
-
 /// Retry and retention policy of the outbox.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
 pub struct OutboxSettings {
     /// Delay before the first retry.
     #[serde(with = "humantime_serde")]
-    #[schemars(with = "HumanDuration")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub initial_delay: Duration,
     /// Longest delay between attempts.
     #[serde(with = "humantime_serde")]
-    #[schemars(with = "HumanDuration")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub max_delay: Duration,
     /// Attempts before a record is `dead`.
     pub max_attempts: u32,
@@ -308,11 +228,11 @@ pub struct OutboxSettings {
     pub jitter: Jitter,
     /// How long delivered records are kept for history.
     #[serde(with = "humantime_serde")]
-    #[schemars(with = "HumanDuration")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub retention: Duration,
     /// How long a claimed record stays leased to one worker.
     #[serde(with = "humantime_serde")]
-    #[schemars(with = "HumanDuration")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub lease: Duration,
 }
 
@@ -340,22 +260,4 @@ pub enum Jitter {
     Equal,
     /// Exactly `d` (tests and debugging).
     None,
-}
-
-/// How durations are written in the config (`humantime`): `90s`, `10m`, `1h 30m`, `30days`.
-struct HumanDuration;
-
-impl JsonSchema for HumanDuration {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "HumanDuration".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        // Not JSON Schema's "duration" (ISO 8601): validators ignore an unknown format.
-        schemars::json_schema!({"type": "string", "format": "humantime"})
-    }
 }
