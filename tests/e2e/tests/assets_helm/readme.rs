@@ -70,7 +70,7 @@ fn table(text: &str) -> String {
             continue;
         }
         let v = at(&values, &k.path);
-        let is_leaf = !v.as_object().is_some_and(|o| !o.is_empty()) || k.path == "config";
+        let is_leaf = v.as_object().is_none_or(serde_json::Map::is_empty) || k.path == "config";
         if !is_leaf && k.text.is_empty() {
             continue;
         }
