@@ -78,7 +78,27 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and (eq .Values.state.kind "postgres") (not .Values.state.postgres.existingSecret) }}
 {{- fail "state.kind is postgres but state.postgres.existingSecret is empty: name the Secret that holds the postgres:// URL (key state.postgres.urlKey)" }}
 {{- end }}
+{{- $wanted := include "baton.secretKeys" . | fromJsonArray }}
+{{- if and $wanted (not .Values.secrets.existingSecret) (not .Values.secrets.values) }}
+{{- fail (printf "the config reads secret files under /etc/baton/secrets/ (%s) but no Secret provides them: create a Secret with those keys and set secrets.existingSecret=<its name> (or, for a trial only, give them in secrets.values)" (join ", " $wanted)) }}
+{{- end }}
+{{- if and $wanted (not .Values.secrets.existingSecret) .Values.secrets.values }}
+{{- $missing := list }}
+{{- range $wanted }}{{ if not (hasKey $.Values.secrets.values .) }}{{ $missing = append $missing . }}{{ end }}{{ end }}
+{{- if $missing }}
+{{- fail (printf "secrets.values lacks %s, which the config reads from /etc/baton/secrets/: add the keys or set secrets.existingSecret" (join ", " $missing)) }}
+{{- end }}
+{{- end }}
 {{- if or (hasKey .Values.config "listen") (hasKey .Values.config "state") }}
 {{- fail "config.listen and config.state are set by the chart: remove them from config and use service.port and state.kind instead" }}
 {{- end }}
+{{- end }}
+
+{{/* Keys of the Secret the config reads (every /etc/baton/secrets/<key> it names), as a JSON list. */}}
+{{- define "baton.secretKeys" -}}
+{{- $keys := list }}
+{{- range regexFindAll "/etc/baton/secrets/[A-Za-z0-9._-]+" (toYaml .Values.config) -1 }}
+{{- $keys = append $keys (trimPrefix "/etc/baton/secrets/" .) }}
+{{- end }}
+{{- $keys | uniq | sortAlpha | toJson }}
 {{- end }}

@@ -3,12 +3,20 @@
 //! validation of every rendered manifest against the Kubernetes schemas (`kubernetes-validate`,
 //! installed by `scripts/asset-tools`), and what the rendered objects say.
 //!
-//! The ServiceMonitor is a Prometheus Operator CRD, absent from the core schemas: it is checked
-//! loosely here (apiVersion, selector and endpoint agree with the Service), not by a schema.
+//! The ServiceMonitor and PrometheusRule are Prometheus Operator CRDs, absent from the core
+//! schemas: they are checked by their own tests (`alerts` for the rule).
 //!
-//! `render` (in `assets_helm/`) asserts what the rendered objects say.
+//! In `assets_helm/`: `render` asserts what the rendered objects say, `install` what a platform
+//! team meets first (required secrets, the image, `helm test`, HA spread), `alerts` the
+//! PrometheusRule against baton's metrics, `readme` the chart README against values.yaml.
 
+#[path = "assets_helm/alerts.rs"]
+mod alerts;
 mod assets;
+#[path = "assets_helm/install.rs"]
+mod install;
+#[path = "assets_helm/readme.rs"]
+mod readme;
 #[path = "assets_helm/render.rs"]
 mod render;
 
@@ -29,6 +37,14 @@ pub(crate) fn chart() -> PathBuf {
 pub(crate) fn ha_values() -> PathBuf {
     chart().join("ci/ha-values.yaml")
 }
+
+/// The smallest working install: the defaults plus `secrets.existingSecret`.
+pub(crate) fn sqlite_values() -> PathBuf {
+    chart().join("ci/sqlite-values.yaml")
+}
+
+/// Kinds the Kubernetes schemas do not know (Prometheus Operator CRDs).
+const CRD_KINDS: [&str; 2] = ["ServiceMonitor", "PrometheusRule"];
 
 pub(crate) fn helms(rig: &Rig) -> [(&'static str, &Path); 2] {
     [("v4", &rig.helm_v4), ("v3", &rig.helm_v3)]
@@ -72,12 +88,12 @@ fn chart_lints_strict_with_helm_v4_and_v3() {
         let version = run_ok(Command::new(helm).args(["version", "--short"]));
         let want = if name == "v4" { "v4.1." } else { "v3.17." };
         assert!(version.starts_with(want), "helm {name} is {version}");
-        for values in [None, Some(ha_values())] {
+        for values in [sqlite_values(), ha_values()] {
             let mut cmd = Command::new(helm);
-            cmd.args(["lint", "--strict"]).arg(chart());
-            if let Some(v) = &values {
-                cmd.arg("-f").arg(v);
-            }
+            cmd.args(["lint", "--strict"])
+                .arg(chart())
+                .arg("-f")
+                .arg(values);
             let out = run_ok(&mut cmd);
             assert!(
                 out.contains("1 chart(s) linted, 0 chart(s) failed"),
@@ -100,6 +116,8 @@ fn chart_refuses_values_that_cannot_work() {
             let out = run(Command::new(helm)
                 .args(["lint", "--strict"])
                 .arg(chart())
+                .arg("-f")
+                .arg(sqlite_values())
                 .args(["--set", bad]));
             assert!(
                 !out.status.success(),
@@ -111,6 +129,8 @@ fn chart_refuses_values_that_cannot_work() {
     let out = run(Command::new(&rig.helm_v4)
         .args(["template", "baton"])
         .arg(chart())
+        .arg("-f")
+        .arg(sqlite_values())
         .args(["--skip-schema-validation", "--set", "replicaCount=2"]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -147,9 +167,12 @@ fn rendered_manifests_validate_against_kubernetes_schemas() {
     ) else {
         return;
     };
-    let ha = ha_values();
+    let (ha, sqlite) = (ha_values(), sqlite_values());
     for (name, helm) in helms(&rig) {
-        for (label, values) in [("default", vec![]), ("ha", vec![ha.as_path()])] {
+        for (label, values) in [
+            ("sqlite", vec![sqlite.as_path()]),
+            ("ha", vec![ha.as_path()]),
+        ] {
             let rendered = template(helm, &values, &[]);
             let objects = docs(&rendered);
             for version in KUBE_VERSIONS {
@@ -159,7 +182,8 @@ fn rendered_manifests_validate_against_kubernetes_schemas() {
                     "helm {name}, {label} values, Kubernetes {version}:\n{text}"
                 );
                 let short = &version[..version.rfind('.').unwrap()];
-                for o in objects.iter().filter(|o| o["kind"] != "ServiceMonitor") {
+                let crd = |o: &&Value| CRD_KINDS.iter().any(|k| o["kind"] == *k);
+                for o in objects.iter().filter(|o| !crd(o)) {
                     let res = format!(
                         "passed for resource {}/{} against version {short}",
                         o["kind"].as_str().unwrap().to_lowercase(),
@@ -171,7 +195,7 @@ fn rendered_manifests_validate_against_kubernetes_schemas() {
                     .lines()
                     .filter(|l| l.contains("Couldn't find schema"))
                     .collect();
-                let expected = usize::from(kind(&objects, "ServiceMonitor").is_some());
+                let expected = objects.iter().filter(crd).count();
                 assert_eq!(
                     unchecked.len(),
                     expected,
@@ -181,7 +205,8 @@ fn rendered_manifests_validate_against_kubernetes_schemas() {
         }
     }
     // The check catches a mistake: a misspelt field in the Deployment.
-    let rendered = template(&rig.helm_v4, &[], &[]).replace("readinessProbe:", "readinesProbe:");
+    let rendered = template(&rig.helm_v4, &[sqlite.as_path()], &[])
+        .replace("readinessProbe:", "readinesProbe:");
     let (ok, text) = kubernetes_validate(&kv, &rendered, KUBE_VERSIONS[0]);
     assert!(
         !ok && text.contains("readinesProbe"),

@@ -3,6 +3,7 @@
 
 mod check;
 pub mod client;
+pub mod config;
 pub mod pipelines;
 mod probe;
 mod serve;
@@ -161,6 +162,12 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The config file's JSON Schema and reference, generated from the config types.
+    Config {
+        /// What to print.
+        #[command(subcommand)]
+        action: config::ConfigAction,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to stdout.
     Completions {
         /// The shell.
@@ -252,6 +259,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             "this baton was built without the `demo` feature (release images leave the \
              stand-ins out); run the demo from a checkout: cargo run -p baton -- demo"
         )),
+        Command::Config { action } => config::run(action),
         Command::Outbox { server, action } => client::outbox(&server, action).await,
         Command::Pipelines { action } => pipelines::run(&cli.config, action).await,
         Command::Events {

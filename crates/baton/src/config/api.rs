@@ -6,13 +6,14 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::model::Config;
 
 /// How `/v1` requests are authenticated.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ApiAuth {
     /// Bearer tokens from `api_tokens_file`; `serve` refuses to start without any.
     #[default]
@@ -22,23 +23,29 @@ pub enum ApiAuth {
     None,
 }
 
-super::model::named_variants!(ApiAuth { "tokens" => Tokens, "none" => None });
+super::model::named_variants!(ApiAuth {
+    "tokens" => Tokens: "Bearer tokens from `api_tokens_file`; `serve` refuses to start without any.",
+    "none" => None: "No authentication at all: anyone who reaches the port may trigger rebuilds and promote. Only for a port no one else can reach; `serve` logs a warning at start.",
+});
 
 /// The `api:` section.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
     /// How `/v1` requests are authenticated.
     pub auth: ApiAuth,
     /// Longest time from the first byte of a request to the end of its headers (slow headers).
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub header_timeout: Duration,
     /// Longest time from the end of the headers to the end of the answer, the body read
     /// included (slow bodies get a 408).
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub request_timeout: Duration,
     /// Longest time a keep-alive connection may sit with no request before it is closed.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub idle_timeout: Duration,
     /// Most connections open at once. At the cap the oldest connection that has no request
     /// being handled is closed to make room, so health probes still get in.

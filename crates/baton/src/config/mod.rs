@@ -6,7 +6,9 @@
 //! [`secrets::Secrets::load`], never kept in the model.
 
 pub mod api;
+pub mod docs;
 pub mod model;
+mod product;
 pub mod secrets;
 mod validate;
 

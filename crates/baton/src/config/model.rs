@@ -1,25 +1,32 @@
 //! The typed shape of the config file (DESIGN.md "Config"). Pure data: parsing lives in
-//! [`super::load`], whole-file checks in `validate`.
+//! [`super::load`], whole-file checks in `validate`. `Serialize` and `JsonSchema` feed
+//! the generated reference ([`super::docs`]): doc comments, defaults and examples show there.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+
+pub use super::product::{ArtifactSource, Chart, ChartDelivery, ChartSource, Image, Product};
+use serde::{Deserialize, Serialize};
 
 pub use super::api::{ApiAuth, ApiSettings};
 
 /// The whole config file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Config {
     /// State store URL: `sqlite://FILE` (default `sqlite://baton-data/baton.db`; a relative
     /// FILE is resolved against the config file's folder, like every `*_file`) or
     /// `postgres://...`.
     #[serde(default = "default_state")]
+    #[schemars(example = "postgres://baton@db:5432/baton")]
     pub state: String,
     /// Address the HTTP API listens on.
     #[serde(default = "default_listen")]
+    #[schemars(example = "127.0.0.1:8080")]
     pub listen: String,
     /// File with one API bearer token per line (`#` comments and blank lines ignored).
+    #[schemars(example = "/etc/baton/secrets/api-tokens")]
     pub api_tokens_file: Option<PathBuf>,
     /// API authentication and server limits.
     #[serde(default)]
@@ -53,8 +60,8 @@ fn default_listen() -> String {
 }
 
 /// What the first observation of a source does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum FirstSeen {
     /// Record it, send nothing.
     #[default]
@@ -64,20 +71,23 @@ pub enum FirstSeen {
 }
 
 /// The `jenkins:` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Jenkins {
     /// Base URL of the controller.
+    #[schemars(example = "https://jenkins.example.com")]
     pub url: String,
     /// User the API token belongs to.
     pub user: String,
     /// File holding the user's API token.
+    #[schemars(example = "/etc/baton/secrets/jenkins-token")]
     pub token_file: PathBuf,
 }
 
 /// The `spinnaker:` section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Spinnaker {
     /// Base URL of Gate.
+    #[schemars(example = "https://gate.example.com")]
     pub gate_url: String,
     /// How baton authenticates to Gate.
     #[serde(default)]
@@ -96,14 +106,42 @@ pub struct Spinnaker {
     /// manual judgment (see [`crate::promote::supersede`]).
     #[serde(default = "default_true")]
     pub supersede_waiting: bool,
+    /// With Fiat on: the service account every rendered pipeline trigger runs as (`runAsUser`);
+    /// it needs the application's roles.
+    #[schemars(example = &"baton-pipelines@example.com")]
+    pub run_as_user: Option<String>,
+    /// How long a rendered manual judgment waits before its stage, and the pipeline, fail.
+    #[serde(default = "default_judgment_timeout", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
+    pub judgment_timeout: Duration,
+    /// Where Spinnaker announces that a judgment waits and how it was decided.
+    #[serde(default)]
+    pub judgment_notifications: Vec<JudgmentNotification>,
     /// How long one webhook POST to Echo may take. Echo has no idempotency key, so a timeout
     /// can cause one duplicate; long enough for a loaded Echo. At most half `outbox.lease`.
     #[serde(default = "default_webhook_timeout", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub webhook_timeout: Duration,
 }
 
 fn default_webhook_timeout() -> Duration {
     Duration::from_secs(60)
+}
+
+fn default_judgment_timeout() -> Duration {
+    Duration::from_secs(72 * 3600)
+}
+
+/// One notification of a manual judgment stage (Echo's notification types).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct JudgmentNotification {
+    /// Echo notification type: `slack`, `email`, `microsoftteams`, `googlechat`, ...
+    #[serde(rename = "type")]
+    #[schemars(example = &"slack")]
+    pub kind: String,
+    /// Channel, address or webhook the type expects.
+    #[schemars(example = &"#deploys")]
+    pub address: String,
 }
 
 fn default_deploy_account() -> String {
@@ -123,7 +161,7 @@ fn default_image_source() -> String {
 }
 
 /// Authentication to Gate.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum GateAuth {
     /// No authentication.
@@ -151,9 +189,10 @@ pub enum GateAuth {
 }
 
 /// One `registries:` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct Registry {
     /// Host (and port) as it appears in image references.
+    #[schemars(example = "docker.wso2.com")]
     pub host: String,
     /// User name, if the registry needs one.
     pub username: Option<String>,
@@ -171,7 +210,7 @@ pub struct Registry {
 }
 
 /// The `git:` section.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct Git {
     /// Credentials chosen by URL prefix.
     #[serde(default)]
@@ -181,9 +220,10 @@ pub struct Git {
 }
 
 /// One git credential.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct GitCredential {
     /// Remotes starting with this prefix use this credential.
+    #[schemars(example = "https://github.com/acme/")]
     pub url_prefix: String,
     /// User name.
     pub username: String,
@@ -191,128 +231,36 @@ pub struct GitCredential {
     pub password_file: PathBuf,
 }
 
-/// One product: a Spinnaker application and a Jenkins folder.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Product {
-    /// Name (lowercase letters, digits and `-`).
-    pub name: String,
-    /// Environments, in promotion order.
-    #[serde(default)]
-    pub environments: Vec<String>,
-    /// The Helm chart delivered to Spinnaker.
-    pub chart: Option<Chart>,
-    /// The git repo holding `values-<env>.yaml`.
-    pub chart_source: Option<ChartSource>,
-    /// Images rebuilt when their base moves.
-    #[serde(default)]
-    pub images: Vec<Image>,
-}
-
-/// A product's Helm chart.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Chart {
-    /// `https://...` (index.yaml) or `oci://host/path`.
-    pub repository: String,
-    /// Chart name.
-    pub name: String,
-    /// Exact version or a semver range.
-    pub version: String,
-    /// How the chart travels to Spinnaker.
-    #[serde(default)]
-    pub delivery: ChartDelivery,
-    /// Clouddriver helm account, for `delivery: reference`.
-    pub artifact_account: Option<String>,
-}
-
-/// How the chart travels to Spinnaker.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub enum ChartDelivery {
-    /// The .tgz as an `embedded/base64` artifact.
-    #[default]
-    Embedded,
-    /// A `helm/chart` artifact Spinnaker fetches itself.
-    Reference,
-}
-
-/// The git repo holding the values files.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ChartSource {
-    /// Remote URL.
-    pub git: String,
-    /// Branch to follow.
-    #[serde(default = "default_branch")]
-    pub branch: String,
-    /// Folder holding `values-<env>.yaml`; absent or `.` = repo root.
-    pub dir: Option<String>,
-    /// Poll interval.
-    #[serde(default = "default_poll", with = "humantime_serde")]
-    pub poll: Duration,
-}
-
-/// One image of a product.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Image {
-    /// Name, unique within the product.
-    pub name: String,
-    /// Vendor base image, `host/repo:tag`.
-    pub base: String,
-    /// Cron (5 or 6 fields) for checking the base digest.
-    pub check: Option<String>,
-    /// Repository the Jenkins job pushes to, `host/repo` (no tag).
-    pub target: String,
-    /// Jenkins job path, `folder/job`.
-    pub jenkins_job: String,
-    /// The git repo with the Dockerfile.
-    pub artifact_source: Option<ArtifactSource>,
-}
-
-/// The git repo with an image's Dockerfile.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ArtifactSource {
-    /// Remote URL.
-    pub git: String,
-    /// Branch to follow.
-    #[serde(default = "default_branch")]
-    pub branch: String,
-    /// Poll interval.
-    #[serde(default = "default_poll", with = "humantime_serde")]
-    pub poll: Duration,
-}
-
-fn default_branch() -> String {
-    "main".to_owned()
-}
-
-fn default_poll() -> Duration {
-    Duration::from_secs(60)
-}
-
 /// Retry and retention policy of the outbox.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(default)]
 pub struct OutboxSettings {
     /// Delay before the first retry.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub initial_delay: Duration,
     /// Longest delay between attempts.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub max_delay: Duration,
     /// Attempts before a record is `dead`.
     pub max_attempts: u32,
     /// How long after its creation a record is retried (5xx, connection errors) before it is
     /// `dead`; a permanent failure (most 4xx) is `dead` at once.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub give_up_after: Duration,
     /// Jitter applied to each delay.
     pub jitter: Jitter,
     /// How long delivered records are kept for history.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub retention: Duration,
     /// How long a claimed record stays leased to one worker without renewal; the worker renews
     /// it every third of this while it delivers, so a crashed replica's record is delivered
     /// again within about this long.
     #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
     pub lease: Duration,
 }
 
@@ -331,8 +279,8 @@ impl Default for OutboxSettings {
 }
 
 /// Jitter applied to retry delays.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Jitter {
     /// Uniform in `[0, d]`.
     #[default]
@@ -342,10 +290,11 @@ pub enum Jitter {
     /// Exactly `d` (tests and debugging).
     None,
 }
-
-/// `TryFrom<String>` for a config enum from its variants' names, with [`one_of`]'s error.
+/// `TryFrom<String>` for a config enum from its variants' names, with [`one_of`]'s error, and
+/// its JSON Schema (each name with its description) for the generated reference: a derived
+/// schema would follow `try_from` and show a bare string.
 macro_rules! named_variants {
-    ($t:ident { $($name:literal => $v:ident),+ $(,)? }) => {
+    ($t:ident { $($name:literal => $v:ident: $doc:literal),+ $(,)? }) => {
         impl TryFrom<String> for $t {
             type Error = String;
 
@@ -353,13 +302,36 @@ macro_rules! named_variants {
                 $crate::config::model::one_of(&v, &[$(($name, $t::$v)),+])
             }
         }
+
+        impl schemars::JsonSchema for $t {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($t).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "oneOf": [$({"const": $name, "description": $doc}),+]
+                })
+            }
+        }
     };
 }
 pub(super) use named_variants;
 
-named_variants!(FirstSeen { "baseline" => Baseline, "deliver" => Deliver });
-named_variants!(ChartDelivery { "embedded" => Embedded, "reference" => Reference });
-named_variants!(Jitter { "full" => Full, "equal" => Equal, "none" => None });
+named_variants!(FirstSeen {
+    "baseline" => Baseline: "Record it, send nothing.",
+    "deliver" => Deliver: "Treat it as a change and deliver it.",
+});
+named_variants!(ChartDelivery {
+    "embedded" => Embedded: "The .tgz as an `embedded/base64` artifact.",
+    "reference" => Reference: "A `helm/chart` artifact Spinnaker fetches itself.",
+});
+named_variants!(Jitter {
+    "full" => Full: "Uniform in `[0, d]`.",
+    "equal" => Equal: "Uniform in `[d/2, d]`.",
+    "none" => None: "Exactly `d` (tests and debugging).",
+});
 
 /// The variant named `v`, or an error listing the valid names (serde's own message through the
 /// `config` crate names only the Rust type).

@@ -166,7 +166,7 @@ fn deploy_pipeline(
                 )),
                 fail_pipeline: Some(true),
                 judgment_inputs: Some(Vec::new()),
-                ..ManualJudgment::default()
+                extra: judgment_extra(spin),
             }),
         ));
     }
@@ -203,6 +203,7 @@ fn deploy_pipeline(
     );
     let id = deploy_id(app, env);
     pipeline(
+        spin,
         app,
         &id,
         Trigger::webhook(
@@ -267,6 +268,7 @@ fn image_pipeline(spin: &Spinnaker, p: &Product, image: &Image) -> PipelineConfi
     );
     let id = image_id(app, &image.name);
     pipeline(
+        spin,
         app,
         &id,
         Trigger::webhook(
@@ -279,13 +281,42 @@ fn image_pipeline(spin: &Spinnaker, p: &Product, image: &Image) -> PipelineConfi
     )
 }
 
+/// A judgment stage's timeout (it fails the stage, and with `failPipeline` the pipeline, rather
+/// than waiting forever) and its notifications, when the config names any.
+fn judgment_extra(spin: &Spinnaker) -> Map<String, Value> {
+    let mut extra = Map::new();
+    extra.insert("overrideTimeout".into(), true.into());
+    let ms = u64::try_from(spin.judgment_timeout.as_millis()).unwrap_or(u64::MAX);
+    extra.insert("stageTimeoutMs".into(), ms.into());
+    if !spin.judgment_notifications.is_empty() {
+        let notifications: Vec<Value> = spin
+            .judgment_notifications
+            .iter()
+            .map(|n| {
+                json!({
+                    "type": n.kind,
+                    "address": n.address,
+                    "level": "stage",
+                    "when": ["manualJudgment", "manualJudgmentContinue", "manualJudgmentStop"],
+                })
+            })
+            .collect();
+        extra.insert("sendNotifications".into(), true.into());
+        extra.insert("notifications".into(), notifications.into());
+    }
+    extra
+}
+
+/// A pipeline around `trigger`, which runs as the Fiat service account when one is configured.
 fn pipeline(
+    spin: &Spinnaker,
     app: &str,
     id: &str,
-    trigger: Trigger,
+    mut trigger: Trigger,
     expected: Vec<ExpectedArtifact>,
     stages: Vec<Stage>,
 ) -> PipelineConfig {
+    trigger.run_as_user.clone_from(&spin.run_as_user);
     let mut extra = Map::new();
     extra.insert("description".into(), description());
     extra.insert("spelEvaluator".into(), "v4".into());

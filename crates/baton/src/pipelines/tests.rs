@@ -253,3 +253,50 @@ fn deploy_account_defaults_to_kubernetes_and_must_not_be_empty() {
         .to_string();
     assert!(err.contains("spinnaker.deploy_account: is empty"), "{err}");
 }
+
+#[test]
+fn judgments_time_out_and_notify_and_triggers_run_as_the_fiat_account() {
+    let mut config = example().config;
+    let apps = render(&config).unwrap();
+    let judge = |apps: &[super::RenderedApp], id: &str| {
+        let p = apps[0].pipelines.iter().find(|p| p.name == id).unwrap();
+        let v = serde_json::to_value(p).unwrap();
+        let stage = v["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["type"] == "manualJudgment")
+            .cloned();
+        (v["triggers"][0].clone(), stage)
+    };
+    // Defaults: 72 h, no notifications, no runAsUser (Fiat off).
+    let (trigger, stage) = judge(&apps, "micro-gw-deploy-prod");
+    let stage = stage.expect("prod is judged");
+    assert_eq!(stage["overrideTimeout"], true);
+    assert_eq!(stage["stageTimeoutMs"], 72 * 3600 * 1000);
+    assert!(stage.get("notifications").is_none());
+    assert!(trigger.get("runAsUser").is_none());
+    assert!(
+        judge(&apps, "micro-gw-deploy-dev").1.is_none(),
+        "dev is not judged"
+    );
+
+    let spin = config.spinnaker.as_mut().unwrap();
+    spin.run_as_user = Some("baton-pipelines@example.com".into());
+    spin.judgment_timeout = std::time::Duration::from_secs(8 * 3600);
+    spin.judgment_notifications = vec![config::model::JudgmentNotification {
+        kind: "slack".into(),
+        address: "#deploys".into(),
+    }];
+    let apps = render(&config).unwrap();
+    let (trigger, stage) = judge(&apps, "micro-gw-deploy-staging");
+    let stage = stage.unwrap();
+    assert_eq!(stage["stageTimeoutMs"], 8 * 3600 * 1000);
+    assert_eq!(stage["sendNotifications"], true);
+    assert_eq!(stage["notifications"][0]["type"], "slack");
+    assert_eq!(stage["notifications"][0]["address"], "#deploys");
+    assert_eq!(stage["notifications"][0]["when"][0], "manualJudgment");
+    assert_eq!(trigger["runAsUser"], "baton-pipelines@example.com");
+    let (image_trigger, _) = judge(&apps, "micro-gw-image-petstore");
+    assert_eq!(image_trigger["runAsUser"], "baton-pipelines@example.com");
+}

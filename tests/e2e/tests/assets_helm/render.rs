@@ -8,7 +8,16 @@ use serde_json::Value;
 use testkit::rig::Rig;
 
 use crate::assets::{self, repo_root, run_ok};
-use crate::{chart, docs, ha_values, helms, kind, kinds, template};
+use crate::{chart, docs, ha_values, helms, kind, kinds, sqlite_values, template};
+
+/// The files the default config reads from /etc/baton/secrets/.
+pub(crate) const SECRET_KEYS: [&str; 5] = [
+    "api-tokens",
+    "git-webhook-secret",
+    "github-token",
+    "jenkins-token",
+    "wso2-password",
+];
 
 fn container(objects: &[Value]) -> &Value {
     &kind(objects, "Deployment").expect("Deployment")["spec"]["template"]["spec"]["containers"][0]
@@ -25,13 +34,14 @@ fn config_of(objects: &[Value]) -> Value {
 fn default_install_is_one_hardened_replica_on_sqlite() {
     let Some(rig) = Rig::for_test() else { return };
     for (name, helm) in helms(&rig) {
-        let objects = docs(&template(helm, &[], &[]));
+        let objects = docs(&template(helm, &[sqlite_values().as_path()], &[]));
         assert_eq!(
             kinds(&objects),
             [
                 "ConfigMap",
                 "Deployment",
                 "PersistentVolumeClaim",
+                "Pod",
                 "Service",
                 "ServiceAccount"
             ],
@@ -82,14 +92,14 @@ fn default_install_is_one_hardened_replica_on_sqlite() {
         assert_eq!(config["listen"], "0.0.0.0:8080");
         assert_eq!(config["products"][0]["name"], "micro-gw");
         assert_eq!(c["ports"][0]["containerPort"], 8080);
-        // No secret was given: nothing is mounted, and NOTES would say so.
-        assert!(
-            pod["volumes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|v| v["name"] != "secrets")
-        );
+        // The Secret named in the values is mounted where the config's *_file keys point.
+        let secrets = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "secrets")
+            .expect("secrets volume");
+        assert_eq!(secrets["secret"]["secretName"], "baton-secrets");
     }
 }
 
@@ -105,7 +115,9 @@ fn ha_install_runs_replicas_on_postgres_with_every_option() {
                 "Deployment",
                 "Ingress",
                 "NetworkPolicy",
+                "Pod",
                 "PodDisruptionBudget",
+                "PrometheusRule",
                 "Service",
                 "ServiceAccount",
                 "ServiceMonitor"
@@ -170,16 +182,16 @@ fn ha_install_runs_replicas_on_postgres_with_every_option() {
 #[test]
 fn created_secret_is_mounted_and_rolls_the_pods() {
     let Some(rig) = Rig::for_test() else { return };
-    let one = docs(&template(
-        &rig.helm_v4,
-        &[],
-        &["secrets.values.api-tokens=one"],
-    ));
-    let two = docs(&template(
-        &rig.helm_v4,
-        &[],
-        &["secrets.values.api-tokens=two"],
-    ));
+    let with_token = |token: &str| {
+        let mut set: Vec<String> = SECRET_KEYS[1..]
+            .iter()
+            .map(|k| format!("secrets.values.{k}=x"))
+            .collect();
+        set.push(format!("secrets.values.{}={token}", SECRET_KEYS[0]));
+        let set: Vec<&str> = set.iter().map(String::as_str).collect();
+        docs(&template(&rig.helm_v4, &[], &set))
+    };
+    let (one, two) = (with_token("one"), with_token("two"));
     let secret = kind(&one, "Secret").expect("Secret created from secrets.values");
     assert_eq!(secret["stringData"]["api-tokens"], "one");
     let checksum = |o: &[Value]| {
@@ -200,7 +212,7 @@ fn created_secret_is_mounted_and_rolls_the_pods() {
 fn config_map_config_passes_baton_check_offline() {
     let Some(rig) = Rig::for_test() else { return };
     let mount = regex::Regex::new(r"/etc/baton/secrets/([A-Za-z0-9._-]+)").unwrap();
-    for values in [vec![], vec![ha_values()]] {
+    for values in [vec![sqlite_values()], vec![ha_values()]] {
         let refs: Vec<&Path> = values.iter().map(PathBuf::as_path).collect();
         let objects = docs(&template(&rig.helm_v4, &refs, &[]));
         let text = kind(&objects, "ConfigMap").unwrap()["data"]["baton.yaml"]
@@ -241,7 +253,7 @@ fn config_map_config_passes_baton_check_offline() {
                     "--config",
                 ])
                 .arg(&file);
-            if !values.is_empty() {
+            if values[0] == ha_values() {
                 cmd.env(
                     "BATON__STATE",
                     "postgres://baton:secret@127.0.0.1:5432/baton",
@@ -280,9 +292,9 @@ fn notes(rig: &Rig, values: &[&Path]) -> String {
 }
 
 #[test]
-fn notes_tell_how_to_reach_baton_and_warn_about_missing_secrets() {
+fn notes_tell_how_to_reach_and_test_baton() {
     let Some(rig) = Rig::for_test() else { return };
-    let default = notes(&rig, &[]);
+    let default = notes(&rig, &[sqlite_values().as_path()]);
     assert!(
         default.contains("kubectl -n baton rollout status deployment/baton"),
         "{default}"
@@ -293,12 +305,8 @@ fn notes_tell_how_to_reach_baton_and_warn_about_missing_secrets() {
         ),
         "{default}"
     );
-    assert!(
-        default.contains("WARNING: no secrets are mounted"),
-        "{default}"
-    );
+    assert!(default.contains("helm test baton -n baton"), "{default}");
     let ha = notes(&rig, &[ha_values().as_path()]);
     assert!(ha.contains("(3 replica(s), state: postgres)"), "{ha}");
     assert!(ha.contains("https://baton.example.com/hooks/"), "{ha}");
-    assert!(!ha.contains("WARNING"), "{ha}");
 }

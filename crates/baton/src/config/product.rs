@@ -1,0 +1,116 @@
+//! The products part of the config model ([`super::model`] re-exports these types): what each
+//! product delivers (its chart and chart source) and rebuilds (its images and their sources).
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One product: a Spinnaker application and a Jenkins folder.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct Product {
+    /// Name (lowercase letters, digits and `-`).
+    #[schemars(example = "micro-gw")]
+    pub name: String,
+    /// Environments, in promotion order.
+    #[serde(default)]
+    #[schemars(example = ["dev", "staging", "prod"])]
+    pub environments: Vec<String>,
+    /// The Helm chart delivered to Spinnaker.
+    pub chart: Option<Chart>,
+    /// The git repo holding `values-<env>.yaml`.
+    pub chart_source: Option<ChartSource>,
+    /// Images rebuilt when their base moves.
+    #[serde(default)]
+    pub images: Vec<Image>,
+}
+
+/// A product's Helm chart.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct Chart {
+    /// `https://...` (index.yaml) or `oci://host/path`.
+    #[schemars(example = "oci://registry.example.com/charts")]
+    pub repository: String,
+    /// Chart name.
+    pub name: String,
+    /// Exact version or a semver range.
+    #[schemars(example = "^3.0")]
+    pub version: String,
+    /// How the chart travels to Spinnaker.
+    #[serde(default)]
+    pub delivery: ChartDelivery,
+    /// Clouddriver helm account, for `delivery: reference`.
+    pub artifact_account: Option<String>,
+}
+
+/// How the chart travels to Spinnaker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum ChartDelivery {
+    /// The .tgz as an `embedded/base64` artifact.
+    #[default]
+    Embedded,
+    /// A `helm/chart` artifact Spinnaker fetches itself.
+    Reference,
+}
+
+/// The git repo holding the values files.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct ChartSource {
+    /// Remote URL.
+    #[schemars(example = "https://github.com/acme/cicd-sample-chart-mgw.git")]
+    pub git: String,
+    /// Branch to follow.
+    #[serde(default = "default_branch")]
+    pub branch: String,
+    /// Folder holding `values-<env>.yaml`; absent or `.` = repo root.
+    #[schemars(example = &"microgateway")]
+    pub dir: Option<String>,
+    /// Poll interval.
+    #[serde(default = "default_poll", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
+    pub poll: Duration,
+}
+
+/// One image of a product.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct Image {
+    /// Name, unique within the product.
+    pub name: String,
+    /// Vendor base image, `host/repo:tag`.
+    #[schemars(example = "docker.wso2.com/wso2micro-gw:3.0.1")]
+    pub base: String,
+    /// Cron (5 or 6 fields) for checking the base digest.
+    #[schemars(example = "*/15 * * * *")]
+    pub check: Option<String>,
+    /// Repository the Jenkins job pushes to, `host/repo` (no tag).
+    #[schemars(example = "registry.internal:5000/acme/petstore")]
+    pub target: String,
+    /// Jenkins job path, `folder/job`.
+    #[schemars(example = "micro-gw/petstore-image")]
+    pub jenkins_job: String,
+    /// The git repo with the Dockerfile.
+    pub artifact_source: Option<ArtifactSource>,
+}
+
+/// The git repo with an image's Dockerfile.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct ArtifactSource {
+    /// Remote URL.
+    pub git: String,
+    /// Branch to follow.
+    #[serde(default = "default_branch")]
+    pub branch: String,
+    /// Poll interval.
+    #[serde(default = "default_poll", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
+    pub poll: Duration,
+}
+
+fn default_branch() -> String {
+    "main".to_owned()
+}
+
+fn default_poll() -> Duration {
+    Duration::from_secs(60)
+}
