@@ -38,6 +38,8 @@ pub(super) struct Parts {
     state: AppState,
     jobs_rx: tokio::sync::mpsc::Receiver<jobs::Job>,
     webhook_secret: Option<WebhookSecret>,
+    /// The dashboard (`ui.enabled`), built from the lines of `api_tokens_file`.
+    ui: Option<Vec<secrecy::SecretString>>,
 }
 
 impl Parts {
@@ -108,6 +110,7 @@ impl Parts {
             cache_dir.unwrap_or_else(|| default_cache_dir(&c.state)),
         )?;
         metrics.watch_registries(ctx.registries.clone());
+        let ui = c.ui.enabled.then(|| secrets.api_tokens.clone());
         let state = AppState {
             config,
             tokens: Tokens::new(&secrets.api_tokens),
@@ -128,6 +131,7 @@ impl Parts {
             state,
             jobs_rx,
             webhook_secret,
+            ui,
         })
     }
 
@@ -140,7 +144,12 @@ impl Parts {
         let tracker = TaskTracker::new();
         let triggers = jobs::run::spawn_sources(&self.ctx, &tracker, shutdown)?;
         let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
-        let mut router = api::router(self.state);
+        let mut router = api::router(self.state.clone());
+        if let Some(tokens) = &self.ui {
+            let ui = crate::ui::UiState::new(self.state, self.promoter.clone(), tokens);
+            tracing::info!(path = %ui.paths.home(), "dashboard at {}", ui.paths.home());
+            router = router.merge(crate::ui::router(ui));
+        }
         if let Some(secret) = self.webhook_secret {
             let table = SharedWatchTable::new(triggers.watch_table());
             let hooks_state = HooksState::new(secret, table, checks_tx);
