@@ -63,7 +63,7 @@ impl EnvState {
         match self {
             EnvState::Deployed => "✔",
             EnvState::Running => "▶",
-            EnvState::Waiting => "⏸",
+            EnvState::Waiting => "‖",
             EnvState::Failed => "✖",
             EnvState::Sent => "→",
             EnvState::Nothing | EnvState::Unknown => "?",

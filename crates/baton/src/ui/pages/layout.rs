@@ -80,10 +80,11 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .product { border:1px solid var(--line); border-radius:8px; padding:.75rem 1rem; margin-bottom:1rem; }
 .product h2 { margin-top:0; }
 .envs { display:grid; grid-template-columns:repeat(auto-fill, minmax(15rem, 1fr)); gap:.75rem; }
-.env { border:1px solid var(--line); border-radius:6px; padding:.6rem .75rem; background:var(--card); }
+.env { border:1px solid var(--line); border-radius:6px; padding:.6rem .75rem; background:var(--card); min-width:0; }
 .env h3 { margin:0 0 .35rem; font-size:1rem; }
-dl { display:grid; grid-template-columns:max-content 1fr; gap:.15rem .6rem; margin:.3rem 0; }
-dt { color:var(--muted); } dd { margin:0; min-width:0; }
+dl { display:grid; grid-template-columns:max-content minmax(0, 1fr); gap:.15rem .6rem; margin:.3rem 0; }
+dt { color:var(--muted); } dd { margin:0; min-width:0; overflow-wrap:anywhere; }
+td { overflow-wrap:break-word; }
 .state { display:inline-block; padding:.05rem .5rem; border-radius:1rem; font-weight:600; font-size:.9rem; border:1px solid; }
 .state.ok { color:var(--ok); background:var(--okbg); } .state.busy { color:var(--busy); background:var(--busybg); }
 .state.wait { color:var(--wait); background:var(--waitbg); } .state.bad { color:var(--bad); background:var(--badbg); }

@@ -32,13 +32,14 @@ pub fn render(s: &UiState, v: &Viewer, products: &[ProductView]) -> Markup {
     layout::page(s, Some(v), "Overview", body)
 }
 
-/// One product: its environments as a grid of cards and its images' newest builds.
+/// One product: its environments as a grid of cards and its images' newest builds. On the
+/// overview the heading links to the product's page; on that page it just says what follows.
 pub fn product_card(s: &UiState, p: &ProductView, heading_link: bool) -> Markup {
     let href = s.paths.at(&format!("/products/{}", p.name));
     html! {
         section class="product" aria-label={ "product " (p.name) } {
             h2 {
-                @if heading_link { a href=(href) { (p.name) } } @else { (p.name) }
+                @if heading_link { a href=(href) { (p.name) } } @else { "Environments" }
             }
             @if let Some(e) = &p.gate_error {
                 p class="error" role="status" { "States unknown: " (e) }
