@@ -1,5 +1,5 @@
-//! What waits for a manual judgment, per product and environment (for `baton status` and
-//! `baton_pending_judgments`).
+//! What waits for a manual judgment, per product and environment (for `baton status`, the
+//! dashboard's product pages and `baton_pending_judgments`).
 
 use serde::Serialize;
 

@@ -43,18 +43,18 @@ pub fn csrf_refused(s: &UiState) -> Response {
 }
 
 /// The session, when the request has one and the form's CSRF token belongs to it.
-fn authorize(s: &UiState, headers: &HeaderMap, form: &ActionForm) -> Result<Viewer, Response> {
+fn authorize(s: &UiState, headers: &HeaderMap, form: &ActionForm) -> Result<Viewer, Box<Response>> {
     let Some(session) = auth::session(s, headers) else {
-        return Err(pages::error_page(
+        return Err(Box::new(pages::error_page(
             s,
             None,
             StatusCode::UNAUTHORIZED,
             "log in first: actions need a session (your API token exchanged at the login form)",
-        ));
+        )));
     };
     if !s.key.check_csrf(&session, &form.csrf) {
         tracing::warn!(caller = %session.caller, "dashboard action refused: bad CSRF token");
-        return Err(csrf_refused(s));
+        return Err(Box::new(csrf_refused(s)));
     }
     Ok(viewer(s, session))
 }
@@ -84,7 +84,7 @@ pub async fn judgment(
 ) -> Response {
     let v = match authorize(&s, &headers, &form) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let stop = match form.decision.as_str() {
         "continue" => false,
@@ -121,49 +121,48 @@ pub async fn judgment(
     }
 }
 
-/// `POST /outbox/{id}/retry`.
-pub async fn retry(
-    State(s): State<UiState>,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    let v = match authorize(&s, &headers, &form) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match ops::retry_record(&s.app, id, v.caller().unwrap_or("unknown")).await {
-        Ok(r) => done(
-            &s,
-            &v,
-            "Retried",
-            format!(
-                "outbox record {} is due again now ({} pending)",
-                r.id, r.kind
-            ),
-            ("the outbox", s.paths.at("/outbox")),
-        ),
-        Err(e) => pages::api_error(&s, Some(&v), e),
-    }
+/// What an outbox button asks for.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxOp {
+    /// Make the record due again now.
+    Retry,
+    /// Forget the record.
+    Drop,
 }
 
-/// `POST /outbox/{id}/drop`.
-pub async fn drop(
+/// `POST /outbox/{id}/retry` and `POST /outbox/{id}/drop`.
+pub async fn outbox(
     State(s): State<UiState>,
-    Path(id): Path<i64>,
+    Path((id, op)): Path<(i64, OutboxOp)>,
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
     let v = match authorize(&s, &headers, &form) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
-    match ops::drop_record(&s.app, id, v.caller().unwrap_or("unknown")).await {
-        Ok(r) => done(
+    let by = v.caller().unwrap_or("unknown");
+    let result = match op {
+        OutboxOp::Retry => ops::retry_record(&s.app, id, by).await.map(|r| {
+            (
+                "Retried",
+                format!("outbox record {} ({}) is due again now", r.id, r.kind),
+            )
+        }),
+        OutboxOp::Drop => ops::drop_record(&s.app, id, by).await.map(|r| {
+            (
+                "Dropped",
+                format!("outbox record {} ({}) is forgotten", r.id, r.kind),
+            )
+        }),
+    };
+    match result {
+        Ok((title, message)) => done(
             &s,
             &v,
-            "Dropped",
-            format!("outbox record {} ({}) is forgotten", r.id, r.kind),
+            title,
+            message,
             ("the outbox", s.paths.at("/outbox")),
         ),
         Err(e) => pages::api_error(&s, Some(&v), e),

@@ -120,13 +120,7 @@ pub async fn login(
         return refuse("this daemon accepts no API tokens: set api_tokens_file in its config");
     };
     tracing::info!(caller = %caller.0, "dashboard login");
-    let cookie = Cookie::build((COOKIE, value))
-        .path(state.paths.cookie_path())
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure(&state, &headers))
-        .max_age(cookie::time::Duration::seconds(TTL.as_secs() as i64))
-        .build();
+    let cookie = session_cookie(&state, &headers, value, TTL.as_secs() as i64);
     with_cookie(Redirect::to(&next).into_response(), &cookie)
 }
 
@@ -149,17 +143,28 @@ pub async fn logout(
     {
         return super::actions::csrf_refused(&state);
     }
-    let cookie = Cookie::build((COOKIE, ""))
-        .path(state.paths.cookie_path())
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure(&state, &headers))
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
+    let cookie = session_cookie(&state, &headers, String::new(), 0);
     with_cookie(
         Redirect::to(&state.paths.at("/login")).into_response(),
         &cookie,
     )
+}
+
+/// The session cookie with `value` for `max_age_s` seconds (0 clears it): HttpOnly,
+/// SameSite=Strict, scoped to the dashboard's path, Secure when [`secure`].
+fn session_cookie(
+    state: &UiState,
+    headers: &HeaderMap,
+    value: String,
+    max_age_s: i64,
+) -> Cookie<'static> {
+    Cookie::build((COOKIE, value))
+        .path(state.paths.cookie_path())
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure(state, headers))
+        .max_age(cookie::time::Duration::seconds(max_age_s))
+        .build()
 }
 
 fn with_cookie(mut response: Response, cookie: &Cookie<'_>) -> Response {

@@ -143,8 +143,7 @@ pub fn router(state: UiState) -> Router {
             "/products/{product}/environments/{env}/judgment",
             post(actions::judgment),
         )
-        .route("/outbox/{id}/retry", post(actions::retry))
-        .route("/outbox/{id}/drop", post(actions::drop))
+        .route("/outbox/{id}/{op}", post(actions::outbox))
         .layer(DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state.clone());
