@@ -180,3 +180,47 @@ async fn an_approver_promotes_staging_from_the_browser() {
     assert_eq!(path(&b).await, "/ui/login");
     b.close().await;
 }
+
+/// `ui.enabled` (default on) decides whether `baton serve` mounts the dashboard at all.
+#[tokio::test]
+async fn the_daemon_serves_the_dashboard_unless_disabled() {
+    for (extra, want) in [("", 303), ("ui: {enabled: false}\n", 404)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("api-tokens"), format!("alice:{TOKEN}\n")).unwrap();
+        let file = dir.path().join("baton.yaml");
+        let state = dir.path().join("state/baton.db");
+        let yaml = format!(
+            "state: \"sqlite://{}\"\napi_tokens_file: api-tokens\n{extra}",
+            state.display()
+        );
+        std::fs::write(&file, yaml).unwrap();
+        let loaded = baton::config::load_with_env(&file, Default::default()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut daemon = baton::daemon::Daemon::builder(loaded)
+            .listener(listener)
+            .cache_dir(dir.path().join("cache"))
+            .build()
+            .await
+            .unwrap()
+            .spawn();
+        daemon.ready().await.unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let answer = http
+            .get(format!("{}/ui/outbox", daemon.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), want, "with {extra:?}");
+        if want == 303 {
+            assert_eq!(
+                answer.headers()["location"],
+                "/ui/login?next=%2Fui%2Foutbox"
+            );
+        }
+        daemon.stop().await.unwrap();
+    }
+}
