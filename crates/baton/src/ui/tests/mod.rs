@@ -1,6 +1,6 @@
 //! The dashboard without a browser: every page renders for an empty config, a product with
-//! no events and a product with 1,000 events (paged, under 200 KB); login, cookies, CSRF and
-//! the outbox actions over the router.
+//! no events and a product with 1,000 events (paged, under 200 KB). [`actions`]: login,
+//! cookies, CSRF and the actions, over the router.
 
 use axum::Router;
 use axum::body::Body;
@@ -15,17 +15,18 @@ use crate::clock::Clock;
 use crate::outbox::Outbox;
 use crate::store::Store;
 use crate::store::events::{Correlation, Event};
-use crate::store::outbox::{NewRecord, State as RecordState};
 
-const TOKEN: &str = "alice-secret-token-0123";
+mod actions;
 
-struct Ui {
-    router: Router,
-    store: Store,
+pub(super) const TOKEN: &str = "alice-secret-token-0123";
+
+pub(super) struct Ui {
+    pub(super) router: Router,
+    pub(super) store: Store,
     _dir: tempfile::TempDir,
 }
 
-async fn ui(yaml: &str) -> Ui {
+pub(super) async fn ui(yaml: &str) -> Ui {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("baton.yaml");
     std::fs::write(&file, yaml).unwrap();
@@ -48,9 +49,13 @@ async fn ui(yaml: &str) -> Ui {
     }
 }
 
-const PRODUCT: &str = "products:\n  - name: micro-gw\n    environments: [dev, staging, prod]\n";
+pub(super) const PRODUCT: &str =
+    "products:\n  - name: micro-gw\n    environments: [dev, staging, prod]\n";
 
-async fn send(r: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+pub(super) async fn send(
+    r: &Router,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let resp = r.clone().oneshot(req).await.unwrap();
     let (parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, 10 << 20).await.unwrap();
@@ -61,7 +66,7 @@ async fn send(r: &Router, req: Request<Body>) -> (StatusCode, axum::http::Header
     )
 }
 
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+pub(super) fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
     let mut b = Request::get(path);
     if let Some(c) = cookie {
         b = b.header(header::COOKIE, c);
@@ -69,7 +74,7 @@ fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
     b.body(Body::empty()).unwrap()
 }
 
-fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
+pub(super) fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
     let mut b =
         Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(c) = cookie {
@@ -79,7 +84,7 @@ fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
 }
 
 /// Logs in; returns the `name=value` cookie pair and the Set-Cookie header.
-async fn login(u: &Ui) -> (String, String) {
+pub(super) async fn login(u: &Ui) -> (String, String) {
     let (status, headers, _) = send(
         &u.router,
         post(
@@ -95,7 +100,7 @@ async fn login(u: &Ui) -> (String, String) {
     (set.split(';').next().unwrap().to_owned(), set)
 }
 
-fn csrf_of(page: &str) -> String {
+pub(super) fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     page[at..].split('"').next().unwrap().to_owned()
 }
@@ -210,152 +215,6 @@ async fn a_thousand_events_are_paged_and_each_page_stays_small() {
     let (status, _, overview) = send(&u.router, get("/ui", Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(overview.len() < 200 * 1024);
-}
-
-#[tokio::test]
-async fn pages_need_a_session_unless_open_and_the_cookie_is_strict() {
-    let u = ui(PRODUCT).await;
-    let (status, headers, _) = send(&u.router, get("/ui/products/micro-gw", None)).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        headers[header::LOCATION],
-        "/ui/login?next=%2Fui%2Fproducts%2Fmicro%2Dgw"
-    );
-    let (status, _, body) = send(&u.router, post("/ui/login", None, "token=wrong&next=")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body.contains("not accepted"), "{body}");
-    let (_, set) = login(&u).await;
-    for attr in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age=43200"] {
-        assert!(set.contains(attr), "{attr} missing: {set}");
-    }
-    assert!(!set.contains("Secure") && !set.contains(TOKEN), "{set}");
-    let req = Request::post("/ui/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header("x-forwarded-proto", "https")
-        .body(Body::from(format!(
-            "token={TOKEN}&next=https://evil.example/"
-        )))
-        .unwrap();
-    let (_, headers, _) = send(&u.router, req).await;
-    assert!(
-        headers[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .contains("Secure")
-    );
-    assert_eq!(headers[header::LOCATION], "/ui", "no open redirect");
-    // A forged or foreign cookie is no session.
-    let (status, _, _) = send(
-        &u.router,
-        get("/ui", Some("baton_session=YWxpY2U.9999999999.AAAA")),
-    )
-    .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-}
-
-#[tokio::test]
-async fn outbox_actions_need_the_sessions_csrf_token() {
-    let u = ui(PRODUCT).await;
-    let now = OffsetDateTime::now_utc();
-    let new = |key: &str| NewRecord {
-        kind: "spinnaker.webhook".into(),
-        target: "spinnaker".into(),
-        payload: serde_json::json!({"source": "chart", "body": {}}),
-        key: key.into(),
-        event_id: None,
-    };
-    let (dead, _) = u.store.enqueue(&new("k1"), now).await.unwrap();
-    assert!(
-        u.store
-            .claim(dead.id, "w", now, now + time::Duration::minutes(1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        u.store
-            .mark_failed(dead.id, "w", "Echo answered 500", None)
-            .await
-            .unwrap()
-    );
-    let (pending, _) = u.store.enqueue(&new("k2"), now).await.unwrap();
-
-    let (cookie, _) = login(&u).await;
-    let (_, _, page) = send(&u.router, get("/ui/outbox", Some(&cookie))).await;
-    assert!(
-        page.contains("Echo answered 500") && page.contains(&format!("Retry {}", dead.id)),
-        "{page}"
-    );
-    let csrf = csrf_of(&page);
-    let retry = format!("/ui/outbox/{}/retry", dead.id);
-    for (form, who) in [
-        (String::new(), Some(cookie.as_str())),
-        ("csrf=AAAA".into(), Some(&cookie)),
-        (format!("csrf={csrf}"), None),
-    ] {
-        let (status, _, body) = send(&u.router, post(&retry, who, &form)).await;
-        assert!(
-            matches!(status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED),
-            "{form}: {status} {body}"
-        );
-    }
-    assert_eq!(
-        u.store.record(dead.id).await.unwrap().unwrap().state,
-        RecordState::Dead
-    );
-    let csrf_form = format!(
-        "csrf={}",
-        percent_encoding::utf8_percent_encode(&csrf, percent_encoding::NON_ALPHANUMERIC)
-    );
-    let (status, _, body) = send(&u.router, post(&retry, Some(&cookie), &csrf_form)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body.contains("is due again now"), "{body}");
-    assert_eq!(
-        u.store.record(dead.id).await.unwrap().unwrap().state,
-        RecordState::Pending
-    );
-    let drop = format!("/ui/outbox/{}/drop", pending.id);
-    let (status, _, _) = send(&u.router, post(&drop, Some(&cookie), &csrf_form)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(u.store.record(pending.id).await.unwrap().is_none());
-    // Logging out needs the token too, and ends with an expired cookie.
-    let (status, _, _) = send(&u.router, post("/ui/logout", Some(&cookie), "csrf=AAAA")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, headers, _) = send(&u.router, post("/ui/logout", Some(&cookie), &csrf_form)).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(
-        headers[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0")
-    );
-}
-
-#[tokio::test]
-async fn a_judgment_without_spinnaker_says_so() {
-    let u = ui(PRODUCT).await;
-    let (cookie, _) = login(&u).await;
-    let (_, _, page) = send(&u.router, get("/ui/outbox", Some(&cookie))).await;
-    let csrf =
-        percent_encoding::utf8_percent_encode(&csrf_of(&page), percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
-    let path = "/ui/products/micro-gw/environments/staging/judgment";
-    let (status, _, body) = send(
-        &u.router,
-        post(
-            path,
-            Some(&cookie),
-            &format!("csrf={csrf}&decision=continue"),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(body.contains("no spinnaker: section"), "{body}");
-    let (status, _, _) = send(
-        &u.router,
-        post(path, Some(&cookie), &format!("csrf={csrf}&decision=maybe")),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[test]
