@@ -19,6 +19,8 @@
 //!   the correlation chain `baton events` prints.
 //! - `demo` (feature `demo`, on by default): `baton demo`, the whole flow on this machine with
 //!   the embedded stand-ins; release images build without it.
+//! - [`ui`]: the web dashboard (overview, product pages, outbox) with login, sessions and
+//!   CSRF-checked actions, served next to the API.
 //! - [`wire`]: the JSON bodies sent to Spinnaker webhooks.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
 //! - [`jobs`]: the chart sync and image jobs, the source loops (poll, cron) and the policy
@@ -47,6 +49,7 @@ pub mod pipelines;
 pub mod promote;
 pub mod reference;
 pub mod store;
+pub mod ui;
 pub mod wire;
 
 /// Installs rustls' ring crypto provider for reqwest; call before building an HTTP client.

@@ -8,7 +8,7 @@ use clap::Parser;
 async fn main() -> ExitCode {
     let cli = baton::cli::Cli::parse();
     #[cfg(feature = "demo")]
-    if matches!(cli.command, baton::cli::Command::Demo) {
+    if matches!(cli.command, baton::cli::Command::Demo { .. }) {
         baton::demo::logs::init();
     }
     baton::cli::init_logging(cli.log_format);

@@ -1,14 +1,15 @@
 //! Operator endpoints: status, events and the outbox.
 
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::ApiError;
-use crate::store::outbox::State as RecordState;
+use crate::store::outbox::{Record, State as RecordState};
 
 /// One environment in `/v1/status`.
 #[derive(Debug, Serialize)]
@@ -138,14 +139,9 @@ pub async fn outbox_list(
 pub async fn outbox_retry(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    caller: Option<Extension<Caller>>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = record_id(&id)?;
-    let record = s
-        .outbox
-        .store()
-        .retry_record(id, s.outbox.clock().now())
-        .await?;
-    s.outbox.wake();
+    let record = retry_record(&s, record_id(&id)?, &caller_name(caller)).await?;
     Ok(Json(json!({"record": record})))
 }
 
@@ -153,14 +149,40 @@ pub async fn outbox_retry(
 pub async fn outbox_drop(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    caller: Option<Extension<Caller>>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = record_id(&id)?;
+    let record = drop_record(&s, record_id(&id)?, &caller_name(caller)).await?;
+    Ok(Json(json!({"dropped": record.id})))
+}
+
+/// Makes outbox record `id` due now with a fresh attempt budget and wakes the worker; logs
+/// who asked. The API's retry and the dashboard's Retry button both come here.
+pub async fn retry_record(s: &AppState, id: i64, by: &str) -> Result<Record, ApiError> {
+    let record = s
+        .outbox
+        .store()
+        .retry_record(id, s.outbox.clock().now())
+        .await?;
+    s.outbox.wake();
+    tracing::info!(record = id, by, "outbox record retried");
+    Ok(record)
+}
+
+/// Forgets pending or dead outbox record `id`; logs who asked. The API's drop and the
+/// dashboard's Drop button both come here.
+pub async fn drop_record(s: &AppState, id: i64, by: &str) -> Result<Record, ApiError> {
     let record = s
         .outbox
         .store()
         .drop_record(id, s.outbox.clock().now())
         .await?;
-    Ok(Json(json!({"dropped": record.id})))
+    tracing::info!(record = id, by, "outbox record dropped");
+    Ok(record)
+}
+
+/// The caller's identity as promotion records it ("unknown" without one).
+pub fn caller_name(caller: Option<Extension<Caller>>) -> String {
+    caller.map_or_else(|| "unknown".to_owned(), |Extension(c)| c.0)
 }
 
 fn query(q: Result<Query<ListQuery>, QueryRejection>) -> Result<ListQuery, ApiError> {

@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::ApiError;
-use crate::promote::{PromoteError, PromoteRequest, Promoter};
+use crate::promote::{PromoteError, PromoteRequest, Promoted, Promoter};
 
 /// Body of `POST .../promote`; all fields optional.
 #[derive(Debug, Default, Deserialize)]
@@ -52,28 +52,15 @@ pub async fn promote(
     promoter: Option<Extension<Arc<Promoter>>>,
     JsonBody(body): JsonBody<PromoteBody>,
 ) -> Result<Json<Value>, ApiError> {
-    if s.config.product(&product).is_none() {
-        return Err(PromoteError::UnknownProduct(product).into());
-    }
-    let Some(Extension(promoter)) = promoter else {
-        return Err(ApiError::Conflict(
-            "the config has no spinnaker: section, so there is no judgment to give".into(),
-        ));
-    };
-    if body.input.as_ref().is_some_and(|i| i.len() > 4096) {
-        return Err(ApiError::Unprocessable(
-            "input: longer than 4096 bytes".into(),
-        ));
-    }
     let req = PromoteRequest {
         product,
         environment,
         stop: body.stop,
         input: body.input,
         force: body.force,
-        by: caller.map_or_else(|| "unknown".to_owned(), |Extension(c)| c.0),
+        by: super::ops::caller_name(caller),
     };
-    let done = promoter.promote(&req).await?;
+    let done = judge(&s, promoter.as_ref().map(|Extension(p)| p), &req).await?;
     Ok(Json(json!({
         "execution_id": done.execution_id,
         "stage_id": done.stage_id,
@@ -82,4 +69,28 @@ pub async fn promote(
         "judgment": if req.stop { "stop" } else { "continue" },
         "by": req.by,
     })))
+}
+
+/// Checks `req` (known product, a `spinnaker:` section, input of at most 4096 bytes) and
+/// gives the judgment. The API's promote and the dashboard's Promote and Stop buttons both
+/// come here.
+pub async fn judge(
+    s: &AppState,
+    promoter: Option<&Arc<Promoter>>,
+    req: &PromoteRequest,
+) -> Result<Promoted, ApiError> {
+    if s.config.product(&req.product).is_none() {
+        return Err(PromoteError::UnknownProduct(req.product.clone()).into());
+    }
+    let Some(promoter) = promoter else {
+        return Err(ApiError::Conflict(
+            "the config has no spinnaker: section, so there is no judgment to give".into(),
+        ));
+    };
+    if req.input.as_ref().is_some_and(|i| i.len() > 4096) {
+        return Err(ApiError::Unprocessable(
+            "input: longer than 4096 bytes".into(),
+        ));
+    }
+    Ok(promoter.promote(req).await?)
 }

@@ -174,8 +174,14 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Walk through the whole hand-off on this machine, no external services needed: a
-    /// values change deployed to dev, staging promoted, a moved base image rebuilt.
-    Demo,
+    /// values change deployed to dev, staging promoted, a moved base image rebuilt. Prints
+    /// the dashboard's URL; with --keep it keeps serving it after the walkthrough.
+    Demo {
+        /// Keep the daemon, its dashboard and the stand-ins running after the walkthrough,
+        /// until ctrl-c.
+        #[arg(long)]
+        keep: bool,
+    },
     /// Trigger the Jenkins build of IMAGE of PRODUCT now.
     Rebuild {
         /// The daemon to talk to.
@@ -253,9 +259,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(())
         }
         #[cfg(feature = "demo")]
-        Command::Demo => crate::demo::run().await,
+        Command::Demo { keep } => crate::demo::run(keep).await,
         #[cfg(not(feature = "demo"))]
-        Command::Demo => Err(anyhow::anyhow!(
+        Command::Demo { .. } => Err(anyhow::anyhow!(
             "this baton was built without the `demo` feature (release images leave the \
              stand-ins out); run the demo from a checkout: cargo run -p baton -- demo"
         )),

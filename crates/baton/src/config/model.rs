@@ -49,6 +49,9 @@ pub struct Config {
     /// Outbox retry and retention policy.
     #[serde(default)]
     pub outbox: OutboxSettings,
+    /// The web dashboard `baton serve` serves (docs/dashboard.md).
+    #[serde(default)]
+    pub ui: UiSettings,
 }
 
 fn default_state() -> String {
@@ -347,4 +350,35 @@ pub(super) fn one_of<T: Copy>(v: &str, variants: &[(&str, T)]) -> Result<T, Stri
                 names.join(", ")
             )
         })
+}
+
+/// The `ui:` section: the web dashboard (docs/dashboard.md).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(default)]
+pub struct UiSettings {
+    /// Serve the dashboard.
+    pub enabled: bool,
+    /// The path the dashboard is served at, as the browser sees it (e.g. `/ui`, or
+    /// `/baton/ui` behind an ingress that forwards a sub-path unchanged).
+    pub path_prefix: String,
+    /// Show the read-only pages without logging in; actions still need a login.
+    pub open_read_only: bool,
+    /// Mark the session cookie `Secure` even when no `X-Forwarded-Proto: https` says the
+    /// request came over TLS.
+    pub secure_cookie: bool,
+    /// Base URL of Spinnaker's UI (Deck), for links to executions; without it the links go
+    /// to Gate's JSON.
+    pub spinnaker_ui_url: Option<String>,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            path_prefix: "/ui".to_owned(),
+            open_read_only: false,
+            secure_cookie: false,
+            spinnaker_ui_url: None,
+        }
+    }
 }

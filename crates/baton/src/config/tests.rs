@@ -51,6 +51,34 @@ fn example_baton_yaml_parses_as_designed() {
     assert_eq!(c.api, super::api::ApiSettings::default());
     assert_eq!(c.api.max_connections, 1024);
     assert_eq!(c.api.request_timeout.as_secs(), 30);
+    assert!(c.ui.enabled && !c.ui.open_read_only);
+    assert_eq!(c.ui.path_prefix, "/ui");
+    assert_eq!(
+        c.ui.spinnaker_ui_url.as_deref(),
+        Some("https://spinnaker.example.com")
+    );
+}
+
+#[test]
+fn the_dashboard_is_on_by_default_and_its_keys_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(
+        dir.path(),
+        "plain.yaml",
+        "products:\n  - name: micro-gw\n    environments: [dev]\n",
+    );
+    let ui = load_with_env(&plain, HashMap::new()).unwrap().config.ui;
+    assert!(ui.enabled && !ui.secure_cookie && !ui.open_read_only);
+    assert_eq!(ui.path_prefix, "/ui");
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "ui: {path_prefix: /v1/ui, spinnaker_ui_url: deck, colour: blue}\n",
+    );
+    let p = problems(&bad, &[]);
+    assert!(has(&p, "ui.path_prefix", "which the API serves"), "{p:?}");
+    assert!(has(&p, "ui.spinnaker_ui_url", "is not an http"), "{p:?}");
+    assert!(has(&p, "ui.colour", "unknown key"), "{p:?}");
 }
 
 #[test]

@@ -129,6 +129,13 @@ pub(super) fn validate(c: &Config) -> Vec<Problem> {
     }
 
     super::api::validate(c, &mut err);
+    if let Err(why) = crate::ui::check_prefix(&c.ui.path_prefix) {
+        err("ui.path_prefix".into(), why);
+    }
+    if let Some(u) = &c.ui.spinnaker_ui_url {
+        http_url(&mut err, "ui.spinnaker_ui_url", u);
+    }
+
     let mut names = HashSet::new();
     for (i, p) in c.products.iter().enumerate() {
         let at = format!("products[{i}]");

@@ -40,6 +40,8 @@ pub(super) struct Parts {
     webhook_secret: Option<WebhookSecret>,
     replica: crate::ha::Replica,
     api_settings: crate::config::api::ApiSettings,
+    /// The dashboard (`ui.enabled`), built from the lines of `api_tokens_file`.
+    ui: Option<Vec<secrecy::SecretString>>,
 }
 
 impl Parts {
@@ -113,6 +115,7 @@ impl Parts {
         )?
         .with_turns(crate::ha::turns::Turns::new(store.clone(), replica.id()));
         metrics.watch_registries(ctx.registries.clone());
+        let ui = c.ui.enabled.then(|| secrets.api_tokens.clone());
         let state = AppState {
             config,
             tokens: Tokens::new(&secrets.api_tokens),
@@ -135,6 +138,7 @@ impl Parts {
             webhook_secret,
             replica,
             api_settings: c.api.clone(),
+            ui,
         })
     }
 
@@ -158,7 +162,12 @@ impl Parts {
         );
         let triggers = jobs::run::spawn_sources(&self.ctx, &tracker, shutdown)?;
         let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
-        let mut router = api::router(self.state);
+        let mut router = api::router(self.state.clone());
+        if let Some(tokens) = &self.ui {
+            let ui = crate::ui::UiState::new(self.state, self.promoter.clone(), tokens);
+            tracing::info!(path = %ui.paths.home(), "dashboard at {}", ui.paths.home());
+            router = router.merge(crate::ui::router(ui));
+        }
         if let Some(secret) = self.webhook_secret {
             let table = SharedWatchTable::new(triggers.watch_table());
             let seen = crate::store::deliveries::StoredDeliveries::new(

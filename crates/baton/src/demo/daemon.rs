@@ -197,6 +197,7 @@ spinnaker: {{gate_url: "{gate}"}}
 registries:
   - {{host: "{registry}", insecure: true}}
 outbox: {{initial_delay: 100ms, max_delay: 1s, jitter: none}}
+ui: {{open_read_only: true}}
 products:
   - name: {app}
     environments: [dev, staging, prod]

@@ -3,7 +3,9 @@
 //! and a minimal OCI registry in-process, runs the [`crate::daemon::Daemon`] on them in this
 //! process (its log goes to [`logs`], printed when a step fails), then walks through a
 //! values change -> dev deployed, staging waiting -> promote -> staging deployed, and a moved
-//! base image -> rebuild -> image event, printing a timeline. Every wait is bounded.
+//! base image -> rebuild -> image event, printing a timeline. Every wait is bounded. It prints
+//! the dashboard's URL (read-only without login; the demo's token file logs in to act) and,
+//! with `--keep`, keeps everything running after the walkthrough until ctrl-c.
 
 mod daemon;
 pub mod logs;
@@ -71,15 +73,16 @@ fn short(digest: &str) -> &str {
     &digest[..digest.len().min(19)]
 }
 
-/// Runs the demo; `Ok` when every step was observed.
-pub async fn run() -> anyhow::Result<()> {
+/// Runs the demo; `Ok` when every step was observed. With `keep`, the daemon and the
+/// stand-ins keep running after the walkthrough until ctrl-c.
+pub async fn run(keep: bool) -> anyhow::Result<()> {
     let t = Timeline(Instant::now());
     let shutdown = CancellationToken::new();
     let dir = tempfile::Builder::new()
         .prefix("baton-demo-")
         .tempdir()
         .context("creating the demo's temporary folder")?;
-    let result = walkthrough(&t, dir.path(), &shutdown).await;
+    let result = walkthrough(&t, dir.path(), &shutdown, keep).await;
     shutdown.cancel();
     match &result {
         Ok(()) => t.say("demo finished: every step observed"),
@@ -109,6 +112,7 @@ async fn walkthrough(
     t: &Timeline,
     root: &std::path::Path,
     stop: &CancellationToken,
+    keep: bool,
 ) -> anyhow::Result<()> {
     t.say("setting up in a temporary folder: git repo, Helm repo, OCI registry, Jenkins and Spinnaker stand-ins");
     let git = GitRepo::create(root).await?;
@@ -181,10 +185,22 @@ async fn walkthrough(
     ));
     let d = Daemon::start(&config, &token, STEP).await?;
     t.say(&format!("baton serve        {}", d.url));
+    let dashboard = format!("{}/ui", d.url);
+    t.say(&format!(
+        "dashboard          {dashboard} (read-only; to act, log in with the token in {})",
+        root.join("api-tokens").display()
+    ));
 
     let result = steps::run(t, &d, &git, &registry, &jenkins, &spinnaker).await;
     if result.is_err() {
         eprintln!("last lines of baton's log:\n{}", logs::tail(30));
+    } else if keep {
+        t.say(&format!(
+            "walkthrough done; still serving the dashboard at {dashboard} (ctrl-c stops)"
+        ));
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for ctrl-c")?;
     }
     if let Err(e) = d.stop().await {
         eprintln!("stopping baton: {e:#}");

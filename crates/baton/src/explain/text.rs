@@ -32,40 +32,7 @@ pub fn render(v: &Value) -> String {
             ));
         }
         let verdict = s(&src["verdict"]);
-        let why = match verdict.as_str() {
-            "delivered" => s(&src["ids"]),
-            "baseline" | "unchanged" | "rejected" | "not_sent" => s(&src["detail"]),
-            "retrying" => format!(
-                "outbox record {} retrying: {} attempt(s), last error: {}, next attempt at {}",
-                s(&src["record"]),
-                s(&src["attempts"]),
-                s(&src["last_error"]),
-                s(&src["next_attempt_at"])
-            ),
-            "dead" => format!(
-                "outbox record {} dead after {} attempt(s), last error: {} (baton outbox retry {} tries again)",
-                s(&src["record"]),
-                s(&src["attempts"]),
-                s(&src["last_error"]),
-                s(&src["record"])
-            ),
-            "superseded" => format!(
-                "outbox record {} was never sent: record {} carries a newer change of the same environments or tag (latest wins)",
-                s(&src["record"]),
-                s(&src["by"])
-            ),
-            "no_execution" => {
-                let mut t = format!(
-                    "Spinnaker accepted the webhook (Echo event {}) but no execution was found:",
-                    s(&src["spinnaker_event_id"])
-                );
-                for r in src["reasons"].as_array().into_iter().flatten() {
-                    t.push_str(&format!("\n    - {}", s(r)));
-                }
-                t
-            }
-            _ => s(&src["reason"]),
-        };
+        let why = why(src);
         out.push_str(&format!("  verdict: {verdict}: {why}\n"));
         if let Some(older) = src["superseded"].as_array().filter(|a| !a.is_empty()) {
             let ids: Vec<String> = older.iter().map(|i| i.to_string()).collect();
@@ -79,6 +46,45 @@ pub fn render(v: &Value) -> String {
     out
 }
 
+/// Why a source's verdict is what it is: one sentence (more lines for `no_execution`), from
+/// the JSON of one explained source (`GET /v1/products/{product}/explain`'s `sources[]`).
+pub fn why(src: &Value) -> String {
+    match s(&src["verdict"]).as_str() {
+        "delivered" => s(&src["ids"]),
+        "baseline" | "unchanged" | "rejected" | "not_sent" => s(&src["detail"]),
+        "retrying" => format!(
+            "outbox record {} retrying: {} attempt(s), last error: {}, next attempt at {}",
+            s(&src["record"]),
+            s(&src["attempts"]),
+            s(&src["last_error"]),
+            s(&src["next_attempt_at"])
+        ),
+        "dead" => format!(
+            "outbox record {} dead after {} attempt(s), last error: {} (baton outbox retry {} tries again)",
+            s(&src["record"]),
+            s(&src["attempts"]),
+            s(&src["last_error"]),
+            s(&src["record"])
+        ),
+        "superseded" => format!(
+            "outbox record {} was never sent: record {} carries a newer change of the same environments or tag (latest wins)",
+            s(&src["record"]),
+            s(&src["by"])
+        ),
+        "no_execution" => {
+            let mut t = format!(
+                "Spinnaker accepted the webhook (Echo event {}) but no execution was found:",
+                s(&src["spinnaker_event_id"])
+            );
+            for r in src["reasons"].as_array().into_iter().flatten() {
+                t.push_str(&format!("\n    - {}", s(r)));
+            }
+            t
+        }
+        _ => s(&src["reason"]),
+    }
+}
+
 fn field(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }
@@ -90,6 +96,33 @@ fn short(digest: &str) -> String {
     }
 }
 
+/// The correlation chain of one event's JSON, in order (commit or base digest -> queue item
+/// -> build -> result -> image -> Echo event -> execution -> status, then the note), as
+/// (label, value) pairs; digests shortened.
+pub fn chain(e: &Value) -> Vec<(&'static str, String)> {
+    let mut chain = Vec::new();
+    for (label, key) in [
+        ("commit", "commit"),
+        ("base", "base_digest"),
+        ("queue", "jenkins_queue_id"),
+        ("build", "build_number"),
+        ("result", "build_result"),
+        ("image", "image_digest"),
+        ("echo", "spinnaker_event_id"),
+        ("execution", "execution_id"),
+        ("status", "execution_status"),
+        ("note", "detail"),
+    ] {
+        match &e[key] {
+            Value::Null => {}
+            Value::String(v) if key == "detail" => chain.push((label, v.clone())),
+            Value::String(v) => chain.push((label, short(v))),
+            other => chain.push((label, other.to_string())),
+        }
+    }
+    chain
+}
+
 /// The text of `baton events`: one line per event, its correlation chain joined by `->`
 /// (commit or base digest -> queue item -> build -> result -> image -> Echo event ->
 /// execution -> status, then the note).
@@ -99,26 +132,10 @@ pub fn events(v: &Value) -> String {
         "EVENT", "AT", "PRODUCT", "KIND", "IMAGE"
     );
     for e in v["events"].as_array().into_iter().flatten() {
-        let mut chain = Vec::new();
-        for (label, key) in [
-            ("commit", "commit"),
-            ("base", "base_digest"),
-            ("queue", "jenkins_queue_id"),
-            ("build", "build_number"),
-            ("result", "build_result"),
-            ("image", "image_digest"),
-            ("echo", "spinnaker_event_id"),
-            ("execution", "execution_id"),
-            ("status", "execution_status"),
-            ("note", "detail"),
-        ] {
-            match &e[key] {
-                Value::Null => {}
-                Value::String(v) if key == "detail" => chain.push(format!("{label}={v}")),
-                Value::String(v) => chain.push(format!("{label}={}", short(v))),
-                other => chain.push(format!("{label}={other}")),
-            }
-        }
+        let chain: Vec<String> = chain(e)
+            .into_iter()
+            .map(|(label, v)| format!("{label}={v}"))
+            .collect();
         out.push_str(&format!(
             "{:24} {:25} {:14} {:8} {:12} {}\n",
             field(&e["id"]),

@@ -1,10 +1,11 @@
-//! What waits for a manual judgment, per product and environment (for `baton status` and
-//! `baton_pending_judgments`).
+//! What waits for a manual judgment, per product and environment (for `baton status`, the
+//! dashboard's product pages and `baton_pending_judgments`).
 
 use serde::Serialize;
 
 use super::find::trigger_parameter;
 use super::{PromoteError, Promoter, pipeline_name};
+use crate::config::model::Product;
 
 /// One execution waiting for a judgment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,34 +32,42 @@ impl Promoter {
     pub async fn pending(&self) -> Result<Vec<Pending>, PromoteError> {
         let mut all = Vec::new();
         for p in &self.config.config.products {
-            if p.environments.is_empty() {
-                continue;
+            all.extend(self.pending_of(p).await?);
+        }
+        Ok(all)
+    }
+
+    /// What waits for a judgment in the pipelines of `p`'s environments (one Gate call);
+    /// also sets `baton_pending_judgments{product,environment}` for them.
+    pub async fn pending_of(&self, p: &Product) -> Result<Vec<Pending>, PromoteError> {
+        let mut all = Vec::new();
+        if p.environments.is_empty() {
+            return Ok(all);
+        }
+        let waiting = self.gate.pending_judgments(&p.name, None).await?;
+        for env in &p.environments {
+            let pipeline = pipeline_name(&p.name, env);
+            let mut n = 0;
+            for x in waiting
+                .iter()
+                .filter(|x| x.name.as_deref() == Some(&pipeline))
+            {
+                let Some(stage) = x.pending_judgment() else {
+                    continue;
+                };
+                n += 1;
+                all.push(Pending {
+                    product: p.name.clone(),
+                    environment: env.clone(),
+                    execution_id: x.id.clone(),
+                    stage_id: stage.id.clone(),
+                    stage_name: stage.name.clone(),
+                    waiting_since_ms: stage.start_time,
+                    baton_event: trigger_parameter(x, "batonEvent").map(str::to_owned),
+                });
             }
-            let waiting = self.gate.pending_judgments(&p.name, None).await?;
-            for env in &p.environments {
-                let pipeline = pipeline_name(&p.name, env);
-                let mut n = 0;
-                for x in waiting
-                    .iter()
-                    .filter(|x| x.name.as_deref() == Some(&pipeline))
-                {
-                    let Some(stage) = x.pending_judgment() else {
-                        continue;
-                    };
-                    n += 1;
-                    all.push(Pending {
-                        product: p.name.clone(),
-                        environment: env.clone(),
-                        execution_id: x.id.clone(),
-                        stage_id: stage.id.clone(),
-                        stage_name: stage.name.clone(),
-                        waiting_since_ms: stage.start_time,
-                        baton_event: trigger_parameter(x, "batonEvent").map(str::to_owned),
-                    });
-                }
-                if let Some(m) = &self.metrics {
-                    m.set_pending_judgments(&p.name, env, n);
-                }
+            if let Some(m) = &self.metrics {
+                m.set_pending_judgments(&p.name, env, n);
             }
         }
         Ok(all)

@@ -120,6 +120,10 @@ pub async fn forwarder(upstream: &str) -> (String, Seen) {
     (format!("http://{addr}"), seen)
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 async fn forward(State(f): State<Forward>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts
@@ -127,13 +131,18 @@ async fn forward(State(f): State<Forward>, req: Request) -> Response {
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    f.seen
-        .lock()
-        .unwrap()
-        .push((SystemTime::now(), parts.method.to_string(), path.clone()));
+    let at = SystemTime::now();
     let body = axum::body::to_bytes(body, 64 << 20)
         .await
         .unwrap_or_default();
+    // A protocol v2 POST names its command in its first pkt-line: `ls-refs` is a branch check
+    // (a poll), `fetch` reads the values files of a change.
+    let method = match parts.method.as_str() {
+        "POST" if contains(&body, b"command=ls-refs") => "POST ls-refs".to_owned(),
+        "POST" if contains(&body, b"command=fetch") => "POST fetch".to_owned(),
+        m => m.to_owned(),
+    };
+    f.seen.lock().unwrap().push((at, method, path.clone()));
     let mut out = f
         .http
         .request(parts.method, format!("{}{path}", f.upstream))

@@ -1,0 +1,130 @@
+//! The overview: every product and its environments, each with chart version, image digest,
+//! since when, state, and links to the Spinnaker execution and the Jenkins build.
+
+use axum::extract::State;
+use axum::response::Response;
+use maud::{Markup, html};
+
+use super::{layout, link, short, state, when, when_ms};
+use crate::ui::UiState;
+use crate::ui::auth::Viewer;
+use crate::ui::data::{self, ImageView, ProductView};
+
+/// `GET /`.
+pub async fn handler(State(s): State<UiState>, v: Viewer) -> Response {
+    match data::overview(&s).await {
+        Ok(products) => super::html(render(&s, &v, &products)),
+        Err(e) => super::api_error(&s, Some(&v), e),
+    }
+}
+
+/// The page.
+pub fn render(s: &UiState, v: &Viewer, products: &[ProductView]) -> Markup {
+    let body = html! {
+        h1 { "Products and environments" }
+        @if products.is_empty() {
+            p class="muted" { "The config lists no products yet: add them under products: in the daemon's config." }
+        }
+        @for p in products {
+            (product_card(s, p, true))
+        }
+    };
+    layout::page(s, Some(v), "Overview", body)
+}
+
+/// One product: its environments as a grid of cards and its images' newest builds. On the
+/// overview the heading links to the product's page; on that page it just says what follows.
+pub fn product_card(s: &UiState, p: &ProductView, heading_link: bool) -> Markup {
+    let href = s.paths.at(&format!("/products/{}", p.name));
+    html! {
+        section class="product" aria-label={ "product " (p.name) } {
+            h2 {
+                @if heading_link { a href=(href) { (p.name) } } @else { "Environments" }
+            }
+            @if let Some(e) = &p.gate_error {
+                p class="error" role="status" { "States unknown: " (e) }
+            }
+            @if p.envs.is_empty() {
+                p class="muted" { "No environments configured." }
+            }
+            div class="envs" {
+                @for e in &p.envs {
+                    div class="env" {
+                        h3 { (e.name) }
+                        (state(e.state))
+                        dl {
+                            dt { "chart" }
+                            dd {
+                                @match (e.last.as_ref().and_then(|l| l.chart_version.as_deref()), &e.delivered) {
+                                    (_, Some(d)) => { (d.chart_version) }
+                                    (Some(v), None) => { (v) }
+                                    (None, None) => { span class="muted" { "—" } }
+                                }
+                            }
+                            dt { "image" }
+                            dd {
+                                @match &e.image_digest {
+                                    Some(d) => { code title=(d) { (short(d)) } }
+                                    None => { span class="muted" { "—" } }
+                                }
+                            }
+                            dt { "since" }
+                            dd {
+                                @match (&e.delivered, e.last.as_ref().and_then(|l| l.at_ms)) {
+                                    (_, Some(ms)) => { (when_ms(ms)) }
+                                    (Some(d), None) => { (when(d.delivered_at)) }
+                                    (None, None) => { span class="muted" { "—" } }
+                                }
+                            }
+                            @if let Some(x) = &e.last {
+                                dt { "execution" }
+                                dd { (link(super::execution_url(s, &p.name, &x.id).as_deref(), &x.id)) " " span class="muted" { (x.status) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !p.images.is_empty() {
+                (images(p))
+            }
+        }
+    }
+}
+
+fn images(p: &ProductView) -> Markup {
+    html! {
+        div class="scroll" {
+            table {
+                thead { tr { th { "image" } th { "newest build" } th { "digest" } th { "when" } } }
+                tbody {
+                    @for i in &p.images { (image_row(i)) }
+                }
+            }
+        }
+    }
+}
+
+fn image_row(i: &ImageView) -> Markup {
+    html! {
+        tr {
+            td { (i.name) }
+            @match &i.last {
+                Some(e) => {
+                    td {
+                        @let c = &e.correlation;
+                        @match c.build_number {
+                            Some(n) => {
+                                (link(c.build_url.as_deref(), &format!("Jenkins #{n}")))
+                                " " span class="muted" { (c.build_result.as_deref().unwrap_or("running")) }
+                            }
+                            None => { (link(c.build_url.as_deref(), &e.kind)) }
+                        }
+                    }
+                    td { @if let Some(d) = &e.correlation.image_digest { code title=(d) { (short(d)) } } @else { span class="muted" { "—" } } }
+                    td { (when(e.created_at)) }
+                }
+                None => { td colspan="3" class="muted" { "no build yet" } }
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Login, the session cookie's attributes, CSRF refusals and the actions, over the router.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use time::OffsetDateTime;
+
+use super::{PRODUCT, TOKEN, csrf_of, get, login, post, send, ui};
+use crate::store::outbox::{NewRecord, State as RecordState};
+
+#[tokio::test]
+async fn pages_need_a_session_unless_open_and_the_cookie_is_strict() {
+    let u = ui(PRODUCT).await;
+    let (status, headers, _) = send(&u.router, get("/ui/products/micro-gw", None)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/ui/login?next=%2Fui%2Fproducts%2Fmicro%2Dgw"
+    );
+    let (status, _, body) = send(&u.router, post("/ui/login", None, "token=wrong&next=")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("not accepted"), "{body}");
+    let (_, set) = login(&u).await;
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/ui", "Max-Age=43200"] {
+        assert!(set.contains(attr), "{attr} missing: {set}");
+    }
+    assert!(!set.contains("Secure") && !set.contains(TOKEN), "{set}");
+    let req = Request::post("/ui/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-forwarded-proto", "https")
+        .body(Body::from(format!(
+            "token={TOKEN}&next=https://evil.example/"
+        )))
+        .unwrap();
+    let (_, headers, _) = send(&u.router, req).await;
+    assert!(
+        headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
+    assert_eq!(headers[header::LOCATION], "/ui", "no open redirect");
+    // A forged or foreign cookie is no session.
+    let (status, _, _) = send(
+        &u.router,
+        get("/ui", Some("baton_session=YWxpY2U.9999999999.AAAA")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn outbox_actions_need_the_sessions_csrf_token() {
+    let u = ui(PRODUCT).await;
+    let now = OffsetDateTime::now_utc();
+    let new = |key: &str| NewRecord {
+        kind: "spinnaker.webhook".into(),
+        target: "spinnaker".into(),
+        payload: serde_json::json!({"source": "chart", "body": {}}),
+        key: key.into(),
+        event_id: None,
+        supersede: None,
+    };
+    let (dead, _) = u.store.enqueue(&new("k1"), now).await.unwrap();
+    assert!(
+        u.store
+            .claim(dead.id, "w", now, now + time::Duration::minutes(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        u.store
+            .mark_failed(dead.id, "w", "Echo answered 500", None)
+            .await
+            .unwrap()
+    );
+    let (pending, _) = u.store.enqueue(&new("k2"), now).await.unwrap();
+
+    let (cookie, _) = login(&u).await;
+    let (_, _, page) = send(&u.router, get("/ui/outbox", Some(&cookie))).await;
+    assert!(
+        page.contains("Echo answered 500") && page.contains(&format!("Retry {}", dead.id)),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let retry = format!("/ui/outbox/{}/retry", dead.id);
+    for (form, who) in [
+        (String::new(), Some(cookie.as_str())),
+        ("csrf=AAAA".into(), Some(&cookie)),
+        (format!("csrf={csrf}"), None),
+    ] {
+        let (status, _, body) = send(&u.router, post(&retry, who, &form)).await;
+        assert!(
+            matches!(status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED),
+            "{form}: {status} {body}"
+        );
+    }
+    assert_eq!(
+        u.store.record(dead.id).await.unwrap().unwrap().state,
+        RecordState::Dead
+    );
+    let csrf_form = format!(
+        "csrf={}",
+        percent_encoding::utf8_percent_encode(&csrf, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let (status, _, body) = send(&u.router, post(&retry, Some(&cookie), &csrf_form)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("is due again now"), "{body}");
+    assert_eq!(
+        u.store.record(dead.id).await.unwrap().unwrap().state,
+        RecordState::Pending
+    );
+    let drop = format!("/ui/outbox/{}/drop", pending.id);
+    let (status, _, _) = send(&u.router, post(&drop, Some(&cookie), &csrf_form)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(u.store.record(pending.id).await.unwrap().is_none());
+    // Logging out needs the token too, and ends with an expired cookie.
+    let (status, _, _) = send(&u.router, post("/ui/logout", Some(&cookie), "csrf=AAAA")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, headers, _) = send(&u.router, post("/ui/logout", Some(&cookie), &csrf_form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+}
+
+#[tokio::test]
+async fn a_judgment_without_spinnaker_says_so() {
+    let u = ui(PRODUCT).await;
+    let (cookie, _) = login(&u).await;
+    let (_, _, page) = send(&u.router, get("/ui/outbox", Some(&cookie))).await;
+    let csrf =
+        percent_encoding::utf8_percent_encode(&csrf_of(&page), percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let path = "/ui/products/micro-gw/environments/staging/judgment";
+    let (status, _, body) = send(
+        &u.router,
+        post(
+            path,
+            Some(&cookie),
+            &format!("csrf={csrf}&decision=continue"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("no spinnaker: section"), "{body}");
+    let (status, _, _) = send(
+        &u.router,
+        post(path, Some(&cookie), &format!("csrf={csrf}&decision=maybe")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -1,0 +1,229 @@
+//! The dashboard in a real headless browser (Debian chromium via chromedriver) against the
+//! real `baton serve` and the Spinnaker stand-in: log in, see the products and environments,
+//! promote the staging judgment with the button and see the stand-in record it, have a
+//! forged CSRF token refused, log out. Saves screenshots to docs/screenshots/ for README.
+
+mod browser;
+mod stand;
+
+use fantoccini::Locator;
+
+use browser::Browser;
+use stand::{APP, Stand, TOKEN};
+
+/// Clicks `xpath` and waits (at most 15 s) for the next page, whose `<h1>` contains `h1`.
+async fn click(b: &Browser, xpath: &str, h1: &str) {
+    match b.client.find(Locator::XPath(xpath)).await {
+        Ok(e) => e.click().await.unwrap(),
+        Err(e) => panic!("no {xpath} on the page: {e}\n{}", b.text().await),
+    }
+    let heading = format!("//h1[contains(., '{h1}')]");
+    if let Err(e) = b
+        .client
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(Locator::XPath(&heading))
+        .await
+    {
+        panic!(
+            "after clicking {xpath}: no page headed {h1:?}: {e}\n{}",
+            b.text().await
+        );
+    }
+}
+
+async fn path(b: &Browser) -> String {
+    b.client.current_url().await.unwrap().path().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_promotes_staging_from_the_browser() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let stand = Stand::start().await;
+    let staging = stand.staging_waiting().await;
+    let url = &stand.baton.url;
+
+    // Not logged in: the dashboard sends the browser to the login form.
+    b.client.goto(&format!("{url}/")).await.unwrap();
+    assert_eq!(path(&b).await, "/ui/login");
+    b.client
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(TOKEN)
+        .await
+        .unwrap();
+    click(&b, "//button[normalize-space()='Log in']", "Products").await;
+    assert_eq!(path(&b).await, "/ui");
+    let overview = b.text().await;
+    for text in [
+        "Signed in as alice",
+        "micro-gw",
+        "orders",
+        "dev",
+        "staging",
+        "prod",
+        "3.0.1",
+        "waiting for judgment",
+        "Jenkins #7",
+    ] {
+        assert!(
+            overview.contains(text),
+            "{text:?} not on the overview:\n{overview}"
+        );
+    }
+    assert!(
+        !b.client.source().await.unwrap().contains(TOKEN),
+        "the token is never rendered"
+    );
+    b.screenshot("overview").await;
+
+    // The product page: matrix, the waiting judgment, sources, the timeline.
+    click(&b, &format!("//h2/a[normalize-space()='{APP}']"), APP).await;
+    assert_eq!(path(&b).await, format!("/ui/products/{APP}"));
+    let page = b.text().await;
+    for text in [
+        "Waiting for a judgment",
+        &staging,
+        "Promote staging",
+        "chart-source:micro-gw",
+        "commit 0123abcd0123",
+        "Timeline",
+    ] {
+        assert!(
+            page.contains(text),
+            "{text:?} not on the product page:\n{page}"
+        );
+    }
+    b.screenshot("product").await;
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.screenshot("product-phone").await;
+    b.client.set_window_size(1280, 1000).await.unwrap();
+
+    // A forged CSRF token is refused and the judgment stays open.
+    b.client
+        .execute(
+            "document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'forged');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(
+        &b,
+        "//button[normalize-space()='Promote staging']",
+        "Forbidden",
+    )
+    .await;
+    let refused = b.text().await;
+    assert!(
+        refused.contains("CSRF token is missing or does not belong"),
+        "{refused}"
+    );
+    let x = stand.fake.execution(&staging).unwrap();
+    assert!(
+        x.pending_judgment().is_some(),
+        "a refused form must not judge"
+    );
+
+    // The real form promotes; the stand-in records the judgment and its input.
+    b.client
+        .goto(&format!("{url}/ui/products/{APP}"))
+        .await
+        .unwrap();
+    let note = "//form[@aria-label='judgment for staging']//input[@name='input']";
+    b.client
+        .find(Locator::XPath(note))
+        .await
+        .unwrap()
+        .send_keys("dev looks good")
+        .await
+        .unwrap();
+    click(
+        &b,
+        "//button[normalize-space()='Promote staging']",
+        "Promoted",
+    )
+    .await;
+    let done = b.text().await;
+    assert!(
+        done.contains("Promoted micro-gw staging: judgment continue by alice"),
+        "{done}"
+    );
+    let x = stand.fake.execution(&staging).unwrap();
+    let judged = x
+        .stages
+        .iter()
+        .find(|s| s.stage_type == "manualJudgment")
+        .unwrap();
+    assert_eq!(judged.context.judgment_status.as_deref(), Some("continue"));
+    assert_eq!(
+        judged.context.judgment_input.as_deref(),
+        Some("dev looks good")
+    );
+    b.client
+        .goto(&format!("{url}/ui/products/{APP}#sources"))
+        .await
+        .unwrap();
+    let after = b.text().await;
+    assert!(
+        after.contains("continue micro-gw/staging by alice"),
+        "{after}"
+    );
+    b.screenshot("product-timeline").await;
+
+    // Log out: the session is gone and the pages ask for a login again.
+    click(&b, "//button[normalize-space()='Log out']", "Log in").await;
+    assert_eq!(path(&b).await, "/ui/login");
+    b.client.goto(&format!("{url}/ui")).await.unwrap();
+    assert_eq!(path(&b).await, "/ui/login");
+    b.close().await;
+}
+
+/// `ui.enabled` (default on) decides whether `baton serve` mounts the dashboard at all.
+/// The smallest product `serve` accepts (it refuses a config without products).
+const PRODUCT: &str = "products:\n  - name: micro-gw\n    environments: [dev]\n";
+
+#[tokio::test]
+async fn the_daemon_serves_the_dashboard_unless_disabled() {
+    for (extra, want) in [("", 303), ("ui: {enabled: false}\n", 404)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("api-tokens"), format!("alice:{TOKEN}\n")).unwrap();
+        let file = dir.path().join("baton.yaml");
+        let state = dir.path().join("state/baton.db");
+        let yaml = format!(
+            "state: \"sqlite://{}\"\napi_tokens_file: api-tokens\n{extra}{PRODUCT}",
+            state.display()
+        );
+        std::fs::write(&file, yaml).unwrap();
+        let loaded = baton::config::load_with_env(&file, Default::default()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut daemon = baton::daemon::Daemon::builder(loaded)
+            .listener(listener)
+            .cache_dir(dir.path().join("cache"))
+            .build()
+            .await
+            .unwrap()
+            .spawn();
+        daemon.ready().await.unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let answer = http
+            .get(format!("{}/ui/outbox", daemon.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), want, "with {extra:?}");
+        if want == 303 {
+            assert_eq!(
+                answer.headers()["location"],
+                "/ui/login?next=%2Fui%2Foutbox"
+            );
+        }
+        daemon.stop().await.unwrap();
+    }
+}
