@@ -1,5 +1,6 @@
 //! The `baton` command line: `serve`, `check`, the operator verbs that talk to a daemon's
-//! HTTP API (`status`, `sync`, `rebuild`, `promote`, `outbox`, `events`) and `completions`.
+//! HTTP API (`status`, `sync`, `rebuild`, `promote`, `outbox`, `events`), the one-shot source
+//! probes (`probe`) and `completions`.
 
 mod check;
 pub mod client;
@@ -7,6 +8,7 @@ pub mod pipelines;
 mod probe;
 mod serve;
 mod signals;
+mod sources;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -160,6 +162,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// One-shot source checks with the daemon's code: image digests, a chart, a git head.
+    Probe(sources::ProbeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to stdout.
     Completions {
         /// The shell.
@@ -251,6 +255,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             "this baton was built without the `demo` feature (release images leave the \
              stand-ins out); run the demo from a checkout: cargo run -p baton -- demo"
         )),
+        Command::Probe(args) => sources::run(&cli.config, args).await,
         Command::Outbox { server, action } => client::outbox(&server, action).await,
         Command::Pipelines { action } => pipelines::run(&cli.config, action).await,
         Command::Events {

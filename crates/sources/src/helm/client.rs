@@ -230,14 +230,13 @@ impl HelmClient {
         });
         let reader = SyncIoBridge::new(StreamReader::new(stream));
         let (chart, source) = (chart.to_string(), url.to_string());
-        let entries = tokio::task::spawn_blocking(move || {
-            parse_index_reader(reader, &chart, &source, limit)
-        })
-        .await
-        .map_err(|e| Error::InvalidResponse {
-            url: url.to_string(),
-            reason: format!("index parse stopped: {e}"),
-        })??;
+        let entries =
+            tokio::task::spawn_blocking(move || parse_index_reader(reader, &chart, &source, limit))
+                .await
+                .map_err(|e| Error::InvalidResponse {
+                    url: url.to_string(),
+                    reason: format!("index parse stopped: {e}"),
+                })??;
         Ok(IndexFetch::Fetched {
             entries,
             validators,

@@ -131,9 +131,10 @@ pub fn parse_index(body: &[u8], chart: &str, source: &str) -> Result<Vec<ChartEn
         column: 0,
         message: format!("not UTF-8 at byte {}", e.valid_up_to()),
     })?;
-    let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options(body.len()), |de| {
-        IndexSeed { chart }.deserialize(de)
-    });
+    let parsed =
+        serde_saphyr::with_deserializer_from_str_with_options(text, options(body.len()), |de| {
+            IndexSeed { chart }.deserialize(de)
+        });
     entries_or_error(parsed, source)
 }
 
