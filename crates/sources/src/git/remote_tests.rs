@@ -120,7 +120,9 @@ async fn a_hanging_git_is_killed_at_its_timeout() {
     assert!(matches!(err, crate::Error::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     // git:// is answered in-process: a server that accepts and never answers times out too.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("git://{}/x.git", silent.local_addr().expect("addr"));
     let watch = GitWatch::for_values(&url, "main", ".", &["dev"], dir.path()).expect("watch");
     let err = watch.remote_head(&git).await.expect_err("timeout");

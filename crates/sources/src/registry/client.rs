@@ -16,7 +16,7 @@ use url::Url;
 use super::auth::{Auth, DEFAULT_TOKEN_LIFETIME, RegistryState, TokenResponse};
 use super::challenge::{Challenge, parse_challenge};
 use super::config::RegistryConfig;
-use super::retry::{jittered_backoff, parse_retry_after};
+use super::retry::{jittered_backoff, open_pause, parse_retry_after};
 use crate::http::{body_excerpt, install_crypto_provider, read_limited};
 use crate::{Credentials, Error};
 
@@ -198,9 +198,7 @@ impl RegistryClient {
                 StatusCode::TOO_MANY_REQUESTS => {
                     let ra = header_str(resp.headers(), "retry-after")
                         .and_then(|v| parse_retry_after(&v, SystemTime::now()));
-                    // Without Retry-After, keep away for a minute rather than hammer.
-                    self.state
-                        .block_until(Instant::now() + ra.unwrap_or(Duration::from_secs(60)));
+                    open_pause(&self.state, &self.config.host, ra, Instant::now());
                     if !(attempt < self.config.max_retries
                         && ra.is_some_and(|d| d <= MAX_INLINE_WAIT))
                     {

@@ -34,6 +34,36 @@ async fn a_long_retry_after_fails_fast_and_closes_the_window() {
 }
 
 #[tokio::test]
+async fn a_far_future_retry_after_pauses_the_registry_for_at_most_the_cap() {
+    let server = MockServer::start().await;
+    let next_year =
+        httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(365 * 86_400));
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", next_year.as_str()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (regs, host) = registries(&server, None);
+    // Every tag of the registry shares the pause: one request for all of them.
+    for tag in ["1.0", "1.1", "2.0"] {
+        let watch = ImageWatch::new(&format!("{host}/acme/base:{tag}"), None).expect("watch");
+        let err = watch.observe(&regs, None).await.expect_err("rate limited");
+        let Error::RateLimited {
+            retry_after: Some(d),
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert!(
+            *d <= retry::MAX_RETRY_AFTER && *d > retry::MAX_RETRY_AFTER - Duration::from_secs(60),
+            "{d:?}"
+        );
+    }
+    assert_eq!(retry::MAX_RETRY_AFTER, Duration::from_secs(600));
+}
+
+#[tokio::test]
 async fn a_short_retry_after_is_waited_out_then_succeeds() {
     let server = MockServer::start().await;
     Mock::given(method("HEAD"))
