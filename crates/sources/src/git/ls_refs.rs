@@ -85,7 +85,7 @@ async fn daemon(url: &Url, refname: &str) -> Result<Option<String>, Error> {
     s.write_all(&pkt(&hello)).await.map_err(io("write to"))?;
     let mut buf = Vec::new();
     let first = read_section(&mut s, &mut buf, url).await?;
-    if !first.first().is_some_and(|l| l.trim_end() == "version 2") {
+    if !is_v2(&first) {
         // A protocol-v0 server advertised every ref at once.
         return find_ref(&first, refname, url);
     }
@@ -144,7 +144,7 @@ async fn smart_http(
     if section.first().is_some_and(|l| l.starts_with("# service=")) {
         section = next_section(&mut rest, &caps)?;
     }
-    if !section.first().is_some_and(|l| l.trim_end() == "version 2") {
+    if !is_v2(&section) {
         return find_ref(&section, refname, url).map(LsRef::Head);
     }
     let post = Url::parse(&format!("{base}/git-upload-pack"))
@@ -206,6 +206,11 @@ fn client() -> &'static reqwest::Client {
             .build()
             .expect("a client without custom TLS roots always builds")
     })
+}
+
+/// True when a capability advertisement starts with `version 2`.
+fn is_v2(section: &[String]) -> bool {
+    section.first().map(|l| l.trim_end()) == Some("version 2")
 }
 
 fn ls_refs_request(refname: &str) -> Vec<u8> {
