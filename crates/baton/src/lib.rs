@@ -25,6 +25,8 @@
 //!   deciding what is worth an event; work requested through the API arrives over a channel.
 //! - [`cli`]: the `baton` command line (serve, check, status, sync, rebuild, promote, events,
 //!   explain, outbox, pipelines, demo, completions).
+//! - [`ha`]: several replicas on one store: the replica registry and heartbeat, turns of
+//!   scheduled work, NOTIFY wake-ups, the one-writer and cache-folder guards.
 //! - [`clock`]: wall-clock time; follows tokio in production, moved by hand in tests.
 //! - [`reference`](mod@reference): container image references.
 
@@ -36,6 +38,7 @@ pub mod daemon;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod explain;
+pub mod ha;
 pub mod hooks;
 pub mod jobs;
 pub mod metrics;

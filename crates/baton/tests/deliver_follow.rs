@@ -50,6 +50,7 @@ fn fast() -> FollowSettings {
         max_interval: Duration::from_millis(200),
         give_up_after: Duration::from_secs(30),
         rescan: Duration::from_millis(300),
+        ..FollowSettings::default()
     }
 }
 

@@ -66,6 +66,7 @@ async fn webhook_record(store: &Store, event: &str, body: &Value) -> i64 {
         payload: serde_json::to_value(&effect).unwrap(),
         key: format!("k-{event}"),
         event_id: Some(event.into()),
+        supersede: None,
     };
     let now = OffsetDateTime::now_utc();
     let (r, _) = store.enqueue(&new, now).await.unwrap();

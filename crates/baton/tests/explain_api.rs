@@ -99,6 +99,7 @@ async fn base_image_rebuild_is_followed_to_its_jenkins_build_then_unchanged() {
         payload: serde_json::to_value(&effect).unwrap(),
         key: "rebuild-1".into(),
         event_id: Some("ev-rebuild".into()),
+        supersede: None,
     };
     let now = OffsetDateTime::now_utc();
     let (r, _) = store.enqueue(&new, now).await.unwrap();

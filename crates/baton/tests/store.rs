@@ -20,6 +20,7 @@ fn rec(target: &str, key: &str) -> NewRecord {
         payload: json!({"source": "chart", "body": {"k": key}}),
         key: key.into(),
         event_id: Some(format!("ev-{key}")),
+        supersede: None,
     }
 }
 

@@ -85,7 +85,7 @@ pub fn document() -> Value {
                                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}]}),
                 ("200", json!({"description": "events"})))},
             "/v1/outbox": {"get": with_errors(json!({"summary": "Outbox records, newest first",
-                "parameters": [{"name": "state", "in": "query", "schema": {"enum": ["pending", "delivered", "dead"]}},
+                "parameters": [{"name": "state", "in": "query", "schema": {"enum": ["pending", "delivered", "dead", "superseded"]}},
                                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}]}),
                 ("200", json!({"description": "records"})))},
             "/v1/outbox/{id}/retry": {"post": with_errors(json!({"summary": "Make a dead record due now",

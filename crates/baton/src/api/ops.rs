@@ -18,7 +18,7 @@ struct EnvStatus {
 }
 
 /// `GET /v1/status`: per product and environment what was delivered, per image the last build,
-/// and the outbox counts.
+/// the outbox counts and the replicas.
 pub async fn status(
     State(s): State<AppState>,
     promoter: Option<axum::Extension<std::sync::Arc<crate::promote::Promoter>>>,
@@ -71,7 +71,8 @@ pub async fn status(
         );
     }
     let outbox = store.outbox_counts().await?;
-    let mut answer = json!({"products": products, "outbox": outbox});
+    let replicas = crate::ha::status::replicas(store, s.outbox.clock().now()).await?;
+    let mut answer = json!({"products": products, "outbox": outbox, "replicas": replicas});
     // Pending judgments come from Gate; when it fails, status still answers and says why.
     if let Some(axum::Extension(p)) = promoter {
         match tokio::time::timeout(std::time::Duration::from_secs(5), p.pending()).await {
@@ -90,7 +91,7 @@ pub async fn status(
 pub struct ListQuery {
     /// Only this product (events).
     pub product: Option<String>,
-    /// Only this state (outbox): pending, delivered, dead.
+    /// Only this state (outbox): pending, delivered, dead, superseded.
     pub state: Option<String>,
     /// At most this many (default 50, max 500).
     pub limit: Option<u32>,
@@ -118,9 +119,10 @@ pub async fn outbox_list(
         Some("pending") => Some(RecordState::Pending),
         Some("delivered") => Some(RecordState::Delivered),
         Some("dead") => Some(RecordState::Dead),
+        Some("superseded") => Some(RecordState::Superseded),
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
-                "state: {other:?} is not pending, delivered or dead"
+                "state: {other:?} is not pending, delivered, dead or superseded"
             )));
         }
     };

@@ -44,13 +44,13 @@ pub async fn readyz(State(s): State<AppState>) -> Result<Json<Value>, ApiError> 
 /// A known path with another method.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed(
-        "this endpoint does not take that method; see DESIGN.md's HTTP API".into(),
+        "this endpoint does not take that method; the API is described at /openapi.json".into(),
     )
 }
 
 /// Any other path.
 pub async fn not_found() -> ApiError {
-    ApiError::NotFound("no such endpoint; see DESIGN.md's HTTP API".into())
+    ApiError::NotFound("no such endpoint; the API is described at /openapi.json".into())
 }
 
 fn product<'a>(s: &'a AppState, name: &str) -> Result<&'a Product, ApiError> {
@@ -260,9 +260,15 @@ pub async fn built(
         source: spinnaker.image_webhook_source.clone(),
         body,
     };
+    // Latest wins per tag: a newer digest of the same tag replaces an older one still waiting;
+    // digests reported without a tag are each delivered.
+    let latest = tag.as_ref().map(|t| crate::store::outbox::Supersede {
+        group: format!("image:{name}:{image_name}:{t}"),
+        scope: Vec::new(),
+    });
     let (record, created) = s
         .outbox
-        .enqueue(&effect, &name, &key, Some(&event_id))
+        .enqueue_latest(&effect, &name, &key, Some(&event_id), latest)
         .await?;
     Ok((
         StatusCode::ACCEPTED,

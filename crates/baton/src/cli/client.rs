@@ -181,9 +181,10 @@ pub(super) fn render_status(v: &Value) -> String {
     }
     let o = &v["outbox"];
     out.push_str(&format!(
-        "\noutbox: {} pending, {} dead, {} delivered (kept)\n",
-        o["pending"], o["dead"], o["delivered"]
+        "\noutbox: {} pending, {} dead, {} delivered (kept), {} superseded\n",
+        o["pending"], o["dead"], o["delivered"], o["superseded"]
     ));
+    out.push_str(&crate::ha::status::render(&v["replicas"]));
     out
 }
 

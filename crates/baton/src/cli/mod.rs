@@ -65,8 +65,9 @@ pub enum Command {
         /// How long shutdown waits for in-flight work before exiting.
         #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
         drain: Duration,
-        /// Folder for the git and chart caches (rebuilt when lost). Default: `cache/` next to
-        /// a SQLite state file, else a folder in the system's temporary folder.
+        /// Folder for the git and chart caches (rebuilt when lost); each running replica takes
+        /// its own `replica-N` folder in it. Default: `cache/` next to a SQLite state file,
+        /// else a folder in the system's temporary folder.
         #[arg(long, env = "BATON_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
         /// Once every task runs, write the bound address (`IP:PORT`) to this file: a readiness
@@ -189,7 +190,7 @@ pub enum Command {
 pub enum OutboxAction {
     /// Records, newest first.
     List {
-        /// Only pending, delivered or dead records.
+        /// Only pending, delivered, dead or superseded records.
         #[arg(long)]
         state: Option<String>,
         /// Print the daemon's JSON.

@@ -134,7 +134,7 @@ pub fn load_with_env(file: &Path, env: HashMap<String, String>) -> Result<Loaded
         .map(|p| {
             Problem::new(
                 p,
-                "unknown key; check its spelling against DESIGN.md's config",
+                "unknown key; check its spelling against docs/configuration.md",
             )
         })
         .collect();

@@ -280,12 +280,18 @@ pub struct OutboxSettings {
     pub max_delay: Duration,
     /// Attempts before a record is `dead`.
     pub max_attempts: u32,
+    /// How long after its creation a record is retried (5xx, connection errors) before it is
+    /// `dead`; a permanent failure (most 4xx) is `dead` at once.
+    #[serde(with = "humantime_serde")]
+    pub give_up_after: Duration,
     /// Jitter applied to each delay.
     pub jitter: Jitter,
     /// How long delivered records are kept for history.
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
-    /// How long a claimed record stays leased to one worker.
+    /// How long a claimed record stays leased to one worker without renewal; the worker renews
+    /// it every third of this while it delivers, so a crashed replica's record is delivered
+    /// again within about this long.
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
 }
@@ -295,10 +301,11 @@ impl Default for OutboxSettings {
         Self {
             initial_delay: Duration::from_secs(2),
             max_delay: Duration::from_secs(600),
-            max_attempts: 12,
+            max_attempts: 500,
+            give_up_after: Duration::from_secs(24 * 3600),
             jitter: Jitter::Full,
             retention: Duration::from_secs(30 * 24 * 3600),
-            lease: Duration::from_secs(300),
+            lease: Duration::from_secs(10),
         }
     }
 }

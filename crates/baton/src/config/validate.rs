@@ -113,13 +113,18 @@ pub(super) fn validate(c: &Config) -> Vec<Problem> {
     if o.max_attempts == 0 {
         err("outbox.max_attempts".into(), "must be at least 1".into());
     }
-    // Each delivery request is cut off at half the lease (at most 30 s), so any lease of a
-    // second or more holds one delivery; short leases make a crashed daemon's records due
-    // again sooner (tests use 2 s), long ones suit slow receivers.
+    // The worker renews its leases every third of the lease, so a lease must leave room for
+    // a renewal round trip; a crashed daemon's records are due again after one lease.
     if o.lease < std::time::Duration::from_secs(1) {
         err(
             "outbox.lease".into(),
-            "must be at least 1s (each delivery request is cut off at half the lease)".into(),
+            "must be at least 1s (the worker renews it every third of the lease)".into(),
+        );
+    }
+    if o.give_up_after < o.initial_delay {
+        err(
+            "outbox.give_up_after".into(),
+            "must be at least outbox.initial_delay".into(),
         );
     }
 

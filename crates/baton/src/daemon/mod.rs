@@ -142,7 +142,7 @@ impl Daemon {
         } = self;
         let store = parts.store.clone();
         let state_url = parts.state_url.clone();
-        let tracker = parts.spawn(listener, &shutdown)?;
+        let (tracker, replica) = parts.spawn(listener, &shutdown)?;
         tracker.close();
         tracing::info!(%addr, state = %redact(&state_url), "baton listening on {addr}");
         ready_tx.send_replace(true);
@@ -159,6 +159,7 @@ impl Daemon {
             );
         }
         store.close().await;
+        drop(replica);
         tracing::info!("baton stopped");
         Ok(())
     }

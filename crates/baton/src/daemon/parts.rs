@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::config::{Loaded, secrets::Secrets};
 use crate::hooks::{self, HooksState, SharedWatchTable, WebhookSecret};
 use crate::jobs;
-use crate::jobs::context::{JobContext, default_cache_dir};
+use crate::jobs::context::JobContext;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::outbox::deliverers::Deliverers;
@@ -38,6 +38,7 @@ pub(super) struct Parts {
     state: AppState,
     jobs_rx: tokio::sync::mpsc::Receiver<jobs::Job>,
     webhook_secret: Option<WebhookSecret>,
+    replica: crate::ha::Replica,
 }
 
 impl Parts {
@@ -62,6 +63,7 @@ impl Parts {
             .with_context(|| format!("opening the state store {}", redact(&c.state)))?;
         let clock = Clock::system();
         let outbox = Outbox::new(store.clone(), clock.clone());
+        let replica = crate::ha::Replica::start(&store, &c.state, cache_dir, &clock).await?;
         let (jobs_tx, jobs_rx) = jobs::channel();
 
         let mut settings = WorkerSettings::from(&c.outbox);
@@ -100,13 +102,15 @@ impl Parts {
                 j.delivered_signal(),
                 FollowSettings::default(),
             )
+            .with_owner(replica.id())
         });
         let ctx = JobContext::new(
             config.clone(),
             outbox.clone(),
             metrics.clone(),
-            cache_dir.unwrap_or_else(|| default_cache_dir(&c.state)),
-        )?;
+            replica.cache_dir(),
+        )?
+        .with_turns(crate::ha::turns::Turns::new(store.clone(), replica.id()));
         metrics.watch_registries(ctx.registries.clone());
         let state = AppState {
             config,
@@ -128,16 +132,28 @@ impl Parts {
             state,
             jobs_rx,
             webhook_secret,
+            replica,
         })
     }
 
     /// Starts every task on a tracker; the HTTP server cancels `shutdown` when it fails.
+    /// Returns the replica too: it holds this process's locks (the SQLite file, the cache
+    /// folder) and must live until the tasks are drained.
     pub(super) fn spawn(
         self,
         listener: TcpListener,
         shutdown: &CancellationToken,
-    ) -> anyhow::Result<TaskTracker> {
+    ) -> anyhow::Result<(TaskTracker, crate::ha::Replica)> {
         let tracker = TaskTracker::new();
+        let clock = self.outbox.clock();
+        crate::ha::spawn(
+            &self.replica,
+            &self.store,
+            &clock,
+            self.outbox.notifier(),
+            &tracker,
+            shutdown,
+        );
         let triggers = jobs::run::spawn_sources(&self.ctx, &tracker, shutdown)?;
         let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
         let mut router = api::router(self.state);
@@ -166,6 +182,7 @@ impl Parts {
         });
         tracker.spawn(
             Worker::new(&self.outbox, self.deliverers, self.settings)
+                .with_owner(self.replica.id())
                 .with_metrics(self.metrics)
                 .run(shutdown.clone()),
         );
@@ -180,6 +197,6 @@ impl Parts {
         if let Some(f) = self.follower {
             tracker.spawn(f.run(shutdown.clone()));
         }
-        Ok(tracker)
+        Ok((tracker, self.replica))
     }
 }

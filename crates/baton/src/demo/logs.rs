@@ -8,10 +8,17 @@ use std::sync::{Mutex, OnceLock};
 /// Lines kept; older ones are dropped.
 const KEEP: usize = 200;
 
-static TAIL: OnceLock<Mutex<VecDeque<String>>> = OnceLock::new();
+/// The kept lines; the last one is still open when the previous write did not end it.
+#[derive(Default)]
+struct Lines {
+    lines: VecDeque<String>,
+    open: bool,
+}
 
-fn tail_buffer() -> &'static Mutex<VecDeque<String>> {
-    TAIL.get_or_init(|| Mutex::new(VecDeque::with_capacity(KEEP)))
+static TAIL: OnceLock<Mutex<Lines>> = OnceLock::new();
+
+fn tail_buffer() -> &'static Mutex<Lines> {
+    TAIL.get_or_init(|| Mutex::new(Lines::default()))
 }
 
 /// Sends this process's log (`RUST_LOG`, default `info`) to the in-memory tail.
@@ -27,9 +34,9 @@ pub fn init() {
 
 /// The last `n` lines logged.
 pub fn tail(n: usize) -> String {
-    let lines = tail_buffer().lock().unwrap_or_else(|e| e.into_inner());
-    let skip = lines.len().saturating_sub(n);
-    lines
+    let tail = tail_buffer().lock().unwrap_or_else(|e| e.into_inner());
+    let skip = tail.lines.len().saturating_sub(n);
+    tail.lines
         .iter()
         .skip(skip)
         .cloned()
@@ -41,12 +48,22 @@ struct TailWriter;
 
 impl io::Write for TailWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut lines = tail_buffer().lock().unwrap_or_else(|e| e.into_inner());
-        for line in String::from_utf8_lossy(buf).lines() {
-            if lines.len() == KEEP {
-                lines.pop_front();
+        let mut tail = tail_buffer().lock().unwrap_or_else(|e| e.into_inner());
+        let text = String::from_utf8_lossy(buf);
+        for piece in text.split_inclusive('\n') {
+            let ends = piece.ends_with('\n');
+            let piece = piece.trim_end_matches(['\n', '\r']);
+            let open = tail.open;
+            match tail.lines.back_mut() {
+                Some(last) if open => last.push_str(piece),
+                _ => {
+                    if tail.lines.len() == KEEP {
+                        tail.lines.pop_front();
+                    }
+                    tail.lines.push_back(piece.to_owned());
+                }
             }
-            lines.push_back(line.to_owned());
+            tail.open = !ends;
         }
         Ok(buf.len())
     }

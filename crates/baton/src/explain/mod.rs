@@ -34,6 +34,10 @@ pub struct SourceExplanation {
     /// The verdict.
     #[serde(flatten)]
     pub verdict: Verdict,
+    /// Latest wins: older records of this source that waited and were replaced, on the way to
+    /// this event's record (never sent).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<i64>,
 }
 
 /// Explains every source of `product`. `gate` (when the config has `spinnaker:`) is asked for
@@ -65,11 +69,16 @@ pub async fn explain(
                 reason: "no chart decision recorded yet (the chart loop has not run)".into(),
             },
         };
+        let superseded = event
+            .as_ref()
+            .map(|e| ctx.superseded_on_the_way(e))
+            .unwrap_or_default();
         out.push(SourceExplanation {
             source,
             observed,
             event,
             verdict,
+            superseded,
         });
     }
     for image in &product.images {
@@ -157,6 +166,7 @@ async fn value_source(
         observed,
         event: newest,
         verdict,
+        superseded: Vec::new(),
     }
 }
 

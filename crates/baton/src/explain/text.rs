@@ -49,6 +49,11 @@ pub fn render(v: &Value) -> String {
                 s(&src["last_error"]),
                 s(&src["record"])
             ),
+            "superseded" => format!(
+                "outbox record {} was never sent: record {} carries a newer change of the same environments or tag (latest wins)",
+                s(&src["record"]),
+                s(&src["by"])
+            ),
             "no_execution" => {
                 let mut t = format!(
                     "Spinnaker accepted the webhook (Echo event {}) but no execution was found:",
@@ -62,6 +67,14 @@ pub fn render(v: &Value) -> String {
             _ => s(&src["reason"]),
         };
         out.push_str(&format!("  verdict: {verdict}: {why}\n"));
+        if let Some(older) = src["superseded"].as_array().filter(|a| !a.is_empty()) {
+            let ids: Vec<String> = older.iter().map(|i| i.to_string()).collect();
+            out.push_str(&format!(
+                "  latest wins: {} older waiting change(s) replaced by this one, never sent (outbox records {})\n",
+                ids.len(),
+                ids.join(", ")
+            ));
+        }
     }
     out
 }

@@ -53,6 +53,14 @@ pub enum Verdict {
         /// Why the last attempt failed.
         last_error: Option<String>,
     },
+    /// Never sent: a newer change of the same environments (or image tag) replaced it while
+    /// it waited (latest wins).
+    Superseded {
+        /// Outbox record id.
+        record: i64,
+        /// The newer record sent instead.
+        by: Option<i64>,
+    },
     /// Echo accepted the webhook, but no execution carries its event id.
     NoExecution {
         /// Echo's event id.
@@ -97,6 +105,29 @@ impl Context<'_> {
         }
     }
 
+    /// The records replaced (transitively) by `event`'s record while they waited, oldest
+    /// first.
+    pub(super) fn superseded_on_the_way(&self, event: &Event) -> Vec<i64> {
+        let Some(head) = self
+            .records
+            .iter()
+            .find(|r| r.event_id.as_deref() == Some(event.id.as_str()))
+        else {
+            return Vec::new();
+        };
+        let mut chain = vec![head.id];
+        let mut by_id: Vec<&Record> = self.records.iter().collect();
+        by_id.sort_by_key(|r| std::cmp::Reverse(r.id));
+        for r in by_id {
+            if r.superseded_by.is_some_and(|by| chain.contains(&by)) {
+                chain.push(r.id);
+            }
+        }
+        chain.remove(0);
+        chain.reverse();
+        chain
+    }
+
     /// What `event` led to.
     pub(super) async fn of_event(&self, event: &Event) -> Verdict {
         let detail = event.correlation.detail.clone().unwrap_or_default();
@@ -128,6 +159,12 @@ impl Context<'_> {
                     record: r.id,
                     attempts: r.attempts,
                     last_error: r.last_error.clone(),
+                };
+            }
+            State::Superseded => {
+                return Verdict::Superseded {
+                    record: r.id,
+                    by: r.superseded_by,
                 };
             }
             State::Delivered => {}

@@ -351,9 +351,15 @@ impl ChartSync {
             source: spinnaker.webhook_source.clone(),
             body,
         };
+        // Latest wins: this event replaces older chart events of these environments still
+        // waiting (a Spinnaker outage ends with one delivery per environment).
+        let latest = crate::store::outbox::Supersede {
+            group: format!("chart:{name}"),
+            scope: envs.to_vec(),
+        };
         let (record, created) = ctx
             .outbox
-            .enqueue(&effect, name, &key, Some(&event_id))
+            .enqueue_latest(&effect, name, &key, Some(&event_id), Some(latest))
             .await?;
         let detail = if created {
             for d in self.rows(git, chart, envs, Some(&event_id)) {

@@ -34,6 +34,8 @@ pub struct JobContext {
     pub helm: HelmClient,
     /// Folder for git caches.
     pub cache_dir: PathBuf,
+    /// Scheduled runs shared with other replicas (`None`: this process runs every one).
+    pub turns: Option<crate::ha::turns::Turns>,
     git_credentials: Arc<Vec<GitCredentialConfig>>,
 }
 
@@ -78,8 +80,15 @@ impl JobContext {
             registries,
             helm,
             cache_dir,
+            turns: None,
             git_credentials: Arc::new(git_credentials),
         })
+    }
+
+    /// Shares scheduled runs with the other replicas through `turns`.
+    pub fn with_turns(mut self, turns: crate::ha::turns::Turns) -> Self {
+        self.turns = Some(turns);
+        self
     }
 
     /// The store.

@@ -66,6 +66,7 @@ pub fn spawn_sources(
         clock: ctx.clock(),
         metrics: ctx.metrics.clone(),
         store: Some(ctx.store().clone()),
+        turns: ctx.turns.clone(),
     };
     for p in &ctx.config.config.products {
         if let (Some(sync), Some(cs)) = (ChartSync::new(ctx, p)?, &p.chart_source) {

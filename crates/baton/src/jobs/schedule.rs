@@ -1,6 +1,7 @@
 //! When sources are checked: a poll interval or a cron expression, as pure functions of `now`,
 //! and the one loop every source runs in (trigger on demand, bounded jittered backoff on
-//! errors, shutdown token).
+//! errors, shutdown token, and with several replicas one scheduled run per interval across
+//! them through [`crate::ha::turns`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::ha::turns::{Turn, Turns};
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::events::Observation;
@@ -80,12 +82,16 @@ pub struct LoopSettings {
     /// Where the last error of the source is recorded (`<source>#error`; empty once it
     /// recovers).
     pub store: Option<Store>,
+    /// Scheduled runs are taken as turns shared with the other replicas (`None`: always run).
+    pub turns: Option<Turns>,
 }
 
 /// Runs `check` at start, then on the schedule and whenever a trigger arrives, until
 /// `shutdown`. `check` gets the trigger that woke it (`None` for a scheduled run) and returns
 /// the outcome label; an error is logged, counted, recorded, and retried after
-/// [`error_delay`] — it never ends the loop.
+/// [`error_delay`] — it never ends the loop. With `turns`, a scheduled run (not a retry, not a
+/// trigger) happens only when this replica wins its turn; otherwise the loop sleeps until the
+/// winner's turn ends.
 pub async fn run_loop<T, F, Fut>(
     s: LoopSettings,
     mut triggers: mpsc::Receiver<T>,
@@ -96,13 +102,41 @@ pub async fn run_loop<T, F, Fut>(
     Fut: Future<Output = anyhow::Result<&'static str>>,
 {
     let mut failures = 0u32;
-    let mut pending: Option<T> = None;
     let mut open = true;
     let mut stale_error = true;
+    let mut due = s.clock.now();
     loop {
+        let mut trigger = None;
+        while s.clock.now() < due {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                t = triggers.recv(), if open => match t {
+                    Some(t) => {
+                        trigger = Some(t);
+                        break;
+                    }
+                    None => open = false,
+                },
+                _ = s.clock.sleep_until(due) => {}
+            }
+        }
+        if let (None, 0, Some(turns)) = (&trigger, failures, &s.turns) {
+            let now = s.clock.now();
+            match turns.take(&s.source, now, s.schedule.next_after(now)).await {
+                Ok(Turn::Mine) => {}
+                Ok(Turn::Taken(until)) => {
+                    due = until;
+                    continue;
+                }
+                // Better one check too many than none while the store is away.
+                Err(e) => {
+                    tracing::warn!(source = %s.source, error = %e, "cannot take the turn; checking anyway")
+                }
+            }
+        }
         let result = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = check(pending.take()) => r,
+            r = check(trigger) => r,
         };
         let now = s.clock.now();
         let wait = match result {
@@ -142,21 +176,7 @@ pub async fn run_loop<T, F, Fut>(
                 error_delay(s.schedule.base_delay(now), failures, &mut rand::rng())
             }
         };
-        let until = now + wait;
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            t = triggers.recv(), if open => match t {
-                Some(t) => pending = Some(t),
-                None => {
-                    open = false;
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = s.clock.sleep_until(until) => {}
-                    }
-                }
-            },
-            _ = s.clock.sleep_until(until) => {}
-        }
+        due = now + wait;
     }
 }
 
@@ -229,6 +249,7 @@ mod tests {
             clock: clock.clone(),
             metrics: metrics.clone(),
             store: None,
+            turns: None,
         };
         let (c, k, stop) = (calls.clone(), clock.clone(), shutdown.clone());
         let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |t| {

@@ -21,8 +21,14 @@
 //! Everything is in the store, so a restart resumes: an event with a build number is followed
 //! from the build (no queue item needed), one without from its queue item. Shutdown stops every
 //! follow-up at once through the cancellation token; nothing is lost.
+//!
+//! With several replicas each follow-up is one replica's: it holds the named lease
+//! `follow:<event>` (default 10 s), renewed every third of it while it follows. A killed
+//! replica's follow-ups are taken over at the next rescan after its leases run out (within
+//! about 15 s at the defaults); a replica that loses a lease (a long stall) stops that follow-up before it
+//! records anything.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,8 +51,11 @@ pub struct FollowSettings {
     pub max_interval: Duration,
     /// One follow-up gives up after this long (result `UNKNOWN`).
     pub give_up_after: Duration,
-    /// How often the store is read again for follow-ups (another daemon may have delivered).
+    /// How long a not-settled follow-up (Jenkins unreachable) waits before it is tried again.
     pub rescan: Duration,
+    /// How long a follow-up's lease lasts without renewal; the store is read again and the
+    /// leases renewed every third of it.
+    pub lease: Duration,
 }
 
 impl Default for FollowSettings {
@@ -56,6 +65,7 @@ impl Default for FollowSettings {
             max_interval: Duration::from_secs(30),
             give_up_after: Duration::from_secs(6 * 3600),
             rescan: Duration::from_secs(60),
+            lease: Duration::from_secs(10),
         }
     }
 }
@@ -67,6 +77,14 @@ pub struct BuildFollower {
     store: Store,
     wake: Arc<Notify>,
     settings: FollowSettings,
+    owner: String,
+}
+
+/// The follow-ups this replica runs, each with the token that stops it.
+type Following = Arc<Mutex<HashMap<String, CancellationToken>>>;
+
+fn lease_name(event: &str) -> String {
+    format!("follow:{event}")
 }
 
 impl BuildFollower {
@@ -83,37 +101,100 @@ impl BuildFollower {
             store,
             wake,
             settings,
+            owner: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
         }
     }
 
-    /// Runs until `shutdown`, following every pending build once at a time per event.
+    /// Leases follow-ups as `owner` (the replica id).
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
+    /// Renews this replica's follow-up leases; stops the follow-ups whose lease was lost.
+    async fn renew(&self, following: &Following) {
+        let now = time::OffsetDateTime::now_utc();
+        match self
+            .store
+            .renew_leases(&self.owner, "follow:", now, now + self.settings.lease)
+            .await
+        {
+            Ok(held) => {
+                for (event, stop) in following.lock().expect("not poisoned").iter() {
+                    if !held.contains(&lease_name(event)) && !stop.is_cancelled() {
+                        tracing::warn!(%event, "follow-up lease lost; another replica follows this build");
+                        stop.cancel();
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot renew follow-up leases"),
+        }
+    }
+
+    /// Takes the follow-up of `event` unless another replica holds it.
+    async fn take(&self, event: &str) -> bool {
+        let now = time::OffsetDateTime::now_utc();
+        match self
+            .store
+            .try_lease(
+                &lease_name(event),
+                &self.owner,
+                now,
+                now + self.settings.lease,
+            )
+            .await
+        {
+            Ok(taken) => taken,
+            Err(e) => {
+                tracing::warn!(%event, error = %e, "cannot lease the follow-up");
+                false
+            }
+        }
+    }
+
+    /// Runs until `shutdown`, following every pending build no other replica follows, once
+    /// at a time per event.
     pub async fn run(self, shutdown: CancellationToken) {
-        let following: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let following: Following = Arc::default();
         let mut tasks = JoinSet::new();
         let this = Arc::new(self);
+        let tick = this.settings.rescan.min(this.settings.lease / 3);
         while !shutdown.is_cancelled() {
+            this.renew(&following).await;
             match this.store.pending_builds(200).await {
                 Ok(pending) => {
                     for p in pending {
-                        if !following
+                        if following
                             .lock()
                             .expect("not poisoned")
-                            .insert(p.event_id.clone())
+                            .contains_key(&p.event_id)
+                            || !this.take(&p.event_id).await
                         {
                             continue;
                         }
-                        let (me, done, stop) = (this.clone(), following.clone(), shutdown.clone());
+                        let stop = shutdown.child_token();
+                        following
+                            .lock()
+                            .expect("not poisoned")
+                            .insert(p.event_id.clone(), stop.clone());
+                        let (me, done) = (this.clone(), following.clone());
                         tasks.spawn(async move {
                             let id = p.event_id.clone();
                             if !me.follow(p, &stop).await {
-                                // Not settled (Jenkins unreachable, refused): keep it claimed
-                                // until the next rescan so it is not retried in a tight loop.
+                                // Not settled (Jenkins unreachable, refused): keep it (and its
+                                // lease) until the rescan so it is not retried in a tight loop.
                                 tokio::select! {
                                     _ = stop.cancelled() => {}
                                     _ = tokio::time::sleep(me.settings.rescan) => {}
                                 }
                             }
                             done.lock().expect("not poisoned").remove(&id);
+                            // A no-op when the lease was lost: it names another owner now.
+                            if let Err(e) =
+                                me.store.release_lease(&lease_name(&id), &me.owner).await
+                            {
+                                tracing::debug!(event = %id, error = %e, "cannot release the follow-up lease; it runs out");
+                            }
                         });
                     }
                 }
@@ -122,11 +203,24 @@ impl BuildFollower {
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 _ = this.wake.notified() => {}
-                _ = tokio::time::sleep(this.settings.rescan) => {}
+                _ = tokio::time::sleep(tick) => {}
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
         tasks.shutdown().await;
+        // Give the follow-ups to the other replicas at once instead of after the lease.
+        let held: Vec<String> = following
+            .lock()
+            .expect("not poisoned")
+            .keys()
+            .cloned()
+            .collect();
+        for event in held {
+            let _ = this
+                .store
+                .release_lease(&lease_name(&event), &this.owner)
+                .await;
+        }
     }
 
     async fn record(&self, event: &str, c: Correlation) {

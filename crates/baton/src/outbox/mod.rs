@@ -1,6 +1,7 @@
 //! The durable outbox: every effect on Jenkins or Spinnaker is recorded first
 //! ([`Outbox::enqueue`], idempotent by key) and delivered later by the [`worker`], with
-//! per-target ordering, leases that survive a crash, and the retry [`policy`].
+//! per-target ordering, short leases renewed while a delivery runs (a crashed owner's record is
+//! due again within one lease), latest-wins superseding, and the retry [`policy`].
 //!
 //! Record kinds ([`Effect`]) are pure data; the code that performs them implements [`Deliver`].
 
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::store::outbox::{NewRecord, Record};
+use crate::store::outbox::{NewRecord, Record, Supersede};
 use crate::store::{Store, StoreError};
 
 /// Kind of a Spinnaker Echo webhook effect.
@@ -197,6 +198,20 @@ impl Outbox {
         key: &str,
         event_id: Option<&str>,
     ) -> Result<(Record, bool), StoreError> {
+        self.enqueue_latest(effect, application, key, event_id, None)
+            .await
+    }
+
+    /// Like [`Outbox::enqueue`]; with `supersede`, older records of its group still waiting
+    /// (and covered by its scope) are marked superseded and never sent: latest wins.
+    pub async fn enqueue_latest(
+        &self,
+        effect: &Effect,
+        application: &str,
+        key: &str,
+        event_id: Option<&str>,
+        supersede: Option<Supersede>,
+    ) -> Result<(Record, bool), StoreError> {
         let payload = serde_json::to_value(effect).map_err(|source| StoreError::Corrupt {
             column: "payload",
             source,
@@ -207,10 +222,16 @@ impl Outbox {
             payload,
             key: key.to_owned(),
             event_id: event_id.map(str::to_owned),
+            supersede,
         };
-        let (record, created) = self.store.enqueue(&new, self.clock.now()).await?;
+        let now = self.clock.now();
+        let (record, created) = self.store.enqueue(&new, now).await?;
         if created {
+            if new.supersede.is_some() {
+                self.store.supersede_stale(record.id, now).await?;
+            }
             self.wake.notify_one();
+            self.store.notify_outbox().await;
         }
         Ok((record, created))
     }
@@ -264,6 +285,7 @@ mod tests {
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             delivered_at: None,
             response: None,
+            superseded_by: None,
         };
         assert_eq!(Effect::from_record(&record).unwrap(), e);
         let mut wrong = record.clone();

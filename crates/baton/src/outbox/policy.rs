@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use time::OffsetDateTime;
+
+use super::DeliveryError;
 
 use crate::config::model::{Jitter, OutboxSettings};
 
@@ -16,6 +19,8 @@ pub struct RetryPolicy {
     pub max: Duration,
     /// Attempts before giving up.
     pub max_attempts: u32,
+    /// Time after a record's creation after which a failed attempt gives up.
+    pub give_up_after: Duration,
     /// Jitter mode.
     pub jitter: Jitter,
     /// Least delay after a 429 without `Retry-After`.
@@ -28,6 +33,7 @@ impl From<&OutboxSettings> for RetryPolicy {
             initial: s.initial_delay,
             max: s.max_delay,
             max_attempts: s.max_attempts,
+            give_up_after: s.give_up_after,
             jitter: s.jitter,
             throttle_floor: Duration::from_secs(30).min(s.max_delay),
         }
@@ -81,6 +87,26 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// When to try again after attempt `attempt_no` of a record created at `created` failed with
+/// `e`, or `None` to give up (permanent failure, attempts or time used up).
+pub(crate) fn retry_at(
+    policy: &RetryPolicy,
+    attempt_no: u32,
+    e: &DeliveryError,
+    now: OffsetDateTime,
+    created: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    if e.permanent || attempt_no >= policy.max_attempts || now >= created + policy.give_up_after {
+        return None;
+    }
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    let failure = Failure {
+        retry_after: e.retry_after,
+        throttled: e.throttled,
+    };
+    Some(now + next_delay(attempt_no, failure, policy, &mut rng))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +118,7 @@ mod tests {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(60),
             max_attempts: 10,
+            give_up_after: Duration::from_secs(3600),
             jitter,
             throttle_floor: Duration::from_secs(30),
         }
@@ -163,6 +190,23 @@ mod tests {
         for _ in 0..50 {
             assert!(next_delay(1, f, &p, &mut rng) >= Duration::from_secs(30));
         }
+    }
+
+    #[test]
+    fn server_errors_retry_until_the_time_bound_and_4xx_die_at_once() {
+        let p = RetryPolicy {
+            give_up_after: Duration::from_secs(24 * 3600),
+            max_attempts: 500,
+            ..policy(Jitter::Full)
+        };
+        let created = time::macros::datetime!(2026-11-29 12:00 UTC);
+        let e503 = DeliveryError::from_status(503, None, "503");
+        let hour = |h: i64| created + time::Duration::hours(h);
+        assert!(retry_at(&p, 40, &e503, hour(23), created).is_some());
+        assert_eq!(retry_at(&p, 41, &e503, hour(24), created), None);
+        assert_eq!(retry_at(&p, 500, &e503, hour(1), created), None);
+        let e404 = DeliveryError::from_status(404, None, "404");
+        assert_eq!(retry_at(&p, 1, &e404, created, created), None);
     }
 
     #[test]

@@ -1,20 +1,23 @@
 //! The delivery loop. Each turn it reads the head (oldest pending record) of every target,
 //! leases the due ones and delivers them concurrently — one at a time per target, so a failing
-//! head holds back its own target only. Outcomes go through the retry policy; a lease that
-//! outlives a crashed worker makes the record due again ("at most one duplicate per crash").
+//! head holds back its own target only. Outcomes go through the retry policy.
+//!
+//! A claim is a short lease (default 10 s) that the loop renews every third of it while the
+//! delivery runs, so a crashed worker's record is due again within one lease, on whichever
+//! replica looks first ("at most one duplicate per crash"). A worker that fails to renew (its
+//! lease ran out during a stall and another worker claimed the record) aborts the delivery and
+//! records no outcome.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::policy::{Failure, RetryPolicy, next_delay};
+use super::policy::{RetryPolicy, retry_at};
 use super::{Deliver, DeliveryError, Outbox};
 use crate::clock::Clock;
 use crate::config::model::OutboxSettings;
@@ -26,8 +29,10 @@ use crate::store::outbox::Record;
 pub struct WorkerSettings {
     /// Retry schedule.
     pub policy: RetryPolicy,
-    /// How long a claim holds a record; a delivery is cut off before it runs out.
+    /// How long a claim holds a record without renewal; renewed every third of it.
     pub lease: Duration,
+    /// A delivery is cut off after this long (the lease is renewed meanwhile).
+    pub delivery_timeout: Duration,
     /// How long delivered records are kept.
     pub retention: Duration,
     /// Longest sleep between looks at the store (other daemons may enqueue).
@@ -41,12 +46,19 @@ impl From<&OutboxSettings> for WorkerSettings {
         Self {
             policy: RetryPolicy::from(s),
             lease: s.lease,
+            delivery_timeout: DELIVERY_TIMEOUT,
             retention: s.retention,
             idle_poll: Duration::from_secs(5),
             drain: Duration::from_secs(20),
         }
     }
 }
+
+/// Longest single delivery attempt by default.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The cluster-wide lease that makes retention run once an hour across replicas.
+const RETENTION_LEASE: &str = "job:retention";
 
 /// Delivers outbox records with `D`.
 pub struct Worker<D> {
@@ -65,7 +77,7 @@ struct Outcome {
     result: Result<super::Delivered, DeliveryError>,
 }
 
-type Running = HashMap<tokio::task::Id, Record>;
+type Running = HashMap<tokio::task::Id, (Record, AbortHandle)>;
 
 impl<D: Deliver> Worker<D> {
     /// A worker for `outbox` (sharing its wake-up signal) delivering with `deliver`.
@@ -87,6 +99,12 @@ impl<D: Deliver> Worker<D> {
         self
     }
 
+    /// Claims records as `owner` (the replica id) instead of a random id.
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
     /// This worker's lease owner id.
     pub fn owner(&self) -> &str {
         &self.owner
@@ -100,7 +118,9 @@ impl<D: Deliver> Worker<D> {
     /// receiver and may record correlation ids on the record's event.
     pub async fn run(self, shutdown: CancellationToken) {
         let kinds = self.deliver.kinds();
-        let cutoff = self.settings.lease.mul_f64(0.8);
+        let cutoff = self.settings.delivery_timeout;
+        let renew_every = self.settings.lease / 3;
+        let mut renew_at = self.clock.now() + renew_every;
         let mut inflight: JoinSet<Outcome> = JoinSet::new();
         let mut running: Running = HashMap::new();
         let mut next_purge = self.clock.now();
@@ -114,11 +134,18 @@ impl<D: Deliver> Worker<D> {
                 next_purge = now + Duration::from_secs(3600);
                 self.purge(now).await;
             }
+            if now >= renew_at {
+                renew_at = now + renew_every;
+                self.renew(&running, now).await;
+            }
+            if !running.is_empty() {
+                wake_at = wake_at.min(renew_at);
+            }
             match self.store.pending_heads(&kinds).await {
                 Ok(heads) => {
                     store_failures = 0;
                     let busy: HashSet<String> =
-                        running.values().map(|r| r.target.clone()).collect();
+                        running.values().map(|(r, _)| r.target.clone()).collect();
                     for head in heads {
                         if busy.contains(&head.target) {
                             continue;
@@ -148,7 +175,7 @@ impl<D: Deliver> Worker<D> {
                                         };
                                     Outcome { record, result }
                                 });
-                                running.insert(task.id(), head);
+                                running.insert(task.id(), (head, task));
                             }
                             Ok(false) => {}
                             Err(e) => tracing::warn!(record = head.id, error = %e, "claim failed"),
@@ -199,7 +226,7 @@ impl<D: Deliver> Worker<D> {
             self.finish(d, &mut running).await;
         }
         inflight.abort_all();
-        for (_, record) in running.drain() {
+        for (_, (record, _)) in running.drain() {
             tracing::warn!(record = record.id, target = %record.target, "delivery still running at the drain deadline; releasing it");
             if let Err(e) = self.store.release(record.id, &self.owner).await {
                 tracing::warn!(record = record.id, error = %e, "release failed; the lease will expire");
@@ -207,7 +234,50 @@ impl<D: Deliver> Worker<D> {
         }
     }
 
+    /// Renews the leases of the running deliveries; aborts those whose lease was lost (they
+    /// record nothing: the new holder delivers). A store error renews nothing and aborts
+    /// nothing: the outcome write checks the lease anyway.
+    async fn renew(&self, running: &Running, now: OffsetDateTime) {
+        if running.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = running.values().map(|(r, _)| r.id).collect();
+        match self
+            .store
+            .renew_records(&ids, &self.owner, now + self.settings.lease)
+            .await
+        {
+            Ok(held) => {
+                for (record, task) in running.values() {
+                    if !held.contains(&record.id) {
+                        tracing::warn!(record = record.id, target = %record.target, "lease lost (another worker holds the record); stopping this delivery");
+                        task.abort();
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot renew delivery leases"),
+        }
+    }
+
     async fn purge(&self, now: OffsetDateTime) {
+        // Once an hour across all replicas: whoever takes the hour's lease purges.
+        match self
+            .store
+            .try_lease(
+                RETENTION_LEASE,
+                &self.owner,
+                now,
+                now + Duration::from_secs(3600),
+            )
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox retention skipped: the store is unreachable");
+                return;
+            }
+        }
         match self
             .store
             .purge_delivered(now - self.settings.retention)
@@ -240,7 +310,7 @@ impl<D: Deliver> Worker<D> {
                 (outcome.record, outcome.result)
             }
             Err(e) => {
-                let Some(record) = running.remove(&e.id()) else {
+                let Some((record, _)) = running.remove(&e.id()) else {
                     return;
                 };
                 let message = if e.is_panic() {
@@ -265,7 +335,13 @@ impl<D: Deliver> Worker<D> {
                     .await
             }
             Err(e) => {
-                let retry_at = retry_at(&self.settings.policy, attempt_no, &e, now);
+                let retry_at = retry_at(
+                    &self.settings.policy,
+                    attempt_no,
+                    &e,
+                    now,
+                    record.created_at,
+                );
                 self.count(
                     &record.target,
                     if retry_at.is_some() { "retry" } else { "dead" },
@@ -278,9 +354,18 @@ impl<D: Deliver> Worker<D> {
                         tracing::error!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, "delivery failed; record is dead")
                     }
                 }
-                self.store
+                let marked = self
+                    .store
                     .mark_failed(record.id, &self.owner, &e.message, retry_at)
-                    .await
+                    .await;
+                // A newer record of its group may have arrived while this one was on the wire.
+                if retry_at.is_some()
+                    && matches!(marked, Ok(true))
+                    && let Err(e) = self.store.supersede_stale(record.id, now).await
+                {
+                    tracing::warn!(record = record.id, error = %e, "cannot check for a newer record");
+                }
+                marked
             }
         };
         match recorded {
@@ -294,22 +379,4 @@ impl<D: Deliver> Worker<D> {
             }
         }
     }
-}
-
-/// When to try again after attempt `attempt_no` failed with `e`, or `None` to give up.
-fn retry_at(
-    policy: &RetryPolicy,
-    attempt_no: u32,
-    e: &DeliveryError,
-    now: OffsetDateTime,
-) -> Option<OffsetDateTime> {
-    if e.permanent || attempt_no >= policy.max_attempts {
-        return None;
-    }
-    let mut rng = StdRng::from_os_rng();
-    let failure = Failure {
-        retry_after: e.retry_after,
-        throttled: e.throttled,
-    };
-    Some(now + next_delay(attempt_no, failure, policy, &mut rng))
 }

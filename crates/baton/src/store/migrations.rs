@@ -72,13 +72,44 @@ CREATE TABLE events (
 CREATE INDEX events_product_created ON events (product, created_at);
 ";
 
+/// Several replicas (issue 12): outbox records a newer one supersedes, named leases (turns of
+/// scheduled work, build follow-ups) and the replica registry.
+const V2: &str = "
+ALTER TABLE outbox ADD COLUMN supersede_group TEXT;
+ALTER TABLE outbox ADD COLUMN supersede_scope TEXT;
+ALTER TABLE outbox ADD COLUMN superseded_by BIGINT;
+CREATE INDEX outbox_supersede ON outbox (supersede_group, state);
+CREATE TABLE leases (
+    name         TEXT PRIMARY KEY,
+    owner        TEXT,
+    lease_until  BIGINT NOT NULL
+);
+CREATE TABLE replicas (
+    id           TEXT PRIMARY KEY,
+    host         TEXT NOT NULL,
+    pid          BIGINT NOT NULL,
+    version      TEXT NOT NULL,
+    started_at   BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    stopped_at   BIGINT
+);
+";
+
 fn migrations() -> Vec<Migration> {
-    vec![Migration {
-        version: 1,
-        name: "initial schema",
-        sqlite: V1,
-        postgres: V1,
-    }]
+    vec![
+        Migration {
+            version: 1,
+            name: "initial schema",
+            sqlite: V1,
+            postgres: V1,
+        },
+        Migration {
+            version: 2,
+            name: "replicas, leases, superseded records",
+            sqlite: V2,
+            postgres: V2,
+        },
+    ]
 }
 
 /// The newest schema version this build knows.

@@ -3,12 +3,16 @@
 //! milliseconds in BIGINT columns).
 //!
 //! It holds the last observation per source, the delivered chart/values digests per product and
-//! environment, the outbox ([`outbox`]) and events with their correlation ids ([`events`]).
+//! environment, the outbox ([`outbox`]) and events with their correlation ids ([`events`]);
+//! for several replicas, named [`leases`] and the [`replicas`] registry.
 
 pub mod events;
 pub mod followups;
+mod latest;
+pub mod leases;
 mod migrations;
 pub mod outbox;
+pub mod replicas;
 
 use std::path::Path;
 use std::time::Duration;
@@ -97,7 +101,11 @@ impl Default for PoolSettings {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    url: std::sync::Arc<str>,
 }
+
+/// The PostgreSQL channel an enqueue notifies so every replica's worker wakes.
+pub const OUTBOX_CHANNEL: &str = "baton_outbox";
 
 impl Store {
     /// Connects with default pool settings and applies migrations.
@@ -136,7 +144,11 @@ impl Store {
                 .await?;
         }
         migrations::run(&pool, backend).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.into(),
+        })
     }
 
     /// Checks that the database at `url` answers, without creating or migrating anything.
@@ -188,6 +200,26 @@ impl Store {
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Tells every replica's worker that a record was enqueued (PostgreSQL `NOTIFY`; nothing
+    /// on SQLite, which has one replica). Best effort: workers also poll.
+    pub async fn notify_outbox(&self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(OUTBOX_CHANNEL)
+            .execute(&self.pool)
+            .await
+        {
+            tracing::debug!(error = %e, "NOTIFY failed; the other replicas find the record by polling");
+        }
+    }
+
+    /// The connection URL (with its password: never log it; see [`redact`]).
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// Checks that the database answers.

@@ -1,5 +1,6 @@
-//! Outbox records in the store: enqueue (idempotent by key), per-target heads, leases,
-//! outcomes, manual retry/drop and retention. Policy lives in [`crate::outbox`].
+//! Outbox records in the store: enqueue (idempotent by key), per-target heads, leases and
+//! their renewal, outcomes, latest-wins superseding, manual retry/drop and retention. Policy
+//! lives in [`crate::outbox`].
 
 use serde::Serialize;
 use sqlx::Row;
@@ -18,6 +19,9 @@ pub enum State {
     Delivered,
     /// Gave up after the last attempt or a permanent failure; retryable by hand.
     Dead,
+    /// Never sent: a newer record of the same group (product + environments, image + tag)
+    /// replaced it while it waited.
+    Superseded,
 }
 
 impl State {
@@ -26,6 +30,7 @@ impl State {
             State::Pending => "pending",
             State::Delivered => "delivered",
             State::Dead => "dead",
+            State::Superseded => "superseded",
         }
     }
 
@@ -33,6 +38,7 @@ impl State {
         match s {
             "delivered" => State::Delivered,
             "dead" => State::Dead,
+            "superseded" => State::Superseded,
             _ => State::Pending,
         }
     }
@@ -51,6 +57,19 @@ pub struct NewRecord {
     pub key: String,
     /// The event this effect belongs to.
     pub event_id: Option<String>,
+    /// Latest wins: a waiting record of the same group whose scope is within this record's
+    /// scope is superseded by it.
+    pub supersede: Option<Supersede>,
+}
+
+/// A record's latest-wins group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supersede {
+    /// The group, e.g. `chart:micro-gw` or `image:micro-gw:petstore:latest`.
+    pub group: String,
+    /// What the record covers within its group (e.g. environments); an older record is
+    /// superseded only by a newer one covering all of it.
+    pub scope: Vec<String>,
 }
 
 /// A stored outbox record.
@@ -88,6 +107,8 @@ pub struct Record {
     pub delivered_at: Option<OffsetDateTime>,
     /// What the receiver answered (kind-specific).
     pub response: Option<serde_json::Value>,
+    /// The newer record that replaced this one (state `superseded`).
+    pub superseded_by: Option<i64>,
 }
 
 /// Record counts by state, for status and metrics.
@@ -99,13 +120,15 @@ pub struct Counts {
     pub delivered: u64,
     /// Dead records.
     pub dead: u64,
+    /// Records a newer one replaced before they were sent.
+    pub superseded: u64,
     /// Creation time of the oldest pending record.
     #[serde(with = "time::serde::rfc3339::option")]
     pub oldest_pending: Option<OffsetDateTime>,
 }
 
 const COLUMNS: &str = "id, kind, target, payload, idem_key, event_id, state, attempts, \
-    next_attempt_at, last_error, lease_until, created_at, delivered_at, response";
+    next_attempt_at, last_error, lease_until, created_at, delivered_at, response, superseded_by";
 
 fn decode(row: &AnyRow) -> Result<Record, StoreError> {
     let json = |column: &'static str, text: String| {
@@ -131,6 +154,7 @@ fn decode(row: &AnyRow) -> Result<Record, StoreError> {
             .try_get::<Option<i64>, _>("delivered_at")?
             .map(from_millis),
         response: response.map(|r| json("response", r)).transpose()?,
+        superseded_by: row.try_get("superseded_by")?,
     })
 }
 
@@ -144,7 +168,8 @@ impl Store {
     ) -> Result<(Record, bool), StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO outbox (kind, target, payload, idem_key, event_id, state, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) \
+             next_attempt_at, created_at, supersede_group, supersede_scope) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $7, $8) \
              ON CONFLICT (idem_key) DO NOTHING",
         )
         .bind(&new.kind)
@@ -153,6 +178,8 @@ impl Store {
         .bind(&new.key)
         .bind(&new.event_id)
         .bind(millis(now))
+        .bind(new.supersede.as_ref().map(|s| s.group.clone()))
+        .bind(new.supersede.as_ref().map(|s| scope_text(&s.scope)))
         .execute(self.pool())
         .await?
         .rows_affected()
@@ -312,6 +339,7 @@ impl Store {
         if n == 0 {
             return Err(StoreError::Conflict(match record.state {
                 State::Delivered => format!("outbox record {id} was already delivered"),
+                State::Superseded => superseded_message(&record),
                 _ => format!("outbox record {id} is being delivered right now"),
             }));
         }
@@ -333,6 +361,7 @@ impl Store {
         if n == 0 {
             return Err(StoreError::Conflict(match record.state {
                 State::Delivered => format!("outbox record {id} was delivered; it is history"),
+                State::Superseded => superseded_message(&record),
                 _ => format!("outbox record {id} is being delivered right now"),
             }));
         }
@@ -370,6 +399,7 @@ impl Store {
                 State::Pending => c.pending = n,
                 State::Delivered => c.delivered = n,
                 State::Dead => c.dead = n,
+                State::Superseded => c.superseded = n,
             }
         }
         let oldest: Option<i64> =
@@ -390,6 +420,23 @@ impl Store {
                 .rows_affected(),
         )
     }
+}
+
+fn superseded_message(r: &Record) -> String {
+    match r.superseded_by {
+        Some(by) => format!(
+            "outbox record {} was superseded by record {by}, which carries the newer change",
+            r.id
+        ),
+        None => format!("outbox record {} was superseded", r.id),
+    }
+}
+
+fn scope_text(scope: &[String]) -> String {
+    let mut s = scope.to_vec();
+    s.sort();
+    s.dedup();
+    s.join(",")
 }
 
 fn not_found(id: i64) -> StoreError {

@@ -21,6 +21,7 @@ pub fn fast_policy() -> RetryPolicy {
         initial: Duration::from_millis(100),
         max: Duration::from_secs(1),
         max_attempts: 5,
+        give_up_after: Duration::from_secs(3600),
         jitter: Jitter::None,
         throttle_floor: Duration::from_millis(300),
     }

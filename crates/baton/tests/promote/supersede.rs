@@ -153,6 +153,7 @@ async fn the_chart_deliverer_supersedes_stale_judgments_itself() {
         created_at: now,
         delivered_at: None,
         response: None,
+        superseded_by: None,
     };
     let deliverer = SpinnakerDeliverer::new(s.gate.clone(), s.store.clone())
         .with_supersede(s.promoter.clone(), "chart");

@@ -1,0 +1,298 @@
+//! Several replicas under chaos (issue 12 proof): three real `baton serve` on one PostgreSQL
+//! from the rig, DEFAULT outbox settings (10 s lease), a slow Spinnaker stand-in (400 ms), the rig's git
+//! server behind a counting forwarder. 100 changes (80 `/built` reports to random replicas, 20
+//! values commits) while a random replica is killed with SIGKILL every ~5 s and restarted.
+//!
+//! Asserted: every image change reaches Spinnaker, in order, duplicates <= kills; the newest
+//! values reach it and every chart record is delivered or superseded by a newer one; each
+//! record on the wire at a kill is delivered again within 20 s; the chart source is polled once
+//! per interval cluster-wide (<= 1.2x what one replica does) and never waits more than 20 s
+//! beyond its interval. `bench/run-ha` runs it longer (`HA_KILLS=30`, a slower Echo:
+//! `HA_ECHO_MS`) for the kill-to-redelivery percentiles in bench/README.md.
+
+mod daemon;
+mod ha;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine as _;
+use baton::store::Store;
+use baton::store::outbox::State;
+use daemon::{digest, digest_of, post_built};
+use ha::dev_values;
+use rand::{Rng, SeedableRng};
+use testkit::rig::Rig;
+use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
+
+const REPLICAS: usize = 3;
+const BUILT: u32 = 80;
+const COMMITS: u32 = 20;
+const POLL: Duration = Duration::from_secs(2);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_survive_kill_9_every_5s() {
+    let Some(rig) = Rig::for_test() else { return };
+    baton::install_crypto_provider();
+    let kills_wanted: u32 = std::env::var("HA_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(10);
+    let seed: u64 = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("seed {seed} (rerun with CRASH_SEED={seed})");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+
+    let (repo, helm, _) = ha::chart_fixtures(&rig, "ha-chaos");
+    let (git_base, git_seen) = ha::forwarder(&rig.git_http_base.replace("/git", "")).await;
+    let git_url = repo
+        .http_url
+        .replace(rig.git_http_base.trim_end_matches("/git"), &git_base);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gate = FakeSpinnaker::builder()
+        .application("micro-gw")
+        .start(listener)
+        .await
+        .unwrap();
+    // Echo answers after 400 ms (HA_ECHO_MS), so kills often land with a webhook on the wire.
+    let echo_ms = std::env::var("HA_ECHO_MS")
+        .ok()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(400);
+    gate.set_fault(
+        Fault::on(
+            "/webhooks/",
+            FaultKind::SlowAnswer(Duration::from_millis(echo_ms)),
+        )
+        .method("POST"),
+    );
+    let db = rig.new_database("ha_chaos").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let poll = format!("{}s", POLL.as_secs());
+    let file = ha::write_config(dir.path(), &db, gate.url(), &git_url, &helm.url, &poll);
+    let store = Store::open(&db).await.unwrap();
+    let http = reqwest::Client::new();
+
+    let mut replicas: Vec<testkit::baton::BatonProcess> =
+        (0..REPLICAS).map(|_| daemon::start(&file)).collect();
+    let started = Instant::now();
+    let polls_from = SystemTime::now();
+    let mut kills: Vec<(SystemTime, Vec<i64>)> = Vec::new();
+    let mut next_kill = Instant::now() + Duration::from_secs(5);
+    let total = BUILT + COMMITS;
+    let spacing = Duration::from_millis(u64::from(kills_wanted) * 5000 / u64::from(total));
+    let (mut built, mut commits) = (0u32, 0u32);
+    while built + commits < total {
+        if rng.random_range(0..total) < COMMITS && commits < COMMITS {
+            commits += 1;
+            repo.commit(
+                "main",
+                &[("mgw/values-dev.yaml", Some(&dev_values(commits)))],
+                "values",
+            )
+            .unwrap();
+        } else if built < BUILT {
+            let mut tries = 0;
+            loop {
+                let r = &replicas[rng.random_range(0..REPLICAS)];
+                match post_built(&http, &r.url, built).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tries += 1;
+                        assert!(tries < 10, "change {built} refused by every replica: {e}");
+                    }
+                }
+            }
+            built += 1;
+        } else {
+            continue;
+        }
+        if Instant::now() >= next_kill && (kills.len() as u32) < kills_wanted {
+            next_kill = Instant::now() + Duration::from_secs(5);
+            let i = rng.random_range(0..REPLICAS);
+            let victim = replicas.remove(i);
+            let id = ha::replica_of(&store, victim.pid())
+                .await
+                .expect("replica registered");
+            victim.kill9();
+            let at = SystemTime::now();
+            kills.push((at, ha::held_by(&store, &id).await));
+            replicas.insert(i, daemon::start(&file));
+        }
+        tokio::time::sleep(spacing).await;
+    }
+    // Everything reaches Spinnaker (bounded wait), then let stragglers land.
+    let newest = base64::engine::general_purpose::STANDARD.encode(dev_values(COMMITS));
+    // Each kill may hold a target for one lease (10 s) while its record waits to be taken over.
+    let deadline = Instant::now() + Duration::from_secs(60 + 12 * u64::from(kills_wanted));
+    loop {
+        let (images, charts) = received(&gate);
+        let distinct: std::collections::HashSet<_> = images.iter().collect();
+        let newest_in = charts.iter().any(|b| b.contains(&newest));
+        if distinct.len() as u32 == BUILT && newest_in {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {BUILT} image changes and newest values {newest_in} after {} kills; log:\n{}",
+            distinct.len(),
+            kills.len(),
+            replicas[0].log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ran_for = started.elapsed();
+    // Echo logs a webhook when it arrives; the outcome is recorded when it answers.
+    while store.outbox_counts().await.unwrap().pending > 0 {
+        assert!(Instant::now() < deadline, "records still pending");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let polls_until = SystemTime::now();
+    drop(replicas);
+
+    let (images, charts) = received(&gate);
+    let records = store.list_records(None, 10_000).await.unwrap();
+    let kills_n = kills.len() as u32;
+    // Image events: every change, in the order reported, duplicates <= kills.
+    let mut first_seen = Vec::new();
+    let mut per: HashMap<&str, u32> = HashMap::new();
+    for d in &images {
+        let c = per.entry(d).or_default();
+        if *c == 0 {
+            first_seen.push(d.clone());
+        }
+        *c += 1;
+    }
+    assert_eq!(
+        first_seen,
+        (0..BUILT).map(digest).collect::<Vec<_>>(),
+        "order"
+    );
+    let chart_records = records
+        .iter()
+        .filter(|r| r.target.contains(":chart:"))
+        .count();
+    let duplicates = (images.len() - BUILT as usize)
+        + charts.len().saturating_sub(
+            records
+                .iter()
+                .filter(|r| r.target.contains(":chart:") && r.state == State::Delivered)
+                .count(),
+        );
+    assert!(
+        duplicates as u32 <= kills_n,
+        "{duplicates} duplicates for {kills_n} kills"
+    );
+    // Chart events: the newest values were the last sent; nothing is left waiting.
+    assert!(
+        charts.last().unwrap().contains(&newest),
+        "the last chart event carries the newest values"
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| matches!(r.state, State::Delivered | State::Superseded)),
+        "{:?}",
+        records
+            .iter()
+            .filter(|r| !matches!(r.state, State::Delivered | State::Superseded))
+            .collect::<Vec<_>>()
+    );
+    // Each record on the wire at a kill reached Echo again within 20 s of the last kill that
+    // caught it (a record can be caught again while it is redelivered).
+    let mut last_kill: HashMap<i64, SystemTime> = HashMap::new();
+    for (at, ids) in &kills {
+        for id in ids {
+            last_kill.insert(*id, *at);
+        }
+    }
+    let arrivals = gate.requests();
+    let mut redelivery = Vec::new();
+    for (id, at) in &last_kill {
+        let r = records.iter().find(|r| r.id == *id).unwrap();
+        if r.state == State::Superseded {
+            continue;
+        }
+        let again = arrivals
+            .iter()
+            .filter(|q| q.method == "POST" && q.received_at > *at)
+            .filter(|q| {
+                serde_json::from_slice::<serde_json::Value>(&q.body)
+                    .ok()
+                    .as_ref()
+                    == Some(&r.payload["body"])
+            })
+            .map(|q| q.received_at)
+            .min()
+            .expect("an in-flight record reached Echo again");
+        redelivery.push(again.duration_since(*at).unwrap_or_default());
+    }
+    let worst = redelivery.iter().max().copied().unwrap_or_default();
+    let (p50, p99) = (
+        ha::percentile(&mut redelivery, 50),
+        ha::percentile(&mut redelivery, 99),
+    );
+    // The chart source: polled once per interval across the replicas.
+    let git_polls = git_seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, m, p)| {
+            *t >= polls_from && *t <= polls_until && m == "GET" && p.contains("info/refs")
+        })
+        .count();
+    let window = polls_until.duration_since(polls_from).unwrap();
+    // Failover of scheduled work: the longest wait between two polls, beyond the interval.
+    let mut poll_times: Vec<SystemTime> = git_seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, m, p)| *t >= polls_from && m == "GET" && p.contains("info/refs"))
+        .map(|(t, _, _)| *t)
+        .collect();
+    poll_times.sort();
+    let longest_gap = poll_times
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).unwrap_or_default())
+        .max()
+        .unwrap_or_default();
+    let one_replica = window.as_secs_f64() / POLL.as_secs_f64() + f64::from(COMMITS);
+    println!(
+        "ha chaos: {REPLICAS} replicas, {total} changes, {kills_n} kills, {} image webhooks, {} chart webhooks ({chart_records} chart records), {duplicates} duplicates; kill-to-redelivery of {} in-flight records p50 {p50:?} p99 {p99:?} max {worst:?}; git info/refs {git_polls} in {window:?} (one replica ~{one_replica:.0}), longest gap between polls {longest_gap:?} (interval {POLL:?}); took {ran_for:?}",
+        images.len(),
+        charts.len(),
+        redelivery.len()
+    );
+    assert!(
+        worst <= Duration::from_secs(20),
+        "redelivery took {worst:?}"
+    );
+    assert!(
+        longest_gap <= POLL + Duration::from_secs(20),
+        "the chart source went {longest_gap:?} without a poll"
+    );
+    assert!(
+        (git_polls as f64) <= 1.2 * one_replica,
+        "{git_polls} git polls, one replica would make ~{one_replica:.0}"
+    );
+}
+
+/// Image digests and chart bodies Echo accepted (200), in arrival order.
+fn received(gate: &FakeSpinnaker) -> (Vec<String>, Vec<String>) {
+    let mut images = Vec::new();
+    let mut charts = Vec::new();
+    for r in gate.requests() {
+        if r.method != "POST" || r.status != 200 {
+            continue;
+        }
+        if r.path == "/webhooks/webhook/image" {
+            images.push(digest_of(&r.body));
+        } else if r.path == "/webhooks/webhook/chart" {
+            charts.push(String::from_utf8_lossy(&r.body).into_owned());
+        }
+    }
+    (images, charts)
+}
