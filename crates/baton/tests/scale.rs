@@ -165,3 +165,56 @@ async fn unchanged_cycles_write_nothing_and_the_counter_equals_the_heads_sent() 
     }
     handle.stop().await.expect("the daemon stops");
 }
+
+/// 10,000 watched tags on a registry that refuses connections (each check retries with
+/// backoff, so the first cycle takes minutes): the daemon is ready, and answers `/readyz`,
+/// while that first cycle is still running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_tags_answer_readyz_before_the_first_cycle_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("api-tokens"), "scale-test-token\n").unwrap();
+    std::fs::write(dir.path().join("jenkins-token"), "x\n").unwrap();
+    let mut yaml = format!(
+        "state: sqlite://{}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
+         jenkins: {{url: \"http://127.0.0.1:9\", user: baton, token_file: jenkins-token}}\n\
+         spinnaker: {{gate_url: \"http://127.0.0.1:9\"}}\n\
+         registries:\n  - {{host: \"127.0.0.1:9\", insecure: true}}\nproducts:\n",
+        dir.path().join("baton.db").display()
+    );
+    for p in 0..100 {
+        yaml.push_str(&format!("  - name: p{p}\n    images:\n"));
+        for i in 0..100 {
+            yaml.push_str(&format!(
+                "      - {{name: i{i}, base: \"127.0.0.1:9/b/p{p}:i{i}\", check: \"* * * * *\", target: \"127.0.0.1:9/t/i{i}\", jenkins_job: p/i{i}}}\n"
+            ));
+        }
+    }
+    let file = dir.path().join("baton.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let config = baton::config::load(&file).expect("the config loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut handle = baton::daemon::Daemon::builder(config)
+        .listener(listener)
+        .cache_dir(dir.path().join("cache"))
+        .drain(Duration::from_secs(2))
+        .build()
+        .await
+        .expect("the daemon builds")
+        .spawn();
+    tokio::time::timeout(Duration::from_secs(60), handle.ready())
+        .await
+        .expect("ready within 60 s")
+        .expect("the daemon starts");
+    let url = handle.url();
+    let ready = reqwest::get(format!("{url}/readyz"))
+        .await
+        .expect("GET /readyz");
+    assert_eq!(ready.status(), 200);
+    let m = metrics(&url).await;
+    let checks = sum(&m, "baton_source_checks_total", &["source=\"base-image:"]);
+    assert!(
+        checks < 10_000,
+        "the first cycle ({checks} checks) ended before the daemon answered /readyz"
+    );
+    handle.stop().await.expect("the daemon stops");
+}

@@ -344,7 +344,10 @@ mod tests {
         );
         // Then each fire plus this source's fixed offset into the interval.
         let off = spread("base-image:p/i", Duration::from_secs(900));
-        assert!(off > Duration::ZERO && off < Duration::from_secs(450), "{off:?}");
+        assert!(
+            off > Duration::ZERO && off < Duration::from_secs(450),
+            "{off:?}"
+        );
         assert_eq!(at[3], datetime!(2026-11-29 12:15:00 UTC) + off);
         assert_eq!(at[4], datetime!(2026-11-29 12:30:00 UTC) + off);
     }
