@@ -218,3 +218,90 @@ async fn ten_thousand_tags_answer_readyz_before_the_first_cycle_ends() {
     );
     handle.stop().await.expect("the daemon stops");
 }
+
+/// A registry answering 429 with `Retry-After` of a day: one request, then the whole registry
+/// pauses (for at most the 10-minute cap, proven in baton-sources' rate tests); every check
+/// meanwhile is counted as `paused`, not as a failed check to warn about.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_a_far_retry_after_pauses_the_registry_without_errors() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            (
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "86400")],
+                "slow down",
+            )
+        }
+    });
+    let registry = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let reg = registry.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(registry, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("api-tokens"), "scale-test-token\n").unwrap();
+    std::fs::write(dir.path().join("jenkins-token"), "x\n").unwrap();
+    let mut yaml = format!(
+        "state: sqlite://{}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
+         jenkins: {{url: \"http://127.0.0.1:9\", user: baton, token_file: jenkins-token}}\n\
+         spinnaker: {{gate_url: \"http://127.0.0.1:9\"}}\n\
+         registries:\n  - {{host: \"{reg}\", insecure: true}}\nproducts:\n  - name: p\n    images:\n",
+        dir.path().join("baton.db").display()
+    );
+    for i in 0..IMAGES {
+        yaml.push_str(&format!(
+            "      - {{name: i{i}, base: \"{reg}/b:i{i}\", check: \"* * * * * *\", target: \"{reg}/t/i{i}\", jenkins_job: p/i{i}}}\n"
+        ));
+    }
+    let file = dir.path().join("baton.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let config = baton::config::load(&file).expect("the config loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut handle = baton::daemon::Daemon::builder(config)
+        .listener(listener)
+        .cache_dir(dir.path().join("cache"))
+        .drain(Duration::from_secs(2))
+        .build()
+        .await
+        .expect("the daemon builds")
+        .spawn();
+    tokio::time::timeout(Duration::from_secs(60), handle.ready())
+        .await
+        .expect("ready within 60 s")
+        .expect("the daemon starts");
+    let url = handle.url();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = metrics(&url).await;
+        let paused = sum(&m, "baton_source_checks_total", &["outcome=\"paused\""]);
+        assert_eq!(
+            sum(&m, "baton_source_checks_total", &["outcome=\"error\""]),
+            0,
+            "{m}"
+        );
+        if paused >= 3 * IMAGES as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{paused} paused checks:\n{m}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Concurrent first checks may each have met the 429 before the pause opened; after that,
+    // nothing reaches the registry.
+    let sent = hits.load(Ordering::SeqCst);
+    assert!(
+        (1..=8).contains(&sent),
+        "{sent} requests reached the registry"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        sent,
+        "requests during the pause"
+    );
+    handle.stop().await.expect("the daemon stops");
+}

@@ -3,9 +3,9 @@
 //! The Jenkins deliverer follows the queue item to the build.
 
 use anyhow::{Context as _, bail};
-use baton_sources::CheckOutcome;
 use baton_sources::git::{Git, GitObservation, GitWatch};
 use baton_sources::registry::{ImageWatch, RegistryObservation};
+use baton_sources::{CheckOutcome, ErrorKind};
 
 use super::context::JobContext;
 use super::policy::{self, Decision};
@@ -77,6 +77,13 @@ impl ImageJob {
             .await
             .outcome
         {
+            CheckOutcome::Error {
+                kind: ErrorKind::RateLimited,
+                message,
+            } => {
+                tracing::debug!(base = %self.image.base, "not checked: {message}");
+                return Ok(Decision::Paused(message));
+            }
             CheckOutcome::Error { message, .. } => {
                 bail!("base image {}: {message}", self.image.base)
             }

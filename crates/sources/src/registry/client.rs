@@ -122,20 +122,25 @@ impl RegistryClient {
                 attempt += 1;
                 tokio::time::sleep(wait).await;
             }
-            if !self.state.take_budget(self.config.budget, Instant::now()) {
-                let b = self.config.budget.expect("budget checked");
-                return Err(Error::BudgetExhausted {
-                    host: self.config.host.clone(),
-                    limit: b.requests,
-                    window: b.per,
-                });
-            }
             let resp = {
                 let _permit = self
                     .permits
                     .acquire()
                     .await
                     .expect("semaphore is never closed");
+                // A 429 may have opened the pause while this request waited for its permit:
+                // with thousands of tags queued, sending anyway would hammer the registry.
+                if self.state.blocked_for(Instant::now()).is_some() {
+                    continue;
+                }
+                if !self.state.take_budget(self.config.budget, Instant::now()) {
+                    let b = self.config.budget.expect("budget checked");
+                    return Err(Error::BudgetExhausted {
+                        host: self.config.host.clone(),
+                        limit: b.requests,
+                        window: b.per,
+                    });
+                }
                 let auth = self.state.auth_for(scope, Instant::now());
                 self.send_following_redirects(&method, url.clone(), accept, &auth)
                     .await
