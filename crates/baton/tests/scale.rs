@@ -54,6 +54,48 @@ async fn state_rows(db: &Path) -> BTreeMap<String, String> {
     rows
 }
 
+/// Writes a config with `products` (YAML under `products:`) against the registry `reg`, with
+/// Jenkins and Spinnaker pointing nowhere, and starts the daemon on it; returns it with its URL.
+async fn start(dir: &Path, reg: &str, products: &str) -> (baton::daemon::DaemonHandle, String) {
+    std::fs::write(dir.join("api-tokens"), "scale-test-token\n").unwrap();
+    std::fs::write(dir.join("jenkins-token"), "x\n").unwrap();
+    let file = dir.join("baton.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "state: sqlite://{db}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
+             jenkins: {{url: \"http://127.0.0.1:9\", user: baton, token_file: jenkins-token}}\n\
+             spinnaker: {{gate_url: \"http://127.0.0.1:9\"}}\n\
+             registries:\n  - {{host: \"{reg}\", insecure: true}}\nproducts:\n{products}",
+            db = dir.join("baton.db").display()
+        ),
+    )
+    .unwrap();
+    let config = baton::config::load(&file).expect("the config loads");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut handle = baton::daemon::Daemon::builder(config)
+        .listener(listener)
+        .cache_dir(dir.join("cache"))
+        .drain(Duration::from_secs(2))
+        .build()
+        .await
+        .expect("the daemon builds")
+        .spawn();
+    tokio::time::timeout(Duration::from_secs(60), handle.ready())
+        .await
+        .expect("ready within 60 s")
+        .expect("the daemon starts");
+    let url = handle.url();
+    (handle, url)
+}
+
+/// One image line of a product's `images:` list, checked by `cron`.
+fn image(reg: &str, name: &str, base: &str, cron: &str) -> String {
+    format!(
+        "      - {{name: {name}, base: \"{reg}/{base}\", check: \"{cron}\", target: \"{reg}/acme/{name}\", jenkins_job: p/{name}}}\n"
+    )
+}
+
 /// Waits (bounded) until the unchanged-check count reaches `n`; returns the metrics text.
 async fn until_unchanged(url: &str, n: u64) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -75,48 +117,20 @@ async fn unchanged_cycles_write_nothing_and_the_counter_equals_the_heads_sent() 
     let Some(rig) = Rig::for_test() else { return };
     let dir = tempfile::tempdir().unwrap();
     let repo = format!("scale-test/{:08x}", rand::random::<u32>());
-    let mut images = String::new();
+    let mut images = String::from("  - name: p\n    images:\n");
     for i in 0..IMAGES {
         rig.push_image(&rig.registry, &repo, &format!("t{i}"), &format!("seed{i}"))
             .await
             .unwrap();
-        images.push_str(&format!(
-            "      - {{name: i{i}, base: \"{reg}/{repo}:t{i}\", check: \"* * * * * *\", target: \"{reg}/acme/i{i}\", jenkins_job: p/i{i}}}\n",
-            reg = rig.registry
+        images.push_str(&image(
+            &rig.registry,
+            &format!("i{i}"),
+            &format!("{repo}:t{i}"),
+            "* * * * * *",
         ));
     }
-    std::fs::write(dir.path().join("api-tokens"), "scale-test-token\n").unwrap();
-    std::fs::write(dir.path().join("jenkins-token"), "x\n").unwrap();
     let db = dir.path().join("baton.db");
-    let file = dir.path().join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "state: sqlite://{db}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
-             jenkins: {{url: \"http://127.0.0.1:9\", user: baton, token_file: jenkins-token}}\n\
-             spinnaker: {{gate_url: \"http://127.0.0.1:9\"}}\n\
-             registries:\n  - {{host: \"{reg}\", insecure: true}}\n\
-             products:\n  - name: p\n    images:\n{images}",
-            db = db.display(),
-            reg = rig.registry
-        ),
-    )
-    .unwrap();
-    let config = baton::config::load(&file).expect("the config loads");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut handle = baton::daemon::Daemon::builder(config)
-        .listener(listener)
-        .cache_dir(dir.path().join("cache"))
-        .drain(Duration::from_secs(2))
-        .build()
-        .await
-        .expect("the daemon builds")
-        .spawn();
-    tokio::time::timeout(Duration::from_secs(60), handle.ready())
-        .await
-        .expect("ready within 60 s")
-        .expect("the daemon starts");
-    let url = handle.url();
+    let (handle, url) = start(dir.path(), &rig.registry, &images).await;
 
     // The first cycle records the baselines; after one unchanged cycle the state is settled.
     let n = IMAGES as u64;
@@ -172,40 +186,19 @@ async fn unchanged_cycles_write_nothing_and_the_counter_equals_the_heads_sent() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_tags_answer_readyz_before_the_first_cycle_ends() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("api-tokens"), "scale-test-token\n").unwrap();
-    std::fs::write(dir.path().join("jenkins-token"), "x\n").unwrap();
-    let mut yaml = format!(
-        "state: sqlite://{}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
-         jenkins: {{url: \"http://127.0.0.1:9\", user: baton, token_file: jenkins-token}}\n\
-         spinnaker: {{gate_url: \"http://127.0.0.1:9\"}}\n\
-         registries:\n  - {{host: \"127.0.0.1:9\", insecure: true}}\nproducts:\n",
-        dir.path().join("baton.db").display()
-    );
+    let mut products = String::new();
     for p in 0..100 {
-        yaml.push_str(&format!("  - name: p{p}\n    images:\n"));
+        products.push_str(&format!("  - name: p{p}\n    images:\n"));
         for i in 0..100 {
-            yaml.push_str(&format!(
-                "      - {{name: i{i}, base: \"127.0.0.1:9/b/p{p}:i{i}\", check: \"* * * * *\", target: \"127.0.0.1:9/t/i{i}\", jenkins_job: p/i{i}}}\n"
+            products.push_str(&image(
+                "127.0.0.1:9",
+                &format!("i{i}"),
+                &format!("b/p{p}:i{i}"),
+                "* * * * *",
             ));
         }
     }
-    let file = dir.path().join("baton.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let config = baton::config::load(&file).expect("the config loads");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut handle = baton::daemon::Daemon::builder(config)
-        .listener(listener)
-        .cache_dir(dir.path().join("cache"))
-        .drain(Duration::from_secs(2))
-        .build()
-        .await
-        .expect("the daemon builds")
-        .spawn();
-    tokio::time::timeout(Duration::from_secs(60), handle.ready())
-        .await
-        .expect("ready within 60 s")
-        .expect("the daemon starts");
-    let url = handle.url();
+    let (handle, url) = start(dir.path(), "127.0.0.1:9", &products).await;
     let ready = reqwest::get(format!("{url}/readyz"))
         .await
         .expect("GET /readyz");
@@ -244,37 +237,16 @@ async fn a_429_with_a_far_retry_after_pauses_the_registry_without_errors() {
     tokio::spawn(async move { axum::serve(registry, app).await });
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("api-tokens"), "scale-test-token\n").unwrap();
-    std::fs::write(dir.path().join("jenkins-token"), "x\n").unwrap();
-    let mut yaml = format!(
-        "state: sqlite://{}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
-         jenkins: {{url: \"http://127.0.0.1:9\", user: baton, token_file: jenkins-token}}\n\
-         spinnaker: {{gate_url: \"http://127.0.0.1:9\"}}\n\
-         registries:\n  - {{host: \"{reg}\", insecure: true}}\nproducts:\n  - name: p\n    images:\n",
-        dir.path().join("baton.db").display()
-    );
+    let mut images = String::from("  - name: p\n    images:\n");
     for i in 0..IMAGES {
-        yaml.push_str(&format!(
-            "      - {{name: i{i}, base: \"{reg}/b:i{i}\", check: \"* * * * * *\", target: \"{reg}/t/i{i}\", jenkins_job: p/i{i}}}\n"
+        images.push_str(&image(
+            &reg,
+            &format!("i{i}"),
+            &format!("b:i{i}"),
+            "* * * * * *",
         ));
     }
-    let file = dir.path().join("baton.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let config = baton::config::load(&file).expect("the config loads");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut handle = baton::daemon::Daemon::builder(config)
-        .listener(listener)
-        .cache_dir(dir.path().join("cache"))
-        .drain(Duration::from_secs(2))
-        .build()
-        .await
-        .expect("the daemon builds")
-        .spawn();
-    tokio::time::timeout(Duration::from_secs(60), handle.ready())
-        .await
-        .expect("ready within 60 s")
-        .expect("the daemon starts");
-    let url = handle.url();
+    let (handle, url) = start(dir.path(), &reg, &images).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let m = metrics(&url).await;
