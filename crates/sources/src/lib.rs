@@ -7,11 +7,12 @@
 //! - [`registry`]: Docker-style image references, a small OCI distribution client (one `HEAD`
 //!   per digest check, anonymous / Basic / bearer-token auth, 429 + `Retry-After`, request
 //!   budgets, 5xx backoff) and [`registry::ImageWatch`].
-//! - [`helm`]: classic repositories (conditional `index.yaml` fetch, streaming parse that keeps
-//!   only the wanted chart, semver selection, digest-verified download, cache) and `oci://`
-//!   repositories; safe reading of `Chart.yaml` from a `.tgz`.
-//! - [`git`]: branch watching with one `ls-remote` round trip and reading `values-<env>.yaml`
-//!   at a commit, through the git CLI (see the module doc for why not gix).
+//! - [`helm`]: classic repositories (conditional `index.yaml` fetch read as a stream that keeps
+//!   only the wanted chart's block, semver selection, digest-verified download, cache) and
+//!   `oci://` repositories; safe reading of `Chart.yaml` from a `.tgz`.
+//! - [`git`]: branch watching with one in-process `ls-refs` round trip (`git://`, smart HTTP)
+//!   and reading `values-<env>.yaml` at a commit through the git CLI (see the module doc for
+//!   why not gix).
 //! - [`yaml`]: validation of values files with line/column errors and budgets against YAML
 //!   bombs.
 //! - [`redact`]: the one helper that masks passwords in URLs, free text and headers.

@@ -1,5 +1,6 @@
 //! The `baton` command line: `serve`, `check`, the operator verbs that talk to a daemon's
-//! HTTP API (`status`, `sync`, `rebuild`, `promote`, `outbox`, `events`) and `completions`.
+//! HTTP API (`status`, `sync`, `rebuild`, `promote`, `outbox`, `events`), the one-shot source
+//! probes (`probe`) and `completions`.
 
 mod check;
 pub mod client;
@@ -8,6 +9,7 @@ pub mod pipelines;
 mod probe;
 mod serve;
 mod signals;
+mod sources;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -168,6 +170,8 @@ pub enum Command {
         #[command(subcommand)]
         action: config::ConfigAction,
     },
+    /// One-shot source checks with the daemon's code: image digests, a chart, a git head.
+    Probe(sources::ProbeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to stdout.
     Completions {
         /// The shell.
@@ -266,6 +270,7 @@ pub async fn run(cli: Cli) -> ExitCode {
              stand-ins out); run the demo from a checkout: cargo run -p baton -- demo"
         )),
         Command::Config { action } => config::run(action),
+        Command::Probe(args) => sources::run(&cli.config, args).await,
         Command::Outbox { server, action } => client::outbox(&server, action).await,
         Command::Pipelines { action } => pipelines::run(&cli.config, action).await,
         Command::Events {

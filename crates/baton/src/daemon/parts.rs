@@ -112,8 +112,13 @@ impl Parts {
             outbox.clone(),
             metrics.clone(),
             replica.cache_dir(),
-        )?
-        .with_turns(crate::ha::turns::Turns::new(store.clone(), replica.id()));
+        )?;
+        // Turns share scheduled checks between replicas; SQLite takes exactly one replica, so
+        // there a turn would only be one more write per check.
+        let ctx = match store.backend() {
+            crate::store::Backend::Sqlite => ctx,
+            _ => ctx.with_turns(crate::ha::turns::Turns::new(store.clone(), replica.id())),
+        };
         metrics.watch_registries(ctx.registries.clone());
         let ui = c.ui.enabled.then(|| secrets.api_tokens.clone());
         let state = AppState {

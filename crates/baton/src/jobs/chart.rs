@@ -191,6 +191,7 @@ impl ChartSync {
                 ));
                 self.note(ctx, None, &commit, &note).await?;
             }
+            Decision::Paused(_) => {}
             Decision::Unchanged => {
                 if manual {
                     note.push_str("unchanged: this content was delivered already; nothing sent (sync --force sends anyway)");

@@ -61,20 +61,7 @@ impl JobContext {
     ) -> anyhow::Result<Self> {
         crate::install_crypto_provider();
         let c = &config.config;
-        let registries = c
-            .registries
-            .iter()
-            .map(|r| {
-                let mut rc = RegistryConfig::anonymous(&r.host);
-                rc.username = r.username.clone();
-                rc.password_file = r.password_file.clone();
-                rc.insecure = r.insecure;
-                rc.token_hosts = r.token_hosts.clone();
-                rc.credentials_over_http = r.credentials_over_http;
-                rc.timeout = SOURCE_TIMEOUT;
-                rc
-            })
-            .collect();
+        let registries = registry_configs(c);
         let registries = Arc::new(Registries::new(registries).context("registries:")?);
         std::fs::create_dir_all(&cache_dir)
             .with_context(|| format!("creating the cache folder {}", cache_dir.display()))?;
@@ -85,22 +72,7 @@ impl JobContext {
             SOURCE_TIMEOUT,
         )
         .context("building the Helm client")?;
-        let git_credentials = c
-            .git
-            .as_ref()
-            .map(|g| {
-                g.credentials
-                    .iter()
-                    .map(|gc| GitCredentialConfig {
-                        url_prefix: gc.url_prefix.clone(),
-                        username: Some(gc.username.clone()),
-                        password_file: Some(gc.password_file.clone()),
-                        ssh_key_file: None,
-                        known_hosts_file: None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let git_credentials = git_credentials(c);
         Ok(Self {
             config,
             outbox,
@@ -188,6 +160,42 @@ impl JobContext {
         self.metrics.event(product, kind);
         Ok(event.id)
     }
+}
+
+/// The registry clients' configs from `registries:` (credentials, `insecure`, the timeout).
+pub fn registry_configs(c: &crate::config::Config) -> Vec<RegistryConfig> {
+    c.registries
+        .iter()
+        .map(|r| {
+            let mut rc = RegistryConfig::anonymous(&r.host);
+            rc.username = r.username.clone();
+            rc.password_file = r.password_file.clone();
+            rc.insecure = r.insecure;
+            rc.token_hosts = r.token_hosts.clone();
+            rc.credentials_over_http = r.credentials_over_http;
+            rc.timeout = SOURCE_TIMEOUT;
+            rc
+        })
+        .collect()
+}
+
+/// The git credentials from `git.credentials`, by URL prefix.
+pub fn git_credentials(c: &crate::config::Config) -> Vec<GitCredentialConfig> {
+    c.git
+        .as_ref()
+        .map(|g| {
+            g.credentials
+                .iter()
+                .map(|gc| GitCredentialConfig {
+                    url_prefix: gc.url_prefix.clone(),
+                    username: Some(gc.username.clone()),
+                    password_file: Some(gc.password_file.clone()),
+                    ssh_key_file: None,
+                    known_hosts_file: None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `sha256:<hex>` of `bytes`.

@@ -3,9 +3,9 @@
 //! The Jenkins deliverer follows the queue item to the build.
 
 use anyhow::{Context as _, bail};
-use baton_sources::CheckOutcome;
 use baton_sources::git::{Git, GitObservation, GitWatch};
 use baton_sources::registry::{ImageWatch, RegistryObservation};
+use baton_sources::{CheckOutcome, ErrorKind};
 
 use super::context::JobContext;
 use super::policy::{self, Decision};
@@ -77,6 +77,13 @@ impl ImageJob {
             .await
             .outcome
         {
+            CheckOutcome::Error {
+                kind: ErrorKind::RateLimited,
+                message,
+            } => {
+                tracing::debug!(base = %self.image.base, "not checked: {message}");
+                return Ok(Decision::Paused(message));
+            }
             CheckOutcome::Error { message, .. } => {
                 bail!("base image {}: {message}", self.image.base)
             }
@@ -103,9 +110,13 @@ impl ImageJob {
             )
             .await?;
         }
-        ctx.observe(&id, current.clone()).await?;
-        ctx.observe(&base_image_source(&self.image.base), current)
-            .await?;
+        // An unchanged digest costs no write: with 10,000 watched tags a cron cycle would
+        // otherwise be 20,000 upserts that change nothing but a timestamp.
+        if previous.as_deref() != Some(current.as_str()) {
+            ctx.observe(&id, current.clone()).await?;
+            ctx.observe(&base_image_source(&self.image.base), current)
+                .await?;
+        }
         Ok(decision)
     }
 

@@ -16,6 +16,9 @@ pub enum Decision {
     Changed(Vec<String>),
     /// Refused (invalid values file): record why, send nothing.
     Rejected(String),
+    /// Not checked: the registry's 429 pause (or request budget) is open. The registry client
+    /// logs the pause once; each refused check is only counted, not logged.
+    Paused(String),
 }
 
 impl Decision {
@@ -26,6 +29,7 @@ impl Decision {
             Decision::Unchanged => "unchanged",
             Decision::Changed(_) => "changed",
             Decision::Rejected(_) => "rejected",
+            Decision::Paused(_) => "paused",
         }
     }
 }

@@ -39,6 +39,22 @@ impl Schedule {
         }
     }
 
+    /// When `source` checks next after `now`: for a cron, the next fire plus the source's own
+    /// fixed offset into the interval ([`spread`]), so that 10,000 sources on one cron line do
+    /// not all check at second 0; for an interval, `now + interval`.
+    pub fn next_check(&self, source: &str, now: OffsetDateTime) -> OffsetDateTime {
+        let next = self.next_after(now);
+        match self {
+            Schedule::Every(_) => next,
+            Schedule::Cron(_) => {
+                let interval: Duration = (self.next_after(next) - next)
+                    .try_into()
+                    .unwrap_or(Duration::ZERO);
+                next + spread(source, interval)
+            }
+        }
+    }
+
     fn base_delay(&self, now: OffsetDateTime) -> Duration {
         (self.next_after(now) - now)
             .try_into()
@@ -52,6 +68,19 @@ pub fn next_fire(cron: &croner::Cron, now: OffsetDateTime) -> Option<OffsetDateT
         chrono::DateTime::<chrono::Utc>::from_timestamp(now.unix_timestamp(), now.nanosecond())?;
     let next = cron.find_next_occurrence(&utc, false).ok()?;
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(next.timestamp_nanos_opt()?)).ok()
+}
+
+/// `source`'s fixed offset into a cron interval: in `[0, interval / 2)`, the same on every run
+/// (a hash of the id), different between sources. Half the interval keeps each check well
+/// inside its own interval.
+pub fn spread(source: &str, interval: Duration) -> Duration {
+    use sha2::Digest as _;
+    let h = sha2::Sha256::digest(source.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    let unit = u64::from_be_bytes(first) as f64 / u64::MAX as f64;
+    // Whole milliseconds: the clock's resolution.
+    Duration::from_millis(((interval / 2).as_millis() as f64 * unit) as u64)
 }
 
 /// The wait after `failures` consecutive failures: starts at the regular delay clamped to
@@ -156,7 +185,9 @@ pub async fn run_loop<T, F, Fut>(
                 failures = 0;
                 stale_error = false;
                 s.metrics.source_check(&s.source, outcome, now);
-                s.schedule.base_delay(now)
+                (s.schedule.next_check(&s.source, now) - now)
+                    .try_into()
+                    .unwrap_or(Duration::from_secs(1))
             }
             Err(e) => {
                 failures = failures.saturating_add(1);
@@ -188,6 +219,27 @@ mod tests {
 
     fn cron(expr: &str) -> croner::Cron {
         crate::config::parse_cron(expr).unwrap()
+    }
+
+    #[test]
+    fn cron_checks_spread_over_the_first_half_of_the_interval() {
+        let every_minute = Schedule::Cron(Box::new(cron("* * * * *")));
+        let now = datetime!(2026-11-29 12:00:10 UTC);
+        let fire = datetime!(2026-11-29 12:01:00 UTC);
+        let mut offsets = Vec::new();
+        for i in 0..1000 {
+            let at = every_minute.next_check(&format!("base:p/i{i}"), now);
+            assert!(at >= fire && at < fire + Duration::from_secs(30), "{at}");
+            assert_eq!(at, every_minute.next_check(&format!("base:p/i{i}"), now));
+            offsets.push((at - fire).whole_seconds());
+        }
+        // Spread, not a burst: every 5-second slot of the first half gets some checks.
+        for slot in 0..6 {
+            let n = offsets.iter().filter(|o| **o / 5 == slot).count();
+            assert!((100..=240).contains(&n), "slot {slot}: {n} of 1000");
+        }
+        let every = Schedule::Every(Duration::from_secs(30));
+        assert_eq!(every.next_check("x", now), now + Duration::from_secs(30));
     }
 
     #[test]
@@ -290,7 +342,13 @@ mod tests {
             retry >= time::Duration::seconds(5) && retry <= time::Duration::seconds(10),
             "{retry:?}"
         );
-        assert_eq!(at[3], datetime!(2026-11-29 12:15:00 UTC));
-        assert_eq!(at[4], datetime!(2026-11-29 12:30:00 UTC));
+        // Then each fire plus this source's fixed offset into the interval.
+        let off = spread("base-image:p/i", Duration::from_secs(900));
+        assert!(
+            off > Duration::ZERO && off < Duration::from_secs(450),
+            "{off:?}"
+        );
+        assert_eq!(at[3], datetime!(2026-11-29 12:15:00 UTC) + off);
+        assert_eq!(at[4], datetime!(2026-11-29 12:30:00 UTC) + off);
     }
 }

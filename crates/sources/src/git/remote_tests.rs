@@ -88,7 +88,10 @@ async fn http_credentials_come_from_config_files() {
         .remote_head(&Git::new())
         .await
         .expect_err("no credentials, no prompt");
-    assert!(matches!(none, crate::Error::Git { .. }), "{none:?}");
+    assert!(
+        matches!(none, crate::Error::Api { status: 401, .. }),
+        "{none:?}"
+    );
 }
 
 #[tokio::test]
@@ -103,8 +106,9 @@ async fn a_hanging_git_is_killed_at_its_timeout() {
         timeout: std::time::Duration::from_millis(300),
         ..Git::new()
     };
+    // ssh goes through the CLI (here the hanging fake).
     let watch = GitWatch::for_values(
-        "https://git.example.invalid/x.git",
+        "ssh://git.example.invalid/x.git",
         "main",
         ".",
         &["dev"],
@@ -115,6 +119,14 @@ async fn a_hanging_git_is_killed_at_its_timeout() {
     let err = watch.remote_head(&git).await.expect_err("timeout");
     assert!(matches!(err, crate::Error::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // git:// is answered in-process: a server that accepts and never answers times out too.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("git://{}/x.git", silent.local_addr().expect("addr"));
+    let watch = GitWatch::for_values(&url, "main", ".", &["dev"], dir.path()).expect("watch");
+    let err = watch.remote_head(&git).await.expect_err("timeout");
+    assert!(matches!(err, crate::Error::Timeout { .. }), "{err:?}");
 }
 
 /// ssh remotes with a key file and a known-hosts file, against a private sshd on 127.0.0.1.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::command::Git;
+use super::ls_refs::{LsRef, ls_ref};
 use super::observation::{FileState, GitObservation, History};
 use super::refs::{parse_ls_remote, valid_branch};
 use crate::yaml::{YamlLimits, validate};
@@ -69,8 +70,13 @@ impl GitWatch {
     }
 
     /// The commit the branch points at, with one `ls-refs` round trip; `None` when deleted.
+    /// In-process for `git://` and smart HTTP (see `ls_refs`), else `git ls-remote`.
     pub async fn remote_head(&self, git: &Git) -> Result<Option<String>, Error> {
         let refname = format!("refs/heads/{}", self.branch);
+        let found = ls_ref(&self.url, &refname, git.credentials.as_ref(), git.timeout).await?;
+        if let LsRef::Head(head) = found {
+            return Ok(head);
+        }
         let out = git
             .run(
                 None,

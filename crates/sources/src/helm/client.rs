@@ -9,7 +9,12 @@ use http::{StatusCode, header};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use futures::StreamExt as _;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
 use super::archive::ArchiveLimits;
+use super::index::{ChartEntry, from_scan, parse_index_reader};
+use super::scan::ChartScan;
 use crate::http::{body_excerpt, install_crypto_provider, read_limited, sha256_digest};
 use crate::registry::Registries;
 use crate::{Credentials, CredentialsConfig, Error};
@@ -58,7 +63,7 @@ pub struct IndexValidators {
 pub(crate) enum IndexFetch {
     NotModified,
     Fetched {
-        body: Bytes,
+        entries: Vec<ChartEntry>,
         validators: IndexValidators,
     },
 }
@@ -163,16 +168,89 @@ impl HelmClient {
             .map(|(_, c)| c)
     }
 
-    /// `GET <repo>/index.yaml` with `If-None-Match` / `If-Modified-Since` from `last`.
+    /// The entries of `chart` in `<repo>/index.yaml`, with `If-None-Match` /
+    /// `If-Modified-Since` from `last`. The body is scanned as it arrives and never held: only
+    /// the chart's block is kept, and reading stops where the block ends. An unusual layout
+    /// costs a second, unconditional GET parsed as a stream on a blocking thread.
     pub(crate) async fn fetch_index(
         &self,
         repo: &Url,
+        chart: &str,
         last: Option<&IndexValidators>,
     ) -> Result<IndexFetch, Error> {
         let url = repo.join("index.yaml").map_err(|e| Error::Config {
             key: "chart.repository".into(),
             reason: format!("{repo}: {e}"),
         })?;
+        let Some((resp, validators)) = self.get_index(repo, &url, last).await? else {
+            return Ok(IndexFetch::NotModified);
+        };
+        let limit = self.limits.max_index_bytes;
+        let too_large = || Error::TooLarge {
+            what: format!("index {url}"),
+            limit,
+        };
+        let mut scan = ChartScan::new(chart, url.as_str());
+        let mut read = 0u64;
+        let mut body = resp.bytes_stream();
+        while !scan.complete() {
+            let Some(chunk) = body.next().await else {
+                break;
+            };
+            let chunk = chunk.map_err(|source| transport("GET", &url, source, self.timeout))?;
+            read += chunk.len() as u64;
+            if read > limit {
+                return Err(too_large());
+            }
+            scan.feed(&chunk)?;
+        }
+        drop(body);
+        if let Some(entries) = from_scan(scan, chart, read as usize)? {
+            return Ok(IndexFetch::Fetched {
+                entries,
+                validators,
+            });
+        }
+        let Some((resp, validators)) = self.get_index(repo, &url, None).await? else {
+            return Err(Error::InvalidResponse {
+                url: url.to_string(),
+                reason: "304 to a GET without validators".into(),
+            });
+        };
+        let mut read = 0u64;
+        let stream = resp.bytes_stream().map(move |chunk| {
+            let chunk = chunk.map_err(std::io::Error::other)?;
+            read += chunk.len() as u64;
+            if read > limit {
+                return Err(std::io::Error::other(format!(
+                    "the index is larger than the limit of {limit} bytes"
+                )));
+            }
+            Ok(chunk)
+        });
+        let reader = SyncIoBridge::new(StreamReader::new(stream));
+        let (chart, source) = (chart.to_string(), url.to_string());
+        let entries =
+            tokio::task::spawn_blocking(move || parse_index_reader(reader, &chart, &source, limit))
+                .await
+                .map_err(|e| Error::InvalidResponse {
+                    url: url.to_string(),
+                    reason: format!("index parse stopped: {e}"),
+                })??;
+        Ok(IndexFetch::Fetched {
+            entries,
+            validators,
+        })
+    }
+
+    /// Sends the index GET and checks the answer: `None` for 304, else the response (body not
+    /// yet read) and its validators. Errors read at most a short excerpt of the body.
+    async fn get_index(
+        &self,
+        repo: &Url,
+        url: &Url,
+        last: Option<&IndexValidators>,
+    ) -> Result<Option<(reqwest::Response, IndexValidators)>, Error> {
         let mut req = self
             .http
             .get(url.clone())
@@ -191,13 +269,13 @@ impl HelmClient {
         let resp = req
             .send()
             .await
-            .map_err(|source| transport("GET", &url, source, self.timeout))?;
+            .map_err(|source| transport("GET", url, source, self.timeout))?;
         let status = resp.status();
         if status == StatusCode::NOT_MODIFIED {
             self.counters
                 .index_not_modified
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Ok(IndexFetch::NotModified);
+            return Ok(None);
         }
         self.counters
             .index_full
@@ -212,23 +290,22 @@ impl HelmClient {
             etag: h(header::ETAG),
             last_modified: h(header::LAST_MODIFIED),
         };
-        let ct = h(header::CONTENT_TYPE).unwrap_or_default();
-        let body = read_limited(resp, self.limits.max_index_bytes, &format!("index {url}")).await?;
+        let html = h(header::CONTENT_TYPE).is_some_and(|ct| ct.starts_with("text/html"));
         if !status.is_success() {
             return Err(Error::Api {
                 method: "GET".into(),
                 url: url.to_string(),
                 status: status.as_u16(),
-                body: body_excerpt(&body),
+                body: excerpt(resp).await,
             });
         }
-        if ct.starts_with("text/html") {
+        if html {
             return Err(Error::InvalidResponse {
                 url: url.to_string(),
-                reason: format!("answered HTML, not an index: {}", body_excerpt(&body)),
+                reason: format!("answered HTML, not an index: {}", excerpt(resp).await),
             });
         }
-        Ok(IndexFetch::Fetched { body, validators })
+        Ok(Some((resp, validators)))
     }
 
     /// Downloads a chart archive; credentials only go to the repository's own origin.
@@ -308,6 +385,14 @@ impl HelmClient {
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, tgz).map_err(io)?;
         std::fs::rename(&tmp, &path).map_err(io)
+    }
+}
+
+/// The first bytes of an error body (at most one chunk), for messages.
+async fn excerpt(mut resp: reqwest::Response) -> String {
+    match resp.chunk().await {
+        Ok(Some(chunk)) => body_excerpt(&chunk),
+        _ => String::new(),
     }
 }
 

@@ -1,13 +1,15 @@
 //! `index.yaml` parsing that keeps only the wanted chart's entries.
 //!
-//! The parser streams events; every other chart is skipped with `IgnoredAny`, so a 26 MB
-//! index costs the body plus the wanted chart's entries, not a generic YAML tree.
+//! The usual path parses only the block [`super::scan`] cut out of the stream. The fallback
+//! (unusual layouts) streams parser events from a reader; every other chart is skipped with
+//! `IgnoredAny`, so even then an index costs the wanted chart's entries, not a YAML tree.
 
 use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::scan::{ChartScan, Scan};
 use crate::Error;
 use crate::yaml::problem;
 
@@ -117,21 +119,66 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
 /// Parses `body` (an `index.yaml`) and returns the entries of `chart` (empty when absent).
 /// `source` labels errors (the index URL).
 pub fn parse_index(body: &[u8], chart: &str, source: &str) -> Result<Vec<ChartEntry>, Error> {
+    let mut scan = ChartScan::new(chart, source);
+    scan.feed(body)?;
+    if let Some(entries) = from_scan(scan, chart, body.len())? {
+        return Ok(entries);
+    }
+    // Unusual layout: the whole document, still keeping only the wanted chart.
     let text = std::str::from_utf8(body).map_err(|e| Error::Yaml {
         what: source.to_string(),
         line: 0,
         column: 0,
         message: format!("not UTF-8 at byte {}", e.valid_up_to()),
     })?;
-    // Fast path: Helm writes indexes in block style, so the wanted chart's block can be cut
-    // out by indentation and parsed alone (line numbers kept). Anything unusual falls back to
-    // parsing the whole document.
-    if let Some(snippet) = chart_section(text, chart)
-        && let Ok(Some(entries)) = parse_with_budget(&snippet, chart, body.len())
-    {
-        return Ok(entries);
-    }
-    let entries = parse_with_budget(text, chart, body.len()).map_err(|e| {
+    let parsed =
+        serde_saphyr::with_deserializer_from_str_with_options(text, options(body.len()), |de| {
+            IndexSeed { chart }.deserialize(de)
+        });
+    entries_or_error(parsed, source)
+}
+
+/// The entries a finished [`ChartScan`] settles, or `None` when the whole document must be
+/// parsed (unusual layout, or a block that does not parse alone). `size` bounds the budget.
+pub(crate) fn from_scan(
+    scan: ChartScan,
+    chart: &str,
+    size: usize,
+) -> Result<Option<Vec<ChartEntry>>, Error> {
+    Ok(match scan.finish()? {
+        Scan::Absent => Some(Vec::new()),
+        Scan::Unusual => None,
+        Scan::Block(snippet) => {
+            serde_saphyr::with_deserializer_from_str_with_options(&snippet, options(size), |de| {
+                IndexSeed { chart }.deserialize(de)
+            })
+            .ok()
+            .flatten()
+        }
+    })
+}
+
+/// Parses a whole index from `reader` (at most `limit` bytes) without holding it: the
+/// fallback for unusual layouts, run on a blocking thread by the client.
+pub(crate) fn parse_index_reader(
+    reader: impl std::io::Read,
+    chart: &str,
+    source: &str,
+    limit: u64,
+) -> Result<Vec<ChartEntry>, Error> {
+    let size = usize::try_from(limit).unwrap_or(usize::MAX / 4);
+    let parsed =
+        serde_saphyr::with_deserializer_from_reader_with_options(reader, options(size), |de| {
+            IndexSeed { chart }.deserialize(de)
+        });
+    entries_or_error(parsed, source)
+}
+
+fn entries_or_error(
+    parsed: Result<Option<Vec<ChartEntry>>, serde_saphyr::Error>,
+    source: &str,
+) -> Result<Vec<ChartEntry>, Error> {
+    let entries = parsed.map_err(|e| {
         let p = problem(&e);
         Error::Yaml {
             what: source.to_string(),
@@ -146,16 +193,13 @@ pub fn parse_index(body: &[u8], chart: &str, source: &str) -> Result<Vec<ChartEn
     })
 }
 
-fn parse_with_budget(
-    text: &str,
-    chart: &str,
-    size: usize,
-) -> Result<Option<Vec<ChartEntry>>, serde_saphyr::Error> {
+/// Parser options for an index of `size` bytes: generous event counts, bounded aliases.
+fn options(size: usize) -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
-    budget.max_reader_input_bytes = Some(size + 1);
+    budget.max_reader_input_bytes = Some(size.saturating_add(1));
     budget.max_events = usize::MAX / 2;
     budget.max_nodes = usize::MAX / 2;
-    budget.max_total_scalar_bytes = size + 1;
+    budget.max_total_scalar_bytes = size.saturating_add(1);
     budget.max_aliases = 1_000;
     budget.max_depth = 32;
     let mut opts = serde_saphyr::Options::default();
@@ -163,46 +207,7 @@ fn parse_with_budget(
     opts.with_snippet = false;
     // Aliases are rare in indexes; bound their replay so an index cannot be a YAML bomb.
     opts.alias_limits.max_total_replayed_events = 100_000;
-    serde_saphyr::with_deserializer_from_str_with_options(text, opts, |de| {
-        IndexSeed { chart }.deserialize(de)
-    })
-}
-
-/// `entries:` plus the block of `  <chart>:` inside the top-level `entries:` map, preceded by
-/// blank lines so positions match the original. `None` when the layout is not Helm's usual one.
-fn chart_section(text: &str, chart: &str) -> Option<String> {
-    let key = format!("{chart}:");
-    let mut in_entries = false;
-    let mut start: Option<(usize, usize)> = None;
-    let mut offset = 0;
-    for (line_no, line) in text.split_inclusive('\n').enumerate() {
-        let at = offset;
-        offset += line.len();
-        let body = line.trim_end();
-        let trimmed = body.trim_start_matches(' ');
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let indent = body.len() - trimmed.len();
-        match start {
-            None if indent == 0 => in_entries = body == "entries:",
-            None if in_entries && indent == 2 && trimmed == key => start = Some((at, line_no)),
-            Some((from, from_line))
-                if indent == 0 || (indent <= 2 && !trimmed.starts_with('-')) =>
-            {
-                return Some(snippet(&text[from..at], from_line));
-            }
-            _ => {}
-        }
-    }
-    start.map(|(from, from_line)| snippet(&text[from..], from_line))
-}
-
-fn snippet(block: &str, line_no: usize) -> String {
-    let mut s = "\n".repeat(line_no.saturating_sub(1));
-    s.push_str("entries:\n");
-    s.push_str(block);
-    s
+    opts
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Helm source: classic repositories (`index.yaml`) and OCI repositories (`oci://`).
 //!
-//! - [`index`]: streaming `index.yaml` parse keeping only the wanted chart.
+//! - [`index`] + `scan`: `index.yaml` read as a stream, keeping only the wanted chart's block
+//!   (the body is never held; see `scan` for why).
 //! - [`version`]: exact / SemVer-range selection.
 //! - [`archive`]: safe `.tgz` reading and `Chart.yaml`.
 //! - [`ChartWatch`] + [`HelmClient`]: the check (conditional index GET or manifest HEAD),
@@ -10,6 +11,7 @@ pub mod archive;
 mod client;
 pub mod index;
 mod oci;
+mod scan;
 pub mod version;
 mod watch;
 

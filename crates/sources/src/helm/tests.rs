@@ -262,3 +262,47 @@ async fn credentials_stay_on_the_repository_origin() {
         assert_eq!(w.observe(&c, None).await.expect(version).version, expect);
     }
 }
+
+#[tokio::test]
+async fn a_flow_style_index_is_parsed_from_a_second_streamed_get() {
+    let server = MockServer::start().await;
+    let a = chart("1.0.0");
+    // Quoted keys and flow style: the line scan cannot cut the block, the stream parse can.
+    let idx = format!(
+        "{{\"apiVersion\": \"v1\", \"entries\": {{\"other\": [], \"demo\": [{{\"name\": \"demo\", \"version\": \"1.0.0\", \"urls\": [\"demo-1.0.0.tgz\"], \"digest\": \"{}\"}}]}}}}\n",
+        hex(&a)
+    );
+    Mock::given(method("GET"))
+        .and(path("/repo/index.yaml"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(idx))
+        // Two per observation: the scan, then the stream parse.
+        .expect(4)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repo/demo-1.0.0.tgz"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(a.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let c = client(&dir);
+    let watch = ChartWatch {
+        repository: format!("{}/repo", server.uri()),
+        name: "demo".into(),
+        version: "1.0.0".into(),
+        prereleases: false,
+    };
+    let obs = watch.observe(&c, None).await.expect("observe");
+    assert_eq!(
+        (obs.version.as_str(), obs.digest.clone()),
+        ("1.0.0", format!("sha256:{}", hex(&a)))
+    );
+    assert_eq!(c.request_counts().index_full, 2);
+    let absent = ChartWatch {
+        name: "nope".into(),
+        ..watch
+    };
+    let err = absent.observe(&c, None).await.expect_err("absent chart");
+    assert!(err.to_string().contains("nope"), "{err}");
+}

@@ -6,7 +6,6 @@ use url::Url;
 
 use super::archive::read_chart;
 use super::client::{HelmClient, IndexFetch, IndexValidators};
-use super::index::parse_index;
 use super::version::{VersionSpec, select};
 use crate::http::sha256_digest;
 use crate::{CheckReport, Error};
@@ -93,8 +92,8 @@ impl ChartWatch {
             .join("index.yaml")
             .map(|u| u.to_string())
             .unwrap_or_default();
-        let (body, validators) = match client
-            .fetch_index(&repo, last.and_then(|l| l.index.as_ref()))
+        let (entries, validators) = match client
+            .fetch_index(&repo, &self.name, last.and_then(|l| l.index.as_ref()))
             .await?
         {
             IndexFetch::NotModified => {
@@ -103,10 +102,11 @@ impl ChartWatch {
                     reason: "304 without a previous index".into(),
                 });
             }
-            IndexFetch::Fetched { body, validators } => (body, validators),
+            IndexFetch::Fetched {
+                entries,
+                validators,
+            } => (entries, validators),
         };
-        let entries = parse_index(&body, &self.name, &index_url)?;
-        drop(body);
         let entry = select(&self.name, &entries, &spec, self.prereleases)?;
         let want_hex = entry
             .digest

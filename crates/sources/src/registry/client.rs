@@ -16,7 +16,7 @@ use url::Url;
 use super::auth::{Auth, DEFAULT_TOKEN_LIFETIME, RegistryState, TokenResponse};
 use super::challenge::{Challenge, parse_challenge};
 use super::config::RegistryConfig;
-use super::retry::{jittered_backoff, parse_retry_after};
+use super::retry::{jittered_backoff, open_pause, parse_retry_after};
 use crate::http::{body_excerpt, install_crypto_provider, read_limited};
 use crate::{Credentials, Error};
 
@@ -122,20 +122,25 @@ impl RegistryClient {
                 attempt += 1;
                 tokio::time::sleep(wait).await;
             }
-            if !self.state.take_budget(self.config.budget, Instant::now()) {
-                let b = self.config.budget.expect("budget checked");
-                return Err(Error::BudgetExhausted {
-                    host: self.config.host.clone(),
-                    limit: b.requests,
-                    window: b.per,
-                });
-            }
             let resp = {
                 let _permit = self
                     .permits
                     .acquire()
                     .await
                     .expect("semaphore is never closed");
+                // A 429 may have opened the pause while this request waited for its permit:
+                // with thousands of tags queued, sending anyway would hammer the registry.
+                if self.state.blocked_for(Instant::now()).is_some() {
+                    continue;
+                }
+                if !self.state.take_budget(self.config.budget, Instant::now()) {
+                    let b = self.config.budget.expect("budget checked");
+                    return Err(Error::BudgetExhausted {
+                        host: self.config.host.clone(),
+                        limit: b.requests,
+                        window: b.per,
+                    });
+                }
                 let auth = self.state.auth_for(scope, Instant::now());
                 self.send_following_redirects(&method, url.clone(), accept, &auth)
                     .await
@@ -198,9 +203,7 @@ impl RegistryClient {
                 StatusCode::TOO_MANY_REQUESTS => {
                     let ra = header_str(resp.headers(), "retry-after")
                         .and_then(|v| parse_retry_after(&v, SystemTime::now()));
-                    // Without Retry-After, keep away for a minute rather than hammer.
-                    self.state
-                        .block_until(Instant::now() + ra.unwrap_or(Duration::from_secs(60)));
+                    open_pause(&self.state, &self.config.host, ra, Instant::now());
                     if !(attempt < self.config.max_retries
                         && ra.is_some_and(|d| d <= MAX_INLINE_WAIT))
                     {

@@ -10,6 +10,17 @@ use super::tests::{D1, registries, serves_manifest};
 use super::*;
 use crate::{CheckOutcome, Error, ErrorKind};
 
+/// The `retry_after` of a [`Error::RateLimited`] result; panics on anything else.
+fn rate_limited_for(result: Result<RegistryObservation, Error>) -> Duration {
+    match result {
+        Err(Error::RateLimited {
+            retry_after: Some(d),
+            ..
+        }) => d,
+        other => panic!("expected RateLimited with a retry-after, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_long_retry_after_fails_fast_and_closes_the_window() {
     let server = MockServer::start().await;
@@ -21,16 +32,32 @@ async fn a_long_retry_after_fails_fast_and_closes_the_window() {
     let (regs, host) = registries(&server, None);
     let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
     for _ in 0..3 {
-        let err = watch.observe(&regs, None).await.expect_err("rate limited");
-        let Error::RateLimited {
-            retry_after: Some(d),
-            ..
-        } = &err
-        else {
-            panic!("{err:?}")
-        };
-        assert!(*d > Duration::from_secs(100), "{d:?}");
+        let d = rate_limited_for(watch.observe(&regs, None).await);
+        assert!(d > Duration::from_secs(100), "{d:?}");
     }
+}
+
+#[tokio::test]
+async fn a_far_future_retry_after_pauses_the_registry_for_at_most_the_cap() {
+    let server = MockServer::start().await;
+    let next_year =
+        httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(365 * 86_400));
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", next_year.as_str()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (regs, host) = registries(&server, None);
+    // Every tag of the registry shares the pause: one request for all of them.
+    for tag in ["1.0", "1.1", "2.0"] {
+        let watch = ImageWatch::new(&format!("{host}/acme/base:{tag}"), None).expect("watch");
+        let d = rate_limited_for(watch.observe(&regs, None).await);
+        assert!(
+            d <= retry::MAX_RETRY_AFTER && d > retry::MAX_RETRY_AFTER - Duration::from_secs(60),
+            "{d:?}"
+        );
+    }
+    assert_eq!(retry::MAX_RETRY_AFTER, Duration::from_secs(600));
 }
 
 #[tokio::test]
