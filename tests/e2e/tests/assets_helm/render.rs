@@ -158,7 +158,7 @@ fn ha_install_runs_replicas_on_postgres_with_every_option() {
             .find(|v| v["name"] == "secrets")
             .unwrap();
         assert_eq!(secrets["secret"]["secretName"], "baton-secrets");
-        // Only the webhook endpoints are exposed.
+        // Only the webhook endpoints and the dashboard (behind its login) are exposed, not /v1.
         let ingress = kind(&objects, "Ingress").unwrap();
         let paths: Vec<&str> = ingress["spec"]["rules"][0]["http"]["paths"]
             .as_array()
@@ -166,7 +166,7 @@ fn ha_install_runs_replicas_on_postgres_with_every_option() {
             .iter()
             .filter_map(|p| p["path"].as_str())
             .collect();
-        assert_eq!(paths, ["/hooks"]);
+        assert_eq!(paths, ["/hooks", "/ui"]);
         let np = kind(&objects, "NetworkPolicy").unwrap();
         assert_eq!(
             np["spec"]["policyTypes"],
