@@ -1,6 +1,6 @@
 //! The limits every route is served under (issue 17 item 1), and the one place that applies
 //! them: [`finish`] wraps the whole router, after every merge, so `/hooks/*` gets the same
-//! request timeout as `/v1`; [`super::server`] enforces the connection-level ones.
+//! request timeout as `/v1`; `server` enforces the connection-level ones.
 //!
 //! Keys and defaults are in [`ApiSettings`] and docs/hardening.md.
 

@@ -1,6 +1,6 @@
 //! `index.yaml` parsing that keeps only the wanted chart's entries.
 //!
-//! The usual path parses only the block [`super::scan`] cut out of the stream. The fallback
+//! The usual path parses only the block `scan` cut out of the stream. The fallback
 //! (unusual layouts) streams parser events from a reader; every other chart is skipped with
 //! `IgnoredAny`, so even then an index costs the wanted chart's entries, not a YAML tree.
 
