@@ -110,10 +110,7 @@ async fn v1_needs_a_valid_bearer_token() {
 async fn sync_records_an_event_and_queues_the_job() {
     let mut api = Api::start().await;
     let (s, v) = api
-        .post(
-            "/v1/products/micro-gw/sync",
-            Some(r#"{"commit":"abc1234"}"#),
-        )
+        .post("/v1/products/micro-gw/sync", Some(r#"{"force":true}"#))
         .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     let id = v["event_id"].as_str().unwrap().to_owned();
@@ -122,16 +119,13 @@ async fn sync_records_an_event_and_queues_the_job() {
         job,
         Job::Sync {
             product: "micro-gw".into(),
-            commit: Some("abc1234".into()),
-            force: false,
+            commit: None,
+            force: true,
             event_id: id.clone()
         }
     );
     let e = api.store.event(&id).await.unwrap().unwrap();
-    assert_eq!(
-        (e.kind.as_str(), e.correlation.commit.as_deref()),
-        ("sync", Some("abc1234"))
-    );
+    assert_eq!(e.kind.as_str(), "sync");
 
     let (s, _) = api.post("/v1/products/micro-gw/sync", None).await;
     assert_eq!(s, StatusCode::ACCEPTED, "an empty body is fine");
@@ -166,6 +160,17 @@ async fn sync_records_an_event_and_queues_the_job() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "unprocessable",
         "commit",
+    );
+    // A well-formed commit is refused too until the git source can read at a pinned commit.
+    assert_error(
+        &api.post(
+            "/v1/products/micro-gw/sync",
+            Some(r#"{"commit":"0123456789abcdef0123456789abcdef01234567"}"#),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+        "pinned commit",
     );
 }
 

@@ -126,6 +126,14 @@ pub async fn sync(
             "commit: {c:?} is not a git commit id (7-64 hex digits)"
         )));
     }
+    // The git source reads the values files at the branch head only; syncing a pinned commit
+    // would deliver the head's content under the pinned commit's name.
+    if let Some(c) = &req.commit {
+        return Err(ApiError::Unprocessable(format!(
+            "commit: syncing at a pinned commit ({c}) is not supported yet; baton syncs the \
+             branch head: leave commit out (baton sync PRODUCT without --commit)"
+        )));
+    }
     let correlation = Correlation {
         commit: req.commit.clone(),
         ..Default::default()

@@ -101,7 +101,8 @@ pub enum Command {
         /// Deliver even if this content was delivered before.
         #[arg(long)]
         force: bool,
-        /// Sync to this commit instead of the branch head.
+        /// Sync to this commit instead of the branch head (the daemon refuses it with 422 until
+        /// the git source can read at a pinned commit).
         #[arg(long)]
         commit: Option<String>,
     },
