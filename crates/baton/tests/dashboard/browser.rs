@@ -84,10 +84,17 @@ impl Browser {
         })
     }
 
-    /// Saves a screenshot of the viewport as `docs/screenshots/<name>.png`.
+    /// Saves a screenshot of the viewport as `target/screenshots/<name>.png` on every run, and
+    /// as the committed `docs/screenshots/<name>.png` (README's pictures) only with
+    /// `BATON_WRITE_SCREENSHOTS=1`, so a test run leaves the checkout clean.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("a screenshot");
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = if std::env::var_os("BATON_WRITE_SCREENSHOTS").is_some() {
+            root.join("docs/screenshots")
+        } else {
+            root.join("target/screenshots")
+        };
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }

@@ -1,7 +1,8 @@
 //! The dashboard in a real headless browser (Debian chromium via chromedriver) against the
 //! real `baton serve` and the Spinnaker stand-in: log in, see the products and environments,
 //! promote the staging judgment with the button and see the stand-in record it, have a
-//! forged CSRF token refused, log out. Saves screenshots to docs/screenshots/ for README.
+//! forged CSRF token refused, log out. Saves screenshots to target/screenshots/ (and, with
+//! BATON_WRITE_SCREENSHOTS=1, to docs/screenshots/ for README).
 
 mod browser;
 mod stand;
