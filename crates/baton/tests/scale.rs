@@ -2,6 +2,8 @@
 //! (a cron of every second): unchanged cycles touch no row of the state, and the check counter
 //! equals the HEADs the registry clients sent. Speed and memory are bench/run-scale's job.
 
+mod flow;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -56,7 +58,7 @@ async fn state_rows(db: &Path) -> BTreeMap<String, String> {
 
 /// Writes a config with `products` (YAML under `products:`) against the registry `reg`, with
 /// Jenkins and Spinnaker pointing nowhere, and starts the daemon on it; returns it with its URL.
-async fn start(dir: &Path, reg: &str, products: &str) -> (baton::daemon::DaemonHandle, String) {
+async fn start(dir: &Path, reg: &str, products: &str) -> (flow::Daemon, String) {
     std::fs::write(dir.join("api-tokens"), "scale-test-token\n").unwrap();
     std::fs::write(dir.join("jenkins-token"), "x\n").unwrap();
     let file = dir.join("baton.yaml");
@@ -71,22 +73,9 @@ async fn start(dir: &Path, reg: &str, products: &str) -> (baton::daemon::DaemonH
         ),
     )
     .unwrap();
-    let config = baton::config::load(&file).expect("the config loads");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut handle = baton::daemon::Daemon::builder(config)
-        .listener(listener)
-        .cache_dir(dir.join("cache"))
-        .drain(Duration::from_secs(2))
-        .build()
-        .await
-        .expect("the daemon builds")
-        .spawn();
-    tokio::time::timeout(Duration::from_secs(60), handle.ready())
-        .await
-        .expect("ready within 60 s")
-        .expect("the daemon starts");
-    let url = handle.url();
-    (handle, url)
+    let daemon = flow::Daemon::start(&file).await;
+    let url = daemon.url.clone();
+    (daemon, url)
 }
 
 /// One image line of a product's `images:` list, checked by `cron`.

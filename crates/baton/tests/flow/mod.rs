@@ -47,6 +47,11 @@ impl Daemon {
         }
     }
 
+    /// Stops the daemon and waits for its drain.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self._handle.stop().await
+    }
+
     /// Where the daemon's log is: the test's captured output (shown when the test fails).
     pub fn log(&self) -> &'static str {
         "(the daemon's log is in the test's captured output)"
