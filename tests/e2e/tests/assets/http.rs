@@ -1,7 +1,7 @@
 //! A one-request HTTP listener on 127.0.0.1:0 that records what a shell step sent and answers
 //! with a chosen status, for running the Jenkinsfiles' `curl` calls for real.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpListener;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -38,7 +38,7 @@ pub fn serve_once(status: u16, body: &'static str) -> (String, JoinHandle<Option
         let stream = loop {
             match listener.accept() {
                 Ok((stream, _)) => break stream,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     if Instant::now() > deadline {
                         return None;
                     }
@@ -71,13 +71,19 @@ pub fn serve_once(status: u16, body: &'static str) -> (String, JoinHandle<Option
             .map_or(0, |(_, v)| v.parse().expect("content-length"));
         let mut buf = vec![0; len];
         reader.read_exact(&mut buf).expect("body");
-        let mut stream = stream;
-        write!(
-            stream,
+        // One write of the whole response: a client that reads only the status line (the helm
+        // test pod's bash) closes its end at once, and a later write would meet a reset.
+        let response = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
-        )
-        .expect("write response");
+        );
+        let mut stream = stream;
+        match stream.write_all(response.as_bytes()) {
+            Ok(()) => {}
+            // The client may hang up once it has what it needs; the request is recorded anyway.
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {}
+            Err(e) => panic!("write response: {e}"),
+        }
         Some(Recorded {
             request_line: request_line.trim_end().to_owned(),
             headers,
