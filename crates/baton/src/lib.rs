@@ -52,8 +52,4 @@ pub mod store;
 pub mod ui;
 pub mod wire;
 
-/// Installs rustls' ring crypto provider for reqwest; call before building an HTTP client.
-/// Calling it again is harmless.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use baton_http::install_crypto_provider;

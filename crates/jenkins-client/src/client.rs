@@ -9,14 +9,19 @@ use reqwest::{Method, StatusCode, header::HeaderMap};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use crate::Error;
 use crate::error::excerpt;
 use crate::model::{self, Crumb};
-use crate::{Error, install_crypto_provider};
 
 /// Default per-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest answer read from Jenkins: a build with its actions or a console chunk fits easily;
+/// anything bigger is refused rather than buffered.
+pub const MAX_BODY: u64 = 64 << 20;
 
 /// An async Jenkins client. Cheap to clone; clones share the crumb and the connection pool.
 #[derive(Clone)]
@@ -103,17 +108,11 @@ impl JenkinsClientBuilder {
         let base = parse_base(&self.base)?;
         let http = match self.http {
             Some(c) => c,
-            None => {
-                install_crypto_provider();
-                reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .cookie_store(true)
-                    .timeout(self.timeout)
-                    .connect_timeout(self.connect_timeout)
-                    .user_agent(self.user_agent)
-                    .build()
-                    .map_err(|source| Error::HttpClient { source })?
-            }
+            None => baton_http::client_builder(&self.user_agent, self.timeout)
+                .cookie_store(true)
+                .connect_timeout(self.connect_timeout)
+                .build()
+                .map_err(|source| Error::HttpClient { source })?,
         };
         Ok(JenkinsClient {
             inner: Arc::new(Inner {
@@ -262,7 +261,17 @@ impl JenkinsClient {
         }
         let status = rsp.status();
         let headers = rsp.headers().clone();
-        let body = rsp.bytes().await.map_err(transport)?.to_vec();
+        let body = match baton_http::body::read_limited(rsp, MAX_BODY).await {
+            Ok(body) => body.to_vec(),
+            Err(baton_http::body::BodyError::Transport(source)) => return Err(transport(source)),
+            Err(_) => {
+                return Err(Error::TooLarge {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    limit: MAX_BODY,
+                });
+            }
+        };
         tracing::debug!(%method, %url, status = status.as_u16(), "jenkins call");
         Ok(Reply {
             status,

@@ -30,7 +30,7 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// Connecting, sending or reading failed (includes timeouts and resets).
-    #[error("{method} {url}: {}", causes(source))]
+    #[error("{method} {url}: {}", baton_http::chain(source))]
     Transport {
         /// HTTP method.
         method: String,
@@ -39,6 +39,16 @@ pub enum Error {
         /// Cause.
         #[source]
         source: reqwest::Error,
+    },
+    /// The answer was larger than the client reads (a huge console page, a proxy's download).
+    #[error("{method} {url}: the answer is larger than {limit} bytes")]
+    TooLarge {
+        /// HTTP method.
+        method: String,
+        /// URL called.
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
     },
     /// 401: Jenkins rejected the user or API token.
     #[error(
@@ -278,22 +288,6 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
         }
     }
     out.trim().to_owned()
-}
-
-/// An error and its causes, `a: b: c`, so a transport error says why ("connection refused",
-/// "certificate expired") and not only "error sending request".
-fn causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = cause.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -48,8 +48,4 @@ pub use path::JobPath;
 pub use trigger::{ParamsIn, Triggered};
 pub use wait::{FinishedBuild, WaitOptions};
 
-/// Installs rustls' ring crypto provider as the process default (needed before any reqwest
-/// client is built); does nothing if a provider is already installed.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use baton_http::install_crypto_provider;

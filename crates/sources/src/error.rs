@@ -36,7 +36,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The request did not complete (connect, TLS, reset, body read).
-    #[error("{method} {}: {}", crate::redact::text(url), causes(source))]
+    #[error("{method} {}: {}", crate::redact::text(url), baton_http::chain(source))]
     Transport {
         /// HTTP method.
         method: String,
@@ -181,22 +181,6 @@ pub enum Error {
         /// Last lines of stderr.
         stderr: String,
     },
-}
-
-/// An error and its causes, `a: b: c`, so a transport error says why ("connection refused",
-/// "certificate expired"), not only "error sending request". URLs in it are redacted.
-pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = cause.source();
-    }
-    crate::redact::text(&out)
 }
 
 /// Coarse classification of an [`Error`], for observations and metrics.

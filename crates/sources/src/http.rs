@@ -1,14 +1,12 @@
-//! Shared HTTP plumbing: the TLS provider, bounded body reads, header helpers.
-
-use futures::StreamExt as _;
+//! The crate's side of the shared HTTP plumbing (`baton-http`): body reads mapped to this
+//! crate's errors, digests, header helpers.
 
 use crate::Error;
 
-/// Installs rustls' ring crypto provider for the process; harmless when one is installed.
-/// Every builder in this crate that makes a `reqwest::Client` calls it.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub(crate) use baton_http::install_crypto_provider;
+
+/// The user agent of the registry and Helm clients.
+pub(crate) const USER_AGENT: &str = concat!("baton/", env!("CARGO_PKG_VERSION"));
 
 /// Reads a body of at most `limit` bytes; more is [`Error::TooLarge`], not a bigger buffer.
 pub(crate) async fn read_limited(
@@ -16,38 +14,25 @@ pub(crate) async fn read_limited(
     limit: u64,
     what: &str,
 ) -> Result<bytes::Bytes, Error> {
-    if let Some(len) = resp.content_length()
-        && len > limit
-    {
-        return Err(Error::TooLarge {
-            what: what.to_string(),
-            limit,
-        });
-    }
     let url = resp.url().to_string();
-    let mut buf = bytes::BytesMut::with_capacity(resp.content_length().unwrap_or(0) as usize);
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|source| Error::Transport {
-            method: "GET".into(),
-            url: url.clone(),
-            source,
-        })?;
-        if buf.len() as u64 + chunk.len() as u64 > limit {
-            return Err(Error::TooLarge {
+    baton_http::body::read_limited(resp, limit)
+        .await
+        .map_err(|e| match e {
+            baton_http::body::BodyError::Transport(source) => Error::Transport {
+                method: "GET".into(),
+                url,
+                source,
+            },
+            _ => Error::TooLarge {
                 what: what.to_string(),
                 limit,
-            });
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
+            },
+        })
 }
 
-/// The first 512 bytes of a body, lossily decoded, for error messages.
+/// The start of a body, lossily decoded, for error messages.
 pub(crate) fn body_excerpt(body: &[u8]) -> String {
-    let end = body.len().min(512);
-    String::from_utf8_lossy(&body[..end]).trim().to_string()
+    baton_http::body::excerpt(body, 512)
 }
 
 /// `sha256:<hex>` of `data`.

@@ -15,7 +15,8 @@
 //!   why not gix).
 //! - [`yaml`]: validation of values files with line/column errors and budgets against YAML
 //!   bombs.
-//! - [`redact`]: the one helper that masks passwords in URLs, free text and headers.
+//! - [`redact`]: the one helper that masks passwords in URLs, free text and headers
+//!   (re-exported from `baton-http`, where every client shares it).
 //! - [`outcome`]: the shared [`CheckOutcome`] shape; [`error`]: the crate's one error enum.
 
 pub mod credentials;
@@ -24,13 +25,12 @@ pub mod git;
 pub mod helm;
 mod http;
 pub mod outcome;
-pub mod redact;
 pub mod registry;
 pub mod yaml;
 
+pub use baton_http::{install_crypto_provider, redact};
 pub use credentials::{Credentials, CredentialsConfig};
 pub use error::{Error, ErrorKind};
-pub use http::install_crypto_provider;
 pub use outcome::{CheckOutcome, CheckReport};
 
 /// Result alias for this crate.

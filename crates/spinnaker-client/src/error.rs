@@ -80,7 +80,7 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// The request did not get an answer (connect, TLS, timeout, reset).
-    #[error("{method} {url} failed: {}", causes(source))]
+    #[error("{method} {url} failed: {}", baton_http::chain(source))]
     Transport {
         /// HTTP method.
         method: String,
@@ -89,6 +89,16 @@ pub enum Error {
         /// The cause; `source.is_timeout()` tells timeouts apart.
         #[source]
         source: reqwest::Error,
+    },
+    /// The answer was larger than the client reads (a proxy's page, a misrouted download).
+    #[error("{method} {url}: the answer is larger than {limit} bytes")]
+    TooLarge {
+        /// HTTP method.
+        method: String,
+        /// URL without credentials.
+        url: String,
+        /// The limit in bytes.
+        limit: u64,
     },
     /// Gate answered with a non-2xx status.
     #[error("{method} {url} answered {status}: {message}")]
@@ -189,20 +199,4 @@ impl Error {
                 }
             )
     }
-}
-
-/// An error and its causes, `a: b: c`, so a transport error says why ("connection refused",
-/// "certificate expired") and not only "error sending request".
-fn causes(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = cause.source();
-    }
-    out
 }

@@ -35,9 +35,9 @@ pub(super) async fn run(config_file: &Path, offline: bool) -> ExitCode {
         // carry error texts that may quote them.
         rows.push(Row {
             check: check.into(),
-            target: baton_sources::redact::text(target),
+            target: baton_http::redact::text(target),
             outcome,
-            note: baton_sources::redact::text(&note),
+            note: baton_http::redact::text(&note),
         });
     };
     let file = config_file.display().to_string();

@@ -76,16 +76,7 @@ pub fn next_delay(
     jittered.max(floor)
 }
 
-/// Reads a `Retry-After` header: delay-seconds or an HTTP-date (relative to `now`). A date in
-/// the past means "now"; anything unreadable is ignored.
-pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
+pub use baton_http::retry::parse_retry_after;
 
 /// When to try again after attempt `attempt_no` of a record created at `created` failed with
 /// `e`, or `None` to give up (permanent failure, attempts or time used up).
@@ -207,24 +198,5 @@ mod tests {
         assert_eq!(retry_at(&p, 500, &e503, hour(1), created), None);
         let e404 = DeliveryError::from_status(404, None, "404");
         assert_eq!(retry_at(&p, 1, &e404, created, created), None);
-    }
-
-    #[test]
-    fn retry_after_header_forms() {
-        let now = httpdate::parse_http_date("Sun, 29 Nov 2026 12:00:00 GMT").unwrap();
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 29 Nov 2026 12:01:30 GMT", now),
-            Some(Duration::from_secs(90))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 29 Nov 2026 11:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-5", now), None);
     }
 }

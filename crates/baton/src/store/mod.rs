@@ -311,9 +311,9 @@ fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
     Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
 }
 
-/// The URL with any password replaced by `***` ([`baton_sources::redact::url`]).
+/// The URL with any password replaced by `***` ([`baton_http::redact::url`]).
 pub fn redact(url: &str) -> String {
-    baton_sources::redact::url(url)
+    baton_http::redact::url(url)
 }
 
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {

@@ -15,7 +15,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::archive::ArchiveLimits;
 use super::index::{ChartEntry, from_scan, parse_index_reader};
 use super::scan::ChartScan;
-use crate::http::{body_excerpt, install_crypto_provider, read_limited, sha256_digest};
+use crate::http::{body_excerpt, read_limited, sha256_digest};
 use crate::registry::Registries;
 use crate::{Credentials, CredentialsConfig, Error};
 
@@ -107,13 +107,9 @@ impl HelmClient {
         credentials: &[HelmCredentialConfig],
         timeout: Duration,
     ) -> Result<Self, Error> {
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = baton_http::client_builder(crate::http::USER_AGENT, timeout)
             // reqwest drops Authorization when a redirect changes host or port.
             .redirect(reqwest::redirect::Policy::limited(5))
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| Error::Transport {
                 method: "BUILD".into(),

@@ -16,7 +16,7 @@ use url::Url;
 use super::auth::{Auth, DEFAULT_TOKEN_LIFETIME, RegistryState, TokenResponse};
 use super::challenge::{Challenge, parse_challenge};
 use super::config::RegistryConfig;
-use super::retry::{jittered_backoff, open_pause, parse_retry_after};
+use super::retry::{open_pause, parse_retry_after, retry_delays};
 use crate::http::{body_excerpt, install_crypto_provider, read_limited};
 use crate::{Credentials, Error};
 
@@ -58,11 +58,7 @@ impl RegistryClient {
             key: format!("registries[{}].host", config.host),
             reason: format!("not a host[:port]: {e}"),
         })?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
+        let http = baton_http::client_builder(crate::http::USER_AGENT, config.timeout)
             .build()
             .map_err(|source| Error::Transport {
                 method: "BUILD".into(),
@@ -111,6 +107,7 @@ impl RegistryClient {
     ) -> Result<reqwest::Response, Error> {
         let mut attempt = 0u32;
         let mut auth_rounds = 0u32;
+        let mut delays = retry_delays();
         loop {
             if let Some(wait) = self.state.blocked_for(Instant::now()) {
                 if wait > MAX_INLINE_WAIT || attempt >= self.config.max_retries {
@@ -151,12 +148,7 @@ impl RegistryClient {
                     if attempt < self.config.max_retries
                         && matches!(e.kind(), crate::ErrorKind::Transport) =>
                 {
-                    tokio::time::sleep(jittered_backoff(
-                        attempt,
-                        Duration::from_millis(250),
-                        Duration::from_secs(10),
-                    ))
-                    .await;
+                    tokio::time::sleep(delays.next().unwrap_or_default()).await;
                     attempt += 1;
                     continue;
                 }
@@ -227,12 +219,7 @@ impl RegistryClient {
                             body,
                         });
                     }
-                    tokio::time::sleep(jittered_backoff(
-                        attempt,
-                        Duration::from_millis(250),
-                        Duration::from_secs(10),
-                    ))
-                    .await;
+                    tokio::time::sleep(delays.next().unwrap_or_default()).await;
                     attempt += 1;
                 }
                 _ => return Ok(resp),

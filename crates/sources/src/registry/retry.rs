@@ -1,6 +1,6 @@
-//! Retry timing as plain functions: `Retry-After` parsing and backoff with jitter, and the
-//! one place a registry's 429 pause opens (and is logged, once per pause: with 10,000 watched
-//! tags, a warning per refused check would be 10,000 lines a cycle).
+//! Retry timing: `Retry-After` capped for registries, the delays between retries (both from
+//! `baton-http`), and the one place a registry's 429 pause opens (and is logged, once per
+//! pause: with 10,000 watched tags, a warning per refused check would be 10,000 lines a cycle).
 
 use std::time::{Duration, SystemTime};
 
@@ -38,29 +38,20 @@ pub(crate) fn open_pause(
     pause
 }
 
-/// Parses `Retry-After` (delta-seconds or an HTTP date, relative to `now`).
+/// Parses `Retry-After` (delta-seconds or an HTTP date, relative to `now`), capped at
+/// [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    let d = if let Ok(secs) = value.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else {
-        let at = httpdate::parse_http_date(value).ok()?;
-        at.duration_since(now).unwrap_or(Duration::ZERO)
-    };
-    Some(d.min(MAX_RETRY_AFTER))
+    baton_http::retry::parse_retry_after(value, now).map(|d| d.min(MAX_RETRY_AFTER))
 }
 
-/// Backoff before retry number `attempt` (0-based): `base * 2^attempt` capped at `cap`, then
-/// "equal jitter": a uniform pick in `[d/2, d]` driven by `unit` in `[0, 1)`.
-pub fn backoff_delay(attempt: u32, base: Duration, cap: Duration, unit: f64) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.min(16)).min(cap);
-    let half = exp / 2;
-    half + half.mul_f64(unit.clamp(0.0, 1.0))
-}
-
-/// [`backoff_delay`] with a random jitter.
-pub fn jittered_backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
-    backoff_delay(attempt, base, cap, rand::random::<f64>())
+/// Delays between the retries of one request after a transport error or a 5xx: from 250 ms,
+/// doubling, capped at 10 s, jittered.
+pub(crate) fn retry_delays() -> impl Iterator<Item = Duration> + Send {
+    baton_http::retry::backoff(
+        Duration::from_millis(250),
+        Duration::from_secs(10),
+        usize::MAX,
+    )
 }
 
 #[cfg(test)]
@@ -101,20 +92,5 @@ mod tests {
             "never shortened"
         );
         assert_eq!(state.blocked_for(now + MAX_RETRY_AFTER), None);
-    }
-
-    #[test]
-    fn backoff_grows_caps_and_jitters_within_bounds() {
-        let base = Duration::from_millis(200);
-        let cap = Duration::from_secs(5);
-        assert_eq!(backoff_delay(0, base, cap, 0.0), Duration::from_millis(100));
-        assert_eq!(backoff_delay(0, base, cap, 1.0), Duration::from_millis(200));
-        assert_eq!(backoff_delay(3, base, cap, 0.0), Duration::from_millis(800));
-        assert_eq!(backoff_delay(30, base, cap, 1.0), cap);
-        for attempt in 0..6 {
-            let d = jittered_backoff(attempt, base, cap);
-            let full = backoff_delay(attempt, base, cap, 1.0);
-            assert!(d >= full / 2 && d <= full, "{d:?} vs {full:?}");
-        }
     }
 }

@@ -54,10 +54,7 @@ pub enum Auth {
     },
 }
 
-/// Installs rustls' ring crypto provider for reqwest; safe to call more than once.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use baton_http::install_crypto_provider;
 
 /// Builds a [`Client`].
 #[derive(Debug)]
@@ -109,15 +106,12 @@ impl ClientBuilder {
             let what = what.to_owned();
             move |source| Error::Setup { what, source }
         };
-        let mut http = reqwest::Client::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(matches!(self.auth, Auth::FormLogin { .. }))
-            .user_agent(concat!(
-                "baton-spinnaker-client/",
-                env!("CARGO_PKG_VERSION")
-            ));
+        let mut http = baton_http::client_builder(
+            concat!("baton-spinnaker-client/", env!("CARGO_PKG_VERSION")),
+            self.timeout,
+        )
+        .connect_timeout(self.connect_timeout)
+        .cookie_store(matches!(self.auth, Auth::FormLogin { .. }));
         if let Auth::X509 { pem } = &self.auth {
             let identity = reqwest::Identity::from_pem(pem.expose_secret().as_bytes()).map_err(
                 setup("client certificate (X.509 PEM with certificate and key)"),
@@ -270,15 +264,10 @@ impl Client {
                 self.login(&mut *self.inner.session.lock().await).await?;
                 continue;
             }
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = resp
-                .bytes()
+            let retry_after = baton_http::retry::retry_after_header(resp.headers());
+            let body = baton_http::body::read_limited(resp, MAX_BODY)
                 .await
-                .map_err(|source| transport(method.as_str(), &url, source))?;
+                .map_err(|e| body_error(method.as_str(), &url, e))?;
             if status.is_success() {
                 return Ok(body);
             }
@@ -296,6 +285,21 @@ fn redacted(url: &Url) -> String {
     let _ = url.set_password(None);
     let _ = url.set_username("");
     url.to_string()
+}
+
+/// Largest answer read from Gate: an `executions/search` page with its stages fits easily;
+/// anything bigger is a proxy's error page or a misrouted download.
+const MAX_BODY: u64 = 64 << 20;
+
+fn body_error(method: &str, url: &Url, e: baton_http::body::BodyError) -> Error {
+    match e {
+        baton_http::body::BodyError::Transport(source) => transport(method, url, source),
+        _ => Error::TooLarge {
+            method: method.to_owned(),
+            url: redacted(url),
+            limit: MAX_BODY,
+        },
+    }
 }
 
 fn transport(method: &str, url: &Url, source: reqwest::Error) -> Error {

@@ -4,7 +4,7 @@
 //! values of headers that carry credentials are replaced.
 //!
 //! ```
-//! use baton_sources::redact;
+//! use baton_http::redact;
 //! assert_eq!(redact::url("https://bob:hunter2@git.example.com/c.git"), "https://bob:***@git.example.com/c.git");
 //! assert_eq!(redact::text("fatal: unable to access 'https://bob:hunter2@h/c.git/'"), "fatal: unable to access 'https://bob:***@h/c.git/'");
 //! assert_eq!(redact::header("Authorization", "Bearer abc"), "Bearer ***");
