@@ -69,6 +69,7 @@ pub struct Worker<D> {
     wake: Arc<Notify>,
     owner: String,
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    notifier: Option<super::notify::Notifier>,
 }
 
 /// What one delivery task hands back to the loop, which records it.
@@ -90,7 +91,14 @@ impl<D: Deliver> Worker<D> {
             wake: outbox.notifier(),
             owner: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
             metrics: None,
+            notifier: None,
         }
+    }
+
+    /// Raises a `delivery_dead` notice when a record (other than a notification) goes dead.
+    pub fn with_notifier(mut self, notifier: super::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Counts delivery outcomes in `metrics`.
@@ -298,6 +306,40 @@ impl<D: Deliver> Worker<D> {
         }
     }
 
+    /// A `delivery_dead` notice for a dead record; notifications themselves are not notified
+    /// (a dead receiver would only feed itself).
+    async fn notify_dead(&self, record: &Record, error: &str) {
+        let Some(n) = &self.notifier else { return };
+        if record.kind == super::NOTIFY {
+            return;
+        }
+        let product = record
+            .payload
+            .pointer("/body/application")
+            .and_then(|a| a.as_str())
+            .or_else(|| record.target.rsplit(':').next())
+            .unwrap_or_default();
+        let notice = super::notify::Notice {
+            kind: "delivery_dead".into(),
+            product: product.to_owned(),
+            event: record.event_id.clone(),
+            subject: format!("{}:{}", record.id, record.attempts + 1),
+            summary: format!(
+                "outbox record {} ({}) is dead: {error}",
+                record.id, record.target
+            ),
+            fields: [
+                ("record".to_owned(), record.id.to_string()),
+                (
+                    "retry".to_owned(),
+                    format!("baton outbox retry {}", record.id),
+                ),
+            ]
+            .into(),
+        };
+        n.send(&notice).await;
+    }
+
     /// Records the outcome of a finished delivery task.
     async fn finish(
         &self,
@@ -334,6 +376,14 @@ impl<D: Deliver> Worker<D> {
                     .mark_delivered(record.id, &self.owner, now, delivered.response.as_ref())
                     .await
             }
+            Err(e) if e.wait_until.is_some() => {
+                let until = e.wait_until.unwrap_or(now);
+                self.count(&record.target, "waiting");
+                tracing::info!(record = record.id, target = %record.target, until = %until, why = %e.message, "delivery waits");
+                self.store
+                    .defer(record.id, &self.owner, until, &e.message)
+                    .await
+            }
             Err(e) => {
                 let retry_at = retry_at(
                     &self.settings.policy,
@@ -351,7 +401,8 @@ impl<D: Deliver> Worker<D> {
                         tracing::warn!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, retry_at = %at, "delivery failed; will retry")
                     }
                     None => {
-                        tracing::error!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, "delivery failed; record is dead")
+                        tracing::error!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, "delivery failed; record is dead");
+                        self.notify_dead(&record, &e.message).await;
                     }
                 }
                 let marked = self
