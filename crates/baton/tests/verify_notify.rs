@@ -68,7 +68,7 @@ state: "sqlite://{state}"
 listen: 127.0.0.1:0
 api_tokens_file: api-tokens
 jenkins: {{url: "http://127.0.0.1:9", user: baton, token_file: jenkins-token}}
-spinnaker: {{gate_url: "{gate}", {spinnaker_extra}}}
+spinnaker: {{gate_url: "{gate}"{spinnaker_extra}}}
 outbox: {{initial_delay: 100ms, max_delay: 500ms, jitter: none}}
 {notify}
 products:
@@ -144,7 +144,7 @@ async fn after_apply_the_event_waits_for_echos_cache_and_its_pipeline_starts() {
     let file = config(
         dir.path(),
         fake.url(),
-        "echo_cache_wait: 3s, verify_deadline: 60s",
+        ", echo_cache_wait: 3s, verify_deadline: 60s",
         "",
     );
     let d = Daemon::start(&file).await;
@@ -204,7 +204,7 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
     let file = config(
         dir.path(),
         fake.url(),
-        "echo_cache_wait: 0s, verify_deadline: 2s",
+        ", echo_cache_wait: 0s, verify_deadline: 2s",
         &notify,
     );
     let d = Daemon::start(&file).await;
@@ -282,4 +282,60 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
     );
     // The Slack URL is a secret: it is in no record.
     assert!(!serde_json::to_string(&records).unwrap().contains("/slack"));
+}
+
+fn baton(args: &[&str], config: Option<&Path>) -> (bool, String) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_baton"));
+    c.args(args).env_remove("BATON_CONFIG");
+    if let Some(f) = config {
+        c.arg("--config").arg(f);
+    }
+    let out = c.output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_documented_defaults_are_60s_to_start_and_35s_after_apply() {
+    let (ok, docs) = baton(&["config", "docs"], None);
+    assert!(ok, "{docs}");
+    let row = |key: &str| {
+        docs.lines()
+            .find(|l| l.starts_with(&format!("| `{key}` |")))
+            .unwrap_or_else(|| panic!("no row for {key} in:\n{docs}"))
+            .to_owned()
+    };
+    assert!(row("spinnaker.verify_deadline").contains("| duration | `1m` |"));
+    assert!(row("spinnaker.echo_cache_wait").contains("| duration | `35s` |"));
+    assert!(docs.contains("`notifications.targets"), "{docs}");
+}
+
+#[test]
+fn a_bad_receiver_url_is_a_config_error_naming_the_key_and_not_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("slack-url"),
+        "hooks.slack.example/T000/SECRET123\n",
+    )
+    .unwrap();
+    let notify = "notifications:\n  targets:\n    - {name: ops, kind: webhook, url: \"ftp://hooks.example\"}\n    - {name: chat, kind: slack, url_file: slack-url}";
+    let file = config(dir.path(), "http://127.0.0.1:9", "", notify);
+    let (ok, text) = baton(&["check", "--offline"], Some(&file));
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("notifications.targets[0].url ")
+            && text.contains("\"ftp://hooks.example\" is not an http(s) URL"),
+        "{text}"
+    );
+
+    // Fix the inline URL: now the secret file's URL is the problem, named by key, not shown.
+    let notify = "notifications:\n  targets:\n    - {name: chat, kind: slack, url_file: slack-url}";
+    let file = config(dir.path(), "http://127.0.0.1:9", "", notify);
+    let (ok, text) = baton(&["check", "--offline"], Some(&file));
+    assert!(!ok, "{text}");
+    assert!(text.contains("notifications.targets[0].url_file"), "{text}");
+    assert!(text.contains("the URL in"), "{text}");
+    assert!(text.contains("it is a secret"), "{text}");
+    assert!(!text.contains("SECRET123"), "{text}");
 }
