@@ -211,25 +211,25 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
     apply(&file);
     let ev = built(&d).await;
 
-    let e = wait_for("the event to be unmatched", 60, || async {
-        let e = event(&d, &ev).await;
-        (e["delivery"] == "unmatched").then_some(e)
-    })
+    // The verifier marks the event, then notes it and counts it: wait for all three.
+    let metric = "baton_verifications_total{product=\"micro-gw\",outcome=\"unmatched\"}";
+    let note = format!("unmatched: {PIPELINE} did not start");
+    let e = wait_for(
+        "the event to be unmatched, noted and counted",
+        60,
+        || async {
+            let e = event(&d, &ev).await;
+            let noted = e["detail"].as_str().is_some_and(|t| t.contains(&note));
+            let counted = d.api().metric(metric).await == 1.0;
+            (e["delivery"] == "unmatched" && noted && counted).then_some(e)
+        },
+    )
     .await;
     assert!(
         fake.executions(APP).is_empty(),
         "Echo's cache did not have the pipeline yet"
     );
     assert_eq!(e["delivery_missing"], PIPELINE, "{e}");
-    assert!(
-        e["detail"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("unmatched: {PIPELINE} did not start")),
-        "{e}"
-    );
-    let metric = "baton_verifications_total{product=\"micro-gw\",outcome=\"unmatched\"}";
-    assert_eq!(d.api().metric(metric).await, 1.0);
 
     // Each receiver failed once, then got its notification: exactly one 200 each.
     for hook in ["generic", "slack"] {

@@ -59,6 +59,42 @@ pub fn body(kind: NotifyKind, n: &Notice, at: time::OffsetDateTime) -> Value {
     }
 }
 
+/// The `delivery_dead` notice of a record that went dead; none for a notification (a dead
+/// receiver would only feed itself).
+pub fn dead_notice(record: &Record, error: &str) -> Option<Notice> {
+    if record.kind == super::NOTIFY {
+        return None;
+    }
+    let product = record
+        .payload
+        .pointer("/body/application")
+        .and_then(Value::as_str)
+        .or_else(|| record.target.rsplit(':').next())
+        .unwrap_or_default();
+    Some(Notice {
+        kind: "delivery_dead".into(),
+        product: product.to_owned(),
+        event: record.event_id.clone(),
+        // One notice per death: a record retried by hand and dead again is told again.
+        subject: format!(
+            "{}:{}",
+            record.id,
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        ),
+        summary: format!(
+            "outbox record {} ({}) is dead: {error}",
+            record.id, record.target
+        ),
+        fields: BTreeMap::from([
+            ("record".to_owned(), record.id.to_string()),
+            (
+                "retry".to_owned(),
+                format!("baton outbox retry {}", record.id),
+            ),
+        ]),
+    })
+}
+
 /// Raises notices: enqueues them for every target that wants their kind.
 #[derive(Debug, Clone)]
 pub struct Notifier {

@@ -306,40 +306,6 @@ impl<D: Deliver> Worker<D> {
         }
     }
 
-    /// A `delivery_dead` notice for a dead record; notifications themselves are not notified
-    /// (a dead receiver would only feed itself).
-    async fn notify_dead(&self, record: &Record, error: &str) {
-        let Some(n) = &self.notifier else { return };
-        if record.kind == super::NOTIFY {
-            return;
-        }
-        let product = record
-            .payload
-            .pointer("/body/application")
-            .and_then(|a| a.as_str())
-            .or_else(|| record.target.rsplit(':').next())
-            .unwrap_or_default();
-        let notice = super::notify::Notice {
-            kind: "delivery_dead".into(),
-            product: product.to_owned(),
-            event: record.event_id.clone(),
-            subject: format!("{}:{}", record.id, record.attempts + 1),
-            summary: format!(
-                "outbox record {} ({}) is dead: {error}",
-                record.id, record.target
-            ),
-            fields: [
-                ("record".to_owned(), record.id.to_string()),
-                (
-                    "retry".to_owned(),
-                    format!("baton outbox retry {}", record.id),
-                ),
-            ]
-            .into(),
-        };
-        n.send(&notice).await;
-    }
-
     /// Records the outcome of a finished delivery task.
     async fn finish(
         &self,
@@ -402,7 +368,12 @@ impl<D: Deliver> Worker<D> {
                     }
                     None => {
                         tracing::error!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, "delivery failed; record is dead");
-                        self.notify_dead(&record, &e.message).await;
+                        if let (Some(n), Some(notice)) = (
+                            &self.notifier,
+                            super::notify::dead_notice(&record, &e.message),
+                        ) {
+                            n.send(&notice).await;
+                        }
                     }
                 }
                 let marked = self
