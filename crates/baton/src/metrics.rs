@@ -76,6 +76,15 @@ pub struct RegistryRequestLabels {
     pub status: String,
 }
 
+/// Labels of `baton_verifications_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VerificationLabels {
+    /// Product name.
+    pub product: String,
+    /// `verified`, `unmatched` or `unverified`.
+    pub outcome: String,
+}
+
 /// The metrics of one process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -91,6 +100,7 @@ pub struct Metrics {
     webhooks: Family<WebhookLabels, Counter>,
     change_to_delivery: Histogram,
     registry_requests: Family<RegistryRequestLabels, Counter>,
+    verifications: Family<VerificationLabels, Counter>,
     registries: std::sync::Mutex<Option<std::sync::Arc<baton_sources::registry::Registries>>>,
     hook_counters: std::sync::Mutex<Option<std::sync::Arc<crate::hooks::HookCounters>>>,
 }
@@ -165,8 +175,16 @@ impl Default for Metrics {
             "Push webhook requests, by provider and outcome",
             webhooks.clone(),
         );
+        let verifications = Family::<VerificationLabels, Counter>::default();
+        registry.register(
+            "verifications",
+            "Delivered webhooks checked for the pipelines they target, by product and outcome \
+             (unmatched: a pipeline did not start within spinnaker.verify_deadline)",
+            verifications.clone(),
+        );
         Self {
             registry,
+            verifications,
             pending_judgments,
             webhooks,
             change_to_delivery,
@@ -191,6 +209,16 @@ impl Metrics {
             .get_or_create(&EventLabels {
                 product: product.into(),
                 kind: kind.into(),
+            })
+            .inc();
+    }
+
+    /// Counts the outcome of one delivery verification.
+    pub fn verification(&self, product: &str, outcome: &str) {
+        self.verifications
+            .get_or_create(&VerificationLabels {
+                product: product.into(),
+                outcome: outcome.into(),
             })
             .inc();
     }

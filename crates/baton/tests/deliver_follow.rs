@@ -68,6 +68,7 @@ fn start_jenkins_worker(outbox: &baton::outbox::Outbox, d: JenkinsDeliverer) -> 
         Deliverers {
             spinnaker: None,
             jenkins: Some(d),
+            notify: None,
         },
     )
 }

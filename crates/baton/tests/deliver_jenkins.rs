@@ -46,6 +46,7 @@ fn deliverers(j: &FakeJenkins, store: &Store) -> Deliverers {
     Deliverers {
         spinnaker: None,
         jenkins: Some(JenkinsDeliverer::new(client, store.clone())),
+        notify: None,
     }
 }
 

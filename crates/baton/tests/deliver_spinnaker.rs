@@ -33,6 +33,7 @@ fn deliverers(gate: &FakeSpinnaker, store: &Store) -> Deliverers {
     Deliverers {
         spinnaker: Some(SpinnakerDeliverer::new(client, store.clone())),
         jenkins: None,
+        notify: None,
     }
 }
 
@@ -192,6 +193,7 @@ async fn a_timed_out_webhook_is_marked_possibly_delivered_on_its_event() {
     let deliverers = Deliverers {
         spinnaker: Some(SpinnakerDeliverer::new(client, store.clone())),
         jenkins: None,
+        notify: None,
     };
     let outbox = outbox(&store);
     let stop = start_worker(&outbox, deliverers);

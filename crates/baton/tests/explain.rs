@@ -250,3 +250,72 @@ async fn delivered_names_the_execution_and_no_execution_names_the_failing_constr
     );
     fake.shutdown().await;
 }
+
+#[tokio::test]
+async fn unmatched_and_waiting_say_which_pipeline_and_why() {
+    let fake = FakeSpinnaker::builder()
+        .pipeline(pipeline(json!({"environments": "^staging$"})))
+        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        .await
+        .unwrap();
+    let gate = gate_client(&fake);
+    let (store, _dir) = common::sqlite().await;
+
+    // Waiting: deferred after `baton pipelines apply`, not a failure.
+    let waiting = chart_event(&store, "chart mgw 3.0.1 for dev").await;
+    let id = webhook_record(&store, &waiting, &chart_body("dev")).await;
+    let until = OffsetDateTime::now_utc() + time::Duration::seconds(30);
+    assert!(
+        store
+            .defer(id, "t", until, "pipelines of mgw were just saved")
+            .await
+            .unwrap()
+    );
+    let (text, v) = chart_source(&store, Some(&gate)).await;
+    assert_eq!(v["verdict"], "waiting", "{v}");
+    assert!(
+        text.contains(&format!("outbox record {id} waits until"))
+            && text.contains("pipelines of mgw were just saved"),
+        "{text}"
+    );
+    assert_eq!(
+        store.record(id).await.unwrap().unwrap().attempts,
+        0,
+        "a wait is not an attempt"
+    );
+
+    // Unmatched: delivered, the verifier found mgw-deploy-dev did not start.
+    let ev = chart_event(&store, "chart mgw 3.0.1 for dev").await;
+    let id = webhook_record(&store, &ev, &chart_body("dev")).await;
+    let now = OffsetDateTime::now_utc();
+    store
+        .mark_delivered(id, "t", now, Some(&json!({"eventId": "echo-1"})))
+        .await
+        .unwrap();
+    store
+        .start_verification(&baton::store::verify::Verification {
+            event_id: ev.clone(),
+            application: "mgw".into(),
+            echo_event_id: "echo-1".into(),
+            expected: vec!["mgw-deploy-dev".into()],
+            deadline: now,
+            state: "pending".into(),
+            missing: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        store
+            .finish_verification(&ev, "unmatched", Some("mgw-deploy-dev"), now)
+            .await
+            .unwrap()
+    );
+    let (text, v) = chart_source(&store, Some(&gate)).await;
+    assert_eq!(v["verdict"], "unmatched", "{v}");
+    assert_eq!(v["missing"], json!(["mgw-deploy-dev"]));
+    assert!(
+        text.contains("but mgw-deploy-dev did not start within spinnaker.verify_deadline")
+            && text.contains("environments"),
+        "{text}"
+    );
+}

@@ -105,8 +105,19 @@ pub async fn events(
 ) -> Result<Json<Value>, ApiError> {
     let q = query(q)?;
     let limit = q.limit.unwrap_or(50).min(500);
-    let events = s.outbox.store().events(q.product.as_deref(), limit).await?;
-    Ok(Json(json!({"events": events})))
+    let store = s.outbox.store();
+    let events = store.events(q.product.as_deref(), limit).await?;
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let verified = store.verifications_of(&ids).await?;
+    let mut list = serde_json::to_value(&events).unwrap_or_default();
+    // `delivery`: whether the pipelines a delivered webhook targets started (issue 16 item 3).
+    for (e, v) in events.iter().zip(list.as_array_mut().into_iter().flatten()) {
+        if let Some(x) = verified.iter().find(|x| x.event_id == e.id) {
+            v["delivery"] = json!(x.state);
+            v["delivery_missing"] = json!(x.missing);
+        }
+    }
+    Ok(Json(json!({"events": list})))
 }
 
 /// `GET /v1/outbox[?state=&limit=]`.

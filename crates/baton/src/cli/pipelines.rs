@@ -107,6 +107,9 @@ pub(super) async fn run(config_file: &Path, action: PipelinesAction) -> anyhow::
             let report = apply::apply(&gate, &apps, apply::Options { force, dry_run })
                 .await
                 .context("applying pipelines")?;
+            if !dry_run && let Some(w) = apply::record_saves(&loaded, &report).await {
+                eprintln!("warning: {w}");
+            }
             let prefix = if dry_run { "(dry run) " } else { "" };
             for line in &report {
                 println!("{prefix}{line}");

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod docs;
 pub mod model;
+pub mod notifications;
 mod product;
 pub mod secrets;
 mod validate;
@@ -164,6 +165,7 @@ fn load_checked(
             return Err(fail(problems));
         }
     };
+    notifications::validate(&config.notifications, &mut problems);
     problems.extend(
         validate::validate(&config)
             .into_iter()
@@ -286,6 +288,7 @@ fn resolve_state(state: &mut String, base: &Path) {
 
 fn resolve_paths(config: &mut Config, base: &Path) {
     resolve_state(&mut config.state, base);
+    notifications::resolve(&mut config.notifications, base);
     let fix = |p: &mut PathBuf| {
         if p.is_relative() {
             *p = base.join(&*p);

@@ -52,6 +52,9 @@ pub struct Config {
     /// The web dashboard `baton serve` serves (docs/dashboard.md).
     #[serde(default)]
     pub ui: UiSettings,
+    /// Where baton sends notifications (docs/operations.md "Notifications").
+    #[serde(default)]
+    pub notifications: super::notifications::Notifications,
 }
 
 fn default_state() -> String {
@@ -125,6 +128,26 @@ pub struct Spinnaker {
     #[serde(default = "default_webhook_timeout", with = "humantime_serde")]
     #[schemars(with = "super::docs::HumanDuration")]
     pub webhook_timeout: Duration,
+    /// After each delivered chart or image event, the pipelines it targets must start within
+    /// this long (Echo's 30 s pipeline cache plus a margin); otherwise the event is marked
+    /// `unmatched` and notified. `0s` turns the check off.
+    #[serde(default = "default_verify_deadline", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
+    pub verify_deadline: Duration,
+    /// After `baton pipelines apply` saved a pipeline of an application, its chart and image
+    /// events wait this long before they are sent, so Echo's pipeline cache (refreshed every
+    /// 30 s) has the saved version. `0s` sends at once.
+    #[serde(default = "default_echo_cache_wait", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
+    pub echo_cache_wait: Duration,
+}
+
+fn default_verify_deadline() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_echo_cache_wait() -> Duration {
+    Duration::from_secs(35)
 }
 
 fn default_webhook_timeout() -> Duration {

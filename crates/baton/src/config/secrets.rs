@@ -23,6 +23,8 @@ pub struct Secrets {
     pub git_passwords: Vec<SecretString>,
     /// HMAC secret of push webhooks.
     pub webhook_secret: Option<SecretString>,
+    /// Receiver URLs of `notifications.targets[]` (inline or from `url_file`), by index.
+    pub notify_urls: Vec<Option<SecretString>>,
 }
 
 impl Secrets {
@@ -91,6 +93,35 @@ impl Secrets {
                 s.webhook_secret = read("git.webhook_secret_file", p);
             }
         }
+        let mut bad_urls = Vec::new();
+        for (i, t) in c.notifications.targets.iter().enumerate() {
+            let url = match (&t.url, &t.url_file) {
+                (Some(u), _) => Some(SecretString::from(u.clone())),
+                (None, Some(p)) => {
+                    let key = format!("notifications.targets[{i}].url_file");
+                    read(&key, p).and_then(|u| {
+                        use secrecy::ExposeSecret;
+                        // The URL is the credential: the problem names the file, never the text.
+                        match super::notifications::parse_url(u.expose_secret()) {
+                            Ok(_) => Some(u),
+                            Err(e) => {
+                                bad_urls.push(Problem::new(
+                                    key,
+                                    format!(
+                                        "the URL in {} {e} (its text is not shown: it is a secret)",
+                                        p.display()
+                                    ),
+                                ));
+                                None
+                            }
+                        }
+                    })
+                }
+                (None, None) => None,
+            };
+            s.notify_urls.push(url);
+        }
+        problems.extend(bad_urls);
         if c.api_tokens_file.is_none() && c.api.auth == super::api::ApiAuth::Tokens {
             problems.push(Problem::new(
                 "api_tokens_file",

@@ -351,7 +351,7 @@ fn is_job_path(s: &str) -> bool {
     })
 }
 
-fn is_name(s: &str) -> bool {
+pub(super) fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.chars()

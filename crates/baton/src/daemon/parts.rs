@@ -34,6 +34,9 @@ pub(super) struct Parts {
     promoter: Option<Arc<Promoter>>,
     deliverers: Deliverers,
     follower: Option<BuildFollower>,
+    /// Delivery verification and notifications (issue 16 items 3, 4).
+    verifier: Option<crate::outbox::verify::Verifier>,
+    notifier: Option<crate::outbox::notify::Notifier>,
     ctx: JobContext,
     state: AppState,
     jobs_rx: tokio::sync::mpsc::Receiver<jobs::Job>,
@@ -91,6 +94,8 @@ impl Parts {
                 .take()
                 .map(|d| d.with_supersede(p.clone(), &sp.webhook_source));
         }
+        let (verifier, notifier) = checks(c, &outbox, &store, &mut deliverers, &promoter, &metrics);
+        let verifier = verifier.map(|v| v.with_owner(replica.id()));
         let missing = deliverers.missing_kinds();
         if !missing.is_empty() {
             tracing::warn!(
@@ -137,6 +142,8 @@ impl Parts {
             promoter,
             deliverers,
             follower,
+            verifier,
+            notifier,
             ctx,
             state,
             jobs_rx,
@@ -202,12 +209,23 @@ impl Parts {
                 api_shutdown.cancel();
             }
         });
-        tracker.spawn(
-            Worker::new(&self.outbox, self.deliverers, self.settings)
-                .with_owner(self.replica.id())
-                .with_metrics(self.metrics)
-                .run(shutdown.clone()),
-        );
+        let mut worker = Worker::new(&self.outbox, self.deliverers, self.settings)
+            .with_owner(self.replica.id())
+            .with_metrics(self.metrics);
+        if let Some(n) = self.notifier {
+            worker = worker.with_notifier(n.clone());
+            let watch = crate::outbox::notices::watch(
+                n,
+                self.store.clone(),
+                self.promoter.clone(),
+                shutdown.clone(),
+            );
+            tracker.spawn(watch);
+        }
+        tracker.spawn(worker.run(shutdown.clone()));
+        if let Some(v) = self.verifier {
+            tracker.spawn(v.run(shutdown.clone()));
+        }
         tracker.spawn(jobs::run::intake(
             self.ctx,
             triggers,
@@ -221,4 +239,36 @@ impl Parts {
         }
         Ok((tracker, self.replica))
     }
+}
+
+/// The notifier (with `notifications.targets`) and, with a Spinnaker deliverer and Gate, the
+/// delivery checks on it and the verifier that follows them.
+fn checks(
+    c: &crate::config::Config,
+    outbox: &Outbox,
+    store: &Store,
+    deliverers: &mut Deliverers,
+    promoter: &Option<Arc<Promoter>>,
+    metrics: &Arc<Metrics>,
+) -> (
+    Option<crate::outbox::verify::Verifier>,
+    Option<crate::outbox::notify::Notifier>,
+) {
+    use crate::outbox::verify::{DeliveryChecks, Verifier};
+    let targets = &c.notifications.targets;
+    let notifier = (!targets.is_empty())
+        .then(|| crate::outbox::notify::Notifier::new(outbox.clone(), targets.clone()));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let (Some(p), Some(checks)) = (promoter, DeliveryChecks::from_config(c, wake.clone())) else {
+        return (None, notifier);
+    };
+    deliverers.spinnaker = deliverers
+        .spinnaker
+        .take()
+        .map(|d| d.with_checks(Arc::new(checks)));
+    let mut v = Verifier::new(p.gate().clone(), store.clone(), wake).with_metrics(metrics.clone());
+    if let Some(n) = &notifier {
+        v = v.with_notifier(n.clone());
+    }
+    (Some(v), notifier)
 }

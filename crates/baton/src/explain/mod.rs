@@ -49,11 +49,14 @@ pub async fn explain(
 ) -> Result<Vec<SourceExplanation>, StoreError> {
     let events = store.events(Some(&product.name), HISTORY).await?;
     let records = store.list_records(None, HISTORY).await?;
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let verifications = store.verifications_of(&ids).await?;
     let ctx = verdict::Context {
         records: &records,
         events: &events,
         gate,
         application: &product.name,
+        verifications: &verifications,
     };
     let mut out = Vec::new();
     if product.chart_source.is_some() {

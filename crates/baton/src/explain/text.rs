@@ -66,6 +66,31 @@ pub fn why(src: &Value) -> String {
             s(&src["last_error"]),
             s(&src["record"])
         ),
+        "waiting" => format!(
+            "outbox record {} waits until {}: {}",
+            s(&src["record"]),
+            s(&src["until"]),
+            s(&src["reason"])
+        ),
+        "unmatched" => {
+            let missing: Vec<String> = src["missing"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(s)
+                .collect();
+            let mut t = format!(
+                "Spinnaker accepted the webhook (Echo event {}) but {} did not start within \
+                 spinnaker.verify_deadline; Echo matched the event against pipelines as they \
+                 were then:",
+                s(&src["spinnaker_event_id"]),
+                missing.join(", ")
+            );
+            for r in src["reasons"].as_array().into_iter().flatten() {
+                t.push_str(&format!("\n    - {}", s(r)));
+            }
+            t
+        }
         "superseded" => format!(
             "outbox record {} was never sent: record {} carries a newer change of the same environments or tag (latest wins)",
             s(&src["record"]),
@@ -111,6 +136,7 @@ pub fn chain(e: &Value) -> Vec<(&'static str, String)> {
         ("echo", "spinnaker_event_id"),
         ("execution", "execution_id"),
         ("status", "execution_status"),
+        ("delivery", "delivery"),
         ("note", "detail"),
     ] {
         match &e[key] {

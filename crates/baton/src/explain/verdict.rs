@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use crate::outbox::{Effect, JENKINS_BUILD, SPINNAKER_WEBHOOK};
 use crate::store::events::Event;
 use crate::store::outbox::{Record, State};
+use crate::store::verify::WAITING;
 
 /// Whether a change produced a delivery, and if not why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +44,26 @@ pub enum Verdict {
         /// When the next attempt may start.
         #[serde(with = "time::serde::rfc3339")]
         next_attempt_at: OffsetDateTime,
+    },
+    /// Not sent yet on purpose: `baton pipelines apply` saved pipelines of the application
+    /// and Echo's pipeline cache may not have them yet (`spinnaker.echo_cache_wait`).
+    Waiting {
+        /// Outbox record id.
+        record: i64,
+        /// When it is sent.
+        #[serde(with = "time::serde::rfc3339")]
+        until: OffsetDateTime,
+        /// Why it waits.
+        reason: String,
+    },
+    /// Delivered, but a pipeline it targets did not start within `spinnaker.verify_deadline`.
+    Unmatched {
+        /// Echo's event id.
+        spinnaker_event_id: String,
+        /// The pipelines that did not start.
+        missing: Vec<String>,
+        /// Per webhook trigger of the application: why it did not fire (now).
+        reasons: Vec<String>,
     },
     /// The outbox gave up (`baton outbox retry ID` tries again).
     Dead {
@@ -91,6 +112,7 @@ pub(super) struct Context<'a> {
     pub(super) events: &'a [Event],
     pub(super) gate: Option<&'a Client>,
     pub(super) application: &'a str,
+    pub(super) verifications: &'a [crate::store::verify::Verification],
 }
 
 impl Context<'_> {
@@ -146,6 +168,18 @@ impl Context<'_> {
 
     async fn of_record(&self, event: &Event, r: &Record) -> Verdict {
         match r.state {
+            State::Pending
+                if r.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(WAITING)) =>
+            {
+                let reason = r.last_error.as_deref().unwrap_or_default();
+                return Verdict::Waiting {
+                    record: r.id,
+                    until: r.next_attempt_at,
+                    reason: reason.trim_start_matches(WAITING).to_owned(),
+                };
+            }
             State::Pending => {
                 return Verdict::Retrying {
                     record: r.id,
@@ -198,6 +232,30 @@ impl Context<'_> {
             };
         };
         ids.push(format!("Echo event {echo}"));
+        let unmatched = self
+            .verifications
+            .iter()
+            .find(|v| v.event_id == event.id && v.state == "unmatched");
+        if let (Some(v), Some(gate)) = (unmatched, self.gate) {
+            let Verdict::NoExecution { reasons, .. } =
+                self.no_execution(gate, r, echo.clone()).await
+            else {
+                return Verdict::Unverified {
+                    reason: format!("outbox record {}: payload is not a Spinnaker webhook", r.id),
+                };
+            };
+            return Verdict::Unmatched {
+                spinnaker_event_id: echo,
+                missing: v
+                    .missing
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split(", ")
+                    .map(str::to_owned)
+                    .collect(),
+                reasons,
+            };
+        }
         if let Some(x) = &c.execution_id {
             let status = c.execution_status.as_deref().unwrap_or("?");
             ids.push(format!("execution {x} ({status})"));

@@ -9,8 +9,9 @@
 use std::time::Duration;
 
 use super::jenkins::JenkinsDeliverer;
+use super::notify::NotifyDeliverer;
 use super::spinnaker::SpinnakerDeliverer;
-use super::{Deliver, Delivered, DeliveryError, JENKINS_BUILD, SPINNAKER_WEBHOOK};
+use super::{Deliver, Delivered, DeliveryError, JENKINS_BUILD, NOTIFY, SPINNAKER_WEBHOOK};
 use crate::config::Loaded;
 use crate::config::secrets::Secrets;
 use crate::store::Store;
@@ -23,6 +24,8 @@ pub struct Deliverers {
     pub spinnaker: Option<SpinnakerDeliverer>,
     /// Delivers `jenkins.build` records.
     pub jenkins: Option<JenkinsDeliverer>,
+    /// Delivers `notify.webhook` records (when `notifications.targets` is not empty).
+    pub notify: Option<NotifyDeliverer>,
 }
 
 /// Longest time one request to Jenkins or Gate may take.
@@ -55,7 +58,16 @@ impl Deliverers {
             })
             .transpose()
             .map_err(|e| format!("{}: {e}", loaded.file.display()))?;
-        Ok(Self { spinnaker, jenkins })
+        let targets = &c.notifications.targets;
+        let notify = (!targets.is_empty())
+            .then(|| NotifyDeliverer::new(targets, &secrets.notify_urls, timeout))
+            .transpose()
+            .map_err(|e| format!("{}: {e}", loaded.file.display()))?;
+        Ok(Self {
+            spinnaker,
+            jenkins,
+            notify,
+        })
     }
 
     /// Record kinds nobody in this process delivers.
@@ -77,16 +89,21 @@ impl Deliver for Deliverers {
         if self.jenkins.is_some() {
             kinds.push(JENKINS_BUILD);
         }
+        if self.notify.is_some() {
+            kinds.push(NOTIFY);
+        }
         kinds
     }
 
     async fn deliver(&self, record: &Record) -> Result<Delivered, DeliveryError> {
-        match (record.kind.as_str(), &self.spinnaker, &self.jenkins) {
-            (SPINNAKER_WEBHOOK, Some(s), _) => s.deliver(record).await,
-            (JENKINS_BUILD, _, Some(j)) => j.deliver(record).await,
-            (kind, _, _) => Err(DeliveryError::permanent(format!(
+        let kind = record.kind.as_str();
+        match (kind, &self.spinnaker, &self.jenkins, &self.notify) {
+            (SPINNAKER_WEBHOOK, Some(s), _, _) => s.deliver(record).await,
+            (JENKINS_BUILD, _, Some(j), _) => j.deliver(record).await,
+            (NOTIFY, _, _, Some(n)) => n.deliver(record).await,
+            _ => Err(DeliveryError::permanent(format!(
                 "no deliverer for kind {kind:?} in this process; configure its section \
-                 (spinnaker: / jenkins:) and `baton outbox retry {}`",
+                 (spinnaker: / jenkins: / notifications:) and `baton outbox retry {}`",
                 record.id
             ))),
         }

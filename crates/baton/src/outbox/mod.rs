@@ -9,8 +9,11 @@ pub mod deliverers;
 pub mod follow;
 pub mod jenkins;
 pub mod keys;
+pub mod notices;
+pub mod notify;
 pub mod policy;
 pub mod spinnaker;
+pub mod verify;
 pub mod worker;
 
 use std::collections::BTreeMap;
@@ -29,6 +32,8 @@ use crate::store::{Store, StoreError};
 pub const SPINNAKER_WEBHOOK: &str = "spinnaker.webhook";
 /// Kind of a Jenkins `buildWithParameters` effect.
 pub const JENKINS_BUILD: &str = "jenkins.build";
+/// Kind of a notification ([`notify`]).
+pub const NOTIFY: &str = "notify.webhook";
 
 /// An effect to perform, stored as a record's kind + payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +53,13 @@ pub enum Effect {
         /// Build parameters.
         params: BTreeMap<String, String>,
     },
+    /// `POST` of `body` to the receiver of `notifications.targets[]` named `notify`.
+    Notification {
+        /// The target's name (its URL stays in the secrets, never in the store).
+        notify: String,
+        /// The body, already in the target's format.
+        body: serde_json::Value,
+    },
 }
 
 impl Effect {
@@ -56,23 +68,26 @@ impl Effect {
         match self {
             Effect::SpinnakerWebhook { .. } => SPINNAKER_WEBHOOK,
             Effect::JenkinsBuild { .. } => JENKINS_BUILD,
+            Effect::Notification { .. } => NOTIFY,
         }
     }
 
-    /// The ordering domain: one Echo source per application, or one Jenkins job.
+    /// The ordering domain: one Echo source per application, one Jenkins job, or one
+    /// notification target.
     pub fn target(&self, application: &str) -> String {
         match self {
             Effect::SpinnakerWebhook { source, .. } => {
                 format!("{SPINNAKER_WEBHOOK}:{source}:{application}")
             }
             Effect::JenkinsBuild { job, .. } => format!("{JENKINS_BUILD}:{job}"),
+            Effect::Notification { notify, .. } => format!("{NOTIFY}:{notify}"),
         }
     }
 
     /// Decodes a record's payload by its kind.
     pub fn from_record(record: &Record) -> Result<Self, String> {
         let decoded = match record.kind.as_str() {
-            SPINNAKER_WEBHOOK | JENKINS_BUILD => {
+            SPINNAKER_WEBHOOK | JENKINS_BUILD | NOTIFY => {
                 serde_path_to_error::deserialize::<_, Effect>(&record.payload).map_err(|e| {
                     format!(
                         "outbox record {}: payload at {}: {}",
@@ -120,6 +135,9 @@ pub struct DeliveryError {
     pub permanent: bool,
     /// What went wrong, safe to store and show (no secrets).
     pub message: String,
+    /// Not a failure: the record must wait until then (not counted as an attempt);
+    /// `message` says why.
+    pub wait_until: Option<time::OffsetDateTime>,
 }
 
 impl DeliveryError {
@@ -130,6 +148,15 @@ impl DeliveryError {
             throttled: false,
             permanent: false,
             message: message.into(),
+            wait_until: None,
+        }
+    }
+
+    /// Not sent yet on purpose: due again at `at`, the attempt not counted.
+    pub fn wait_until(at: time::OffsetDateTime, why: impl Into<String>) -> Self {
+        Self {
+            wait_until: Some(at),
+            ..Self::transient(why)
         }
     }
 
@@ -154,6 +181,7 @@ impl DeliveryError {
             throttled: status == 429,
             permanent: !transient,
             message: message.into(),
+            wait_until: None,
         }
     }
 }

@@ -39,6 +39,7 @@ pub struct SpinnakerDeliverer {
     client: Client,
     store: Store,
     supersede: Option<(Arc<Promoter>, String)>,
+    checks: Option<Arc<super::verify::DeliveryChecks>>,
 }
 
 impl SpinnakerDeliverer {
@@ -48,7 +49,15 @@ impl SpinnakerDeliverer {
             client,
             store,
             supersede: None,
+            checks: None,
         }
+    }
+
+    /// Holds webhooks back after `baton pipelines apply` (`spinnaker.echo_cache_wait`) and
+    /// starts the verification of each delivered one (`spinnaker.verify_deadline`).
+    pub fn with_checks(mut self, checks: Arc<super::verify::DeliveryChecks>) -> Self {
+        self.checks = Some(checks);
+        self
     }
 
     /// After each delivered chart event (webhook source `chart_source`), cancel the older
@@ -153,6 +162,9 @@ impl SpinnakerDeliverer {
                 record.id
             )));
         };
+        if let Some(c) = &self.checks {
+            c.wait_for_echo(&self.store, &body).await?;
+        }
         let event_id = match self.client.post_webhook(&source, &body).await {
             Ok(id) => id,
             Err(e) => return Err(self.failed(record, &source, e).await),
@@ -166,6 +178,10 @@ impl SpinnakerDeliverer {
             if let Err(e) = self.store.correlate(baton_event, &c).await {
                 tracing::warn!(record = record.id, event = %baton_event, error = %e, "cannot record Echo's event id on the event");
             }
+        }
+        if let (Some(c), Some(baton_event)) = (&self.checks, &record.event_id) {
+            c.start(&self.store, baton_event, &source, &body, &event_id)
+                .await;
         }
         self.supersede_after(&source, &body, &event_id).await;
         Ok(Delivered {

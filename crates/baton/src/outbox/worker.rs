@@ -69,6 +69,7 @@ pub struct Worker<D> {
     wake: Arc<Notify>,
     owner: String,
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    notifier: Option<super::notify::Notifier>,
 }
 
 /// What one delivery task hands back to the loop, which records it.
@@ -90,7 +91,14 @@ impl<D: Deliver> Worker<D> {
             wake: outbox.notifier(),
             owner: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
             metrics: None,
+            notifier: None,
         }
+    }
+
+    /// Raises a `delivery_dead` notice when a record (other than a notification) goes dead.
+    pub fn with_notifier(mut self, notifier: super::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Counts delivery outcomes in `metrics`.
@@ -334,6 +342,14 @@ impl<D: Deliver> Worker<D> {
                     .mark_delivered(record.id, &self.owner, now, delivered.response.as_ref())
                     .await
             }
+            Err(e) if e.wait_until.is_some() => {
+                let until = e.wait_until.unwrap_or(now);
+                self.count(&record.target, "waiting");
+                tracing::info!(record = record.id, target = %record.target, until = %until, why = %e.message, "delivery waits");
+                self.store
+                    .defer(record.id, &self.owner, until, &e.message)
+                    .await
+            }
             Err(e) => {
                 let retry_at = retry_at(
                     &self.settings.policy,
@@ -351,7 +367,13 @@ impl<D: Deliver> Worker<D> {
                         tracing::warn!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, retry_at = %at, "delivery failed; will retry")
                     }
                     None => {
-                        tracing::error!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, "delivery failed; record is dead")
+                        tracing::error!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, "delivery failed; record is dead");
+                        if let (Some(n), Some(notice)) = (
+                            &self.notifier,
+                            super::notify::dead_notice(&record, &e.message),
+                        ) {
+                            n.send(&notice).await;
+                        }
                     }
                 }
                 let marked = self

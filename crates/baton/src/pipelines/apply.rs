@@ -133,6 +133,61 @@ pub async fn apply(
     Ok(report)
 }
 
+/// Records in the state store when pipelines of each application were saved, so the daemon
+/// holds that application's webhooks until Echo's pipeline cache can have them
+/// (`spinnaker.echo_cache_wait`). Returns a warning when it could not (the pipelines are saved
+/// either way): a SQLite state file that does not exist here is not created.
+pub async fn record_saves(loaded: &Loaded, report: &[Applied]) -> Option<String> {
+    let mut apps: Vec<&str> = report
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                Outcome::Created | Outcome::Updated | Outcome::Overwritten(_)
+            )
+        })
+        .filter_map(|r| r.pipeline.split('/').next())
+        .collect();
+    apps.dedup();
+    if apps.is_empty() {
+        return None;
+    }
+    let state = &loaded.config.state;
+    let unwaited = "the daemon may send this application's events before Echo's pipeline cache \
+        has the saved pipelines (they can start nothing or the old version)";
+    if let Some(rest) = state.strip_prefix("sqlite:") {
+        let file = rest
+            .trim_start_matches("//")
+            .split('?')
+            .next()
+            .unwrap_or("");
+        if !std::path::Path::new(file).exists() {
+            return Some(format!(
+                "state: no SQLite file at {file}, so the saves are not recorded; {unwaited}"
+            ));
+        }
+    }
+    let store = match crate::store::Store::open(state).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Some(format!(
+                "state: {e}; the saves are not recorded; {unwaited}"
+            ));
+        }
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let mut warning = None;
+    for app in apps {
+        if let Err(e) = store.record_pipeline_save(app, now).await {
+            warning = Some(format!(
+                "state: cannot record the save of {app}: {e}; {unwaited}"
+            ));
+        }
+    }
+    store.close().await;
+    warning
+}
+
 /// The decision for one pipeline; may adopt the stored id (front50 refuses a second pipeline
 /// of the same name with another id).
 fn decide(stored: Option<&PipelineConfig>, desired: &mut PipelineConfig, force: bool) -> Outcome {

@@ -109,6 +109,28 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_seen ON webhook_deliveries (seen_at);
 ";
 
+/// Delivery verified and apply-then-wait (issue 16 items 3, 4): one row per delivered webhook
+/// whose pipelines baton expects to start (followed until they did or the deadline passed), the
+/// last time `baton pipelines apply` saved a pipeline of each application (events for it wait
+/// for Echo's cache).
+const V4: &str = "
+CREATE TABLE verifications (
+    event_id      TEXT PRIMARY KEY,
+    application   TEXT NOT NULL,
+    echo_event_id TEXT NOT NULL,
+    expected      TEXT NOT NULL,
+    deadline      BIGINT NOT NULL,
+    state         TEXT NOT NULL,
+    missing       TEXT,
+    finished_at   BIGINT
+);
+CREATE INDEX verifications_state ON verifications (state);
+CREATE TABLE pipeline_saves (
+    application TEXT PRIMARY KEY,
+    saved_at    BIGINT NOT NULL
+);
+";
+
 fn migrations() -> Vec<Migration> {
     vec![
         Migration {
@@ -128,6 +150,12 @@ fn migrations() -> Vec<Migration> {
             name: "webhook deliveries",
             sqlite: V3,
             postgres: V3,
+        },
+        Migration {
+            version: 4,
+            name: "delivery verification, pipeline saves",
+            sqlite: V4,
+            postgres: V4,
         },
     ]
 }

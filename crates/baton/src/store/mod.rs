@@ -14,6 +14,7 @@ pub mod leases;
 mod migrations;
 pub mod outbox;
 pub mod replicas;
+pub mod verify;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,0 +1,172 @@
+//! The notices baton raises by looking, not at the moment something happens: a judgment that
+//! waits (from Gate, through [`Promoter::pending`]), and what recent events say — a judgment
+//! given or stopped (`promote` events), a rebuild's result (`rebuild` events once the build
+//! follower recorded it), and any other event kind a target subscribes to by name (e.g.
+//! `judgment_deadline`), so a new kind of event is notified without code here.
+//!
+//! Every replica may look; the outbox key of each notice makes it one record. Events are read
+//! back [`WINDOW`] (the build follower's longest follow), so a restart misses nothing recent.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use super::notify::{Notice, Notifier};
+use crate::config::notifications::KINDS;
+use crate::promote::Promoter;
+use crate::store::Store;
+use crate::store::events::Event;
+
+/// How far back events are turned into notices.
+pub const WINDOW: Duration = Duration::from_secs(6 * 3600);
+
+/// How often the watcher looks (with ±20 % jitter).
+const EVERY: Duration = Duration::from_secs(15);
+
+/// The notice an event gives, if any.
+pub fn of_event(e: &Event) -> Option<Notice> {
+    let c = &e.correlation;
+    let detail = c.detail.clone().unwrap_or_default();
+    let mut fields = BTreeMap::new();
+    let kind = match e.kind.as_str() {
+        "promote" if detail.starts_with("continue") => "judgment_given",
+        "promote" if detail.starts_with("stop") => "judgment_stopped",
+        "rebuild" => {
+            let result = c.build_result.as_deref()?;
+            fields.insert("result".to_owned(), result.to_owned());
+            if let Some(url) = &c.build_url {
+                fields.insert("build".to_owned(), url.clone());
+            }
+            if result == "SUCCESS" {
+                "build_succeeded"
+            } else {
+                "rebuild_failed"
+            }
+        }
+        // Kinds baton raises itself are not events; any other event kind is its own notice.
+        other if KINDS.contains(&other) || other == "promote" => return None,
+        other => other,
+    };
+    if let Some(image) = &e.image {
+        fields.insert("image".to_owned(), image.clone());
+    }
+    let summary = match (kind, detail.is_empty()) {
+        ("build_succeeded" | "rebuild_failed", _) => format!(
+            "rebuild of {} ended {}",
+            e.image.as_deref().unwrap_or("the image"),
+            fields["result"]
+        ),
+        (_, false) => detail,
+        (_, true) => format!("{} event {}", e.kind, e.id),
+    };
+    Some(Notice {
+        kind: kind.to_owned(),
+        product: e.product.clone(),
+        event: Some(e.id.clone()),
+        subject: e.id.clone(),
+        summary,
+        fields,
+    })
+}
+
+/// The artifact a webhook body carries, in one line.
+pub fn artifact(body: &Value) -> Option<String> {
+    let p = &body["parameters"];
+    match (p["chart"].as_str(), p["image"].as_str()) {
+        (Some(chart), _) => Some(format!(
+            "chart {chart} {}",
+            p["chartVersion"].as_str().unwrap_or("?")
+        )),
+        (None, Some(image)) => Some(format!(
+            "image {image}@{}",
+            p["digest"].as_str().unwrap_or("?")
+        )),
+        _ => None,
+    }
+}
+
+/// Looks every [`EVERY`] until `shutdown`.
+pub async fn watch(
+    notifier: Notifier,
+    store: Store,
+    promoter: Option<Arc<Promoter>>,
+    shutdown: CancellationToken,
+) {
+    let mut done: HashSet<String> = HashSet::new();
+    while !shutdown.is_cancelled() {
+        if let Some(p) = promoter
+            .as_ref()
+            .filter(|_| notifier.wants("judgment_waiting"))
+        {
+            waiting(&notifier, &store, p, &mut done).await;
+        }
+        match store.events(None, 500).await {
+            Ok(events) => {
+                let since = OffsetDateTime::now_utc() - WINDOW;
+                for e in events.iter().filter(|e| e.created_at >= since) {
+                    let Some(n) = of_event(e) else { continue };
+                    let key = format!("{}:{}", n.kind, n.subject);
+                    if notifier.wants(&n.kind) && !done.contains(&key) {
+                        notifier.send(&n).await;
+                        done.insert(key);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "notifications: cannot read recent events"),
+        }
+        let sleep = EVERY.mul_f64(rand::rng().random_range(0.8..1.2));
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+}
+
+async fn waiting(notifier: &Notifier, store: &Store, p: &Promoter, done: &mut HashSet<String>) {
+    let pending = match p.pending().await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "notifications: cannot list waiting judgments");
+            return;
+        }
+    };
+    for w in pending {
+        let subject = format!("{}:{}", w.execution_id, w.stage_id);
+        if !done.insert(subject.clone()) {
+            continue;
+        }
+        let mut fields = BTreeMap::from([
+            ("environment".to_owned(), w.environment.clone()),
+            ("execution".to_owned(), w.execution_id.clone()),
+            (
+                "command".to_owned(),
+                format!("baton promote {} {}", w.product, w.environment),
+            ),
+        ]);
+        if let Some(ev) = &w.baton_event
+            && let Ok(Some(body)) = store.webhook_of_event(ev).await
+            && let Some(a) = artifact(&body)
+        {
+            fields.insert("artifact".to_owned(), a);
+        }
+        let stage = w
+            .stage_name
+            .clone()
+            .unwrap_or_else(|| "manual judgment".into());
+        notifier
+            .send(&Notice {
+                kind: "judgment_waiting".into(),
+                product: w.product.clone(),
+                event: w.baton_event.clone(),
+                subject,
+                summary: format!("{} waits for a judgment: {stage}", w.environment),
+                fields,
+            })
+            .await;
+    }
+}
