@@ -60,6 +60,7 @@ async fn serve_lists_pending_judgments_and_promotes_through_gate() {
     )
     .unwrap();
     let (_child, url) = serve(&config).await;
+    s.dev_ran_the_chart().await;
     // a chart event this daemon did not record: found by the RUNNING fallback
     let (_, echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
     let staging = s.execution_of(&echo, "staging").await;
