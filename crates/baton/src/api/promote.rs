@@ -123,7 +123,12 @@ pub async fn matrix_of(
         Some(promoter) => Ok(promoter.matrix(product).await?),
         None => {
             let delivered = s.outbox.store().delivered().await?;
-            Ok(matrix::build(p, &delivered, Ok(&[]), s.outbox.clock().now()))
+            Ok(matrix::build(
+                p,
+                &delivered,
+                Ok(&[]),
+                s.outbox.clock().now(),
+            ))
         }
     }
 }

@@ -97,7 +97,6 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }
 
-
 /// The status JSON as text tables, then per product the last chart decision and failing
 /// sources.
 pub(super) fn render_status(v: &Value) -> String {

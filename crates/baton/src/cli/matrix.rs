@@ -18,12 +18,14 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }
 
-
 fn chart(c: &Value) -> String {
     if c.is_null() {
         return "-".to_owned();
     }
-    let digest = c["digest"].as_str().map(short).unwrap_or_else(|| "digest ?".into());
+    let digest = c["digest"]
+        .as_str()
+        .map(short)
+        .unwrap_or_else(|| "digest ?".into());
     format!("{} {} {digest}", s(&c["name"]), s(&c["version"]))
 }
 
@@ -34,7 +36,11 @@ fn artifact(a: &Value) -> String {
         parts.push(format!("chart {}", chart(&a["chart"])));
     }
     if let Some(d) = a["image"]["digest"].as_str() {
-        parts.push(format!("image {}@{}", s(&a["image"]["repository"]), short(d)));
+        parts.push(format!(
+            "image {}@{}",
+            s(&a["image"]["repository"]),
+            short(d)
+        ));
     }
     if parts.is_empty() {
         "no chart or image".to_owned()
@@ -139,12 +145,17 @@ mod tests {
                "promotion": {"allowed": false, "reason": "staging has no SUCCEEDED execution of chart microgateway"}}]});
         let text = render(&v);
         assert!(
-            text.contains("dev        deployed               microgateway 3.0.1-1 sha256:aaaaaaaaaaaa"),
+            text.contains(
+                "dev        deployed               microgateway 3.0.1-1 sha256:aaaaaaaaaaaa"
+            ),
             "{text}"
         );
         assert!(text.contains(
             "prod       waits since 2026-12-01T09:30:00Z in execution 01PROD for chart microgateway 3.0.1-2 digest ?: promotion refused: staging has no SUCCEEDED"
         ), "{text}");
-        assert!(text.contains("dev        nothing waits for a judgment"), "{text}");
+        assert!(
+            text.contains("dev        nothing waits for a judgment"),
+            "{text}"
+        );
     }
 }

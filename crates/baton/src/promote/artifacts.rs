@@ -64,7 +64,12 @@ fn content_digest(a: &Artifact) -> Option<String> {
     match a.type_str() {
         EMBEDDED_BASE64 => a.embedded_bytes()?.ok().map(|b| sha256(&b)),
         REMOTE_BASE64 => {
-            let hex = a.reference.as_deref()?.strip_prefix("ref://")?.rsplit('/').next()?;
+            let hex = a
+                .reference
+                .as_deref()?
+                .strip_prefix("ref://")?
+                .rsplit('/')
+                .next()?;
             (hex.len() == 64 && hex.bytes().all(|c| c.is_ascii_hexdigit()))
                 .then(|| format!("sha256:{}", hex.to_ascii_lowercase()))
         }
@@ -98,7 +103,9 @@ impl Ran {
                 EMBEDDED_BASE64 | REMOTE_BASE64 if name == values_name => {
                     ran.values_digest = ran.values_digest.or_else(|| content_digest(a));
                 }
-                EMBEDDED_BASE64 | REMOTE_BASE64 if name.ends_with(".tgz") && ran.chart.is_none() => {
+                EMBEDDED_BASE64 | REMOTE_BASE64
+                    if name.ends_with(".tgz") && ran.chart.is_none() =>
+                {
                     let chart = trigger_parameter(x, "chart");
                     let version = trigger_parameter(x, "chartVersion");
                     ran.chart = Some(ChartRan {
@@ -158,8 +165,15 @@ impl Ran {
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(c) = &self.chart {
-            let version = c.version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
-            let digest = c.digest.as_deref().map_or("digest unknown".to_owned(), short);
+            let version = c
+                .version
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            let digest = c
+                .digest
+                .as_deref()
+                .map_or("digest unknown".to_owned(), short);
             parts.push(format!("chart {}{version} ({digest})", c.name));
         }
         if let Some(i) = &self.image {
@@ -248,7 +262,10 @@ mod tests {
             {"type": "remote/base64", "name": "values-prod.yaml",
              "reference": format!("ref://kubernetesapp/{hex}"), "customKind": false, "metadata": {}}]}));
         let ran = Ran::of(&x, "prod");
-        assert_eq!(ran.chart.as_ref().unwrap().digest.as_deref(), Some("sha256:01"));
+        assert_eq!(
+            ran.chart.as_ref().unwrap().digest.as_deref(),
+            Some("sha256:01")
+        );
         assert_eq!(ran.values_digest, Some(format!("sha256:{hex}")));
         let other = Ran {
             chart: Some(ChartRan {
@@ -259,6 +276,9 @@ mod tests {
             ..Ran::default()
         };
         assert!(!ran.same_artifact(&other), "same version, other digest");
-        assert!(!Ran::default().same_artifact(&Ran::default()), "nothing known");
+        assert!(
+            !Ran::default().same_artifact(&Ran::default()),
+            "nothing known"
+        );
     }
 }

@@ -89,7 +89,10 @@ impl Promoter {
                             .collect::<Vec<_>>(),
                     );
                 }
-                if handled.as_ref().is_some_and(|h| h.contains(&w.execution_id)) {
+                if handled
+                    .as_ref()
+                    .is_some_and(|h| h.contains(&w.execution_id))
+                {
                     continue;
                 }
                 let limit = humantime::format_duration(policy.judgment_deadline);
@@ -98,7 +101,8 @@ impl Promoter {
                 ));
                 let stop = policy.on_deadline == OnDeadline::Stop;
                 let detail = if stop {
-                    let input = format!("stopped by baton: the judgment_deadline of {limit} passed");
+                    let input =
+                        format!("stopped by baton: the judgment_deadline of {limit} passed");
                     self.gate
                         .judge_stage(&w.execution_id, &w.stage_id, Judgment::Stop, Some(&input))
                         .await?;

@@ -234,7 +234,10 @@ pub fn build(
                 .filter(|x| x.name.as_deref().and_then(|n| environment_of(p, n)) == Some(env))
                 .collect();
             mine.sort_by_key(|x| std::cmp::Reverse(x.build_time.unwrap_or(0)));
-            let succeeded = || mine.iter().filter(|x| x.status == ExecutionStatus::Succeeded);
+            let succeeded = || {
+                mine.iter()
+                    .filter(|x| x.status == ExecutionStatus::Succeeded)
+            };
             let delivered = delivered
                 .iter()
                 .find(|d| d.product == p.name && &d.environment == env)
@@ -248,7 +251,10 @@ pub fn build(
             let state = match (mine.first(), &gate_error) {
                 (Some(x), _) => EnvState::of(x),
                 (None, Some(_)) => EnvState::Unknown,
-                (None, None) if delivered.is_some() => EnvState::Sent,
+                // A baseline is recorded as delivered without an event: nothing was sent.
+                (None, None) if delivered.as_ref().is_some_and(|d| d.event_id.is_some()) => {
+                    EnvState::Sent
+                }
                 (None, None) => EnvState::Nothing,
             };
             let last_success = succeeded()
@@ -263,9 +269,11 @@ pub fn build(
                     image: ran.image,
                 });
             let image = succeeded().find_map(|x| Ran::of(x, env).image);
-            let waiting = mine
-                .iter()
-                .find(|x| x.name.as_deref() == Some(pipeline.as_str()) && x.status == ExecutionStatus::Running && x.pending_judgment().is_some());
+            let waiting = mine.iter().find(|x| {
+                x.name.as_deref() == Some(pipeline.as_str())
+                    && x.status == ExecutionStatus::Running
+                    && x.pending_judgment().is_some()
+            });
             let pending_judgment = waiting.and_then(|x| {
                 let stage = x.pending_judgment()?;
                 Some(PendingJudgment {
@@ -354,12 +362,24 @@ impl Promoter {
             return Ok(m);
         }
         let delivered = self.store.delivered().await?;
-        let history = match tokio::time::timeout(GATE_WAIT, super::rule::history(&self.gate, product)).await {
+        let history = match tokio::time::timeout(
+            GATE_WAIT,
+            super::rule::history(&self.gate, product),
+        )
+        .await
+        {
             Ok(Ok(h)) => Ok(h),
             Ok(Err(e)) => Err(format!("Spinnaker Gate: {e}")),
-            Err(_) => Err(format!("Spinnaker Gate did not answer within {GATE_WAIT:?}")),
+            Err(_) => Err(format!(
+                "Spinnaker Gate did not answer within {GATE_WAIT:?}"
+            )),
         };
-        let m = build(p, &delivered, history.as_deref().map_err(String::as_str), self.clock.now());
+        let m = build(
+            p,
+            &delivered,
+            history.as_deref().map_err(String::as_str),
+            self.clock.now(),
+        );
         self.matrices.put(&m);
         Ok(m)
     }

@@ -61,9 +61,15 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
     s.waiting(&staging.id).await;
     let (code, body) = s.promote("staging", "{}").await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    assert_eq!(s.finished(&staging.id).await.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        s.finished(&staging.id).await.status,
+        ExecutionStatus::Succeeded
+    );
     let deployed = s.fake.deployed(APP, "micro-gw-staging").unwrap();
-    assert_eq!(deployed.values[0].bytes.as_deref(), Some(&b"replicas: 4\n"[..]));
+    assert_eq!(
+        deployed.values[0].bytes.as_deref(),
+        Some(&b"replicas: 4\n"[..])
+    );
 
     // A prod-only change with a chart nobody ran: refused, naming what staging ran.
     let (_, e3) = s
@@ -86,14 +92,24 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
     assert!(detail(&body).contains(&found), "{body}");
     assert!(detail(&body).contains("--force"), "{body}");
     // the matrix says the same before anyone tries
-    let m: Value = serde_json::from_str(&s.get("/v1/products/micro-gw/environments").await).unwrap();
+    let m: Value =
+        serde_json::from_str(&s.get("/v1/products/micro-gw/environments").await).unwrap();
     let row = &m["environments"][2];
     assert_eq!(row["name"], "prod");
     assert_eq!(row["state"], "waiting");
     assert_eq!(row["pending_judgment"]["execution_id"], prod.id.as_str());
-    assert_eq!(row["pending_judgment"]["artifact"]["chart"]["digest"], digest(C2));
+    assert_eq!(
+        row["pending_judgment"]["artifact"]["chart"]["digest"],
+        digest(C2)
+    );
     assert_eq!(row["promotion"]["allowed"], false);
-    assert!(row["promotion"]["reason"].as_str().unwrap().contains(&wanted), "{m}");
+    assert!(
+        row["promotion"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&wanted),
+        "{m}"
+    );
 
     // staging gets the new chart; dev never ran it: refused, then forced, and recorded so
     let (_, e4) = s
@@ -105,29 +121,50 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        err.contains("dev has no SUCCEEDED execution of chart microgateway 3.0.2") && err.contains("409"),
+        err.contains("dev has no SUCCEEDED execution of chart microgateway 3.0.2")
+            && err.contains("409"),
         "{err}"
     );
     let out = s.cli(&["promote", APP, "staging", "--force"]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(s.finished(&staging2.id).await.status, ExecutionStatus::Succeeded);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        s.finished(&staging2.id).await.status,
+        ExecutionStatus::Succeeded
+    );
     let events = s.store.events(Some(APP), 50).await.unwrap();
     let forced = events
         .iter()
-        .find(|e| e.kind == "promote" && e.correlation.execution_id.as_deref() == Some(staging2.id.as_str()))
+        .find(|e| {
+            e.kind == "promote"
+                && e.correlation.execution_id.as_deref() == Some(staging2.id.as_str())
+        })
         .expect("promote event");
     let d = forced.correlation.detail.as_deref().unwrap();
     assert!(d.starts_with("continue micro-gw/staging by alice"), "{d}");
     assert!(d.contains("forced (--force"), "{d}");
-    assert!(d.contains(&format!("chart microgateway 3.0.2 ({})", short(&digest(C2)))), "{d}");
+    assert!(
+        d.contains(&format!(
+            "chart microgateway 3.0.2 ({})",
+            short(&digest(C2))
+        )),
+        "{d}"
+    );
 
     // prod may go now: staging succeeded with the chart digest prod would run
     let (code, body) = s.promote("prod", "{}").await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    assert_eq!(s.finished(&prod.id).await.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        s.finished(&prod.id).await.status,
+        ExecutionStatus::Succeeded
+    );
 
     // the matrix after the flow: what runs where, nothing waits
-    let m: Value = serde_json::from_str(&s.get("/v1/products/micro-gw/environments").await).unwrap();
+    let m: Value =
+        serde_json::from_str(&s.get("/v1/products/micro-gw/environments").await).unwrap();
     let envs = m["environments"].as_array().unwrap();
     let names: Vec<_> = envs.iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["dev", "staging", "prod"]);
@@ -142,7 +179,10 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
         assert_eq!(d["chart"]["digest"], digest(chart), "{row}");
         assert_eq!(d["values_digest"], digest(values), "{row}");
         assert!(d["finished_at"].as_str().is_some(), "{row}");
-        assert!(row["pending_judgment"].is_null() && row["running"].is_null(), "{row}");
+        assert!(
+            row["pending_judgment"].is_null() && row["running"].is_null(),
+            "{row}"
+        );
         assert_eq!(row["promotion"]["allowed"], false);
     }
     assert_eq!(
@@ -153,17 +193,27 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
 
     let out = s.cli(&["status", APP]).await;
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = format!(
         "staging    deployed               microgateway 3.0.2 {}",
         short(&digest(C2))
     );
     assert!(table.contains(&line), "{table}");
     assert!(table.contains(&staging2.id), "{table}");
-    assert!(table.contains("prod       nothing waits for a judgment in micro-gw-deploy-prod"), "{table}");
+    assert!(
+        table.contains("prod       nothing waits for a judgment in micro-gw-deploy-prod"),
+        "{table}"
+    );
     let out = s.cli(&["status", APP, "--output", "json"]).await;
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(printed["environments"], m["environments"], "the API's JSON, unchanged");
+    assert_eq!(
+        printed["environments"], m["environments"],
+        "the API's JSON, unchanged"
+    );
     assert!(s.fake.unexpected_requests().is_empty());
 }
 
@@ -173,10 +223,19 @@ fn image_pipelines() -> Vec<PipelineConfig> {
     let pipeline = |name: &str, judgment: bool| {
         let mut constraints = Map::new();
         constraints.insert("application".into(), "^micro-gw$".into());
-        let image = ExpectedArtifact::matching("img", DOCKER_IMAGE, "registry\\.example\\.com/acme/petstore");
-        let patch = json!({"type": "patchManifest", "account": "k8s", "requiredArtifactIds": ["img"]});
+        let image = ExpectedArtifact::matching(
+            "img",
+            DOCKER_IMAGE,
+            "registry\\.example\\.com/acme/petstore",
+        );
+        let patch =
+            json!({"type": "patchManifest", "account": "k8s", "requiredArtifactIds": ["img"]});
         let mut stages = Vec::new();
-        let mut roll = Stage::new("patch", "Roll petstore", StageKind::Other(patch.as_object().cloned().unwrap()));
+        let mut roll = Stage::new(
+            "patch",
+            "Roll petstore",
+            StageKind::Other(patch.as_object().cloned().unwrap()),
+        );
         if judgment {
             stages.push(Stage::new(
                 "judge",
@@ -194,7 +253,11 @@ fn image_pipelines() -> Vec<PipelineConfig> {
             name: name.into(),
             limit_concurrent: Some(true),
             keep_waiting_pipelines: Some(false),
-            triggers: Some(vec![Trigger::webhook("image", constraints, vec!["img".into()])]),
+            triggers: Some(vec![Trigger::webhook(
+                "image",
+                constraints,
+                vec!["img".into()],
+            )]),
             expected_artifacts: Some(vec![image]),
             stages: Some(stages),
             ..PipelineConfig::default()
@@ -222,18 +285,26 @@ jenkins: {url: "http://jenkins.example.com", user: baton, token_file: "jenkins-t
             event_id: id,
         })
     };
-    let (d1, d2) = (format!("sha256:{}", "1".repeat(64)), format!("sha256:{}", "2".repeat(64)));
+    let (d1, d2) = (
+        format!("sha256:{}", "1".repeat(64)),
+        format!("sha256:{}", "2".repeat(64)),
+    );
 
     // dev rolls d1 in; staging may take d1
     let id = s.record("image", Default::default()).await;
     let (_, echo) = s.post("image", &id, &image_event(&d1, &id)).await;
-    let dev = s.execution_of_pipeline(&echo, "micro-gw-image-petstore").await;
+    let dev = s
+        .execution_of_pipeline(&echo, "micro-gw-image-petstore")
+        .await;
     assert_eq!(s.finished(&dev.id).await.status, ExecutionStatus::Succeeded);
     let staging = s.execution_of(&echo, "staging").await;
     s.waiting(&staging.id).await;
     let (code, body) = s.promote("staging", "{}").await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    assert_eq!(s.finished(&staging.id).await.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        s.finished(&staging.id).await.status,
+        ExecutionStatus::Succeeded
+    );
 
     // dev fails to roll d2 in: staging may not take d2, and the refusal names dev's d1
     s.fake.fail_stage(FailRule {
@@ -243,7 +314,9 @@ jenkins: {url: "http://jenkins.example.com", user: baton, token_file: "jenkins-t
     });
     let id = s.record("image", Default::default()).await;
     let (_, echo) = s.post("image", &id, &image_event(&d2, &id)).await;
-    let dev2 = s.execution_of_pipeline(&echo, "micro-gw-image-petstore").await;
+    let dev2 = s
+        .execution_of_pipeline(&echo, "micro-gw-image-petstore")
+        .await;
     assert_eq!(s.finished(&dev2.id).await.status, ExecutionStatus::Terminal);
     let staging2 = s.execution_of(&echo, "staging").await;
     s.waiting(&staging2.id).await;
@@ -263,17 +336,27 @@ jenkins: {url: "http://jenkins.example.com", user: baton, token_file: "jenkins-t
         dev.id
     );
     for part in [&want, &ran, &found] {
-        assert!(detail(&body).contains(part.as_str()), "{part} missing in {body}");
+        assert!(
+            detail(&body).contains(part.as_str()),
+            "{part} missing in {body}"
+        );
     }
     // the matrix shows dev's image and the refusal
-    let m: Value = serde_json::from_str(&s.get("/v1/products/micro-gw/environments").await).unwrap();
+    let m: Value =
+        serde_json::from_str(&s.get("/v1/products/micro-gw/environments").await).unwrap();
     assert_eq!(m["environments"][0]["image"]["digest"], d1.as_str());
     assert_eq!(m["environments"][0]["state"], "failed");
     assert_eq!(m["environments"][1]["image"]["digest"], d1.as_str());
-    assert_eq!(m["environments"][1]["pending_judgment"]["artifact"]["image"]["digest"], d2.as_str());
+    assert_eq!(
+        m["environments"][1]["pending_judgment"]["artifact"]["image"]["digest"],
+        d2.as_str()
+    );
     assert_eq!(m["environments"][1]["promotion"]["allowed"], false);
     // stopping is always allowed
     let (code, body) = s.promote("staging", r#"{"stop": true}"#).await;
     assert_eq!(code, StatusCode::OK, "{body}");
-    assert_eq!(s.finished(&staging2.id).await.status, ExecutionStatus::Terminal);
+    assert_eq!(
+        s.finished(&staging2.id).await.status,
+        ExecutionStatus::Terminal
+    );
 }

@@ -24,7 +24,11 @@ async fn a_judgment_past_its_deadline_is_stopped_or_reminded_of_once() {
 
     let loaded = baton::config::load_with_env(&s.config_file, Default::default()).unwrap();
     let every = baton::promote::deadline::check_every(&loaded.config).unwrap();
-    assert_eq!(every, Duration::from_secs(1), "half the deadline, at least 1s");
+    assert_eq!(
+        every,
+        Duration::from_secs(1),
+        "half the deadline, at least 1s"
+    );
     let shutdown = CancellationToken::new();
     let _stop = shutdown.clone().drop_guard();
     tokio::spawn(Arc::clone(&s.promoter).watch_deadlines(
@@ -51,7 +55,10 @@ async fn a_judgment_past_its_deadline_is_stopped_or_reminded_of_once() {
     let deadline = tokio::time::Instant::now() + WAIT;
     let events = loop {
         let events = s.store.events(Some(APP), 50).await.unwrap();
-        let n = events.iter().filter(|e| e.kind == "judgment_deadline").count();
+        let n = events
+            .iter()
+            .filter(|e| e.kind == "judgment_deadline")
+            .count();
         if n == 2 {
             break events;
         }
@@ -61,21 +68,38 @@ async fn a_judgment_past_its_deadline_is_stopped_or_reminded_of_once() {
     let of = |id: &str| {
         events
             .iter()
-            .find(|e| e.kind == "judgment_deadline" && e.correlation.execution_id.as_deref() == Some(id))
+            .find(|e| {
+                e.kind == "judgment_deadline" && e.correlation.execution_id.as_deref() == Some(id)
+            })
             .and_then(|e| e.correlation.detail.clone())
             .unwrap_or_default()
     };
     let d = of(&staging.id);
     assert!(d.starts_with("stopped micro-gw/staging: waited "), "{d}");
-    assert!(d.ends_with("past its judgment_deadline of 1s (on_deadline: stop)"), "{d}");
+    assert!(
+        d.ends_with("past its judgment_deadline of 1s (on_deadline: stop)"),
+        "{d}"
+    );
     let d = of(&prod.id);
-    assert!(d.starts_with("reminder: micro-gw/prod waits for a judgment for "), "{d}");
+    assert!(
+        d.starts_with("reminder: micro-gw/prod waits for a judgment for "),
+        "{d}"
+    );
     assert!(d.contains("`baton promote micro-gw prod`"), "{d}");
     let still = s.gate.execution(&prod.id).await.unwrap();
-    assert!(still.pending_judgment().is_some(), "remind leaves it waiting");
+    assert!(
+        still.pending_judgment().is_some(),
+        "remind leaves it waiting"
+    );
 
     // once: a further check finds nothing to do
     assert!(s.promoter.enforce_deadlines().await.unwrap().is_empty());
     let events = s.store.events(Some(APP), 50).await.unwrap();
-    assert_eq!(events.iter().filter(|e| e.kind == "judgment_deadline").count(), 2);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == "judgment_deadline")
+            .count(),
+        2
+    );
 }

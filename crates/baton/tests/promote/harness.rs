@@ -76,7 +76,11 @@ impl Stand {
 
     /// The stand-in with `pipelines`; `product_extra` is YAML added to the product (indented
     /// four spaces).
-    pub async fn with(pipelines: Vec<PipelineConfig>, supersede: bool, product_extra: &str) -> Self {
+    pub async fn with(
+        pipelines: Vec<PipelineConfig>,
+        supersede: bool,
+        product_extra: &str,
+    ) -> Self {
         baton::install_crypto_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut builder = FakeSpinnaker::builder()
@@ -147,7 +151,10 @@ impl Stand {
     pub async fn dev_ran_the_chart(&self) {
         let (_, echo) = self.deliver(&["dev"], "cmVwbGljYXM6IDAK").await;
         let dev = self.execution_of(&echo, "dev").await;
-        assert_eq!(self.finished(&dev.id).await.status, ExecutionStatus::Succeeded);
+        assert_eq!(
+            self.finished(&dev.id).await.status,
+            ExecutionStatus::Succeeded
+        );
     }
 
     /// [`Stand::deliver`] of chart `version` with `.tgz` bytes `tgz_b64` and `values`

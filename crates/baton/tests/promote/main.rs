@@ -3,9 +3,9 @@
 //! stale judgment; status and metrics show what waits; the rule by artifact and the
 //! environment matrix (`artifact`), judgment deadlines (`deadline`).
 
+mod artifact;
 #[path = "../common/mod.rs"]
 mod common;
-mod artifact;
 mod deadline;
 mod harness;
 mod metrics;
