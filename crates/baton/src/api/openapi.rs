@@ -145,3 +145,48 @@ fn schemas() -> Value {
 pub async fn openapi() -> Json<Value> {
     Json(document())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_matrix_schema_is_typed_and_every_reference_resolves() {
+        let doc = document();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(all.contains(&"#/components/schemas/Matrix"));
+        for r in all {
+            let pointer = r.trim_start_matches('#');
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+        let row = &doc["components"]["schemas"]["EnvironmentRow"];
+        for field in [
+            "last_success",
+            "pending_judgment",
+            "promotion",
+            "running",
+            "delivered",
+        ] {
+            assert!(
+                row["properties"].get(field).is_some(),
+                "{field} missing: {row}"
+            );
+        }
+        let promotion = &doc["components"]["schemas"]["Promotion"];
+        assert_eq!(promotion["properties"]["allowed"]["type"], "boolean");
+    }
+}
