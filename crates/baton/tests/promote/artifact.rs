@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 use spinnaker_client::model::artifact::{DOCKER_IMAGE, ExpectedArtifact};
-use spinnaker_client::model::execution::ExecutionStatus;
+use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
 use spinnaker_client::model::stage::{ManualJudgment, Stage, StageKind};
 use testkit::spinnaker::FailRule;
@@ -269,36 +269,42 @@ fn image_pipelines() -> Vec<PipelineConfig> {
     ]
 }
 
+/// Posts an image event of `digest` as baton does; returns dev's finished execution of the
+/// image pipeline and staging's execution, waiting for its judgment.
+async fn roll_image(s: &Stand, digest: &str) -> (Execution, Execution) {
+    let id = s.record("image", Default::default()).await;
+    let body = baton::wire::image_event(&baton::wire::ImageEvent {
+        product: APP,
+        image: "petstore",
+        repository: "registry.example.com/acme/petstore",
+        digest,
+        tag: None,
+        event_id: &id,
+    });
+    let (_, echo) = s.post("image", &id, &body).await;
+    let dev = s
+        .execution_of_pipeline(&echo, "micro-gw-image-petstore")
+        .await;
+    let dev = s.finished(&dev.id).await;
+    let staging = s.execution_of(&echo, "staging").await;
+    s.waiting(&staging.id).await;
+    (dev, staging)
+}
+
 #[tokio::test]
 async fn an_image_event_follows_the_rule_by_image_digest() {
     let images = r#"    images:
       - {name: petstore, base: "docker.example.com/base:1", target: "registry.example.com/acme/petstore", jenkins_job: "micro-gw/petstore-image"}
 jenkins: {url: "http://jenkins.example.com", user: baton, token_file: "jenkins-token"}"#;
     let s = Stand::with(image_pipelines(), true, images).await;
-    let image_event = |digest: &str, id: &str| {
-        baton::wire::image_event(&baton::wire::ImageEvent {
-            product: APP,
-            image: "petstore",
-            repository: "registry.example.com/acme/petstore",
-            digest,
-            tag: None,
-            event_id: id,
-        })
-    };
     let (d1, d2) = (
         format!("sha256:{}", "1".repeat(64)),
         format!("sha256:{}", "2".repeat(64)),
     );
 
     // dev rolls d1 in; staging may take d1
-    let id = s.record("image", Default::default()).await;
-    let (_, echo) = s.post("image", &id, &image_event(&d1, &id)).await;
-    let dev = s
-        .execution_of_pipeline(&echo, "micro-gw-image-petstore")
-        .await;
-    assert_eq!(s.finished(&dev.id).await.status, ExecutionStatus::Succeeded);
-    let staging = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging.id).await;
+    let (dev, staging) = roll_image(&s, &d1).await;
+    assert_eq!(dev.status, ExecutionStatus::Succeeded);
     let (code, body) = s.promote("staging", "{}").await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert_eq!(
@@ -312,14 +318,8 @@ jenkins: {url: "http://jenkins.example.com", user: baton, token_file: "jenkins-t
         pipeline: Some("micro-gw-image-petstore".into()),
         message: "deployment petstore not found".into(),
     });
-    let id = s.record("image", Default::default()).await;
-    let (_, echo) = s.post("image", &id, &image_event(&d2, &id)).await;
-    let dev2 = s
-        .execution_of_pipeline(&echo, "micro-gw-image-petstore")
-        .await;
-    assert_eq!(s.finished(&dev2.id).await.status, ExecutionStatus::Terminal);
-    let staging2 = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging2.id).await;
+    let (dev2, staging2) = roll_image(&s, &d2).await;
+    assert_eq!(dev2.status, ExecutionStatus::Terminal);
     let (code, body) = s.promote("staging", "{}").await;
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
     let want = format!(
