@@ -13,8 +13,8 @@
 //!   matching to watched sources, immediate check requests.
 //! - [`pipelines`]: the Spinnaker application and pipelines rendered from the config; lint and
 //!   idempotent apply through Gate.
-//! - [`promote`]: manual judgments: promote, refuse skipping an environment, supersede stale
-//!   ones, list what waits.
+//! - [`promote`]: manual judgments: promote by the rule by artifact, the environment matrix,
+//!   supersede stale ones, judgment deadlines, list what waits.
 //! - [`explain`]: why the newest change of each source did or did not produce a delivery, and
 //!   the correlation chain `baton events` prints.
 //! - `demo` (feature `demo`, on by default): `baton demo`, the whole flow on this machine with

@@ -21,6 +21,10 @@ pub struct Artifact {
     /// Clouddriver account, for `helm/chart`.
     #[serde(rename = "artifactAccount", skip_serializing_if = "Option::is_none")]
     pub artifact_account: Option<String>,
+    /// kork's free-form metadata; `{"digest": ...}` on a `helm/chart`, which carries no bytes
+    /// to hash, so promotion can tell which chart an execution ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
 /// An image built by Jenkins and pushed by digest.
@@ -48,6 +52,7 @@ pub fn image_event(e: &ImageEvent<'_>) -> Value {
         reference: Some(format!("{}@{}", e.repository, e.digest)),
         version: Some(e.digest.into()),
         artifact_account: None,
+        metadata: None,
     };
     serde_json::json!({
         "application": e.product,
@@ -74,6 +79,9 @@ pub enum ChartArtifact<'a> {
     Reference {
         /// Clouddriver helm account.
         account: &'a str,
+        /// `sha256:<hex>` of the chart `.tgz` (the repository index's digest), sent as
+        /// `metadata.digest`.
+        digest: &'a str,
     },
 }
 
@@ -110,13 +118,15 @@ pub fn chart_event(e: &ChartEvent<'_>) -> Value {
             reference: Some((*base64).into()),
             version: None,
             artifact_account: None,
+            metadata: None,
         },
-        ChartArtifact::Reference { account } => Artifact {
+        ChartArtifact::Reference { account, digest } => Artifact {
             kind: "helm/chart".into(),
             name: e.chart.into(),
             reference: None,
             version: Some(e.version.into()),
             artifact_account: Some((*account).into()),
+            metadata: Some(serde_json::json!({ "digest": digest })),
         },
     };
     let mut artifacts = vec![chart];
@@ -126,6 +136,7 @@ pub fn chart_event(e: &ChartEvent<'_>) -> Value {
         reference: Some(b64.clone()),
         version: None,
         artifact_account: None,
+        metadata: None,
     }));
     let environments = e.environments.join(",");
     serde_json::json!({
@@ -286,6 +297,7 @@ mod tests {
 
         e.artifact = ChartArtifact::Reference {
             account: "wso2-helm",
+            digest: "sha256:0123",
         };
         e.environments = vec!["staging"];
         let body = chart_event(&e);
@@ -296,7 +308,8 @@ mod tests {
         );
         assert_eq!(
             body["artifacts"][0],
-            json!({"type":"helm/chart","name":"microgateway","version":"3.0.1-1","artifactAccount":"wso2-helm"})
+            json!({"type":"helm/chart","name":"microgateway","version":"3.0.1-1","artifactAccount":"wso2-helm",
+                   "metadata":{"digest":"sha256:0123"}})
         );
     }
 }

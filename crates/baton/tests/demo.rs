@@ -1,7 +1,7 @@
 //! `baton demo` (the real binary) runs to completion within a bounded time and prints every
 //! step of the timeline: dev deployed, staging waiting, promoted, staging deployed, rebuild
-//! with the moved base digest, image event; with `--keep` it then serves its dashboard until
-//! ctrl-c.
+//! with the moved base digest, image event, the environment matrix with dev and staging on
+//! the promoted chart; with `--keep` it then serves its dashboard until ctrl-c.
 
 use std::io::Read as _;
 use std::process::{Command, Stdio};
@@ -133,6 +133,11 @@ fn demo_runs_to_completion_and_prints_the_timeline() {
         "rebuild triggered: Jenkins micro-gw/petstore-image #1 with BASE_DIGEST=sha256:",
         "Jenkins build #1 SUCCESS; the job reported acme/petstore@sha256:",
         "image event at Spinnaker: ",
+        "environment matrix (baton status micro-gw):",
+        "  dev        deployed               microgateway 3.0.1 sha256:",
+        "  staging    deployed               microgateway 3.0.1 sha256:",
+        "  prod       nothing delivered      -",
+        "  staging    nothing waits for a judgment in micro-gw-deploy-staging",
         "demo finished: every step observed",
     ];
     let at: Vec<usize> = steps.iter().map(|s| position(s)).collect();

@@ -101,9 +101,15 @@ products:
     );
     assert_eq!(artifact_bytes(&oci["artifacts"][1]), dev);
     let byref = by_app("byref");
+    // metadata.digest: the chart's digest, so promotion can tell which chart an execution ran
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&tgz))
+    );
     assert_eq!(
         byref["artifacts"][0],
-        json!({"type": "helm/chart", "name": "microgateway", "version": "3.0.1", "artifactAccount": "rig-helm"})
+        json!({"type": "helm/chart", "name": "microgateway", "version": "3.0.1", "artifactAccount": "rig-helm",
+               "metadata": {"digest": digest}})
     );
 
     // The base image's first sight is a rebuild too (its cron fires yearly: this is the

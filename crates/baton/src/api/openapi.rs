@@ -4,6 +4,8 @@
 use axum::Json;
 use serde_json::{Value, json};
 
+use crate::promote::matrix::Matrix;
+
 fn error_response(what: &str) -> Value {
     json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
@@ -41,8 +43,7 @@ pub fn document() -> Value {
         "info": {"title": "baton", "version": env!("CARGO_PKG_VERSION")},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error", "detail"],
-                "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}}}
+            "schemas": schemas()
         },
         "paths": {
             "/v1/products/{product}/sync": {"post": with_errors(json!({
@@ -66,7 +67,7 @@ pub fn document() -> Value {
             }), ("202", accepted(json!({"type": "object", "properties": {"event_id": {"type": "string"},
                 "outbox_id": {"type": "integer"}, "duplicate": {"type": "boolean"}}}))))},
             "/v1/products/{product}/environments/{env}/promote": {"post": with_errors(json!({
-                "summary": "Give the manual judgment the environment's pipeline waits in (continue, or stop with stop: true); refused (409) while the environment before it has not succeeded for the same chart event unless force: true; 404 names what was not found",
+                "summary": "Give the manual judgment the environment's pipeline waits in (continue, or stop with stop: true); refused (409) while the environment before it has no SUCCEEDED execution of the same chart digest (and image digest, for image events) unless force: true; 404 names what was not found",
                 "parameters": [product, {"name": "env", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "requestBody": {"required": false, "content": {"application/json": {"schema": {
                     "type": "object", "additionalProperties": false,
@@ -76,6 +77,10 @@ pub fn document() -> Value {
                 "properties": {"execution_id": {"type": "string"}, "stage_id": {"type": "string"},
                     "event_id": {"type": "string"}, "source_event": {"type": ["string", "null"]},
                     "judgment": {"enum": ["continue", "stop"]}, "by": {"type": "string"}}}}}})))},
+            "/v1/products/{product}/environments": {"get": with_errors(json!({
+                "summary": "The environment matrix: per environment what baton delivered, the last successful deployment (chart, values and image digests), the running or waiting execution, a pending judgment and whether promotion is allowed now and why not; from baton's records and Gate, cached 5 s",
+                "parameters": [product.clone()]}), ("200", json!({"description": "the matrix",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Matrix"}}}})))},
             "/v1/status": {"get": with_errors(json!({"summary": "Delivered versions, images, outbox counts"}),
                 ("200", json!({"description": "status"})))},
             "/v1/products/{product}/explain": {"get": with_errors(json!({"summary": "Per source of the product: its newest change and whether it was delivered, and if not why",
@@ -115,7 +120,73 @@ pub fn document() -> Value {
     })
 }
 
+/// The component schemas: `Error`, and [`Matrix`] with the types it uses, generated from the
+/// Rust types (JSON Schema 2020-12, which OpenAPI 3.1 uses).
+fn schemas() -> Value {
+    let mut settings = schemars::generate::SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    let root = settings.into_generator().into_root_schema_for::<Matrix>();
+    let mut root = root.to_value();
+    let mut out = root
+        .pointer_mut("/components/schemas")
+        .map(Value::take)
+        .unwrap_or_else(|| json!({}));
+    if let Some(m) = root.as_object_mut() {
+        m.remove("components");
+        m.remove("$schema");
+    }
+    out["Matrix"] = root;
+    out["Error"] = json!({"type": "object", "required": ["error", "detail"],
+        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}});
+    out
+}
+
 /// The handler.
 pub async fn openapi() -> Json<Value> {
     Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_matrix_schema_is_typed_and_every_reference_resolves() {
+        let doc = document();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(all.contains(&"#/components/schemas/Matrix"));
+        for r in all {
+            let pointer = r.trim_start_matches('#');
+            assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+        }
+        let row = &doc["components"]["schemas"]["EnvironmentRow"];
+        for field in [
+            "last_success",
+            "pending_judgment",
+            "promotion",
+            "running",
+            "delivered",
+        ] {
+            assert!(
+                row["properties"].get(field).is_some(),
+                "{field} missing: {row}"
+            );
+        }
+        let promotion = &doc["components"]["schemas"]["Promotion"];
+        assert_eq!(promotion["properties"]["allowed"]["type"], "boolean");
+    }
 }

@@ -1,5 +1,6 @@
 //! `POST /v1/products/{product}/environments/{env}/promote`: give the manual judgment the
-//! environment's pipeline waits in (see [`crate::promote`]).
+//! environment's pipeline waits in (see [`crate::promote`]); `GET
+//! /v1/products/{product}/environments`: the environment matrix ([`crate::promote::matrix`]).
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::ApiError;
+use crate::promote::matrix::{self, Matrix};
 use crate::promote::{PromoteError, PromoteRequest, Promoted, Promoter};
 
 /// Body of `POST .../promote`; all fields optional.
@@ -23,7 +25,7 @@ pub struct PromoteBody {
     /// Stop instead of continue: the stage and the pipeline end TERMINAL.
     #[serde(default)]
     pub stop: bool,
-    /// Continue even if the environment before has not succeeded for the same event.
+    /// Continue even if the environment before has not succeeded with the same artifact.
     #[serde(default)]
     pub force: bool,
 }
@@ -93,4 +95,40 @@ pub async fn judge(
         ));
     }
     Ok(promoter.promote(req).await?)
+}
+
+/// `GET /v1/products/{product}/environments`: 200 [`Matrix`].
+pub async fn environments(
+    State(s): State<AppState>,
+    Path(product): Path<String>,
+    promoter: Option<Extension<Arc<Promoter>>>,
+) -> Result<Json<Matrix>, ApiError> {
+    Ok(Json(
+        matrix_of(&s, promoter.as_ref().map(|Extension(p)| p), &product).await?,
+    ))
+}
+
+/// The matrix of `product`: through the promoter (Gate, cached), or from baton's own
+/// records alone when the config has no `spinnaker:` section. The API and the dashboard both
+/// come here.
+pub async fn matrix_of(
+    s: &AppState,
+    promoter: Option<&Arc<Promoter>>,
+    product: &str,
+) -> Result<Matrix, ApiError> {
+    let Some(p) = s.config.product(product) else {
+        return Err(PromoteError::UnknownProduct(product.to_owned()).into());
+    };
+    match promoter {
+        Some(promoter) => Ok(promoter.matrix(product).await?),
+        None => {
+            let delivered = s.outbox.store().delivered().await?;
+            Ok(matrix::build(
+                p,
+                &delivered,
+                Ok(&[]),
+                s.outbox.clock().now(),
+            ))
+        }
+    }
 }

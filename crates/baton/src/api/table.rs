@@ -57,6 +57,12 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/v1/products/{product}/environments",
+            true,
+            get(promote::environments),
+        ),
+        route(
+            M::GET,
             "/v1/products/{product}/explain",
             true,
             get(crate::explain::handler),

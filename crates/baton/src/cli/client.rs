@@ -6,6 +6,8 @@ use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
+use crate::promote::artifacts::short;
+
 /// Where the daemon is and how to authenticate.
 #[derive(Debug, clap::Args)]
 pub struct Server {
@@ -79,15 +81,20 @@ pub(super) async fn status(server: &Server, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("-")
+/// `baton status PRODUCT [--output json]`: the environment matrix.
+pub(super) async fn environments(server: &Server, product: &str, json: bool) -> anyhow::Result<()> {
+    let path = format!("/v1/products/{product}/environments");
+    let v = call(server, reqwest::Method::GET, &path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", super::matrix::render(&v));
+    }
+    Ok(())
 }
 
-fn short(digest: &str) -> String {
-    match digest.strip_prefix("sha256:") {
-        Some(hex) if hex.len() > 12 => format!("sha256:{}", &hex[..12]),
-        _ => digest.to_owned(),
-    }
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("-")
 }
 
 /// The status JSON as text tables, then per product the last chart decision and failing

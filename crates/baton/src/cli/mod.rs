@@ -5,6 +5,7 @@
 mod check;
 pub mod client;
 pub mod config;
+pub mod matrix;
 pub mod pipelines;
 mod probe;
 mod serve;
@@ -29,6 +30,7 @@ use clap::{Parser, Subcommand};
         token in BATON_TOKEN.",
     after_help = "Examples:\n  baton check --config baton.yaml\n  baton serve --config baton.yaml\n  \
         BATON_TOKEN=... baton status --server http://baton:8080\n  \
+        baton status micro-gw --output json\n  \
         baton promote micro-gw staging --input 'release 3.0.1'\n  \
         baton completions bash > /etc/bash_completion.d/baton"
 )]
@@ -82,14 +84,21 @@ pub enum Command {
         #[arg(long)]
         offline: bool,
     },
-    /// Show what was delivered, images, and outbox counts.
+    /// Show what was delivered, images, and outbox counts; with PRODUCT, its environment
+    /// matrix: what runs where, what waits for a judgment, and whether each environment may be
+    /// promoted now (and why not).
     Status {
         /// The daemon to talk to.
         #[command(flatten)]
         server: client::Server,
-        /// Print the daemon's JSON.
-        #[arg(long)]
+        /// Only this product's environment matrix.
+        product: Option<String>,
+        /// Print the daemon's JSON (same as --output json).
+        #[arg(long, conflicts_with = "output")]
         json: bool,
+        /// table, or json (the API's answer unchanged).
+        #[arg(long, short = 'o', value_enum, default_value_t = matrix::Output::Table)]
+        output: matrix::Output,
     },
     /// Run the chart sync of PRODUCT now.
     Sync {
@@ -146,7 +155,8 @@ pub enum Command {
     /// Give the manual judgment ENV's pipeline of PRODUCT waits in (continue, or --stop).
     ///
     /// Continuing is refused while the environment before ENV (in the product's
-    /// `environments:` order) has not succeeded for the same chart event; --force overrides.
+    /// `environments:` order) has no SUCCEEDED execution of the same chart digest (and image
+    /// digest, for image events), whatever the values; --force overrides and is recorded.
     Promote {
         /// The daemon to talk to.
         #[command(flatten)]
@@ -161,7 +171,7 @@ pub enum Command {
         /// Text recorded as the judgment input.
         #[arg(long)]
         input: Option<String>,
-        /// Continue even if the environment before has not succeeded for the same event.
+        /// Continue even if the environment before has not succeeded with the same artifact.
         #[arg(long)]
         force: bool,
     },
@@ -239,7 +249,18 @@ pub async fn run(cli: Cli) -> ExitCode {
             serve::run(&cli.config, args).await
         }
         Command::Check { offline } => return check::run(&cli.config, offline).await,
-        Command::Status { server, json } => client::status(&server, json).await,
+        Command::Status {
+            server,
+            product,
+            json,
+            output,
+        } => {
+            let json = json || output == matrix::Output::Json;
+            match product {
+                Some(p) => client::environments(&server, &p, json).await,
+                None => client::status(&server, json).await,
+            }
+        }
         Command::Sync {
             server,
             product,

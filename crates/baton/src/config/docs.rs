@@ -177,7 +177,14 @@ fn rows(root: &Value, node: &Value, prefix: &str, out: &mut Vec<Row>) {
             default,
             text,
         });
-        if target["type"] == "object" {
+        let values = resolve(root, &target["additionalProperties"]);
+        if target["type"] == "object" && values["type"] == "object" {
+            // A map (e.g. per environment): its values' keys under `<key>.<name>.`.
+            if let Some(row) = out.last_mut() {
+                row.ty = "map of objects".to_owned();
+            }
+            rows(root, values, &format!("{key}.<name>."), out);
+        } else if target["type"] == "object" {
             rows(root, target, &format!("{key}."), out);
         } else if items["type"] == "object" {
             rows(root, items, &format!("{key}[]."), out);

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 
-pub use super::product::{ArtifactSource, Chart, ChartDelivery, ChartSource, Image, Product};
+pub use super::product::{
+    ArtifactSource, Chart, ChartDelivery, ChartSource, Image, JudgmentPolicy, OnDeadline, Product,
+};
 use serde::{Deserialize, Serialize};
 
 pub use super::api::{ApiAuth, ApiSettings};

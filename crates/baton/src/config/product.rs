@@ -1,6 +1,7 @@
 //! The products part of the config model ([`super::model`] re-exports these types): what each
 //! product delivers (its chart and chart source) and rebuilds (its images and their sources).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -23,7 +24,46 @@ pub struct Product {
     /// Images rebuilt when their base moves.
     #[serde(default)]
     pub images: Vec<Image>,
+    /// Manual judgments per environment (keys from `environments`): a deadline after which a
+    /// waiting judgment is stopped or reminded of. Absent: a judgment waits until someone
+    /// decides (or the stage's own `spinnaker.judgment_timeout` fails it).
+    #[serde(default)]
+    #[schemars(example = judgments_example())]
+    pub judgments: BTreeMap<String, JudgmentPolicy>,
 }
+
+fn judgments_example() -> serde_json::Value {
+    serde_json::json!({"prod": {"judgment_deadline": "24h", "on_deadline": "stop"}})
+}
+
+/// What happens to a judgment waiting in one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct JudgmentPolicy {
+    /// How long a judgment may wait (counted from the stage's start as Orca records it).
+    #[serde(with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration", example = &"24h")]
+    pub judgment_deadline: Duration,
+    /// What baton does once the deadline passed; either way it records a
+    /// `judgment_deadline` event.
+    #[serde(default)]
+    pub on_deadline: OnDeadline,
+}
+
+/// What baton does with a judgment past its deadline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum OnDeadline {
+    /// Stop it (the stage and the pipeline end TERMINAL), as `baton promote --stop` would.
+    #[default]
+    Stop,
+    /// Leave it waiting and record a reminder (notifications send it), once.
+    Remind,
+}
+
+super::model::named_variants!(OnDeadline {
+    "stop" => Stop: "Stop it (the stage and the pipeline end TERMINAL), as `baton promote --stop` would.",
+    "remind" => Remind: "Leave it waiting and record a reminder (notifications send it), once.",
+});
 
 /// A product's Helm chart.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -305,3 +305,71 @@ fn problems_from_env_overrides_say_so() {
         "{p:#?}"
     );
 }
+
+#[test]
+fn judgment_deadlines_name_later_environments_with_a_deadline_above_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let product = |judgments: &str| {
+        format!(
+            "spinnaker: {{gate_url: \"http://gate:8084\"}}\nproducts:\n  - name: micro-gw\n    \
+             environments: [dev, staging, prod]\n    judgments: {judgments}\n"
+        )
+    };
+    let ok = write(
+        dir.path(),
+        "ok.yaml",
+        &product(
+            "{prod: {judgment_deadline: 90m}, staging: {judgment_deadline: 2h, on_deadline: remind}}",
+        ),
+    );
+    let l = load_with_env(&ok, HashMap::new()).unwrap();
+    let j = &l.product("micro-gw").unwrap().judgments;
+    assert_eq!(j["prod"].judgment_deadline.as_secs(), 5400);
+    assert_eq!(
+        j["prod"].on_deadline,
+        model::OnDeadline::Stop,
+        "the default"
+    );
+    assert_eq!(j["staging"].on_deadline, model::OnDeadline::Remind);
+
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        &product(
+            "{dev: {judgment_deadline: 1h}, qa: {judgment_deadline: 1h}, prod: {judgment_deadline: 0s}}",
+        ),
+    );
+    let p = problems(&bad, &[]);
+    assert!(
+        has(&p, "products[0].judgments.dev", "is the first environment"),
+        "{p:?}"
+    );
+    assert!(
+        has(
+            &p,
+            "products[0].judgments.qa",
+            "not one of this product's environments (dev, staging, prod)"
+        ),
+        "{p:?}"
+    );
+    assert!(
+        has(
+            &p,
+            "products[0].judgments.prod.judgment_deadline",
+            "must be above zero"
+        ),
+        "{p:?}"
+    );
+    let typo = write(
+        dir.path(),
+        "typo.yaml",
+        &product("{prod: {judgment_deadline: 1h, on_deadline: pause}}"),
+    );
+    let err = load_with_env(&typo, HashMap::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("\"pause\" is not a valid value; use one of: stop, remind"),
+        "{err}"
+    );
+}

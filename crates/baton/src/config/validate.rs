@@ -181,6 +181,7 @@ fn product(c: &Config, p: &Product, at: &str, err: &mut impl FnMut(String, Strin
             );
         }
     }
+    judgments(p, at, err);
     if let Some(ch) = &p.chart {
         let r = &ch.repository;
         if !(r.starts_with("https://") || r.starts_with("http://") || r.starts_with("oci://"))
@@ -319,6 +320,36 @@ fn product(c: &Config, p: &Product, at: &str, err: &mut impl FnMut(String, Strin
                     "must be at least 1s".into(),
                 );
             }
+        }
+    }
+}
+
+/// `judgments:` names environments that wait for a judgment, with a deadline above zero.
+fn judgments(p: &Product, at: &str, err: &mut impl FnMut(String, String)) {
+    for (env, policy) in &p.judgments {
+        let key = format!("{at}.judgments.{env}");
+        match p.environments.iter().position(|e| e == env) {
+            None => err(
+                key.clone(),
+                format!(
+                    "{env:?} is not one of this product's environments ({}); use one of them",
+                    p.environments.join(", ")
+                ),
+            ),
+            Some(0) => err(
+                key.clone(),
+                format!(
+                    "{env:?} is the first environment: its pipeline deploys without a manual \
+                     judgment, so there is nothing to time out; remove it"
+                ),
+            ),
+            Some(_) => {}
+        }
+        if policy.judgment_deadline.is_zero() {
+            err(
+                format!("{key}.judgment_deadline"),
+                "must be above zero, e.g. 24h".into(),
+            );
         }
     }
 }

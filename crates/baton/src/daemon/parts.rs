@@ -200,6 +200,10 @@ impl Parts {
                 p.clone()
                     .watch_pending(Duration::from_secs(30), shutdown.clone()),
             );
+            if let Some(every) = crate::promote::deadline::check_every(&self.ctx.config.config) {
+                let turns = self.ctx.turns.clone();
+                tracker.spawn(p.clone().watch_deadlines(every, turns, shutdown.clone()));
+            }
         }
         let api_shutdown = shutdown.clone();
         let limits = self.api_settings;

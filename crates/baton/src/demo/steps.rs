@@ -62,7 +62,8 @@ async fn deployed(t: &Timeline, s: &FakeSpinnaker, env: &str, values: &str) -> a
     Ok(())
 }
 
-/// values change -> dev; staging waits -> promote -> staging; base moved -> rebuild -> image.
+/// values change -> dev; staging waits -> promote -> staging; base moved -> rebuild -> image;
+/// then the environment matrix.
 pub(super) async fn run(
     t: &Timeline,
     d: &Daemon,
@@ -216,5 +217,12 @@ pub(super) async fn run(
         short(&built),
         image["application"].as_str().unwrap_or("?")
     ));
+
+    // 4. What runs where now: the environment matrix, as `baton status micro-gw` prints it.
+    let matrix = d.get(&format!("/v1/products/{APP}/environments")).await?;
+    t.say(&format!("environment matrix (baton status {APP}):"));
+    for line in crate::cli::matrix::render(&matrix).lines() {
+        t.say(&format!("  {line}"));
+    }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Scheduled work runs once per interval across replicas (chart-source polls, Helm and
-//! registry checks, the base-image cron, artifact-source polls, retention).
+//! registry checks, the base-image cron, artifact-source polls, retention, judgment deadlines).
 //!
 //! Why turns and not a leader or per-source owners: each due run is taken with one
 //! compare-and-set on the named lease `source:<id>`, held until the next run is due. The

@@ -321,6 +321,7 @@ impl ChartSync {
             }
             ChartDelivery::Reference => ChartArtifact::Reference {
                 account: cfg.artifact_account.as_deref().unwrap_or_default(),
+                digest: &chart.digest,
             },
         };
         let detail = format!("environments {}", envs.join(","));

@@ -87,6 +87,7 @@ pub fn sample_events(config: &Config) -> anyhow::Result<Vec<SampleEvent>> {
                         ChartDelivery::Embedded => wire::ChartArtifact::Embedded { base64: &tgz },
                         ChartDelivery::Reference => wire::ChartArtifact::Reference {
                             account: chart.artifact_account.as_deref().unwrap_or(""),
+                            digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000",
                         },
                     },
                     environments,

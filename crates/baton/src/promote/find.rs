@@ -1,11 +1,11 @@
-//! Locating the execution that waits for a judgment, and the earlier environment's result for
-//! the same chart event.
+//! Locating the execution that waits for a judgment: by the Echo event ids baton recorded,
+//! else the newest RUNNING execution of the pipeline that waits.
 
 use serde_json::Value;
 use spinnaker_client::Client;
 use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 
-use super::{PromoteError, pipeline_name};
+use super::PromoteError;
 use crate::store::Store;
 
 /// How many of the product's newest correlated events are looked up in Gate.
@@ -95,58 +95,4 @@ pub async fn waiting(
             correlated.len()
         ),
     })
-}
-
-/// Fails unless the pipeline of `before` SUCCEEDED for the chart event that started
-/// `execution` (or that event was not for `before` at all).
-pub async fn check_earlier(
-    gate: &Client,
-    app: &str,
-    env: &str,
-    before: &str,
-    execution: &Execution,
-) -> Result<(), PromoteError> {
-    let refuse = |reason: String| PromoteError::EarlierNotSucceeded {
-        product: app.to_owned(),
-        environment: env.to_owned(),
-        before: before.to_owned(),
-        reason,
-    };
-    let Some(echo) = execution.event_id() else {
-        return Err(refuse(format!(
-            "execution {} was not started by a chart event, so baton cannot tell whether \
-             {before} succeeded for it",
-            execution.id
-        )));
-    };
-    if let Some(list) = trigger_parameter(execution, "environments")
-        && !list.split(',').any(|e| e.trim() == before)
-    {
-        // The event names environments without `before` (e.g. only values-prod changed).
-        return Ok(());
-    }
-    let earlier = pipeline_name(app, before);
-    let found = gate.find_executions_by_event(app, echo).await?;
-    let newest = found
-        .iter()
-        .filter(|x| x.name.as_deref() == Some(earlier.as_str()))
-        .max_by_key(|x| x.build_time.unwrap_or(0));
-    match newest {
-        Some(x) if x.status == ExecutionStatus::Succeeded => Ok(()),
-        Some(x) => {
-            let waiting = if x.pending_judgment().is_some() {
-                ", waiting for its judgment"
-            } else {
-                ""
-            };
-            Err(refuse(format!(
-                "{before} has not succeeded for the same chart event (execution {} of \
-                 {earlier} is {}{waiting})",
-                x.id, x.status
-            )))
-        }
-        None => Err(refuse(format!(
-            "{before} has no execution of {earlier} for the same chart event (Echo event {echo})"
-        ))),
-    }
 }

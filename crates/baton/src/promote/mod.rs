@@ -9,19 +9,28 @@
 //! RUNNING execution of the environment's pipeline that waits for a judgment is taken.
 //!
 //! Continuing an environment is refused while the environment before it in the product's
-//! `environments:` list (promotion order) has not SUCCEEDED for the same chart event, unless
-//! forced. Stopping is always allowed. Each judgment is recorded as an event of kind
-//! `promote` whose detail says who (the API caller's identity, see [`crate::api::auth`]),
-//! what and for which execution; its time is the event's `created_at`.
+//! `environments:` list (promotion order) has no SUCCEEDED execution of the same artifact
+//! (chart digest, and image digest for image events; [`rule`]), unless forced. Stopping is
+//! always allowed. Each judgment is recorded as an event of kind `promote` whose detail says
+//! who (the API caller's identity, see [`crate::api::auth`]), what, for which execution and
+//! which artifact, and whether it was forced; its time is the event's `created_at`.
 //!
 //! - [`gate`]: the Gate client from the config.
-//! - [`find`]: locating the waiting execution and the earlier environment's result.
+//! - [`find`]: locating the waiting execution.
+//! - [`artifacts`]: what an execution ran, from its trigger artifacts.
+//! - [`rule`]: the promotion rule by artifact.
+//! - [`matrix`]: what runs where, what waits, what may go next (status, API, dashboard).
 //! - [`supersede`]: cancelling judgments a newer chart event made stale.
 //! - [`pending`]: what waits, per product and environment (status and metrics).
+//! - [`deadline`]: stopping or reminding of judgments past their configured deadline.
 
+pub mod artifacts;
+pub mod deadline;
 pub mod find;
 pub mod gate;
+pub mod matrix;
 pub mod pending;
+pub mod rule;
 pub mod supersede;
 
 use std::sync::Arc;
@@ -61,7 +70,7 @@ pub enum PromoteError {
         /// What was looked at.
         checked: String,
     },
-    /// The environment before this one has not succeeded for the same chart event.
+    /// The environment before this one has not succeeded with the same artifact.
     #[error(
         "refusing to promote {product} to {environment}: {reason}; promote {before} first, or \
          override with --force (API: \"force\": true)"
@@ -101,7 +110,7 @@ pub struct PromoteRequest {
     pub stop: bool,
     /// Text recorded as the judgment input.
     pub input: Option<String>,
-    /// Continue even if the environment before has not succeeded for the same event.
+    /// Continue even if the environment before has not succeeded with the same artifact.
     pub force: bool,
     /// Who asks (an API caller identity, never a token).
     pub by: String,
@@ -128,6 +137,7 @@ pub struct Promoter {
     clock: Clock,
     config: Arc<Loaded>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    matrices: matrix::Cache,
 }
 
 /// The pipeline of `env` of application `app`.
@@ -144,6 +154,7 @@ impl Promoter {
             clock,
             config,
             metrics: None,
+            matrices: matrix::Cache::default(),
         }
     }
 
@@ -192,9 +203,17 @@ impl Promoter {
         let pipeline = pipeline_name(&p.name, &req.environment);
         let (execution, stage_id, source_event) =
             find::waiting(&self.gate, &self.store, &p.name, &pipeline).await?;
+        let ran = artifacts::Ran::of(&execution, &req.environment);
         if !req.stop && !req.force && index > 0 {
-            let before = &p.environments[index - 1];
-            find::check_earlier(&self.gate, &p.name, &req.environment, before, &execution).await?;
+            let history = rule::history(&self.gate, &p.name).await?;
+            if let Err(refused) = rule::decide(p, &req.environment, &execution, &history) {
+                return Err(PromoteError::EarlierNotSucceeded {
+                    product: p.name.clone(),
+                    environment: req.environment.clone(),
+                    before: p.environments[index - 1].clone(),
+                    reason: refused.reason,
+                });
+            }
         }
         let judgment = if req.stop {
             Judgment::Stop
@@ -214,8 +233,11 @@ impl Promoter {
         if let Some(ev) = &source_event {
             detail.push_str(&format!(" (execution of {ev})"));
         }
-        if req.force {
-            detail.push_str(", forced");
+        if !ran.is_empty() {
+            detail.push_str(&format!(", {}", ran.describe()));
+        }
+        if req.force && !req.stop {
+            detail.push_str(", forced (--force: the rule by artifact was not checked)");
         }
         if let Some(input) = &req.input {
             detail.push_str(&format!(", input {input:?}"));
@@ -232,6 +254,7 @@ impl Promoter {
                 },
             )
             .await?;
+        self.forget_matrix(&p.name);
         tracing::info!(product = %p.name, environment = %req.environment, execution = %execution.id,
             judgment = judgment.as_str(), by = %req.by, "manual judgment given");
         Ok(Promoted {

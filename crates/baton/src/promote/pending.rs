@@ -1,5 +1,6 @@
-//! What waits for a manual judgment, per product and environment (for `baton status`, the
-//! dashboard's product pages and `baton_pending_judgments`).
+//! What waits for a manual judgment, per product and environment (for `/v1/status`,
+//! `baton_pending_judgments` and the judgment deadlines; the environment matrix reads its own
+//! Gate listing, see [`super::matrix`]).
 
 use serde::Serialize;
 

@@ -1,20 +1,18 @@
 //! What the pages show, gathered from the store (the queries `/v1/status` and `/v1/events`
-//! use), the promoter (pending judgments) and explain. Gate is asked with a time bound, so a
-//! slow or broken Gate makes a page say so instead of hanging it.
+//! use), the environment matrix ([`crate::promote::matrix`], also behind the API and `baton
+//! status PRODUCT`) and explain. Gate is asked with a time bound, so a slow or broken Gate
+//! makes a page say so instead of hanging it.
 
 use std::time::Duration;
 
 use serde_json::Value;
-use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use time::OffsetDateTime;
 
 use super::UiState;
 use crate::api::error::ApiError;
 use crate::config::model::Product;
-use crate::promote::find::trigger_parameter;
-use crate::promote::pending::Pending;
-use crate::promote::pipeline_name;
-use crate::store::events::{Delivered, Event};
+use crate::promote::matrix::EnvironmentRow;
+use crate::store::events::Event;
 
 /// How long a page waits for Gate.
 pub const GATE_WAIT: Duration = Duration::from_secs(5);
@@ -25,39 +23,9 @@ pub const MAX_PAGES: u32 = 20;
 /// Newest events searched for each image's last build.
 const RECENT: u32 = 200;
 
-/// What an environment is doing, as text, symbol and colour class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnvState {
-    /// The newest execution succeeded.
-    Deployed,
-    /// The newest execution runs.
-    Running,
-    /// The newest execution waits for a manual judgment.
-    Waiting,
-    /// The newest execution failed, was stopped or canceled.
-    Failed,
-    /// baton delivered to it; Spinnaker shows no execution (yet).
-    Sent,
-    /// Nothing delivered yet.
-    Nothing,
-    /// Gate could not be asked.
-    Unknown,
-}
+pub use crate::promote::matrix::EnvState;
 
 impl EnvState {
-    /// The words shown.
-    pub fn label(self) -> &'static str {
-        match self {
-            EnvState::Deployed => "deployed",
-            EnvState::Running => "running",
-            EnvState::Waiting => "waiting for judgment",
-            EnvState::Failed => "failed",
-            EnvState::Sent => "sent, no execution seen",
-            EnvState::Nothing => "nothing delivered",
-            EnvState::Unknown => "unknown (Gate not reachable)",
-        }
-    }
-
     /// A symbol shown before the words, so the state does not depend on colour.
     pub fn symbol(self) -> &'static str {
         match self {
@@ -80,46 +48,11 @@ impl EnvState {
             EnvState::Nothing | EnvState::Unknown => "none",
         }
     }
-
-    fn of(x: &Execution) -> Self {
-        use ExecutionStatus as S;
-        match &x.status {
-            S::Running if x.pending_judgment().is_some() => EnvState::Waiting,
-            S::Succeeded | S::Skipped => EnvState::Deployed,
-            S::Terminal | S::Canceled | S::Stopped | S::FailedContinue => EnvState::Failed,
-            S::Unknown(_) => EnvState::Unknown,
-            _ => EnvState::Running,
-        }
-    }
 }
 
-/// The newest execution of an environment's pipeline.
-#[derive(Debug, Clone)]
-pub struct ExecInfo {
-    /// Execution id.
-    pub id: String,
-    /// Orca's status.
-    pub status: String,
-    /// When it was triggered (Unix ms).
-    pub at_ms: Option<i64>,
-    /// `chartVersion` of the chart event that started it.
-    pub chart_version: Option<String>,
-}
-
-/// One environment of a product.
-#[derive(Debug, Clone)]
-pub struct EnvView {
-    /// Environment name.
-    pub name: String,
-    /// What baton last delivered to it.
-    pub delivered: Option<Delivered>,
-    /// The newest execution of its pipeline.
-    pub last: Option<ExecInfo>,
-    /// The image digest of the newest execution an image event started.
-    pub image_digest: Option<String>,
-    /// The state shown.
-    pub state: EnvState,
-}
+/// One environment of a product: its row of the environment matrix, the same one
+/// `GET /v1/products/{product}/environments` and `baton status PRODUCT` show.
+pub type EnvView = EnvironmentRow;
 
 /// One image of a product and its newest build.
 #[derive(Debug, Clone)]
@@ -145,61 +78,17 @@ pub struct ProductView {
 
 /// Every product of the config.
 pub async fn overview(s: &UiState) -> Result<Vec<ProductView>, ApiError> {
-    let delivered = s.app.outbox.store().delivered().await?;
     let mut out = Vec::new();
     for p in &s.app.config.config.products {
-        out.push(product(s, p, &delivered).await?);
+        out.push(product(s, p).await?);
     }
     Ok(out)
 }
 
-/// One product: deliveries from the store, states from Gate's recent executions, images
-/// from the newest events.
-pub async fn product(
-    s: &UiState,
-    p: &Product,
-    delivered: &[Delivered],
-) -> Result<ProductView, ApiError> {
-    let (executions, gate_error) = executions(s, p).await;
-    let envs = p
-        .environments
-        .iter()
-        .map(|env| {
-            let pipeline = pipeline_name(&p.name, env);
-            let mine: Vec<&Execution> = executions
-                .iter()
-                .filter(|x| x.name.as_deref() == Some(pipeline.as_str()))
-                .collect();
-            let newest = mine.iter().max_by_key(|x| x.build_time.unwrap_or(0));
-            let delivered = delivered
-                .iter()
-                .find(|d| d.product == p.name && &d.environment == env)
-                .cloned();
-            let state = match (newest, &gate_error) {
-                (Some(x), _) => EnvState::of(x),
-                (None, Some(_)) => EnvState::Unknown,
-                (None, None) if delivered.is_some() => EnvState::Sent,
-                (None, None) => EnvState::Nothing,
-            };
-            let image_digest = mine
-                .iter()
-                .filter_map(|x| Some((x.build_time, trigger_parameter(x, "digest")?)))
-                .max_by_key(|(t, _)| t.unwrap_or(0))
-                .map(|(_, d)| d.to_owned());
-            EnvView {
-                name: env.clone(),
-                delivered,
-                last: newest.map(|x| ExecInfo {
-                    id: x.id.clone(),
-                    status: x.status.as_str().to_owned(),
-                    at_ms: x.build_time.or(x.start_time),
-                    chart_version: trigger_parameter(x, "chartVersion").map(str::to_owned),
-                }),
-                image_digest,
-                state,
-            }
-        })
-        .collect();
+/// One product: its environment matrix (baton's records and Gate's executions, through the
+/// promoter's short cache), images from the newest events.
+pub async fn product(s: &UiState, p: &Product) -> Result<ProductView, ApiError> {
+    let matrix = crate::api::promote::matrix_of(&s.app, s.promoter.as_ref(), &p.name).await?;
     let events = s.app.outbox.store().events(Some(&p.name), RECENT).await?;
     let images = p
         .images
@@ -217,44 +106,10 @@ pub async fn product(
         .collect();
     Ok(ProductView {
         name: p.name.clone(),
-        envs,
+        envs: matrix.environments,
         images,
-        gate_error,
+        gate_error: matrix.gate_error,
     })
-}
-
-/// Recent executions of the product's application (5 per pipeline), or why not.
-async fn executions(s: &UiState, p: &Product) -> (Vec<Execution>, Option<String>) {
-    let Some(promoter) = &s.promoter else {
-        return (Vec::new(), None);
-    };
-    if p.environments.is_empty() {
-        return (Vec::new(), None);
-    }
-    match tokio::time::timeout(GATE_WAIT, promoter.gate().executions(&p.name, Some(5), &[])).await {
-        Ok(Ok(x)) => (x, None),
-        Ok(Err(e)) => (Vec::new(), Some(format!("Spinnaker Gate: {e}"))),
-        Err(_) => (
-            Vec::new(),
-            Some(format!(
-                "Spinnaker Gate did not answer within {GATE_WAIT:?}"
-            )),
-        ),
-    }
-}
-
-/// What waits for a judgment in `p`'s pipelines, or why it could not be listed.
-pub async fn pending(s: &UiState, p: &Product) -> Result<Vec<Pending>, String> {
-    let Some(promoter) = &s.promoter else {
-        return Ok(Vec::new());
-    };
-    match tokio::time::timeout(GATE_WAIT, promoter.pending_of(p)).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!(
-            "Spinnaker Gate did not answer within {GATE_WAIT:?}"
-        )),
-    }
 }
 
 /// One explained source, as the page shows it.

@@ -16,6 +16,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use spinnaker_client::Client;
 use spinnaker_client::model::execution::{Execution, ExecutionStatus};
+use spinnaker_client::model::pipeline::PipelineConfig;
 use testkit::spinnaker::FakeSpinnaker;
 use testkit::spinnaker::sample::deploy_pipeline;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +35,8 @@ pub struct Stand {
     pub metrics: Arc<baton::metrics::Metrics>,
     pub url: String,
     pub http: reqwest::Client,
+    /// The config file the promoter was built from.
+    pub config_file: std::path::PathBuf,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -44,7 +47,7 @@ impl Drop for Stand {
     }
 }
 
-fn config(gate_url: &str, supersede: bool) -> String {
+fn config(gate_url: &str, supersede: bool, product_extra: &str) -> String {
     format!(
         r#"
 spinnaker: {{gate_url: "{gate_url}", supersede_waiting: {supersede}}}
@@ -53,25 +56,43 @@ products:
     environments: [dev, staging, prod]
     chart: {{repository: "https://helm.example.com", name: microgateway, version: "3.0.1-1"}}
     chart_source: {{git: "https://git.example.com/c.git"}}
+{product_extra}
 "#
     )
 }
 
+/// baton-shaped deploy pipelines: dev deploys at once, staging and prod wait for a judgment.
+pub fn chart_pipelines() -> Vec<PipelineConfig> {
+    [("dev", false), ("staging", true), ("prod", true)]
+        .into_iter()
+        .map(|(env, judgment)| deploy_pipeline(APP, env, "microgateway", "chart", judgment))
+        .collect()
+}
+
 impl Stand {
     pub async fn start(supersede: bool) -> Self {
+        Self::with(chart_pipelines(), supersede, "").await
+    }
+
+    /// The stand-in with `pipelines`; `product_extra` is YAML added to the product (indented
+    /// four spaces).
+    pub async fn with(
+        pipelines: Vec<PipelineConfig>,
+        supersede: bool,
+        product_extra: &str,
+    ) -> Self {
         baton::install_crypto_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut builder = FakeSpinnaker::builder()
             .match_delay(Duration::from_millis(20))
             .stage_duration(Duration::from_millis(20));
-        for (env, judgment) in [("dev", false), ("staging", true), ("prod", true)] {
-            builder =
-                builder.pipeline(deploy_pipeline(APP, env, "microgateway", "chart", judgment));
+        for p in pipelines {
+            builder = builder.pipeline(p);
         }
         let fake = builder.start(listener).await.unwrap();
         let (store, dir) = crate::common::sqlite().await;
         let file = dir.path().join("baton.yaml");
-        std::fs::write(&file, config(fake.url(), supersede)).unwrap();
+        std::fs::write(&file, config(fake.url(), supersede, product_extra)).unwrap();
         let loaded =
             Arc::new(baton::config::load_with_env(Path::new(&file), Default::default()).unwrap());
         let sp = loaded.config.spinnaker.clone().unwrap();
@@ -111,6 +132,7 @@ impl Stand {
             metrics,
             url,
             http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+            config_file: file,
             shutdown,
             _dir: dir,
         }
@@ -119,26 +141,55 @@ impl Stand {
     /// What the chart deliverer does: records a chart event, posts it to Echo and correlates
     /// Echo's event id. Returns (baton event id, Echo event id).
     pub async fn deliver(&self, envs: &[&str], values: &str) -> (String, String) {
+        let values: Vec<_> = envs.iter().map(|e| (*e, values.to_owned())).collect();
+        self.deliver_chart(envs, "3.0.1-1", "H4tjaGFydC0zLjAuMS0x", values)
+            .await
+    }
+
+    /// Delivers the chart [`Stand::deliver`] sends to dev alone and waits until dev
+    /// succeeded with it, so the rule by artifact lets staging have it.
+    pub async fn dev_ran_the_chart(&self) {
+        let (_, echo) = self.deliver(&["dev"], "cmVwbGljYXM6IDAK").await;
+        let dev = self.execution_of(&echo, "dev").await;
+        assert_eq!(
+            self.finished(&dev.id).await.status,
+            ExecutionStatus::Succeeded
+        );
+    }
+
+    /// [`Stand::deliver`] of chart `version` with `.tgz` bytes `tgz_b64` and `values`
+    /// (environment, base64) as baton sends them: the values of every environment.
+    pub async fn deliver_chart(
+        &self,
+        envs: &[&str],
+        version: &str,
+        tgz_b64: &str,
+        values: Vec<(&str, String)>,
+    ) -> (String, String) {
         let id = self.record("chart", Correlation::default()).await;
         let body = chart_event(&ChartEvent {
             product: APP,
             commit: "0123abc",
             chart: "microgateway",
-            version: "3.0.1-1",
-            artifact: ChartArtifact::Embedded {
-                base64: "H4tjaGFydC0zLjAuMS0x",
-            },
+            version,
+            artifact: ChartArtifact::Embedded { base64: tgz_b64 },
             environments: envs.to_vec(),
-            values: envs.iter().map(|e| (*e, values.to_owned())).collect(),
+            values,
             event_id: &id,
         });
-        let echo = self.gate.post_webhook("chart", &body).await.unwrap();
+        self.post("chart", &id, &body).await
+    }
+
+    /// Posts `body` to webhook `source` and correlates Echo's id with baton event `id`;
+    /// returns (baton event id, Echo event id).
+    pub async fn post(&self, source: &str, id: &str, body: &Value) -> (String, String) {
+        let echo = self.gate.post_webhook(source, body).await.unwrap();
         let c = Correlation {
             spinnaker_event_id: Some(echo.clone()),
             ..Default::default()
         };
-        self.store.correlate(&id, &c).await.unwrap();
-        (id, echo)
+        self.store.correlate(id, &c).await.unwrap();
+        (id.to_owned(), echo)
     }
 
     pub async fn record(&self, kind: &str, correlation: Correlation) -> String {
@@ -158,11 +209,16 @@ impl Stand {
 
     /// The execution of `<app>-deploy-<env>` started by Echo event `echo` (waits for it).
     pub async fn execution_of(&self, echo: &str, env: &str) -> Execution {
-        let name = format!("{APP}-deploy-{env}");
+        self.execution_of_pipeline(echo, &format!("{APP}-deploy-{env}"))
+            .await
+    }
+
+    /// The execution of pipeline `name` started by Echo event `echo` (waits for it).
+    pub async fn execution_of_pipeline(&self, echo: &str, name: &str) -> Execution {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let found = self.gate.find_executions_by_event(APP, echo).await.unwrap();
-            if let Some(x) = found.into_iter().find(|x| x.name.as_deref() == Some(&name)) {
+            if let Some(x) = found.into_iter().find(|x| x.name.as_deref() == Some(name)) {
                 return self.gate.execution(&x.id).await.unwrap();
             }
             assert!(

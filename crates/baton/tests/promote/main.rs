@@ -1,9 +1,12 @@
 //! Promotion end to end on the Spinnaker stand-in: staging waits, `baton promote` continues
 //! it, prod is refused before staging, `--stop` ends it TERMINAL, a newer event supersedes a
-//! stale judgment; status and metrics show what waits.
+//! stale judgment; status and metrics show what waits; the rule by artifact and the
+//! environment matrix (`artifact`), judgment deadlines (`deadline`).
 
+mod artifact;
 #[path = "../common/mod.rs"]
 mod common;
+mod deadline;
 mod harness;
 mod metrics;
 mod serve;
@@ -52,7 +55,7 @@ async fn staging_waits_promote_continues_and_prod_waits_for_staging() {
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
     let detail = body["detail"].as_str().unwrap();
     assert!(
-        detail.contains("staging has not succeeded for the same chart event"),
+        detail.contains("staging has no SUCCEEDED execution of chart microgateway 3.0.1-1"),
         "{detail}"
     );
     assert!(
@@ -235,27 +238,13 @@ async fn uncorrelated_execution_is_found_by_the_running_fallback() {
     let echo = s.gate.post_webhook("chart", &body).await.unwrap();
     let staging = s.execution_of(&echo, "staging").await;
     s.waiting(&staging.id).await;
-    let (code, body) = s.promote("staging", "{}").await;
+    // dev never ran this chart: forced (the rule by artifact is tested in `artifact`)
+    let (code, body) = s.promote("staging", r#"{"force": true}"#).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert_eq!(body["execution_id"], staging.id.as_str());
     assert_eq!(body["source_event"], id.as_str());
     assert_eq!(
         s.finished(&staging.id).await.status,
-        ExecutionStatus::Succeeded
-    );
-}
-
-#[tokio::test]
-async fn an_event_for_prod_alone_needs_no_staging_run() {
-    // e.g. only values-prod.yaml changed: the event names prod alone
-    let s = Stand::start(true).await;
-    let (_, echo) = s.deliver(&["prod"], "cmVwbGljYXM6IDMK").await;
-    let prod = s.execution_of(&echo, "prod").await;
-    s.waiting(&prod.id).await;
-    let (code, body) = s.promote("prod", "{}").await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-    assert_eq!(
-        s.finished(&prod.id).await.status,
         ExecutionStatus::Succeeded
     );
 }

@@ -42,24 +42,29 @@ async fn serve(config: &std::path::Path) -> (tokio::process::Child, String) {
     (child, format!("http://{addr}"))
 }
 
+/// A config for `baton serve` against the stand-in (tokens file next to it), with
+/// `product_extra` (YAML, indented four spaces) added to the product.
+fn config(dir: &std::path::Path, s: &Stand, product_extra: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("tokens"), format!("alice:{TOKEN}\n")).unwrap();
+    let config = dir.join("baton.yaml");
+    let yaml = format!(
+        "state: sqlite://{}\nlisten: 127.0.0.1:0\napi_tokens_file: tokens\n\
+         spinnaker: {{gate_url: \"{}\"}}\n\
+         products:\n  - name: micro-gw\n    environments: [dev, staging]\n{product_extra}",
+        dir.join("data/baton.db").display(),
+        s.fake.url()
+    );
+    std::fs::write(&config, yaml).unwrap();
+    config
+}
+
 #[tokio::test]
 async fn serve_lists_pending_judgments_and_promotes_through_gate() {
     let s = Stand::start(true).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("tokens"), format!("alice:{TOKEN}\n")).unwrap();
-    let config = dir.path().join("baton.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "state: sqlite://{}\nlisten: 127.0.0.1:0\napi_tokens_file: tokens\n\
-             spinnaker: {{gate_url: \"{}\"}}\n\
-             products:\n  - name: micro-gw\n    environments: [dev, staging]\n",
-            dir.path().join("data/baton.db").display(),
-            s.fake.url()
-        ),
-    )
-    .unwrap();
+    let config = config(dir.path(), &s, "");
     let (_child, url) = serve(&config).await;
+    s.dev_ran_the_chart().await;
     // a chart event this daemon did not record: found by the RUNNING fallback
     let (_, echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
     let staging = s.execution_of(&echo, "staging").await;
@@ -130,4 +135,46 @@ async fn serve_lists_pending_judgments_and_promotes_through_gate() {
         metrics.contains("# TYPE baton_pending_judgments gauge"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn serve_stops_a_judgment_past_its_configured_deadline() {
+    let s = Stand::start(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &s,
+        "    judgments: {staging: {judgment_deadline: 1s}}\n",
+    );
+    let (_child, url) = serve(&config).await;
+    let (_, echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
+    let staging = s.execution_of(&echo, "staging").await;
+    s.waiting(&staging.id).await;
+    // the daemon's scheduled check stops it and records why
+    assert_eq!(
+        s.finished(&staging.id).await.status,
+        ExecutionStatus::Terminal
+    );
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let v: serde_json::Value = http
+            .get(format!("{url}/v1/events?product={APP}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found =
+            v["events"].as_array().unwrap().iter().any(|e| {
+                e["kind"] == "judgment_deadline" && e["execution_id"] == staging.id.as_str()
+            });
+        if found {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

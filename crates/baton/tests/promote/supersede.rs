@@ -8,6 +8,7 @@ use crate::harness::{APP, Stand};
 #[tokio::test]
 async fn newer_event_cancels_the_stale_judgment_and_its_execution_runs() {
     let s = Stand::start(true).await;
+    s.dev_ran_the_chart().await;
     let (old_ev, old_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
     let old = s.execution_of(&old_echo, "staging").await;
     s.waiting(&old.id).await;

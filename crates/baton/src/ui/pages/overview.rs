@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{layout, link, short, state, when, when_ms};
+use super::{layout, link, short, state, when};
 use crate::ui::UiState;
 use crate::ui::auth::Viewer;
 use crate::ui::data::{self, ImageView, ProductView};
@@ -55,30 +55,37 @@ pub fn product_card(s: &UiState, p: &ProductView, heading_link: bool) -> Markup 
                         dl {
                             dt { "chart" }
                             dd {
-                                @match (e.last.as_ref().and_then(|l| l.chart_version.as_deref()), &e.delivered) {
-                                    (_, Some(d)) => { (d.chart_version) }
-                                    (Some(v), None) => { (v) }
+                                @match (e.last_success.as_ref().and_then(|d| d.chart.as_ref()), &e.delivered) {
+                                    (Some(c), _) => { (c.name) " " (c.version.as_deref().unwrap_or("")) }
+                                    (None, Some(d)) => { (d.chart_version) " " span class="muted" { "(sent)" } }
                                     (None, None) => { span class="muted" { "—" } }
                                 }
                             }
                             dt { "image" }
                             dd {
-                                @match &e.image_digest {
-                                    Some(d) => { code title=(d) { (short(d)) } }
+                                @match &e.image {
+                                    Some(i) => { code title=(i.digest) { (short(&i.digest)) } }
                                     None => { span class="muted" { "—" } }
                                 }
                             }
                             dt { "since" }
                             dd {
-                                @match (&e.delivered, e.last.as_ref().and_then(|l| l.at_ms)) {
-                                    (_, Some(ms)) => { (when_ms(ms)) }
+                                @match (&e.delivered, e.newest.as_ref().and_then(|x| x.started_at)) {
+                                    (_, Some(t)) => { (when(t)) }
                                     (Some(d), None) => { (when(d.delivered_at)) }
                                     (None, None) => { span class="muted" { "—" } }
                                 }
                             }
-                            @if let Some(x) = &e.last {
+                            @if let Some(x) = &e.newest {
                                 dt { "execution" }
                                 dd { (link(super::execution_url(s, &p.name, &x.id).as_deref(), &x.id)) " " span class="muted" { (x.status) } }
+                            }
+                            @if e.pending_judgment.is_some() {
+                                dt { "promotion" }
+                                dd {
+                                    @if e.promotion.allowed { "allowed now" }
+                                    @else { span class="muted" { "refused: " (e.promotion.reason.as_deref().unwrap_or("")) } }
+                                }
                             }
                         }
                     }

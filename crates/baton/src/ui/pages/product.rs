@@ -7,8 +7,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{layout, link, when, when_ms};
-use crate::promote::pending::Pending;
+use super::{layout, link, when};
 use crate::store::events::Event;
 use crate::ui::UiState;
 use crate::ui::auth::Viewer;
@@ -26,8 +25,8 @@ pub struct PageQuery {
 pub struct ProductPage {
     /// Environments and images.
     pub view: ProductView,
-    /// Pending judgments, or why they could not be listed.
-    pub pending: Result<Vec<Pending>, String>,
+    /// Why pending judgments could not be listed (Gate failed), if so.
+    pub gate_error: Option<String>,
     /// Explained sources, or why not.
     pub sources: Result<Vec<Explained>, String>,
     /// One page of events.
@@ -51,8 +50,7 @@ pub async fn handler(
     };
     let page = q.map_or(0, |Query(q)| q.page).min(data::MAX_PAGES - 1);
     let loaded = async {
-        let delivered = s.app.outbox.store().delivered().await?;
-        let view = data::product(&s, p, &delivered).await?;
+        let view = data::product(&s, p).await?;
         let (events, more) = data::timeline(&s, &p.name, page).await?;
         Ok::<_, crate::api::error::ApiError>((view, events, more))
     };
@@ -61,8 +59,8 @@ pub async fn handler(
         Err(e) => return super::api_error(&s, Some(&v), e),
     };
     let page_data = ProductPage {
+        gate_error: view.gate_error.clone(),
         view,
-        pending: data::pending(&s, p).await,
         sources: data::explain(&s, p).await,
         events,
         page,
@@ -78,7 +76,7 @@ pub fn render(s: &UiState, v: &Viewer, d: &ProductPage) -> Markup {
         h1 { "Product " (name) }
         (super::overview::product_card(s, &d.view, false))
         h2 id="judgments" { "Waiting for a judgment" }
-        (judgments(s, v, name, &d.pending))
+        (judgments(s, v, name, &d.view, d.gate_error.as_deref()))
         h2 id="sources" { "Sources: what the newest change led to" }
         (sources(&d.sources))
         h2 id="timeline" { "Timeline" }
@@ -91,24 +89,35 @@ fn judgments(
     s: &UiState,
     v: &Viewer,
     product: &str,
-    pending: &Result<Vec<Pending>, String>,
+    view: &ProductView,
+    gate_error: Option<&str>,
 ) -> Markup {
+    let waiting: Vec<_> = view
+        .envs
+        .iter()
+        .filter_map(|e| Some((e, e.pending_judgment.as_ref()?)))
+        .collect();
     html! {
-        @match pending {
-            Err(e) => { p class="error" role="status" { "Cannot list pending judgments: " (e) } }
-            Ok(list) if list.is_empty() => { p class="muted" { "Nothing waits for a judgment." } }
-            Ok(list) => {
+        @match gate_error {
+            Some(e) => { p class="error" role="status" { "Cannot list pending judgments: " (e) } }
+            None if waiting.is_empty() => { p class="muted" { "Nothing waits for a judgment." } }
+            None => {
                 div class="scroll" { table {
-                    thead { tr { th { "environment" } th { "waiting in" } th { "since" } th { "action" } } }
-                    tbody { @for j in list { tr {
-                        td { strong { (j.environment) } }
+                    thead { tr { th { "environment" } th { "waiting in" } th { "since" } th { "promotion" } th { "action" } } }
+                    tbody { @for (e, j) in &waiting { tr {
+                        td { strong { (e.name) } }
                         td {
                             (j.stage_name.as_deref().unwrap_or("manual judgment")) " · execution "
                             (link(super::execution_url(s, product, &j.execution_id).as_deref(), &j.execution_id))
+                            br; span class="muted" { (j.artifact.describe()) }
                             @if let Some(ev) = &j.baton_event { br; span class="muted" { "started by " code { (ev) } } }
                         }
-                        td { @if let Some(ms) = j.waiting_since_ms { (when_ms(ms)) } }
-                        td { (judgment_form(s, v, product, &j.environment)) }
+                        td { @if let Some(t) = j.since { (when(t)) } }
+                        td {
+                            @if e.promotion.allowed { "allowed now" }
+                            @else { "refused without --force: " (e.promotion.reason.as_deref().unwrap_or("")) }
+                        }
+                        td { (judgment_form(s, v, product, &e.name)) }
                     } } }
                 } }
             }

@@ -1,0 +1,175 @@
+//! The environment matrix as the API answers it (its JSON Schema is in `/openapi.json`).
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use spinnaker_client::model::execution::{Execution, ExecutionStatus};
+use time::OffsetDateTime;
+
+use crate::promote::artifacts::{ChartRan, ImageRan, Ran};
+
+/// What an environment is doing, from the newest execution of its pipelines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvState {
+    /// The newest execution succeeded.
+    Deployed,
+    /// The newest execution runs.
+    Running,
+    /// The newest execution waits for a manual judgment.
+    Waiting,
+    /// The newest execution failed, was stopped or canceled.
+    Failed,
+    /// baton delivered to it; Spinnaker shows no execution (yet).
+    Sent,
+    /// Nothing delivered yet.
+    Nothing,
+    /// Gate could not be asked.
+    Unknown,
+}
+
+impl EnvState {
+    /// The words shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            EnvState::Deployed => "deployed",
+            EnvState::Running => "running",
+            EnvState::Waiting => "waiting for judgment",
+            EnvState::Failed => "failed",
+            EnvState::Sent => "sent, no execution seen",
+            EnvState::Nothing => "nothing delivered",
+            EnvState::Unknown => "unknown (Gate not reachable)",
+        }
+    }
+
+    pub(super) fn of(x: &Execution) -> Self {
+        use ExecutionStatus as S;
+        match &x.status {
+            S::Running if x.pending_judgment().is_some() => EnvState::Waiting,
+            S::Succeeded | S::Skipped => EnvState::Deployed,
+            S::Terminal | S::Canceled | S::Stopped | S::FailedContinue => EnvState::Failed,
+            S::Unknown(_) => EnvState::Unknown,
+            _ => EnvState::Running,
+        }
+    }
+}
+
+/// A product's environments, in promotion order.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Matrix {
+    /// Product name.
+    pub product: String,
+    /// When Gate was asked (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub as_of: OffsetDateTime,
+    /// Why the executions could not be read from Gate (then only baton's own records show).
+    pub gate_error: Option<String>,
+    /// One row per environment.
+    pub environments: Vec<EnvironmentRow>,
+}
+
+/// One environment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EnvironmentRow {
+    /// Environment name.
+    pub name: String,
+    /// Its deploy pipeline, `<app>-deploy-<env>`.
+    pub pipeline: String,
+    /// What the newest execution of its pipelines is doing.
+    pub state: EnvState,
+    /// What baton last delivered to it (its own records).
+    pub delivered: Option<DeliveredRow>,
+    /// The newest SUCCEEDED execution that deployed a chart.
+    pub last_success: Option<Deployment>,
+    /// The image of the newest SUCCEEDED execution that ran one.
+    pub image: Option<ImageRan>,
+    /// The newest execution of its pipelines, any status.
+    pub newest: Option<ExecutionRef>,
+    /// The newest execution still running or waiting.
+    pub running: Option<ExecutionRef>,
+    /// The judgment its pipeline waits for.
+    pub pending_judgment: Option<PendingJudgment>,
+    /// Whether `baton promote PRODUCT ENV` would continue it now, and why not.
+    pub promotion: Promotion,
+}
+
+/// What baton delivered to an environment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DeliveredRow {
+    /// Chart version.
+    pub chart_version: String,
+    /// Digest of the chart .tgz.
+    pub chart_digest: String,
+    /// sha256 of the values file.
+    pub values_digest: String,
+    /// The chart event.
+    pub event_id: Option<String>,
+    /// When (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub delivered_at: OffsetDateTime,
+}
+
+/// A successful deployment.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Deployment {
+    /// Execution id.
+    pub execution_id: String,
+    /// Its pipeline.
+    pub pipeline: String,
+    /// When it finished (RFC 3339).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<String>")]
+    pub finished_at: Option<OffsetDateTime>,
+    /// The chart it deployed.
+    pub chart: Option<ChartRan>,
+    /// sha256 of the environment's values file it deployed.
+    pub values_digest: Option<String>,
+    /// The image it deployed, when an image event started it.
+    pub image: Option<ImageRan>,
+}
+
+/// An execution, briefly.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ExecutionRef {
+    /// Execution id.
+    pub id: String,
+    /// Its pipeline.
+    pub pipeline: String,
+    /// Orca's status.
+    pub status: String,
+    /// When it was triggered (RFC 3339).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<String>")]
+    pub started_at: Option<OffsetDateTime>,
+    /// What it runs.
+    pub artifact: Ran,
+}
+
+/// A judgment an environment's pipeline waits for.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PendingJudgment {
+    /// The waiting execution.
+    pub execution_id: String,
+    /// Its manualJudgment stage.
+    pub stage_id: String,
+    /// The stage's name.
+    pub stage_name: Option<String>,
+    /// Since when it waits (the stage's start, RFC 3339).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<String>")]
+    pub since: Option<OffsetDateTime>,
+    /// The artifact it would deploy.
+    pub artifact: Ran,
+    /// The baton event that started it, when known.
+    pub baton_event: Option<String>,
+}
+
+/// Whether continuing is allowed now.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Promotion {
+    /// `baton promote` would continue it without `--force`.
+    pub allowed: bool,
+    /// Why not.
+    pub reason: Option<String>,
+}
