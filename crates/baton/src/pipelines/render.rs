@@ -86,7 +86,8 @@ fn description() -> Value {
         .into()
 }
 
-fn namespace(app: &str, env: &str) -> String {
+/// The Kubernetes namespace of `env`: `<app>-<env>`.
+pub fn namespace(app: &str, env: &str) -> String {
     format!("{app}-{env}")
 }
 
@@ -201,6 +202,7 @@ fn deploy_pipeline(
         )
         .after(&["bake"]),
     );
+    stages.push(super::verify::stage(p, env).after(&["deploy"]));
     let id = deploy_id(app, env);
     pipeline(
         spin,

@@ -58,15 +58,38 @@ products:
 }
 
 impl Stand {
+    /// The stand-in with testkit's sample pipelines.
     pub async fn start(supersede: bool) -> Self {
+        let pipelines = [("dev", false), ("staging", true), ("prod", true)]
+            .into_iter()
+            .map(|(env, judgment)| deploy_pipeline(APP, env, "microgateway", "chart", judgment))
+            .collect();
+        Self::start_with(supersede, pipelines).await
+    }
+
+    /// The stand-in with the pipelines `baton pipelines render` writes for this config (each
+    /// ends with its verification stage).
+    pub async fn start_rendered() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("baton.yaml");
+        std::fs::write(&file, config("http://127.0.0.1:9", true)).unwrap();
+        let loaded = baton::config::load_with_env(Path::new(&file), Default::default()).unwrap();
+        let apps = baton::pipelines::render(&loaded.config).unwrap();
+        let pipelines = apps.into_iter().flat_map(|a| a.pipelines).collect();
+        Self::start_with(true, pipelines).await
+    }
+
+    async fn start_with(
+        supersede: bool,
+        pipelines: Vec<spinnaker_client::model::pipeline::PipelineConfig>,
+    ) -> Self {
         baton::install_crypto_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut builder = FakeSpinnaker::builder()
             .match_delay(Duration::from_millis(20))
             .stage_duration(Duration::from_millis(20));
-        for (env, judgment) in [("dev", false), ("staging", true), ("prod", true)] {
-            builder =
-                builder.pipeline(deploy_pipeline(APP, env, "microgateway", "chart", judgment));
+        for p in pipelines {
+            builder = builder.pipeline(p);
         }
         let fake = builder.start(listener).await.unwrap();
         let (store, dir) = crate::common::sqlite().await;
