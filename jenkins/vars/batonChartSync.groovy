@@ -16,6 +16,7 @@
 // baton-api-token (secret text, a token listed in baton's api_tokens_file). The token reaches
 // curl on stdin from a single-quoted script; Groovy never interpolates it. The JSON body is
 // written by writeJSON (Pipeline Utility Steps).
+import io.baton.Pods
 import io.baton.Settings
 
 def call(Map settings = [:]) {
@@ -33,24 +34,7 @@ def call(Map settings = [:]) {
     agent {
       kubernetes {
         defaultContainer 'curl'
-        yaml '''
-apiVersion: v1
-kind: Pod
-spec:
-  containers:
-    - name: curl
-      image: curlimages/curl:8.11.1
-      command: ["sleep"]
-      args: ["infinity"]
-      securityContext:
-        runAsNonRoot: true
-        allowPrivilegeEscalation: false
-        capabilities:
-          drop: ["ALL"]
-      resources:
-        requests: {cpu: 50m, memory: 64Mi}
-        limits: {memory: 128Mi}
-'''
+        yaml Pods.curl()
       }
     }
 
@@ -89,16 +73,7 @@ spec:
 
       stage('Ask baton to sync') {
         steps {
-          withCredentials([string(credentialsId: 'baton-api-token', variable: 'BATON_TOKEN')]) {
-            // The token goes to curl on stdin as a header (-H @-), the body from the file.
-            sh '''
-              set -eu
-              printf 'Authorization: Bearer %s\\n' "$BATON_TOKEN" | curl --fail-with-body -sS \
-                --max-time 30 --retry 5 --retry-connrefused --retry-max-time 120 \
-                -H @- -H 'Content-Type: application/json' --data-binary @baton-sync.json \
-                "$BATON_URL/v1/products/$BATON_PRODUCT/sync"
-            '''
-          }
+          batonPost("/v1/products/${env.BATON_PRODUCT}/sync", 'baton-sync.json')
         }
       }
     }

@@ -30,6 +30,7 @@
 // Secrets reach the shell only as environment variables bound by withCredentials, inside
 // single-quoted scripts (Groovy never interpolates them), and go to tools on stdin. The report's
 // JSON body is written by writeJSON (Pipeline Utility Steps) from plain Strings; it holds no secret.
+import io.baton.Pods
 import io.baton.Settings
 
 def call(Map settings = [:]) {
@@ -50,45 +51,7 @@ def call(Map settings = [:]) {
     agent {
       kubernetes {
         defaultContainer 'buildah'
-        yaml '''
-apiVersion: v1
-kind: Pod
-spec:
-  containers:
-    - name: buildah
-      image: quay.io/buildah/stable:v1.41
-      command: ["sleep"]
-      args: ["infinity"]
-      env:
-        - name: STORAGE_DRIVER
-          value: vfs
-        - name: BUILDAH_ISOLATION
-          value: chroot
-      securityContext:
-        capabilities:
-          add: ["SETUID", "SETGID"]
-      volumeMounts:
-        - name: containers
-          mountPath: /var/lib/containers
-      resources:
-        requests: {cpu: 500m, memory: 1Gi}
-        limits: {memory: 4Gi}
-    - name: curl
-      image: curlimages/curl:8.11.1
-      command: ["sleep"]
-      args: ["infinity"]
-      securityContext:
-        runAsNonRoot: true
-        allowPrivilegeEscalation: false
-        capabilities:
-          drop: ["ALL"]
-      resources:
-        requests: {cpu: 50m, memory: 64Mi}
-        limits: {memory: 128Mi}
-  volumes:
-    - name: containers
-      emptyDir: {}
-'''
+        yaml Pods.buildah()
       }
     }
 
@@ -244,16 +207,7 @@ spec:
             writeJSON file: 'baton-built.json', json: body
           }
           container('curl') {
-            withCredentials([string(credentialsId: 'baton-api-token', variable: 'BATON_TOKEN')]) {
-              // The token goes to curl on stdin as a header (-H @-), the body from the file.
-              sh '''
-                set -eu
-                printf 'Authorization: Bearer %s\\n' "$BATON_TOKEN" | curl --fail-with-body -sS \
-                  --max-time 30 --retry 5 --retry-connrefused --retry-max-time 120 \
-                  -H @- -H 'Content-Type: application/json' --data-binary @baton-built.json \
-                  "$BATON_URL/v1/products/$BATON_PRODUCT/images/$BATON_IMAGE/built"
-              '''
-            }
+            batonPost("/v1/products/${env.BATON_PRODUCT}/images/${env.BATON_IMAGE}/built", 'baton-built.json')
           }
         }
       }

@@ -10,6 +10,7 @@
 //
 // The smoke test is a shell command run in the curl container with ENVIRONMENT, NAMESPACE and
 // BATON_PRODUCT set; a non-zero exit fails the build. It holds no credentials.
+import io.baton.Pods
 import io.baton.Settings
 
 def call(Map settings = [:]) {
@@ -23,24 +24,7 @@ def call(Map settings = [:]) {
     agent {
       kubernetes {
         defaultContainer 'curl'
-        yaml '''
-apiVersion: v1
-kind: Pod
-spec:
-  containers:
-    - name: curl
-      image: curlimages/curl:8.11.1
-      command: ["sleep"]
-      args: ["infinity"]
-      securityContext:
-        runAsNonRoot: true
-        allowPrivilegeEscalation: false
-        capabilities:
-          drop: ["ALL"]
-      resources:
-        requests: {cpu: 50m, memory: 64Mi}
-        limits: {memory: 128Mi}
-'''
+        yaml Pods.curl()
       }
     }
 

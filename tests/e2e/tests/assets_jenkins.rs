@@ -25,11 +25,13 @@ use assets::{groovy, read, repo_root, run, run_ok};
 use stub::script;
 
 /// The shared library's Groovy files.
-const LIBRARY: [&str; 4] = [
+const LIBRARY: [&str; 6] = [
     "jenkins/vars/batonImageBuild.groovy",
     "jenkins/vars/batonChartSync.groovy",
     "jenkins/vars/batonVerify.groovy",
+    "jenkins/vars/batonPost.groovy",
     "jenkins/src/io/baton/Settings.groovy",
+    "jenkins/src/io/baton/Pods.groovy",
 ];
 
 /// The jobs JCasC defines for the example product.

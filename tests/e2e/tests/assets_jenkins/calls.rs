@@ -72,11 +72,14 @@ fn buildah_log(workspace: &Path) -> String {
     log.display().to_string()
 }
 
-/// The baton call's recorded step (stage "Report to baton" / "Ask baton to sync").
-fn baton_call<'a>(report: &'a Value, path_part: &str) -> Option<&'a Value> {
-    steps(report)
-        .iter()
-        .find(|s| s["step"] == "sh" && s["script"].as_str().is_some_and(|t| t.contains(path_part)))
+/// The baton call's recorded step (`batonPost` to a path ending in `path_end`).
+fn baton_call<'a>(report: &'a Value, path_end: &str) -> Option<&'a Value> {
+    steps(report).iter().find(|s| {
+        s["step"] == "sh"
+            && s["env"]["BATON_PATH"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(path_end))
+    })
 }
 
 fn json_body(req: &Recorded) -> Value {
@@ -182,7 +185,8 @@ fn image_build_fails_when_baton_refuses_the_report() {
         report["result"], "FAILURE",
         "a 422 from baton must fail the build"
     );
-    let call = baton_call(&report, "/built").expect("the report step ran");
+    let call = baton_call(&report, "/built")
+        .unwrap_or_else(|| panic!("the report step did not run: {report:#}"));
     let stderr = call["stderr"].as_str().unwrap();
     assert!(stderr.contains("422"), "curl does not say why: {stderr}");
     assert!(

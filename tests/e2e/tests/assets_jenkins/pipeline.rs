@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::stub::{
-    find, fixture, fixture_json, job_script, run_job, secrets_on_command_lines, steps, str_list,
-    stub_run,
+    baton_post, find, fixture, fixture_json, job_script, run_job, secrets_on_command_lines, steps,
+    str_list, stub_run,
 };
 use crate::{BUILD_PARAMETERS, IMAGE_JOB, SYNC_JOB};
 
@@ -93,11 +93,7 @@ fn image_build_pushes_then_reports_the_digest_to_baton() {
     );
 
     // Then, and only then, the report to baton, carrying that digest.
-    let report_call = find(
-        &report,
-        "sh",
-        "/v1/products/$BATON_PRODUCT/images/$BATON_IMAGE/built",
-    );
+    let report_call = baton_post(&report, "/v1/products/micro-gw/images/petstore/built");
     let call = &all[report_call];
     assert!(
         checkout < build && build < push && push < read_digest && read_digest < report_call,
@@ -115,8 +111,9 @@ fn image_build_pushes_then_reports_the_digest_to_baton() {
     let json = find(&report, "writeJSON", "@sha256:2222");
     assert!(read_digest < json && json < report_call);
     assert_eq!(all[json]["file"], "baton-built.json");
+    assert_eq!(call["env"]["BATON_BODY"], "baton-built.json");
     let body = call["script"].as_str().unwrap();
-    assert!(body.contains("--data-binary @baton-built.json"), "{body}");
+    assert!(body.contains(r#"--data-binary "@$BATON_BODY""#), "{body}");
     assert!(
         !body.contains("printf '{"),
         "JSON built with printf: {body}"
@@ -200,19 +197,14 @@ fn chart_sync_asks_baton_to_sync_the_polled_commit() {
     assert_eq!(secrets_on_command_lines(&report), Vec::<String>::new());
     let checkout = find(&report, "checkout", "cicd-sample-chart-mgw.git");
     let json = find(&report, "writeJSON", "0123456789abcdef");
-    let call = find(&report, "sh", "/v1/products/$BATON_PRODUCT/sync");
+    let call = baton_post(&report, "/v1/products/micro-gw/sync");
     assert!(checkout < json && json < call);
     assert_eq!(
         steps(&report)[json]["text"],
         r#"{"commit":"0123456789abcdef0123456789abcdef01234567"}"#
     );
     let call = &steps(&report)[call];
-    assert!(
-        call["script"]
-            .as_str()
-            .unwrap()
-            .contains("--data-binary @baton-sync.json")
-    );
+    assert_eq!(call["env"]["BATON_BODY"], "baton-sync.json");
     assert_eq!(str_list(&call["secrets"]), ["BATON_TOKEN"]);
 }
 

@@ -105,6 +105,14 @@ pub fn find(report: &Value, kind: &str, needle: &str) -> usize {
         })
 }
 
+/// Index of the `sh` step of `batonPost` that sends to baton's API `path`.
+pub fn baton_post(report: &Value, path: &str) -> usize {
+    steps(report)
+        .iter()
+        .position(|s| s["step"] == "sh" && s["env"]["BATON_PATH"] == path)
+        .unwrap_or_else(|| panic!("no call of {path} in:\n{:#}", report["steps"]))
+}
+
 /// The strings of a JSON array (empty for anything else).
 pub fn str_list(v: &Value) -> Vec<&str> {
     v.as_array()
