@@ -20,10 +20,7 @@
 // steps are only recorded. writeJSON (Pipeline Utility Steps) writes its file into the workspace;
 // readFile reads fixture "files" first, then the workspace.
 //
-// writeJSON's model: the real step converts the map with json-lib, which turns a String that looks
-// like JSON ("{...}", "[...]") or equals "null" into JSON, and treats a Groovy GString unlike a
-// String; the stub refuses such values instead of guessing, so what it writes (JsonOutput, compact;
-// prettyPrint with `pretty`) is what Jenkins writes, up to whitespace.
+// writeJSON's model and the real shell live in stub-world.groovy (beside this file).
 //
 // Output (one JSON object on stdout): the declared agent, parameters, environment and options;
 // "libraries" loaded; "steps", every step in execution order with its stage, container, bound
@@ -131,59 +128,19 @@ class Runner {
   static File workspace
   static List<String> libraries = []
 
-  /** Refuses what json-lib would convert differently from plain JSON (see the header). */
-  static void checkJsonLib(Object v, String path) {
-    if (v instanceof Map) {
-      ((Map) v).each { k, x ->
-        if (!(k instanceof String)) { throw new PipelineError("writeJSON: key ${k} at ${path} is not a String") }
-        checkJsonLib(x, "${path}.${k}")
-      }
-    } else if (v instanceof List) {
-      ((List) v).eachWithIndex { x, i -> checkJsonLib(x, "${path}[${i}]") }
-    } else if (v instanceof GString) {
-      throw new PipelineError("writeJSON: ${path} is a GString; json-lib converts it unlike a String: call toString()")
-    } else if (v instanceof String) {
-      String t = ((String) v).trim()
-      if (t.startsWith('{') || t.startsWith('[') || t == 'null') {
-        throw new PipelineError("writeJSON: ${path} = '${v}' would be parsed as JSON by json-lib")
-      }
-    } else if (!(v == null || v instanceof Boolean || v instanceof Number)) {
-      throw new PipelineError("writeJSON: ${path} is a ${v.getClass().name}, not a JSON value")
-    }
+  /** writeJSON's model and the real shell (stub-world.groovy). */
+  static Map world
+
+  static void checkJsonLib(Object v) {
+    String problem = world.jsonProblem(v, 'json')
+    if (problem) { throw new PipelineError(problem) }
   }
 
   /** Runs `script` with sh -c in the workspace, as the fixture's "exec" says. */
   static Map execute(String script) {
-    Map exec = (Map) fixture.exec
-    Map<String, String> e = [:]
-    env.each { k, v -> e[k] = v == null ? '' : v.toString() }
-    // A secret is a string, or {"username", "password"} for usernamePassword bindings.
-    credentialScopes.each { Map scope ->
-      scope.bindings.each { Map b ->
-        if (!(exec.secrets ?: [:]).containsKey(b.credentialsId)) {
-          throw new PipelineError("fixture exec has no secret for credential ${b.credentialsId}")
-        }
-        def secret = exec.secrets[b.credentialsId]
-        ['variable', 'usernameVariable', 'passwordVariable'].each { kind ->
-          if (b[kind]) {
-            def value = secret instanceof Map ? (kind == 'usernameVariable' ? secret.username : secret.password) : secret
-            e[b[kind].toString()] = value.toString()
-          }
-        }
-      }
-    }
-    (exec.env ?: [:]).each { k, v -> e[k] = v.toString() }
-    ProcessBuilder pb = new ProcessBuilder(['sh', '-c', script]).directory(workspace)
-    pb.environment().clear()
-    pb.environment().putAll(e)
-    Process p = pb.start()
-    p.outputStream.close()
-    StringBuilder out = new StringBuilder()
-    StringBuilder err = new StringBuilder()
-    p.consumeProcessOutput(out, err)
-    p.waitForOrKill(300000)
-    p.waitForProcessOutput()
-    return [exit: p.exitValue(), stdout: out.toString(), stderr: err.toString()]
+    Map done = world.execute((Map) fixture.exec, env, credentialScopes, workspace, script)
+    if (done.problem) { throw new PipelineError(done.problem) }
+    return done
   }
 
   /** Runs a declarative section against a spec object, then hands name lookup back to the owner
@@ -354,7 +311,7 @@ steps.writeJSON = { Map a ->
   if (!(a.json instanceof Map || a.json instanceof List)) {
     throw new PipelineError("writeJSON: json must be a Map or List (got ${a.json?.getClass()?.name})")
   }
-  Runner.checkJsonLib(a.json, 'json')
+  Runner.checkJsonLib(a.json)
   String text = JsonOutput.toJson(a.json)
   if (a.pretty) { text = JsonOutput.prettyPrint(text) }
   Runner.record('writeJSON', [file: Runner.text(a.file), text: text, returnText: a.returnText == true])
@@ -397,6 +354,8 @@ if (args.length < 2 || args.length > 3) {
   System.exit(2)
 }
 Runner.fixture = (Map) new JsonSlurper().parse(new File(args[0]))
+File here = new File(getClass().protectionDomain.codeSource.location.toURI()).parentFile
+Runner.world = (Map) new GroovyShell().evaluate(new File(here, 'stub-world.groovy'))
 Runner.workspace = Runner.fixture.workspace ? new File(Runner.fixture.workspace.toString()) : File.createTempDir()
 Binding binding = new Binding()
 steps.each { k, v -> binding.setVariable(k, v) }

@@ -14,6 +14,8 @@ mod assets;
 mod calls;
 #[path = "assets_jenkins/casc.rs"]
 mod casc;
+#[path = "assets_jenkins/casc_library.rs"]
+mod casc_library;
 #[path = "assets_jenkins/casc_secrets.rs"]
 mod casc_secrets;
 #[path = "assets_jenkins/pipeline.rs"]

@@ -235,7 +235,8 @@ fn deploy_fields(spin: &Spinnaker, app: &str, env: &str, manifest: &str) -> Depl
 
 /// The image pipeline: an image event of `image` rolls the pushed digest into the first
 /// environment's Deployment named after the image (a strategic-merge patchManifest, whose
-/// `requiredArtifactIds` make Spinnaker swap the image reference for the exact digest).
+/// `requiredArtifactIds` make Spinnaker swap the image reference for the exact digest), then
+/// verifies that environment like a deploy pipeline does.
 fn image_pipeline(spin: &Spinnaker, p: &Product, image: &Image) -> PipelineConfig {
     let app = p.name.as_str();
     let env = p.environments.first().map(String::as_str).unwrap_or("dev");
@@ -279,7 +280,7 @@ fn image_pipeline(spin: &Spinnaker, p: &Product, image: &Image) -> PipelineConfi
             vec![image_art.clone()],
         ),
         vec![expected],
-        vec![stage],
+        vec![stage, super::verify::stage(p, env).after(&["patch"])],
     )
 }
 

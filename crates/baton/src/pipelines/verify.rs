@@ -1,4 +1,4 @@
-//! The verification stage that ends every rendered deploy pipeline, and its lint.
+//! The verification stage that ends every rendered deploy and image pipeline, and its lint.
 //!
 //! Why a stage of the pipeline and not a check in baton: `baton promote` allows an environment
 //! only when the earlier environment's execution SUCCEEDED, so a verification inside that
@@ -14,7 +14,7 @@ use spinnaker_client::lint::Finding;
 use spinnaker_client::model::pipeline::PipelineConfig;
 use spinnaker_client::model::stage::{Stage, StageKind};
 
-use super::render::{deploy_id, namespace};
+use super::render::{deploy_id, image_id, namespace};
 use crate::config::model::{Config, Product};
 
 /// `refId` of the verification stage.
@@ -47,20 +47,34 @@ pub fn stage(p: &Product, env: &str) -> Stage {
     )
 }
 
-/// Findings for deploy pipelines of `config` (found among `pipelines` by id or name) whose
-/// verification is missing, not last, or would not gate the execution.
+/// Findings for the deploy and image pipelines of `config` (found among `pipelines` by id or
+/// name) whose verification is missing, not last, or would not gate the execution.
 pub fn lint(config: &Config, pipelines: &[PipelineConfig]) -> Vec<Finding> {
     let mut out = Vec::new();
-    for p in config.products.iter().filter(|p| p.chart.is_some()) {
-        for env in &p.environments {
-            let id = deploy_id(&p.name, env);
-            let Some(pipeline) = pipelines
+    for p in &config.products {
+        let mut wanted: Vec<(String, &str)> = Vec::new();
+        if p.chart.is_some() {
+            wanted.extend(
+                p.environments
+                    .iter()
+                    .map(|e| (deploy_id(&p.name, e), e.as_str())),
+            );
+        }
+        // Image pipelines roll into the first environment.
+        if let Some(first) = p.environments.first() {
+            wanted.extend(
+                p.images
+                    .iter()
+                    .map(|i| (image_id(&p.name, &i.name), first.as_str())),
+            );
+        }
+        for (id, env) in wanted {
+            let found = pipelines
                 .iter()
-                .find(|x| x.application == p.name && (x.id.as_ref() == Some(&id) || x.name == id))
-            else {
-                continue;
-            };
-            out.extend(check(p, env, pipeline));
+                .find(|x| x.application == p.name && (x.id.as_ref() == Some(&id) || x.name == id));
+            if let Some(pipeline) = found {
+                out.extend(check(p, env, pipeline));
+            }
         }
     }
     out
@@ -104,13 +118,15 @@ fn check(p: &Product, env: &str, pipeline: &PipelineConfig) -> Vec<Finding> {
             rerender,
         ));
     }
+    let rollout = |s: &&Stage| matches!(s.stage_type.as_str(), "deployManifest" | "patchManifest");
     if !stages
         .iter()
-        .any(|s| s.stage_type == "deployManifest" && stage.requisites().contains(&s.ref_id))
+        .filter(rollout)
+        .any(|s| stage.requisites().contains(&s.ref_id))
     {
         out.push(finding(
             format!("{at}.requisiteStageRefIds"),
-            "the verification does not wait for the deployManifest stage".into(),
+            "the verification does not wait for the deployManifest (or patchManifest) stage".into(),
             rerender,
         ));
     }
@@ -213,6 +229,12 @@ mod tests {
                 })
             );
         }
+        // The image pipeline rolls into dev and verifies dev after its patch.
+        let image = &apps[0].pipelines[3];
+        let last = serde_json::to_value(image.stages().last().unwrap()).unwrap();
+        assert_eq!(last["type"], "jenkins");
+        assert_eq!(last["requisiteStageRefIds"], json!(["patch"]));
+        assert_eq!(last["parameters"]["ENVIRONMENT"], "dev");
     }
 
     #[test]

@@ -142,3 +142,42 @@ pub fn secrets_on_command_lines(report: &Value) -> Vec<String> {
     }
     found
 }
+
+#[test]
+fn stub_write_json_refuses_what_json_lib_would_convert() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "[body: '{\"a\":1}']",
+            "writeJSON: json.body = '{\"a\":1}' would be parsed as JSON by json-lib",
+        ),
+        (
+            "[n: 'null']",
+            "writeJSON: json.n = 'null' would be parsed as JSON by json-lib",
+        ),
+        (
+            "[g: \"${env.BUILD_NUMBER}\"]",
+            "writeJSON: json.g is a GString",
+        ),
+        ("[ok: 'plain', n: 1, list: ['a', true]]", ""),
+    ];
+    for (i, (json, error)) in cases.into_iter().enumerate() {
+        let path = dir.path().join(format!("json{i}.Jenkinsfile"));
+        let text = format!(
+            "pipeline {{\n  agent any\n  stages {{\n    stage('j') {{\n      steps {{\n        script {{\n          writeJSON file: 'out.json', json: {json}\n        }}\n      }}\n    }}\n  }}\n}}\n"
+        );
+        std::fs::write(&path, text).expect("write");
+        let Some(report) = stub_run(&fixture("jenkins-fixture-chart-sync.json"), &path) else {
+            return;
+        };
+        if error.is_empty() {
+            assert_eq!(report["result"], "SUCCESS", "{json}: {report:#}");
+            let written = &steps(&report)[find(&report, "writeJSON", "plain")];
+            assert_eq!(written["text"], r#"{"ok":"plain","n":1,"list":["a",true]}"#);
+        } else {
+            assert_eq!(report["result"], "FAILURE", "{json} was accepted");
+            let got = report["error"].as_str().unwrap_or_default();
+            assert!(got.starts_with(error), "{json}: {got}");
+        }
+    }
+}
