@@ -199,7 +199,7 @@ fn chart_sync_polls_through_pipeline_triggers() {
             .is_some_and(|s| s.split_whitespace().count() == 5),
         "{poll}"
     );
-    // Never the deprecated job-level triggers { scm() }, nor triggers in the Jenkinsfiles.
+    // Never the deprecated job-level triggers { scm() }, nor triggers in the library steps.
     for j in tree
         .as_array()
         .unwrap()
