@@ -55,16 +55,7 @@ def call(Map settings = [:]) {
       stage('Checkout chart source') {
         steps {
           script {
-            def source
-            container('jnlp') {  // the inbound agent image has git; the tool images may not
-              source = checkout scmGit(
-                branches: [[name: "refs/heads/${env.CHART_BRANCH}"]],
-                userRemoteConfigs: [[url: env.CHART_SOURCE, credentialsId: 'chart-source-git']])
-            }
-            String commit = source.GIT_COMMIT
-            if (!(commit ==~ /[0-9a-f]{40}/)) {
-              error("checkout of ${env.CHART_SOURCE} returned no commit (got '${commit}')")
-            }
+            String commit = batonCheckout(env.CHART_SOURCE, "refs/heads/${env.CHART_BRANCH}", 'chart-source-git')
             env.CHART_COMMIT = commit
             writeJSON file: 'baton-sync.json', json: [commit: commit]
           }

@@ -110,16 +110,9 @@ def call(Map settings = [:]) {
       stage('Checkout artifact source') {
         steps {
           script {
-            def source
-            container('jnlp') {  // the inbound agent image has git; the tool images may not
-              source = checkout scmGit(
-                branches: [[name: params.GIT_COMMIT ? params.GIT_COMMIT : "refs/heads/${env.ARTIFACT_BRANCH}"]],
-                userRemoteConfigs: [[url: env.ARTIFACT_SOURCE, credentialsId: 'artifact-source-git']])
-            }
-            String commit = source.GIT_COMMIT
-            if (!(commit ==~ /[0-9a-f]{40}/)) {
-              error("checkout of ${env.ARTIFACT_SOURCE} returned no commit (got '${commit}')")
-            }
+            String commit = batonCheckout(env.ARTIFACT_SOURCE,
+                                          params.GIT_COMMIT ? params.GIT_COMMIT : "refs/heads/${env.ARTIFACT_BRANCH}",
+                                          'artifact-source-git')
             env.SOURCE_COMMIT = commit
             String sha = commit.substring(0, 7)
             // The tag of BASE_IMAGE (repo:tag; a registry port is not a tag), else "latest".

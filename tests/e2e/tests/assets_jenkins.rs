@@ -27,11 +27,12 @@ use assets::{groovy, read, repo_root, run, run_ok};
 use stub::script;
 
 /// The shared library's Groovy files.
-const LIBRARY: [&str; 6] = [
+const LIBRARY: [&str; 7] = [
     "jenkins/vars/batonImageBuild.groovy",
     "jenkins/vars/batonChartSync.groovy",
     "jenkins/vars/batonVerify.groovy",
     "jenkins/vars/batonPost.groovy",
+    "jenkins/vars/batonCheckout.groovy",
     "jenkins/src/io/baton/Settings.groovy",
     "jenkins/src/io/baton/Pods.groovy",
 ];
