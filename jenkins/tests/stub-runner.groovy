@@ -1,21 +1,39 @@
 // Runs a declarative Jenkinsfile with stubbed pipeline steps and prints what it did as JSON.
 //
-// Usage: groovy stub-runner.groovy FIXTURE.json JENKINSFILE
+// Usage: groovy stub-runner.groovy FIXTURE.json JENKINSFILE [LIBRARY_ROOT]
+//
+// LIBRARY_ROOT is a shared library checkout (vars/, src/): `@Library('baton') _` in the
+// Jenkinsfile loads it, as Jenkins' global library of that name does; each vars/NAME.groovy
+// becomes the step NAME (its `call` method) and src/ is on the class path.
 //
 // FIXTURE.json gives what the outside world answers:
 //   {"params": {...build parameters...}, "env": {"BUILD_NUMBER": "42", ...},
 //    "checkout": {"GIT_COMMIT": "<sha>"}, "files": {"image.digest": "sha256:..."},
-//    "stdout": [{"match": "<regex on the script>", "out": "..."}]}
+//    "stdout": [{"match": "<regex on the script>", "out": "..."}],
+//    "workspace": "/tmp/dir",
+//    "exec": {"match": ["<regex>", ...], "env": {"PATH": "..."},
+//             "secrets": {"<credentialsId>": "text", "<id>": {"username": "u", "password": "p"}}}}
+//
+// sh steps whose script matches an "exec" regex really run: `sh -c SCRIPT` in the workspace,
+// with the environment the step sees (bound credentials replaced by exec.secrets) plus exec.env;
+// a non-zero exit fails the build with Jenkins' message "script returned exit code N". Other sh
+// steps are only recorded. writeJSON (Pipeline Utility Steps) writes its file into the workspace;
+// readFile reads fixture "files" first, then the workspace.
+//
+// writeJSON's model and the real shell live in stub-world.groovy (beside this file).
 //
 // Output (one JSON object on stdout): the declared agent, parameters, environment and options;
-// "steps", every step in execution order with its stage, container, bound credentials, the
-// environment it saw and, for sh, whether Groovy handed it a GString (interpolated) or a plain
-// String; "violations", secret-handling rules broken; "result" SUCCESS or FAILURE with "error".
+// "libraries" loaded; "steps", every step in execution order with its stage, container, bound
+// credentials, the environment it saw and, for sh, whether Groovy handed it a GString
+// (interpolated) or a plain String, and for an executed one its exit code, stdout and stderr;
+// "violations", secret-handling rules broken; "result" SUCCESS or FAILURE with "error".
 //
 // Credential variables are bound to the marker "<secret:ID>", so any Groovy-side interpolation
 // of a secret shows up in the recorded arguments and is reported as a violation.
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
 
 class PipelineError extends RuntimeException {
   PipelineError(String m) { super(m) }
@@ -107,6 +125,23 @@ class Runner {
   static String stage = null
   static List<String> containers = []
   static List<Map> credentialScopes = []
+  static File workspace
+  static List<String> libraries = []
+
+  /** writeJSON's model and the real shell (stub-world.groovy). */
+  static Map world
+
+  static void checkJsonLib(Object v) {
+    String problem = world.jsonProblem(v, 'json')
+    if (problem) { throw new PipelineError(problem) }
+  }
+
+  /** Runs `script` with sh -c in the workspace, as the fixture's "exec" says. */
+  static Map execute(String script) {
+    Map done = world.execute((Map) fixture.exec, env, credentialScopes, workspace, script)
+    if (done.problem) { throw new PipelineError(done.problem) }
+    return done
+  }
 
   /** Runs a declarative section against a spec object, then hands name lookup back to the owner
    *  chain, so that steps inside nested blocks reach the step functions at run time. */
@@ -245,7 +280,7 @@ steps.withCredentials = { List bindings, Closure c ->
       if (b[k]) { secrets << b[k] }
     }
   }
-  Runner.credentialScopes.push([credentialsId: bindings*.credentialsId, variables: vars, secrets: secrets])
+  Runner.credentialScopes.push([credentialsId: bindings*.credentialsId, bindings: bindings, variables: vars, secrets: secrets])
   try { Runner.runSteps(c) } finally {
     Runner.credentialScopes.pop()
     Runner.env.clear()
@@ -262,10 +297,28 @@ steps.checkout = { Map scm ->
 steps.readFile = { Object path ->
   String p = Runner.text(path instanceof Map ? path.file : path)
   Runner.record('readFile', [file: p])
-  if (!(Runner.fixture.files ?: [:]).containsKey(p)) { throw new PipelineError("readFile: no such file ${p}") }
-  return Runner.fixture.files[p]
+  if ((Runner.fixture.files ?: [:]).containsKey(p)) { return Runner.fixture.files[p] }
+  File f = new File(Runner.workspace, p)
+  if (!f.isFile()) { throw new PipelineError("readFile: no such file ${p}") }
+  return f.text
 }
 steps.writeFile = { Map a -> Runner.record('writeFile', [file: Runner.text(a.file), gstring: a.text instanceof GString]) }
+steps.writeJSON = { Map a ->
+  Collection unknown = a.keySet().findAll { !(it in ['file', 'json', 'pretty', 'returnText']) }
+  if (unknown) { throw new PipelineError("writeJSON: unknown argument(s) ${unknown}") }
+  if (a.returnText && a.file) { throw new PipelineError('writeJSON: give either file or returnText: true, not both') }
+  if (!a.returnText && !a.file) { throw new PipelineError('writeJSON: file is required unless returnText: true') }
+  if (!(a.json instanceof Map || a.json instanceof List)) {
+    throw new PipelineError("writeJSON: json must be a Map or List (got ${a.json?.getClass()?.name})")
+  }
+  Runner.checkJsonLib(a.json)
+  String text = JsonOutput.toJson(a.json)
+  if (a.pretty) { text = JsonOutput.prettyPrint(text) }
+  Runner.record('writeJSON', [file: Runner.text(a.file), text: text, returnText: a.returnText == true])
+  if (a.returnText) { return text }
+  new File(Runner.workspace, Runner.text(a.file)).text = text
+  return null
+}
 steps.sh = { Object arg ->
   Object script = arg instanceof Map ? arg.script : arg
   boolean returnStdout = arg instanceof Map && arg.returnStdout
@@ -278,6 +331,16 @@ steps.sh = { Object arg ->
   if (inCredentials && (script.toString() =~ /(?m)^\s*set\s+-[a-z]*x/)) {
     Runner.violations << "sh in stage '${Runner.stage}' binds credentials and turns on set -x".toString()
   }
+  boolean run = Runner.fixture.exec && (Runner.fixture.exec.match ?: []).any { script.toString() =~ it }
+  if (run) {
+    Map done = Runner.execute(script.toString())
+    r.executed = true
+    r.exit = done.exit
+    r.stdout = done.stdout
+    r.stderr = done.stderr
+    if (done.exit != 0) { throw new PipelineError("script returned exit code ${done.exit}") }
+    return returnStdout ? done.stdout : null
+  }
   if (returnStdout) {
     Map hit = (Runner.fixture.stdout ?: []).find { script.toString() =~ it.match }
     if (hit == null) { throw new PipelineError("sh: fixture has no stdout for: ${script}") }
@@ -286,19 +349,51 @@ steps.sh = { Object arg ->
   return null
 }
 
-if (args.length != 2) {
-  System.err.println('usage: groovy stub-runner.groovy FIXTURE.json JENKINSFILE')
+if (args.length < 2 || args.length > 3) {
+  System.err.println('usage: groovy stub-runner.groovy FIXTURE.json JENKINSFILE [LIBRARY_ROOT]')
   System.exit(2)
 }
 Runner.fixture = (Map) new JsonSlurper().parse(new File(args[0]))
+File here = new File(getClass().protectionDomain.codeSource.location.toURI()).parentFile
+Runner.world = (Map) new GroovyShell().evaluate(new File(here, 'stub-world.groovy'))
+Runner.workspace = Runner.fixture.workspace ? new File(Runner.fixture.workspace.toString()) : File.createTempDir()
 Binding binding = new Binding()
 steps.each { k, v -> binding.setVariable(k, v) }
 binding.setVariable('env', Runner.env)
 binding.setVariable('params', Runner.params)
+
+// `@Library('name') _` compiles against a stand-in annotation; the names are read from the text.
+GroovyClassLoader loader = new GroovyClassLoader(this.class.classLoader)
+Class library = loader.parseClass('''
+import java.lang.annotation.*
+@Retention(RetentionPolicy.SOURCE)
+@interface Library { String[] value() }
+''')
+ImportCustomizer imports = new ImportCustomizer()
+imports.addImport('Library', library.name)
+CompilerConfiguration compiler = new CompilerConfiguration()
+compiler.addCompilationCustomizers(imports)
+String jenkinsfile = new File(args[1]).text
+(jenkinsfile =~ /@Library\(\s*['"]([^'"@]+)(@[^'"]*)?['"]\s*\)/).each { Runner.libraries << it[1] }
+if (Runner.libraries && args.length < 3) {
+  System.err.println("${args[1]} loads libraries ${Runner.libraries}; pass LIBRARY_ROOT")
+  System.exit(2)
+}
+GroovyShell shell = new GroovyShell(loader, binding, compiler)
+if (args.length == 3 && Runner.libraries) {
+  File root = new File(args[2])
+  loader.addClasspath(new File(root, 'src').path)
+  new File(root, 'vars').listFiles().findAll { it.name.endsWith('.groovy') }.sort { it.name }.each { File f ->
+    Script s = shell.parse(f)
+    s.binding = binding
+    binding.setVariable(f.name - '.groovy', { Object[] a -> s.invokeMethod('call', a) })
+  }
+}
+
 String result = 'SUCCESS'
 String error = null
 try {
-  new GroovyShell(binding).evaluate(new File(args[1]))
+  shell.evaluate(jenkinsfile, new File(args[1]).name)
   if (Runner.spec == null) { throw new PipelineError('the file declares no pipeline { }') }
 } catch (PipelineError e) {
   result = 'FAILURE'
@@ -306,7 +401,7 @@ try {
 }
 PipelineSpec p = Runner.spec ?: new PipelineSpec()
 println JsonOutput.toJson([
-  result: result, error: error, agent: p.agent, parameters: p.parameters, environment: p.environment,
-  options: p.options, triggers: p.triggers, stages: p.stages*.name, steps: Runner.steps,
-  violations: Runner.violations,
+  result: result, error: error, libraries: Runner.libraries, agent: p.agent, parameters: p.parameters,
+  environment: p.environment, options: p.options, triggers: p.triggers, stages: p.stages*.name,
+  steps: Runner.steps, violations: Runner.violations,
 ])

@@ -76,6 +76,11 @@ fn lint_fails_on_the_seed_staging_bug_and_on_a_values_wildcard() {
         ) && t.contains("fix: add \"micro-gw-staging-values\" to triggers[0].expectedArtifactIds"),
         "{t}"
     );
+    // The seed system's pipelines test nothing before promotion.
+    assert!(
+        t.contains("micro-gw/micro-gw-deploy-staging: stages: no verification stage"),
+        "{t}"
+    );
     let wildcard = fixtures.join("values-wildcard.json");
     let out = baton(
         &example(),

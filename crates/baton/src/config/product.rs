@@ -30,6 +30,55 @@ pub struct Product {
     #[serde(default)]
     #[schemars(example = judgments_example())]
     pub judgments: BTreeMap<String, JudgmentPolicy>,
+    /// The verification stage that ends each rendered deploy pipeline.
+    #[serde(default)]
+    pub verification: Verification,
+}
+
+/// The last stage of every deploy pipeline `baton pipelines render` writes: a Spinnaker Jenkins
+/// stage that runs a smoke-test job against the environment just deployed (parameters
+/// `ENVIRONMENT` and `NAMESPACE`) and fails the execution unless the build ends SUCCESS, so
+/// `baton promote` (which wants the earlier environment's execution SUCCEEDED) promotes only
+/// verified deployments. `jenkins/vars/batonVerify.groovy` is such a job.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+pub struct Verification {
+    /// igor's name for the Jenkins controller (Spinnaker's `jenkins.masters[].name`).
+    #[serde(default = "default_master")]
+    pub master: String,
+    /// Jenkins job path, `folder/job`; absent = `<product>/verify`.
+    #[schemars(example = &"micro-gw/verify")]
+    pub job: Option<String>,
+    /// How long the stage waits for the job; past it the stage and the execution fail.
+    #[serde(default = "default_verify_timeout", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
+    pub timeout: Duration,
+}
+
+impl Default for Verification {
+    fn default() -> Self {
+        Self {
+            master: default_master(),
+            job: None,
+            timeout: default_verify_timeout(),
+        }
+    }
+}
+
+impl Verification {
+    /// The job the stage runs for `product`.
+    pub fn job_for(&self, product: &str) -> String {
+        self.job
+            .clone()
+            .unwrap_or_else(|| format!("{product}/verify"))
+    }
+}
+
+fn default_master() -> String {
+    "jenkins".to_owned()
+}
+
+fn default_verify_timeout() -> Duration {
+    Duration::from_secs(30 * 60)
 }
 
 fn judgments_example() -> serde_json::Value {

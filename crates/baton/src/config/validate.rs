@@ -182,6 +182,24 @@ fn product(c: &Config, p: &Product, at: &str, err: &mut impl FnMut(String, Strin
         }
     }
     judgments(p, at, err);
+    let v = &p.verification;
+    if let Some(job) = &v.job
+        && !is_job_path(job)
+    {
+        err(
+            format!("{at}.verification.job"),
+            format!(
+                "{job:?} must be a job path like folder/job, e.g. {}/verify",
+                p.name
+            ),
+        );
+    }
+    if v.master.trim().is_empty() {
+        err(
+            format!("{at}.verification.master"),
+            "is empty; give igor's name for the Jenkins controller, e.g. jenkins".into(),
+        );
+    }
     if let Some(ch) = &p.chart {
         let r = &ch.repository;
         if !(r.starts_with("https://") || r.starts_with("http://") || r.starts_with("oci://"))

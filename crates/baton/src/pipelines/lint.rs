@@ -20,6 +20,7 @@ pub fn lint_against(config: &Config, pipelines: &[PipelineConfig]) -> anyhow::Re
     let events = sample_events(config)?;
     let mut findings = lint(pipelines, &events);
     findings.extend(pipelines.iter().filter_map(|p| never_started(p, &events)));
+    findings.extend(super::verify::lint(config, pipelines));
     // Several sample events can show the same problem; report it once.
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert(f.to_string()));

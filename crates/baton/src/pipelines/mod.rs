@@ -3,7 +3,9 @@
 //!
 //! - [`render`](mod@render): config -> one application and, per product, `<app>-deploy-<env>` pipelines
 //!   and `<app>-image-<image>` pipelines.
-//! - [`lint`]: spinnaker-client's lint against the events baton will post.
+//! - [`lint`]: spinnaker-client's lint against the events baton will post, plus [`verify::lint`].
+//! - [`verify`]: the verification stage that ends each deploy pipeline (a Jenkins stage), so
+//!   promotion builds only on verified executions.
 //! - [`compare`]: what "unchanged" means against Gate (managed fields, the content hash).
 //! - [`apply`]: idempotent save through Gate that reports edits made in Spinnaker.
 //!
@@ -14,6 +16,7 @@ pub mod apply;
 pub mod compare;
 pub mod lint;
 pub mod render;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

@@ -86,7 +86,8 @@ fn description() -> Value {
         .into()
 }
 
-fn namespace(app: &str, env: &str) -> String {
+/// The Kubernetes namespace of `env`: `<app>-<env>`.
+pub fn namespace(app: &str, env: &str) -> String {
     format!("{app}-{env}")
 }
 
@@ -201,6 +202,7 @@ fn deploy_pipeline(
         )
         .after(&["bake"]),
     );
+    stages.push(super::verify::stage(p, env).after(&["deploy"]));
     let id = deploy_id(app, env);
     pipeline(
         spin,
@@ -233,7 +235,8 @@ fn deploy_fields(spin: &Spinnaker, app: &str, env: &str, manifest: &str) -> Depl
 
 /// The image pipeline: an image event of `image` rolls the pushed digest into the first
 /// environment's Deployment named after the image (a strategic-merge patchManifest, whose
-/// `requiredArtifactIds` make Spinnaker swap the image reference for the exact digest).
+/// `requiredArtifactIds` make Spinnaker swap the image reference for the exact digest), then
+/// verifies that environment like a deploy pipeline does.
 fn image_pipeline(spin: &Spinnaker, p: &Product, image: &Image) -> PipelineConfig {
     let app = p.name.as_str();
     let env = p.environments.first().map(String::as_str).unwrap_or("dev");
@@ -277,7 +280,7 @@ fn image_pipeline(spin: &Spinnaker, p: &Product, image: &Image) -> PipelineConfi
             vec![image_art.clone()],
         ),
         vec![expected],
-        vec![stage],
+        vec![stage, super::verify::stage(p, env).after(&["patch"])],
     )
 }
 

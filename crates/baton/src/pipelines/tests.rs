@@ -96,9 +96,17 @@ fn deploy_pipelines_have_the_documented_shape() {
         assert_eq!(t.expected_artifact_ids(), ids);
         let kinds: Vec<&str> = p.stages().iter().map(|s| s.stage_type.as_str()).collect();
         if env == "dev" {
-            assert_eq!(kinds, ["bakeManifest", "deployManifest"]);
+            assert_eq!(kinds, ["bakeManifest", "deployManifest", "jenkins"]);
         } else {
-            assert_eq!(kinds, ["manualJudgment", "bakeManifest", "deployManifest"]);
+            assert_eq!(
+                kinds,
+                [
+                    "manualJudgment",
+                    "bakeManifest",
+                    "deployManifest",
+                    "jenkins"
+                ]
+            );
         }
         let bake = p.stages().iter().find_map(|s| match &s.kind {
             StageKind::BakeManifest(b) => Some(b),

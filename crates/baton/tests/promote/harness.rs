@@ -70,8 +70,21 @@ pub fn chart_pipelines() -> Vec<PipelineConfig> {
 }
 
 impl Stand {
+    /// The stand-in with testkit's sample pipelines.
     pub async fn start(supersede: bool) -> Self {
         Self::with(chart_pipelines(), supersede, "").await
+    }
+
+    /// The stand-in with the pipelines `baton pipelines render` writes for this config (each
+    /// ends with its verification stage).
+    pub async fn start_rendered() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("baton.yaml");
+        std::fs::write(&file, config("http://127.0.0.1:9", true, "")).unwrap();
+        let loaded = baton::config::load_with_env(Path::new(&file), Default::default()).unwrap();
+        let apps = baton::pipelines::render(&loaded.config).unwrap();
+        let pipelines = apps.into_iter().flat_map(|a| a.pipelines).collect();
+        Self::with(pipelines, true, "").await
     }
 
     /// The stand-in with `pipelines`; `product_extra` is YAML added to the product (indented

@@ -11,6 +11,7 @@ mod harness;
 mod metrics;
 mod serve;
 mod supersede;
+mod verify;
 
 use harness::{APP, Stand};
 use reqwest::StatusCode;

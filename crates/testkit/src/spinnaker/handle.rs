@@ -293,6 +293,16 @@ impl FakeSpinnaker {
         self.shared.lock().fail_rules.push(rule);
     }
 
+    /// Scripts the result of Jenkins builds that `jenkins` stages run (default SUCCESS).
+    pub fn jenkins_result(&self, rule: super::JenkinsRule) {
+        self.shared.lock().jenkins_rules.push(rule);
+    }
+
+    /// Builds that `jenkins` stages ran, oldest first.
+    pub fn jenkins_builds(&self) -> Vec<super::JenkinsBuild> {
+        self.shared.lock().jenkins_builds.clone()
+    }
+
     /// Forgets every form-login session (as when Gate's session expires).
     pub fn expire_sessions(&self) {
         self.shared.lock().sessions.clear();

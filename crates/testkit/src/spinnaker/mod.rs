@@ -47,6 +47,7 @@ mod echo_rules;
 mod gate;
 mod handle;
 mod java;
+mod jenkins;
 mod kork;
 mod orca;
 mod queries;
@@ -60,6 +61,7 @@ mod tls;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use handle::{DEFAULT_CACHE_REFRESH, FakeSpinnaker, FakeSpinnakerBuilder};
+pub use jenkins::{JenkinsBuild, JenkinsRule};
 pub use state::{
     ArtifactContent, Bake, Deployment, FailRule, Fault, FaultKind, GateAuth, RecordedRequest,
 };

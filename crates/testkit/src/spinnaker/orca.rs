@@ -275,6 +275,11 @@ fn settle(state: &mut State, i: usize) -> bool {
         .stages
         .iter()
         .any(|s| s.status == ExecutionStatus::Terminal);
+    // A CANCELED stage (an ABORTED Jenkins build) cancels the execution.
+    let canceled = exec
+        .stages
+        .iter()
+        .any(|s| s.status == ExecutionStatus::Canceled);
     let startable = |st: &StageExecution| {
         st.status == ExecutionStatus::NotStarted
             && st.requisite_stage_ref_ids.iter().flatten().all(|r| {
@@ -287,7 +292,7 @@ fn settle(state: &mut State, i: usize) -> bool {
         .stages
         .iter()
         .any(|st| st.status == ExecutionStatus::Running || startable(st));
-    if !failed && progressing {
+    if !failed && !canceled && progressing {
         return false;
     }
     for stage in &mut exec.stages {
@@ -298,6 +303,8 @@ fn settle(state: &mut State, i: usize) -> bool {
     }
     exec.status = if failed {
         ExecutionStatus::Terminal
+    } else if canceled {
+        ExecutionStatus::Canceled
     } else {
         ExecutionStatus::Succeeded
     };

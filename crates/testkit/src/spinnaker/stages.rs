@@ -1,4 +1,5 @@
-//! What bakeManifest and deployManifest "do": record the exact bytes they were given.
+//! What bakeManifest and deployManifest "do": record the exact bytes they were given (and the
+//! `jenkins` stage, in [`super::jenkins`]).
 //!
 //! A bake resolves `inputArtifacts` (by expected-artifact id against the trigger-bound
 //! artifacts and earlier bakes, or inline), takes `[0]` as the chart and the rest as values
@@ -28,6 +29,9 @@ pub(crate) fn run_stage(state: &mut State, i: usize, s: usize) -> Outcome {
         .find(|r| r.stage_type == stage_type && r.pipeline.as_ref().is_none_or(|p| *p == pipeline))
     {
         return (ExecutionStatus::Terminal, Some(rule.message.clone()));
+    }
+    if stage_type == "jenkins" {
+        return super::jenkins::run(state, i, s);
     }
     let context = Value::Object(state.runs[i].exec.stages[s].context.extra.clone());
     let result = match stage_type.as_str() {

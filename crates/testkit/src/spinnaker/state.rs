@@ -253,6 +253,8 @@ pub(crate) struct State {
     pub requests: Vec<RecordedRequest>,
     pub faults: Vec<Fault>,
     pub fail_rules: Vec<FailRule>,
+    pub jenkins_rules: Vec<super::jenkins::JenkinsRule>,
+    pub jenkins_builds: Vec<super::jenkins::JenkinsBuild>,
     pub sessions: BTreeSet<String>,
     pub seq: u64,
 }
@@ -278,6 +280,8 @@ impl State {
             requests: Vec::new(),
             faults: Vec::new(),
             fail_rules: Vec::new(),
+            jenkins_rules: Vec::new(),
+            jenkins_builds: Vec::new(),
             sessions: BTreeSet::new(),
             seq: 0,
         }

@@ -1,5 +1,5 @@
 //! A one-request HTTP listener on 127.0.0.1:0 that records what a shell step sent and answers
-//! with a chosen status, for running the Jenkinsfiles' `curl` calls for real.
+//! with a chosen status, for running the Jenkins jobs' `curl` calls for real.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpListener;

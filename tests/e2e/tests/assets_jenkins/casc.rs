@@ -1,13 +1,14 @@
-//! The JCasC values for the official Jenkins chart: YAML and Groovy parse, and the jobs agree with
-//! baton's example config and with the Jenkinsfiles they load.
+//! The JCasC values for the official Jenkins chart: YAML and Groovy parse, the global library is
+//! this repository's `jenkins/`, and the jobs agree with baton's example config and with the
+//! library steps they call.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::BUILD_PARAMETERS;
-use crate::assets::{groovy, read, repo_root, run_ok, yaml};
-use crate::stub::{fixture, script, steps, str_list, stub_run};
+use crate::assets::{groovy, read, run_ok, yaml};
+use crate::stub::{fixture_json, run_job, script, steps, str_list};
+use crate::{BUILD_PARAMETERS, IMAGE_JOB, SYNC_JOB};
 
 /// The JCasC values: (values, configScripts parsed as YAML by name).
 pub fn jcasc() -> (Value, Vec<(String, Value)>) {
@@ -66,7 +67,7 @@ fn jcasc_and_its_groovy_parse_with_jenkins_groovy() {
     let Some(mut cmd) = groovy() else { return };
     let (values, scripts) = jcasc();
     let names: Vec<&str> = scripts.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["baton-credentials", "baton-jobs"]);
+    assert_eq!(names, ["baton-credentials", "baton-jobs", "baton-library"]);
     for key in ["securityRealm", "authorizationStrategy"] {
         let text = values["controller"]["JCasC"][key].as_str().expect(key);
         yaml(text, &format!("controller.JCasC.{key}"));
@@ -101,16 +102,22 @@ fn example() -> (Value, Value) {
     (product, image)
 }
 
-/// The Job DSL call tree (from `jobdsl-stub.groovy`), or `None` (skip) without groovy.
-fn job_dsl_tree() -> Option<Value> {
+/// The Job DSL call tree (from `jobdsl-stub.groovy`), or `None` (skip) without groovy. Kept for
+/// the test process: each run is a JVM start.
+pub fn job_dsl_tree() -> Option<Value> {
+    static TREE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    if let Some(t) = TREE.get() {
+        return Some(t.clone());
+    }
     let mut cmd = groovy()?;
     let dir = tempfile::tempdir().expect("tempdir");
     let files = job_dsl_files(dir.path());
     let out = run_ok(cmd.arg(script("jobdsl-stub.groovy")).arg(&files[0]));
-    Some(serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}")))
+    let tree: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    Some(TREE.get_or_init(|| tree).clone())
 }
 
-fn top<'a>(tree: &'a Value, call: &str, name: &str) -> &'a Value {
+pub fn top<'a>(tree: &'a Value, call: &str, name: &str) -> &'a Value {
     tree.as_array()
         .expect("top-level calls")
         .iter()
@@ -119,17 +126,11 @@ fn top<'a>(tree: &'a Value, call: &str, name: &str) -> &'a Value {
 }
 
 fn image_report() -> Option<Value> {
-    stub_run(
-        &fixture("jenkins-fixture-image.json"),
-        &repo_root().join("jenkins/image-build.Jenkinsfile"),
-    )
+    run_job(&fixture_json("jenkins-fixture-image.json"), IMAGE_JOB)
 }
 
 fn sync_report() -> Option<Value> {
-    stub_run(
-        &fixture("jenkins-fixture-chart-sync.json"),
-        &repo_root().join("jenkins/chart-sync.Jenkinsfile"),
-    )
+    run_job(&fixture_json("jenkins-fixture-chart-sync.json"), SYNC_JOB)
 }
 
 #[test]
@@ -148,20 +149,22 @@ fn jcasc_jobs_agree_with_the_example_config_and_the_jenkinsfiles() {
         .iter()
         .filter_map(|p| p["args"][0].as_str())
         .collect();
-    assert_eq!(names, BUILD_PARAMETERS);
+    assert_eq!(names[..BUILD_PARAMETERS.len()], BUILD_PARAMETERS);
+    assert_eq!(names[BUILD_PARAMETERS.len()..], ["SMOKE_TEST"]);
     let default =
         |name: &str| params.iter().find(|p| p["args"][0] == name).unwrap()["args"][1].clone();
     assert_eq!(default("BASE_IMAGE"), image["base"]);
     assert_eq!(default("TARGET_IMAGE"), image["target"]);
 
-    // Same parameters and defaults in the Jenkinsfile (declarative parameters overwrite the job's).
+    // Same parameters and defaults in the library step (declarative parameters overwrite the
+    // job's on every run).
     let run_report = image_report().expect("groovy is present");
     for p in run_report["parameters"].as_array().unwrap() {
         let name = p["name"].as_str().unwrap();
         assert_eq!(
             p["defaultValue"],
             default(name),
-            "default of {name} differs between JCasC and Jenkinsfile"
+            "default of {name} differs between the Job DSL and batonImageBuild"
         );
     }
     let env = &run_report["environment"];
@@ -173,17 +176,6 @@ fn jcasc_jobs_agree_with_the_example_config_and_the_jenkinsfiles() {
     assert_eq!(sync_env["BATON_PRODUCT"], product["name"]);
     assert_eq!(sync_env["CHART_SOURCE"], product["chart_source"]["git"]);
     assert_eq!(sync_env["CHART_BRANCH"], product["chart_source"]["branch"]);
-
-    // Each job loads a Jenkinsfile that exists here.
-    let sync = top(&tree, "pipelineJob", &format!("{product_name}/chart-sync"));
-    for (j, file) in [
-        (job, "jenkins/image-build.Jenkinsfile"),
-        (sync, "jenkins/chart-sync.Jenkinsfile"),
-    ] {
-        let path = dsl_path(j, &["definition", "cpsScm", "scriptPath"]).expect("cpsScm.scriptPath");
-        assert_eq!(path["args"][0], file);
-        assert!(repo_root().join(file).is_file(), "{file} is missing");
-    }
 }
 
 #[test]
@@ -207,7 +199,7 @@ fn chart_sync_polls_through_pipeline_triggers() {
             .is_some_and(|s| s.split_whitespace().count() == 5),
         "{poll}"
     );
-    // Never the deprecated job-level triggers { scm() }, nor triggers in the Jenkinsfiles.
+    // Never the deprecated job-level triggers { scm() }, nor triggers in the library steps.
     for j in tree
         .as_array()
         .unwrap()
@@ -224,7 +216,7 @@ fn chart_sync_polls_through_pipeline_triggers() {
         assert_eq!(
             report["triggers"],
             serde_json::json!({}),
-            "a Jenkinsfile declares triggers"
+            "a library step declares triggers"
         );
     }
 }
@@ -319,6 +311,8 @@ fn baton_service_user_may_build_and_plugins_are_listed() {
         "kubernetes",
         "git",
         "pipeline-model-definition",
+        "pipeline-groovy-lib",
+        "pipeline-utility-steps",
     ] {
         assert!(
             plugins.iter().any(|x| x.split(':').next() == Some(p)),

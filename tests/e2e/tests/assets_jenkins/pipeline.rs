@@ -1,30 +1,33 @@
-//! The declarative Jenkinsfiles under the stub runner: step order, what each step sees, secret rules.
+//! The jobs' pipelines (library steps) under the stub runner: step order, what each step sees,
+//! secret rules, the library's checks of its settings.
 
 use serde_json::Value;
 
-use crate::BUILD_PARAMETERS;
-use crate::assets::repo_root;
-use crate::stub::{find, fixture, secrets_on_command_lines, steps, str_list, stub_run};
+use crate::stub::{
+    baton_post, find, fixture, fixture_json, job_script, run_job, secrets_on_command_lines, steps,
+    str_list, stub_run,
+};
+use crate::{BUILD_PARAMETERS, IMAGE_JOB, SYNC_JOB};
 
 #[test]
 fn image_build_pushes_then_reports_the_digest_to_baton() {
-    let Some(report) = stub_run(
-        &fixture("jenkins-fixture-image.json"),
-        &repo_root().join("jenkins/image-build.Jenkinsfile"),
-    ) else {
+    let Some(report) = run_job(&fixture_json("jenkins-fixture-image.json"), IMAGE_JOB) else {
         return;
     };
     assert_eq!(report["result"], "SUCCESS", "{:#}", report);
+    assert_eq!(report["libraries"], serde_json::json!(["baton"]));
     assert_eq!(str_list(&report["violations"]), Vec::<&str>::new());
     assert_eq!(secrets_on_command_lines(&report), Vec::<String>::new());
 
+    // baton's parameters, then the smoke test command (baton does not send it: its default).
     let names: Vec<&str> = report["parameters"]
         .as_array()
         .expect("parameters")
         .iter()
         .filter_map(|p| p["name"].as_str())
         .collect();
-    assert_eq!(names, BUILD_PARAMETERS);
+    assert_eq!(names[..BUILD_PARAMETERS.len()], BUILD_PARAMETERS);
+    assert_eq!(names[BUILD_PARAMETERS.len()..], ["SMOKE_TEST"]);
     assert!(
         report["agent"]["kubernetes"]["yaml"]
             .as_str()
@@ -76,12 +79,21 @@ fn image_build_pushes_then_reports_the_digest_to_baton() {
     assert_eq!(str_list(&push_step["secrets"]), ["REGISTRY_PASSWORD"]);
     let read_digest = find(&report, "readFile", "image.digest");
 
-    // Then, and only then, the report to baton, carrying that digest.
-    let report_call = find(
-        &report,
-        "sh",
-        "/v1/products/$BATON_PRODUCT/images/$BATON_IMAGE/built",
+    // The smoke test runs in the built image between build and push, with no credentials.
+    let test = find(&report, "sh", "buildah run");
+    assert!(
+        build < test && test < push,
+        "build {build} < test {test} < push {push}"
     );
+    assert_eq!(all[test]["stage"], "Test image");
+    assert_eq!(str_list(&all[test]["credentials"]), Vec::<&str>::new());
+    assert_eq!(
+        all[test]["env"]["SMOKE_TEST"],
+        "test -s /home/exec/petstore.balx"
+    );
+
+    // Then, and only then, the report to baton, carrying that digest.
+    let report_call = baton_post(&report, "/v1/products/micro-gw/images/petstore/built");
     let call = &all[report_call];
     assert!(
         checkout < build && build < push && push < read_digest && read_digest < report_call,
@@ -94,12 +106,17 @@ fn image_build_pushes_then_reports_the_digest_to_baton() {
     assert_eq!(call["env"]["BATON_PRODUCT"], "micro-gw");
     assert_eq!(call["env"]["BATON_IMAGE"], "petstore");
     assert_eq!(call["env"]["BATON_EVENT"], "ev-7");
-    // The body is built from the digest the step sees (its exact shape is checked by running the
-    // step for real in `calls`).
+    // The body is written by writeJSON just before, from the pushed digest, and sent from the
+    // file (its exact shape is checked by running the step for real in `calls`).
+    let json = find(&report, "writeJSON", "@sha256:2222");
+    assert!(read_digest < json && json < report_call);
+    assert_eq!(all[json]["file"], "baton-built.json");
+    assert_eq!(call["env"]["BATON_BODY"], "baton-built.json");
     let body = call["script"].as_str().unwrap();
+    assert!(body.contains(r#"--data-binary "@$BATON_BODY""#), "{body}");
     assert!(
-        body.contains(r#"printf '{"reference":"%s@%s","tag":"%s"' "$TARGET_IMAGE" "$IMAGE_DIGEST" "$IMAGE_TAG""#),
-        "{body}"
+        !body.contains("printf '{"),
+        "JSON built with printf: {body}"
     );
     assert_eq!(str_list(&call["secrets"]), ["BATON_TOKEN"]);
     assert_eq!(call["gstring"], false);
@@ -115,17 +132,11 @@ fn image_build_pushes_then_reports_the_digest_to_baton() {
 
 /// Runs the image job with the standard fixture's parameters overridden by `params`.
 fn image_run_with(params: &[(&str, &str)]) -> Option<Value> {
-    let mut fx: Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture("jenkins-fixture-image.json")).expect("fixture"),
-    )
-    .expect("fixture is JSON");
+    let mut fx = fixture_json("jenkins-fixture-image.json");
     for (k, v) in params {
         fx["params"][*k] = Value::from(*v);
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("fixture.json");
-    std::fs::write(&path, fx.to_string()).expect("write fixture");
-    stub_run(&path, &repo_root().join("jenkins/image-build.Jenkinsfile"))
+    run_job(&fx, IMAGE_JOB)
 }
 
 #[test]
@@ -148,6 +159,7 @@ fn image_build_refuses_bad_parameters_before_any_step() {
             "GIT_COMMIT must be empty or a commit id",
         ),
         ("BATON_EVENT", r#"ev","x":"y"#, "BATON_EVENT may hold only"),
+        ("SMOKE_TEST", " ", "SMOKE_TEST is empty"),
     ];
     for (name, value, message) in cases {
         let Some(report) = image_run_with(&[(name, value)]) else {
@@ -177,29 +189,22 @@ fn image_tag_takes_the_base_tag_not_a_registry_port() {
 
 #[test]
 fn chart_sync_asks_baton_to_sync_the_polled_commit() {
-    let Some(report) = stub_run(
-        &fixture("jenkins-fixture-chart-sync.json"),
-        &repo_root().join("jenkins/chart-sync.Jenkinsfile"),
-    ) else {
+    let Some(report) = run_job(&fixture_json("jenkins-fixture-chart-sync.json"), SYNC_JOB) else {
         return;
     };
     assert_eq!(report["result"], "SUCCESS", "{:#}", report);
     assert_eq!(str_list(&report["violations"]), Vec::<&str>::new());
     assert_eq!(secrets_on_command_lines(&report), Vec::<String>::new());
     let checkout = find(&report, "checkout", "cicd-sample-chart-mgw.git");
-    let call = find(&report, "sh", "/v1/products/$BATON_PRODUCT/sync");
-    assert!(checkout < call);
-    let call = &steps(&report)[call];
+    let json = find(&report, "writeJSON", "0123456789abcdef");
+    let call = baton_post(&report, "/v1/products/micro-gw/sync");
+    assert!(checkout < json && json < call);
     assert_eq!(
-        call["env"]["CHART_COMMIT"],
-        "0123456789abcdef0123456789abcdef01234567"
+        steps(&report)[json]["text"],
+        r#"{"commit":"0123456789abcdef0123456789abcdef01234567"}"#
     );
-    assert!(
-        call["script"]
-            .as_str()
-            .unwrap()
-            .contains(r#"printf '{"commit":"%s"}' "$CHART_COMMIT""#)
-    );
+    let call = &steps(&report)[call];
+    assert_eq!(call["env"]["BATON_BODY"], "baton-sync.json");
     assert_eq!(str_list(&call["secrets"]), ["BATON_TOKEN"]);
 }
 
@@ -239,17 +244,12 @@ fn agent_pods_are_valid_kubernetes_pods_without_docker_sock() {
         return;
     };
     let runs = [
-        (
-            "jenkins-fixture-image.json",
-            "jenkins/image-build.Jenkinsfile",
-        ),
-        (
-            "jenkins-fixture-chart-sync.json",
-            "jenkins/chart-sync.Jenkinsfile",
-        ),
+        ("jenkins-fixture-image.json", IMAGE_JOB),
+        ("jenkins-fixture-chart-sync.json", SYNC_JOB),
+        ("jenkins-fixture-verify.json", crate::VERIFY_JOB),
     ];
     for (fx, file) in runs {
-        let Some(report) = stub_run(&fixture(fx), &repo_root().join(file)) else {
+        let Some(report) = run_job(&fixture_json(fx), file) else {
             return;
         };
         let k8s = &report["agent"]["kubernetes"];
@@ -291,5 +291,36 @@ fn agent_pods_are_valid_kubernetes_pods_without_docker_sock() {
             "{file}: agent pod is not a valid Pod:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
+    }
+}
+
+#[test]
+fn library_steps_refuse_bad_settings_naming_the_setting() {
+    let Some(jenkinsfile) = job_script(IMAGE_JOB) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&jenkinsfile).expect("job script");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            text.replace(", smokeTest: 'test -s /home/exec/petstore.balx'", ""),
+            "batonImageBuild: setting 'smokeTest' is missing or empty",
+        ),
+        (
+            text.replace("image: 'petstore'", "imag: 'petstore'"),
+            "batonImageBuild: unknown setting 'imag'; the settings are",
+        ),
+    ];
+    for (i, (broken, message)) in cases.into_iter().enumerate() {
+        assert_ne!(broken, text, "case {i} changed nothing");
+        let path = dir.path().join(format!("broken{i}.Jenkinsfile"));
+        std::fs::write(&path, &broken).expect("write");
+        let Some(report) = stub_run(&fixture("jenkins-fixture-image.json"), &path) else {
+            return;
+        };
+        assert_eq!(report["result"], "FAILURE", "{broken}");
+        let error = report["error"].as_str().unwrap_or_default();
+        assert!(error.contains(message), "{error}");
+        assert!(steps(&report).iter().all(|s| s["step"] != "sh"));
     }
 }

@@ -1,0 +1,82 @@
+//! The verification stage that ends each rendered deploy pipeline gates promotion: a failing
+//! verification in dev ends dev's execution TERMINAL and `baton promote micro-gw staging` is
+//! refused; a passing one lets it through. Pipelines are the ones `baton pipelines render`
+//! writes; the stand-in runs their Jenkins stage with a scripted build result.
+
+use reqwest::StatusCode;
+use spinnaker_client::model::execution::{Execution, ExecutionStatus};
+use testkit::spinnaker::JenkinsRule;
+
+use crate::harness::{APP, Stand};
+
+const VALUES: &str = "cmVwbGljYXM6IDMK";
+
+fn stage_status(x: &Execution, ref_id: &str) -> ExecutionStatus {
+    x.stages
+        .iter()
+        .find(|s| s.ref_id.as_deref() == Some(ref_id))
+        .unwrap_or_else(|| panic!("no stage {ref_id} in {}", x.id))
+        .status
+        .clone()
+}
+
+#[tokio::test]
+async fn failing_verification_in_dev_blocks_promoting_staging() {
+    let s = Stand::start_rendered().await;
+    s.fake
+        .jenkins_result(JenkinsRule::new("micro-gw/verify", "FAILURE").when("ENVIRONMENT", "dev"));
+    let (_, echo) = s.deliver(&["dev", "staging"], VALUES).await;
+    let dev = s.execution_of(&echo, "dev").await;
+    let dev = s.finished(&dev.id).await;
+    assert_eq!(dev.status, ExecutionStatus::Terminal);
+    assert_eq!(stage_status(&dev, "deploy"), ExecutionStatus::Succeeded);
+    assert_eq!(stage_status(&dev, "verify"), ExecutionStatus::Terminal);
+    let builds = s.fake.jenkins_builds();
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    assert_eq!(builds[0].job, "micro-gw/verify");
+    assert_eq!(builds[0].master, "jenkins");
+    assert_eq!(builds[0].parameters["ENVIRONMENT"], "dev");
+    assert_eq!(builds[0].parameters["NAMESPACE"], "micro-gw-dev");
+    assert_eq!(builds[0].execution_id, dev.id);
+
+    let staging = s.execution_of(&echo, "staging").await;
+    s.waiting(&staging.id).await;
+    let want = format!(
+        "dev has not succeeded for the same chart event (execution {} of {APP}-deploy-dev is \
+         TERMINAL)",
+        dev.id
+    );
+    let (code, body) = s.promote("staging", "{}").await;
+    assert_eq!(code, StatusCode::CONFLICT, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains(&want), "{body}");
+    let out = s.cli(&["promote", APP, "staging"]).await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&want), "{err}");
+    // Nothing moved: staging still waits for its judgment.
+    s.waiting(&staging.id).await;
+}
+
+#[tokio::test]
+async fn passing_verification_lets_staging_be_promoted_and_verifies_it_too() {
+    let s = Stand::start_rendered().await;
+    let (_, echo) = s.deliver(&["dev", "staging"], VALUES).await;
+    let dev = s.execution_of(&echo, "dev").await;
+    let dev = s.finished(&dev.id).await;
+    assert_eq!(dev.status, ExecutionStatus::Succeeded);
+    assert_eq!(stage_status(&dev, "verify"), ExecutionStatus::Succeeded);
+
+    let staging = s.execution_of(&echo, "staging").await;
+    s.waiting(&staging.id).await;
+    let (code, body) = s.promote("staging", "{}").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let staging = s.finished(&staging.id).await;
+    assert_eq!(staging.status, ExecutionStatus::Succeeded);
+    let envs: Vec<String> = s
+        .fake
+        .jenkins_builds()
+        .iter()
+        .map(|b| b.parameters["ENVIRONMENT"].clone())
+        .collect();
+    assert_eq!(envs, ["dev", "staging"]);
+}
