@@ -41,9 +41,9 @@ async fn failing_verification_in_dev_blocks_promoting_staging() {
 
     let staging = s.execution_of(&echo, "staging").await;
     s.waiting(&staging.id).await;
+    // The rule is by artifact: the refusal names the chart and the execution that ran it.
     let want = format!(
-        "dev has not succeeded for the same chart event (execution {} of {APP}-deploy-dev is \
-         TERMINAL)",
+        "execution {} of {APP}-deploy-dev ran it and is TERMINAL",
         dev.id
     );
     let (code, body) = s.promote("staging", "{}").await;
