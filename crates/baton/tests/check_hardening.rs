@@ -200,3 +200,39 @@ fn a_relative_sqlite_path_is_next_to_the_config_like_every_file() {
     let want = format!("sqlite://{}", conf.join("data/b.db").display());
     assert!(out.contains(&want), "{want} not in:\n{out}");
 }
+
+/// `--output json` is global: `check` and `pipelines lint` print JSON a script can read, with
+/// the same redaction as the table, and `text` is accepted for the table.
+#[test]
+fn output_json_is_global_and_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "tokens", "t0k3n\n");
+    let file = write(dir.path(), "baton.yaml", &format!("{BASE}{PRODUCT}"));
+    let run = |args: &[&str]| {
+        let out = baton()
+            .args(args)
+            .arg("--config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = run(&["--output", "json", "check", "--offline"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    let checks = v["checks"].as_array().expect("checks");
+    assert!(!out.contains("hunter2"), "password shown:\n{out}");
+    assert!(out.contains("bob:***@"), "{out}");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "config" && c["result"] == "ok"),
+        "{out}"
+    );
+    let out = run(&["pipelines", "lint", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(v["findings"], serde_json::json!([]), "{out}");
+    assert!(v["pipelines"].as_u64().unwrap() >= 1, "{out}");
+    let table = run(&["check", "--offline", "--output", "text"]);
+    assert!(table.starts_with("CHECK"), "{table}");
+}

@@ -1,4 +1,5 @@
-//! `baton check`: config, secrets and state store, as a table; exit 1 on any failure.
+//! `baton check`: config, secrets and state store, as a table (or `--output json`); exit 1 on
+//! any failure.
 //!
 //! Then, unless `--offline`, the state store and every endpoint the config names are probed
 //! (see [`super::probe`]); an unreachable or refusing endpoint is a failure.
@@ -28,7 +29,7 @@ struct Row {
     note: String,
 }
 
-pub(super) async fn run(config_file: &Path, offline: bool) -> ExitCode {
+pub(super) async fn run(config_file: &Path, offline: bool, json: bool) -> ExitCode {
     let mut rows = Vec::new();
     let mut row = |check: &str, target: &str, outcome: Outcome, note: String| {
         // Every cell goes through the one redaction helper: targets are config URLs, notes
@@ -105,7 +106,11 @@ pub(super) async fn run(config_file: &Path, offline: bool) -> ExitCode {
             }
         }
     }
-    print_table(&rows);
+    if json {
+        print_json(&rows);
+    } else {
+        print_table(&rows);
+    }
     if rows.iter().any(|r| r.outcome == Outcome::Fail) {
         ExitCode::FAILURE
     } else {
@@ -161,6 +166,29 @@ fn endpoints(l: &Loaded) -> Vec<(&'static str, String)> {
     out
 }
 
+impl Outcome {
+    fn word(&self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Fail => "FAIL",
+            Outcome::Skip => "skip",
+        }
+    }
+}
+
+/// `--output json`: one object per check, `result` as in the table (`ok`, `FAIL`, `skip`).
+fn print_json(rows: &[Row]) {
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "check": r.check, "target": r.target, "result": r.outcome.word(), "note": r.note,
+            })
+        })
+        .collect();
+    println!("{}", serde_json::json!({ "checks": rows }));
+}
+
 fn print_table(rows: &[Row]) {
     let w0 = rows.iter().map(|r| r.check.len()).max().unwrap_or(0).max(5);
     let w1 = rows
@@ -171,11 +199,7 @@ fn print_table(rows: &[Row]) {
         .max(6);
     println!("{:w0$}  {:w1$}  {:6}  NOTE", "CHECK", "TARGET", "RESULT");
     for r in rows {
-        let result = match r.outcome {
-            Outcome::Ok => "ok",
-            Outcome::Fail => "FAIL",
-            Outcome::Skip => "skip",
-        };
+        let result = r.outcome.word();
         println!("{:w0$}  {:w1$}  {result:6}  {}", r.check, r.target, r.note);
     }
 }

@@ -259,10 +259,15 @@ pub(super) async fn promote(
 }
 
 /// `baton outbox list|retry|drop`.
-pub(super) async fn outbox(server: &Server, action: super::OutboxAction) -> anyhow::Result<()> {
+pub(super) async fn outbox(
+    server: &Server,
+    action: super::OutboxAction,
+    as_json: bool,
+) -> anyhow::Result<()> {
     use super::OutboxAction as A;
     match action {
         A::List { state, json } => {
+            let json = json || as_json;
             let path = match &state {
                 Some(s) => format!("/v1/outbox?state={s}&limit=500"),
                 None => "/v1/outbox?limit=500".to_owned(),

@@ -5,15 +5,6 @@ use serde_json::Value;
 
 use crate::promote::artifacts::short;
 
-/// How `status PRODUCT` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    /// Text tables.
-    Table,
-    /// The API's JSON, pretty-printed.
-    Json,
-}
-
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }

@@ -46,6 +46,11 @@ pub struct Cli {
     /// Log format on stderr: text, or json (one JSON object per line).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "BATON_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// How reading verbs (status, events, explain, outbox list, check, probe, pipelines lint)
+    /// print: table (text for people), or json (for scripts; the API's JSON unchanged where
+    /// the verb asks the daemon).
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table, env = "BATON_OUTPUT")]
+    pub output: Output,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -57,6 +62,16 @@ pub enum LogFormat {
     /// Human-readable lines.
     Text,
     /// One JSON object per line, with span fields (request id, method, path).
+    Json,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Text for people: tables and lines.
+    #[value(alias = "text")]
+    Table,
+    /// JSON for scripts.
     Json,
 }
 
@@ -94,11 +109,8 @@ pub enum Command {
         /// Only this product's environment matrix.
         product: Option<String>,
         /// Print the daemon's JSON (same as --output json).
-        #[arg(long, conflicts_with = "output")]
+        #[arg(long)]
         json: bool,
-        /// table, or json (the API's answer unchanged).
-        #[arg(long, short = 'o', value_enum, default_value_t = matrix::Output::Table)]
-        output: matrix::Output,
     },
     /// Run the chart sync of PRODUCT now.
     Sync {
@@ -131,7 +143,7 @@ pub enum Command {
         server: client::Server,
         /// Only this product.
         product: Option<String>,
-        /// Print the daemon's JSON.
+        /// Print the daemon's JSON (same as --output json).
         #[arg(long)]
         json: bool,
     },
@@ -142,7 +154,7 @@ pub enum Command {
         server: client::Server,
         /// Product name.
         product: String,
-        /// Print the daemon's JSON.
+        /// Print the daemon's JSON (same as --output json).
         #[arg(long)]
         json: bool,
     },
@@ -217,7 +229,7 @@ pub enum OutboxAction {
         /// Only pending, delivered, dead or superseded records.
         #[arg(long)]
         state: Option<String>,
-        /// Print the daemon's JSON.
+        /// Print the daemon's JSON (same as --output json).
         #[arg(long)]
         json: bool,
     },
@@ -235,6 +247,7 @@ pub enum OutboxAction {
 
 /// Runs the parsed command line; the exit code says whether it worked.
 pub async fn run(cli: Cli) -> ExitCode {
+    let as_json = cli.output == Output::Json;
     let result = match cli.command {
         Command::Serve {
             drain,
@@ -248,14 +261,13 @@ pub async fn run(cli: Cli) -> ExitCode {
             };
             serve::run(&cli.config, args).await
         }
-        Command::Check { offline } => return check::run(&cli.config, offline).await,
+        Command::Check { offline } => return check::run(&cli.config, offline, as_json).await,
         Command::Status {
             server,
             product,
             json,
-            output,
         } => {
-            let json = json || output == matrix::Output::Json;
+            let json = json || as_json;
             match product {
                 Some(p) => client::environments(&server, &p, json).await,
                 None => client::status(&server, json).await,
@@ -292,19 +304,19 @@ pub async fn run(cli: Cli) -> ExitCode {
              stand-ins out); run the demo from a checkout: cargo run -p baton -- demo"
         )),
         Command::Config { action } => config::run(action),
-        Command::Probe(args) => sources::run(&cli.config, args).await,
-        Command::Outbox { server, action } => client::outbox(&server, action).await,
-        Command::Pipelines { action } => pipelines::run(&cli.config, action).await,
+        Command::Probe(args) => sources::run(&cli.config, args, as_json).await,
+        Command::Outbox { server, action } => client::outbox(&server, action, as_json).await,
+        Command::Pipelines { action } => pipelines::run(&cli.config, action, as_json).await,
         Command::Events {
             server,
             product,
             json,
-        } => client::events(&server, product.as_deref(), json).await,
+        } => client::events(&server, product.as_deref(), json || as_json).await,
         Command::Explain {
             server,
             product,
             json,
-        } => client::explain(&server, &product, json).await,
+        } => client::explain(&server, &product, json || as_json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

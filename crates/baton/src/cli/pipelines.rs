@@ -42,7 +42,11 @@ pub enum PipelinesAction {
     },
 }
 
-pub(super) async fn run(config_file: &Path, action: PipelinesAction) -> anyhow::Result<()> {
+pub(super) async fn run(
+    config_file: &Path,
+    action: PipelinesAction,
+    json: bool,
+) -> anyhow::Result<()> {
     let loaded = config::load(config_file)?;
     let apps = pipelines::render(&loaded.config)?;
     match action {
@@ -78,8 +82,23 @@ pub(super) async fn run(config_file: &Path, action: PipelinesAction) -> anyhow::
                 lint::read_files(&files)?
             };
             let findings = lint::lint_against(&loaded.config, &configs)?;
-            for f in &findings {
-                println!("{f}");
+            if json {
+                let list: Vec<_> = findings
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "pipeline": f.pipeline, "path": f.path, "message": f.message, "fix": f.fix,
+                        })
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"pipelines": configs.len(), "findings": list})
+                );
+            } else {
+                for f in &findings {
+                    println!("{f}");
+                }
             }
             if !findings.is_empty() {
                 anyhow::bail!(
@@ -88,7 +107,9 @@ pub(super) async fn run(config_file: &Path, action: PipelinesAction) -> anyhow::
                     configs.len()
                 );
             }
-            println!("{} pipeline(s): no findings", configs.len());
+            if !json {
+                println!("{} pipeline(s): no findings", configs.len());
+            }
         }
         PipelinesAction::Apply {
             force,

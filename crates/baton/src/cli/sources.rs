@@ -17,22 +17,13 @@ use serde_json::json;
 
 use crate::jobs::context::{SOURCE_TIMEOUT, git_credentials, registry_configs};
 
-/// `baton probe ...`.
+/// `baton probe ...`; with `--output json` each verb prints JSON (`images`: one object a
+/// line).
 #[derive(Debug, clap::Args)]
 pub struct ProbeArgs {
-    /// What to print: text, or json (`images` prints one JSON object per line).
-    #[arg(long, value_enum, default_value_t = Output::Text, global = true)]
-    output: Output,
     /// What to probe.
     #[command(subcommand)]
     what: Probe,
-}
-
-/// `--output`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Output {
-    Text,
-    Json,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -85,10 +76,10 @@ enum Probe {
 }
 
 /// Runs one probe; an error (or any failed reference of `images`) fails the command.
-pub async fn run(config: &Path, args: ProbeArgs) -> anyhow::Result<()> {
+pub async fn run(config: &Path, args: ProbeArgs, json: bool) -> anyhow::Result<()> {
     crate::install_crypto_provider();
     let conf = load_config(config)?;
-    let json = args.output == Output::Json;
+
     match args.what {
         Probe::Image {
             reference,
