@@ -90,7 +90,7 @@ pub fn artifact(body: &Value) -> Option<String> {
     }
 }
 
-/// Looks every [`EVERY`] until `shutdown`.
+/// Looks every 15 s (`EVERY`, jittered ±20 %) until `shutdown`.
 pub async fn watch(
     notifier: Notifier,
     store: Store,
