@@ -14,7 +14,7 @@ use super::Job;
 use super::chart::{ChartSync, ChartTrigger, chart_source_id};
 use super::context::JobContext;
 use super::image::{ImageJob, artifact_id, base_id};
-use super::schedule::{LoopSettings, Schedule, run_loop};
+use super::schedule::{CheckLimit, LoopSettings, Schedule, run_loop};
 use crate::hooks::{CheckRequest, WatchTable};
 use crate::store::events::Correlation;
 
@@ -26,7 +26,7 @@ const TRIGGERS: usize = 8;
 pub struct Triggers {
     charts: HashMap<String, mpsc::Sender<ChartTrigger>>,
     checks: HashMap<String, mpsc::Sender<()>>,
-    images: HashMap<(String, String), ImageJob>,
+    images: HashMap<(String, String), Arc<ImageJob>>,
     watches: Vec<(String, String, String)>,
 }
 
@@ -60,6 +60,7 @@ pub fn spawn_sources(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Triggers> {
     let mut t = Triggers::default();
+    let limit = CheckLimit::default();
     let settings = |source: String, schedule: Schedule| LoopSettings {
         source,
         schedule,
@@ -67,7 +68,10 @@ pub fn spawn_sources(
         metrics: ctx.metrics.clone(),
         store: Some(ctx.store().clone()),
         turns: ctx.turns.clone(),
+        limit: Some(limit.clone()),
     };
+    // One parsed cron per distinct expression, shared by the loops that use it.
+    let mut crons: HashMap<&str, Arc<croner::Cron>> = HashMap::new();
     for p in &ctx.config.config.products {
         if let (Some(sync), Some(cs)) = (ChartSync::new(ctx, p)?, &p.chart_source) {
             let (tx, rx) = mpsc::channel(TRIGGERS);
@@ -94,19 +98,27 @@ pub fn spawn_sources(
             ));
         }
         for img in &p.images {
-            let job = ImageJob::new(p, img)?;
+            // One copy per image, shared by its loops and the rebuild intake.
+            let job = Arc::new(ImageJob::new(p, img)?);
             t.images
                 .insert((p.name.clone(), img.name.clone()), job.clone());
             if let Some(expr) = &img.check {
-                let cron = crate::config::parse_cron(expr).map_err(|e| {
-                    anyhow::anyhow!("product {}: image {}: check: {e}", p.name, img.name)
-                })?;
+                let cron = match crons.get(expr.as_str()) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = Arc::new(crate::config::parse_cron(expr).map_err(|e| {
+                            anyhow::anyhow!("product {}: image {}: check: {e}", p.name, img.name)
+                        })?);
+                        crons.insert(expr, c.clone());
+                        c
+                    }
+                };
                 let (tx, rx) = mpsc::channel::<()>(TRIGGERS);
                 let id = base_id(&p.name, &img.name);
                 t.checks.insert(id.clone(), tx);
                 let (ctx2, job) = (ctx.clone(), job.clone());
                 tracker.spawn(run_loop(
-                    settings(id, Schedule::Cron(Box::new(cron))),
+                    settings(id, Schedule::Cron(cron)),
                     rx,
                     shutdown.clone(),
                     move |_| {

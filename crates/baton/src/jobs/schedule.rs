@@ -23,8 +23,9 @@ use crate::store::events::Observation;
 pub enum Schedule {
     /// Every interval (polls).
     Every(Duration),
-    /// On a cron expression (5 or 6 fields, UTC).
-    Cron(Box<croner::Cron>),
+    /// On a cron expression (5 or 6 fields, UTC). Shared: a parsed cron holds ~5 KiB of
+    /// tables, and 10,000 sources usually name a handful of distinct expressions.
+    Cron(Arc<croner::Cron>),
 }
 
 /// Longest wait between retries of a failing source.
@@ -113,6 +114,35 @@ pub struct LoopSettings {
     pub store: Option<Store>,
     /// Scheduled runs are taken as turns shared with the other replicas (`None`: always run).
     pub turns: Option<Turns>,
+    /// Scheduled checks in flight across the daemon ([`CheckLimit`]; `None`: no limit).
+    pub limit: Option<CheckLimit>,
+}
+
+/// How many scheduled checks of the whole daemon may run at once: [`CheckLimit::DEFAULT`].
+///
+/// Why a limit: every source has a loop of its own, and at start-up (and when many crons fire
+/// together) each would otherwise build its check at once: 10,000 checks in flight, each
+/// waiting for its registry's request permit while holding its buffers, a peak the allocator
+/// keeps. A check takes a permit before it is built, so what waits is only a queue entry.
+/// Triggers (webhooks, `sync`) do not take one: they run at once.
+#[derive(Debug, Clone)]
+pub struct CheckLimit(Arc<tokio::sync::Semaphore>);
+
+impl CheckLimit {
+    /// 64: four times a registry's default of 16 requests in flight, so a few registries and
+    /// git servers are kept busy while the rest wait in the queue.
+    pub const DEFAULT: usize = 64;
+
+    /// At most `n` scheduled checks at once.
+    pub fn new(n: usize) -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(n.max(1))))
+    }
+}
+
+impl Default for CheckLimit {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT)
+    }
 }
 
 /// Runs `check` at start, then on the schedule and whenever a trigger arrives, until
@@ -151,7 +181,10 @@ pub async fn run_loop<T, F, Fut>(
         }
         if let (None, 0, Some(turns)) = (&trigger, failures, &s.turns) {
             let now = s.clock.now();
-            match turns.take(&s.source, now, s.schedule.next_after(now)).await {
+            // Boxed, like the check below: a future held across an await is part of the
+            // loop's own allocation for as long as the loop lives (see `check`).
+            let turn = Box::pin(turns.take(&s.source, now, s.schedule.next_after(now)));
+            match turn.await {
                 Ok(Turn::Mine) => {}
                 Ok(Turn::Taken(until)) => {
                     due = until;
@@ -163,10 +196,20 @@ pub async fn run_loop<T, F, Fut>(
                 }
             }
         }
+        let permit = match (&trigger, &s.limit) {
+            (None, Some(limit)) => tokio::select! {
+                _ = shutdown.cancelled() => return,
+                p = limit.0.acquire() => p.ok(),
+            },
+            _ => None,
+        };
+        // The check is boxed so that it takes memory only while it runs: inline, the largest
+        // check future (an HTTP request, a statement) would be part of every sleeping loop.
         let result = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = check(trigger) => r,
+            r = Box::pin(check(trigger)) => r,
         };
+        drop(permit);
         let now = s.clock.now();
         let wait = match result {
             Ok(outcome) => {
@@ -178,7 +221,7 @@ pub async fn run_loop<T, F, Fut>(
                         value: String::new(),
                         observed_at: now,
                     };
-                    if let Err(e) = store.record_observation(&o).await {
+                    if let Err(e) = Box::pin(store.record_observation(&o)).await {
                         tracing::warn!(source = %s.source, "cannot clear the error: {e}");
                     }
                 }
@@ -200,7 +243,7 @@ pub async fn run_loop<T, F, Fut>(
                         value: format!("{e:#}"),
                         observed_at: now,
                     };
-                    if let Err(e) = store.record_observation(&o).await {
+                    if let Err(e) = Box::pin(store.record_observation(&o)).await {
                         tracing::warn!(source = %s.source, "cannot record the error: {e}");
                     }
                 }
@@ -223,7 +266,7 @@ mod tests {
 
     #[test]
     fn cron_checks_spread_over_the_first_half_of_the_interval() {
-        let every_minute = Schedule::Cron(Box::new(cron("* * * * *")));
+        let every_minute = Schedule::Cron(Arc::new(cron("* * * * *")));
         let now = datetime!(2026-11-29 12:00:10 UTC);
         let fire = datetime!(2026-11-29 12:01:00 UTC);
         let mut offsets = Vec::new();
@@ -297,11 +340,12 @@ mod tests {
         let shutdown = CancellationToken::new();
         let settings = LoopSettings {
             source: "base-image:p/i".into(),
-            schedule: Schedule::Cron(Box::new(cron("*/15 * * * *"))),
+            schedule: Schedule::Cron(Arc::new(cron("*/15 * * * *"))),
             clock: clock.clone(),
             metrics: metrics.clone(),
             store: None,
             turns: None,
+            limit: None,
         };
         let (c, k, stop) = (calls.clone(), clock.clone(), shutdown.clone());
         let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |t| {
