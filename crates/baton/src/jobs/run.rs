@@ -2,7 +2,9 @@
 //! check requests go to the loop that owns the source (one check at a time per source and
 //! git cache); manual rebuilds run at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use baton_sources::git::GitWatch;
@@ -53,15 +55,44 @@ impl Triggers {
     }
 }
 
-/// Starts every source loop of the config on `tracker`; they stop on `shutdown`.
-pub fn spawn_sources(
+/// A source loop, built and not yet running.
+type Loop = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Every source loop of a config, built (so a bad source is an error before anything runs)
+/// but not started: the daemon starts its HTTP API first, so that `/readyz` answers at once
+/// instead of after the first polls of 10,000 loops.
+pub struct Sources {
+    triggers: Triggers,
+    loops: Vec<Loop>,
+}
+
+impl Sources {
+    /// Where to send work for each source (valid before and after [`Sources::spawn`]).
+    pub fn triggers(&self) -> &Triggers {
+        &self.triggers
+    }
+
+    /// Starts every loop on `tracker`.
+    pub fn spawn(self, tracker: &TaskTracker) -> Triggers {
+        for l in self.loops {
+            tracker.spawn(l);
+        }
+        self.triggers
+    }
+}
+
+/// Builds every source loop of the config; they stop on `shutdown` once spawned. `failing`:
+/// the sources with an error recorded in the store ([`crate::store::Store::failing_sources`]).
+pub fn sources(
     ctx: &JobContext,
-    tracker: &TaskTracker,
+    failing: &HashSet<String>,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Triggers> {
+) -> anyhow::Result<Sources> {
     let mut t = Triggers::default();
+    let mut loops: Vec<Loop> = Vec::new();
     let limit = CheckLimit::default();
     let settings = |source: String, schedule: Schedule| LoopSettings {
+        recorded_error: failing.contains(&source),
         source,
         schedule,
         clock: ctx.clock(),
@@ -80,7 +111,7 @@ pub fn spawn_sources(
             t.watches
                 .push((id.clone(), cs.git.clone(), cs.branch.clone()));
             let (ctx2, sync) = (ctx.clone(), Arc::new(sync));
-            tracker.spawn(run_loop(
+            loops.push(Box::pin(run_loop(
                 settings(id, Schedule::Every(cs.poll)),
                 rx,
                 shutdown.clone(),
@@ -95,7 +126,7 @@ pub fn spawn_sources(
                         r.map(|d| d.outcome())
                     }
                 },
-            ));
+            )));
         }
         for img in &p.images {
             // One copy per image, shared by its loops and the rebuild intake.
@@ -117,7 +148,7 @@ pub fn spawn_sources(
                 let id = base_id(&p.name, &img.name);
                 t.checks.insert(id.clone(), tx);
                 let (ctx2, job) = (ctx.clone(), job.clone());
-                tracker.spawn(run_loop(
+                loops.push(Box::pin(run_loop(
                     settings(id, Schedule::Cron(cron)),
                     rx,
                     shutdown.clone(),
@@ -125,7 +156,7 @@ pub fn spawn_sources(
                         let (ctx, job) = (ctx2.clone(), job.clone());
                         async move { job.check_base(&ctx).await.map(|d| d.outcome()) }
                     },
-                ));
+                )));
             }
             if let Some(a) = &img.artifact_source {
                 let id = artifact_id(&p.name, &img.name);
@@ -141,7 +172,7 @@ pub fn spawn_sources(
                 t.watches
                     .push((id.clone(), a.git.clone(), a.branch.clone()));
                 let (ctx2, job) = (ctx.clone(), job.clone());
-                tracker.spawn(run_loop(
+                loops.push(Box::pin(run_loop(
                     settings(id, Schedule::Every(a.poll)),
                     rx,
                     shutdown.clone(),
@@ -154,11 +185,11 @@ pub fn spawn_sources(
                                 .map(|d| d.outcome())
                         }
                     },
-                ));
+                )));
             }
         }
     }
-    Ok(t)
+    Ok(Sources { triggers: t, loops })
 }
 
 /// The source ids of a product's loops (chart source, base images, artifact sources).

@@ -6,6 +6,7 @@
 //! environment, the outbox ([`outbox`]) and events with their correlation ids ([`events`]);
 //! for several replicas, named [`leases`] and the [`replicas`] registry.
 
+mod batch;
 pub mod deliveries;
 pub mod events;
 pub mod followups;
@@ -31,6 +32,12 @@ pub enum StoreError {
     /// The database refused or could not be reached.
     #[error("state store: {0}")]
     Database(#[from] sqlx::Error),
+    /// A batched write ([`Store::record_observation`]) failed, for every row in it.
+    #[error("state store (batched write): {0}")]
+    Batch(#[source] std::sync::Arc<sqlx::Error>),
+    /// The writer committing this row's batch was stopped before it answered (shutdown).
+    #[error("state store: the batched write was interrupted")]
+    Interrupted,
     /// The URL is not one baton can use.
     #[error("state store URL {url:?}: {reason}")]
     Url {
@@ -103,6 +110,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     url: std::sync::Arc<str>,
+    batch: std::sync::Arc<batch::Batcher>,
 }
 
 /// The PostgreSQL channel an enqueue notifies so every replica's worker wakes.
@@ -149,6 +157,7 @@ impl Store {
             pool,
             backend,
             url: url.into(),
+            batch: Default::default(),
         })
     }
 
