@@ -101,6 +101,9 @@ pub fn sources(
         turns: ctx.turns.clone(),
         limit: Some(limit.clone()),
     };
+    // One context for every loop: a loop keeps its closure (and so what it captured) for as
+    // long as it lives, 10,000 times over.
+    let shared = Arc::new(ctx.clone());
     // One parsed cron per distinct expression, shared by the loops that use it.
     let mut crons: HashMap<&str, Arc<croner::Cron>> = HashMap::new();
     for p in &ctx.config.config.products {
@@ -110,7 +113,7 @@ pub fn sources(
             t.charts.insert(p.name.clone(), tx);
             t.watches
                 .push((id.clone(), cs.git.clone(), cs.branch.clone()));
-            let (ctx2, sync) = (ctx.clone(), Arc::new(sync));
+            let (ctx2, sync) = (shared.clone(), Arc::new(sync));
             loops.push(Box::pin(run_loop(
                 settings(id, Schedule::Every(cs.poll)),
                 rx,
@@ -147,7 +150,7 @@ pub fn sources(
                 let (tx, rx) = mpsc::channel::<()>(TRIGGERS);
                 let id = base_id(&p.name, &img.name);
                 t.checks.insert(id.clone(), tx);
-                let (ctx2, job) = (ctx.clone(), job.clone());
+                let (ctx2, job) = (shared.clone(), job.clone());
                 loops.push(Box::pin(run_loop(
                     settings(id, Schedule::Cron(cron)),
                     rx,
@@ -171,7 +174,7 @@ pub fn sources(
                 t.checks.insert(id.clone(), tx);
                 t.watches
                     .push((id.clone(), a.git.clone(), a.branch.clone()));
-                let (ctx2, job) = (ctx.clone(), job.clone());
+                let (ctx2, job) = (shared.clone(), job.clone());
                 loops.push(Box::pin(run_loop(
                     settings(id, Schedule::Every(a.poll)),
                     rx,

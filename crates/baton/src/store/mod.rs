@@ -141,6 +141,12 @@ impl Store {
                     if backend == Backend::Postgres {
                         sqlx::Executor::execute(&mut *conn, "SET statement_timeout = 30000")
                             .await?;
+                    } else {
+                        // 512 KiB of page cache per connection instead of SQLite's 2 MiB:
+                        // with 10,000 sources the 8 connections each cached most of the
+                        // observations table (9.5 MiB in all, measured); the pages stay in
+                        // the OS's file cache, which is a read away.
+                        sqlx::Executor::execute(&mut *conn, "PRAGMA cache_size = -512").await?;
                     }
                     Ok(())
                 })
