@@ -31,6 +31,8 @@ fn secs(n: u64) -> Duration {
 on_both_backends!(
     schema_is_current_and_reopening_is_harmless,
     observations_keep_the_latest,
+    concurrent_observations_are_committed_together,
+    a_cancelled_batch_writer_leaves_no_writer_waiting,
     deliveries_are_one_row_per_product_and_environment,
     events_collect_correlation_ids,
     enqueue_is_idempotent_by_key,
@@ -63,6 +65,85 @@ async fn observations_keep_the_latest(store: Store) {
     assert_eq!(
         (o.value.as_str(), o.observed_at),
         ("sha256:bb", T0 + secs(60))
+    );
+}
+
+fn obs(source: &str, value: &str) -> Observation {
+    Observation {
+        source: source.into(),
+        value: value.into(),
+        observed_at: T0,
+    }
+}
+
+/// 300 writers at once (the start-up baselines of many sources): each returns once its row
+/// is committed, and every row is there, the last value of a source winning.
+async fn concurrent_observations_are_committed_together(store: Store) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let o = obs(&format!("base-image:p/i{i}"), &format!("sha256:{i}"));
+            store.record_observation(&o).await
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().expect("every batched write is committed");
+    }
+    for i in [0, 150, 299] {
+        let o = store
+            .observation(&format!("base-image:p/i{i}"))
+            .await
+            .unwrap()
+            .expect("committed");
+        assert_eq!(o.value, format!("sha256:{i}"));
+    }
+    for v in ["sha256:1", "sha256:2"] {
+        store
+            .record_observation(&obs("base-image:p/i0", v))
+            .await
+            .unwrap();
+    }
+    let o = store.observation("base-image:p/i0").await.unwrap().unwrap();
+    assert_eq!(o.value, "sha256:2");
+}
+
+/// The leader of a batch is dropped mid-write (its caller was cancelled): the writer queued
+/// behind it gets an answer instead of waiting for ever, and the next write leads anew.
+async fn a_cancelled_batch_writer_leaves_no_writer_waiting(store: Store) {
+    use std::future::Future as _;
+    let first = obs("base-image:p/a", "sha256:a");
+    let mut leader = Box::pin(store.record_observation(&first));
+    std::future::poll_fn(|cx| {
+        let _ = leader.as_mut().poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+    let queued = {
+        let store = store.clone();
+        tokio::spawn(async move { store.record_observation(&obs("base-image:p/b", "x")).await })
+    };
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    drop(leader);
+    let r = tokio::time::timeout(secs(10), queued)
+        .await
+        .expect("the queued writer is answered")
+        .unwrap();
+    assert!(matches!(r, Ok(()) | Err(StoreError::Interrupted)), "{r:?}");
+    store
+        .record_observation(&obs("base-image:p/c", "sha256:c"))
+        .await
+        .expect("the next write leads a batch of its own");
+    assert_eq!(
+        store
+            .observation("base-image:p/c")
+            .await
+            .unwrap()
+            .unwrap()
+            .value,
+        "sha256:c"
     );
 }
 

@@ -45,6 +45,8 @@ pub(super) struct Parts {
     api_settings: crate::config::api::ApiSettings,
     /// The dashboard (`ui.enabled`), built from the lines of `api_tokens_file`.
     ui: Option<Vec<secrecy::SecretString>>,
+    /// Sources with an error recorded by an earlier run (cleared by their first success).
+    failing: std::collections::HashSet<String>,
 }
 
 impl Parts {
@@ -126,6 +128,10 @@ impl Parts {
         };
         metrics.watch_registries(ctx.registries.clone());
         let ui = c.ui.enabled.then(|| secrets.api_tokens.clone());
+        let failing = store
+            .failing_sources()
+            .await
+            .context("reading the sources' recorded errors")?;
         let state = AppState {
             config,
             tokens: Tokens::new(&secrets.api_tokens),
@@ -151,6 +157,7 @@ impl Parts {
             replica,
             api_settings: c.api.clone(),
             ui,
+            failing,
         })
     }
 
@@ -172,7 +179,7 @@ impl Parts {
             &tracker,
             shutdown,
         );
-        let triggers = jobs::run::spawn_sources(&self.ctx, &tracker, shutdown)?;
+        let sources = jobs::run::sources(&self.ctx, &self.failing, shutdown)?;
         let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
         let mut router = api::router(self.state.clone());
         if let Some(tokens) = &self.ui {
@@ -181,7 +188,7 @@ impl Parts {
             router = router.merge(crate::ui::router(ui));
         }
         if let Some(secret) = self.webhook_secret {
-            let table = SharedWatchTable::new(triggers.watch_table());
+            let table = SharedWatchTable::new(sources.triggers().watch_table());
             let seen = crate::store::deliveries::StoredDeliveries::new(
                 self.store.clone(),
                 self.outbox.clock(),
@@ -230,6 +237,9 @@ impl Parts {
         if let Some(v) = self.verifier {
             tracker.spawn(v.run(shutdown.clone()));
         }
+        // The source loops start after the API, so `/readyz` does not wait behind their first
+        // polls (10,000 of them with 10,000 watched tags).
+        let triggers = sources.spawn(&tracker);
         tracker.spawn(jobs::run::intake(
             self.ctx,
             triggers,

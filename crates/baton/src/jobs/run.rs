@@ -2,7 +2,9 @@
 //! check requests go to the loop that owns the source (one check at a time per source and
 //! git cache); manual rebuilds run at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use baton_sources::git::GitWatch;
@@ -14,7 +16,7 @@ use super::Job;
 use super::chart::{ChartSync, ChartTrigger, chart_source_id};
 use super::context::JobContext;
 use super::image::{ImageJob, artifact_id, base_id};
-use super::schedule::{LoopSettings, Schedule, run_loop};
+use super::schedule::{CheckLimit, LoopSettings, Schedule, run_loop};
 use crate::hooks::{CheckRequest, WatchTable};
 use crate::store::events::Correlation;
 
@@ -26,7 +28,7 @@ const TRIGGERS: usize = 8;
 pub struct Triggers {
     charts: HashMap<String, mpsc::Sender<ChartTrigger>>,
     checks: HashMap<String, mpsc::Sender<()>>,
-    images: HashMap<(String, String), ImageJob>,
+    images: HashMap<(String, String), Arc<ImageJob>>,
     watches: Vec<(String, String, String)>,
 }
 
@@ -53,21 +55,57 @@ impl Triggers {
     }
 }
 
-/// Starts every source loop of the config on `tracker`; they stop on `shutdown`.
-pub fn spawn_sources(
+/// A source loop, built and not yet running.
+type Loop = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Every source loop of a config, built (so a bad source is an error before anything runs)
+/// but not started: the daemon starts its HTTP API first, so that `/readyz` answers at once
+/// instead of after the first polls of 10,000 loops.
+pub struct Sources {
+    triggers: Triggers,
+    loops: Vec<Loop>,
+}
+
+impl Sources {
+    /// Where to send work for each source (valid before and after [`Sources::spawn`]).
+    pub fn triggers(&self) -> &Triggers {
+        &self.triggers
+    }
+
+    /// Starts every loop on `tracker`.
+    pub fn spawn(self, tracker: &TaskTracker) -> Triggers {
+        for l in self.loops {
+            tracker.spawn(l);
+        }
+        self.triggers
+    }
+}
+
+/// Builds every source loop of the config; they stop on `shutdown` once spawned. `failing`:
+/// the sources with an error recorded in the store ([`crate::store::Store::failing_sources`]).
+pub fn sources(
     ctx: &JobContext,
-    tracker: &TaskTracker,
+    failing: &HashSet<String>,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Triggers> {
+) -> anyhow::Result<Sources> {
     let mut t = Triggers::default();
+    let mut loops: Vec<Loop> = Vec::new();
+    let limit = CheckLimit::default();
     let settings = |source: String, schedule: Schedule| LoopSettings {
+        recorded_error: failing.contains(&source),
         source,
         schedule,
         clock: ctx.clock(),
         metrics: ctx.metrics.clone(),
         store: Some(ctx.store().clone()),
         turns: ctx.turns.clone(),
+        limit: Some(limit.clone()),
     };
+    // One context for every loop: a loop keeps its closure (and so what it captured) for as
+    // long as it lives, 10,000 times over.
+    let shared = Arc::new(ctx.clone());
+    // One parsed cron per distinct expression, shared by the loops that use it.
+    let mut crons: HashMap<&str, Arc<croner::Cron>> = HashMap::new();
     for p in &ctx.config.config.products {
         if let (Some(sync), Some(cs)) = (ChartSync::new(ctx, p)?, &p.chart_source) {
             let (tx, rx) = mpsc::channel(TRIGGERS);
@@ -75,8 +113,8 @@ pub fn spawn_sources(
             t.charts.insert(p.name.clone(), tx);
             t.watches
                 .push((id.clone(), cs.git.clone(), cs.branch.clone()));
-            let (ctx2, sync) = (ctx.clone(), Arc::new(sync));
-            tracker.spawn(run_loop(
+            let (ctx2, sync) = (shared.clone(), Arc::new(sync));
+            loops.push(Box::pin(run_loop(
                 settings(id, Schedule::Every(cs.poll)),
                 rx,
                 shutdown.clone(),
@@ -91,29 +129,37 @@ pub fn spawn_sources(
                         r.map(|d| d.outcome())
                     }
                 },
-            ));
+            )));
         }
         for img in &p.images {
-            let job = ImageJob::new(p, img)?;
+            // One copy per image, shared by its loops and the rebuild intake.
+            let job = Arc::new(ImageJob::new(p, img)?);
             t.images
                 .insert((p.name.clone(), img.name.clone()), job.clone());
             if let Some(expr) = &img.check {
-                let cron = crate::config::parse_cron(expr).map_err(|e| {
-                    anyhow::anyhow!("product {}: image {}: check: {e}", p.name, img.name)
-                })?;
+                let cron = match crons.get(expr.as_str()) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = Arc::new(crate::config::parse_cron(expr).map_err(|e| {
+                            anyhow::anyhow!("product {}: image {}: check: {e}", p.name, img.name)
+                        })?);
+                        crons.insert(expr, c.clone());
+                        c
+                    }
+                };
                 let (tx, rx) = mpsc::channel::<()>(TRIGGERS);
                 let id = base_id(&p.name, &img.name);
                 t.checks.insert(id.clone(), tx);
-                let (ctx2, job) = (ctx.clone(), job.clone());
-                tracker.spawn(run_loop(
-                    settings(id, Schedule::Cron(Box::new(cron))),
+                let (ctx2, job) = (shared.clone(), job.clone());
+                loops.push(Box::pin(run_loop(
+                    settings(id, Schedule::Cron(cron)),
                     rx,
                     shutdown.clone(),
                     move |_| {
                         let (ctx, job) = (ctx2.clone(), job.clone());
                         async move { job.check_base(&ctx).await.map(|d| d.outcome()) }
                     },
-                ));
+                )));
             }
             if let Some(a) = &img.artifact_source {
                 let id = artifact_id(&p.name, &img.name);
@@ -128,8 +174,8 @@ pub fn spawn_sources(
                 t.checks.insert(id.clone(), tx);
                 t.watches
                     .push((id.clone(), a.git.clone(), a.branch.clone()));
-                let (ctx2, job) = (ctx.clone(), job.clone());
-                tracker.spawn(run_loop(
+                let (ctx2, job) = (shared.clone(), job.clone());
+                loops.push(Box::pin(run_loop(
                     settings(id, Schedule::Every(a.poll)),
                     rx,
                     shutdown.clone(),
@@ -142,11 +188,11 @@ pub fn spawn_sources(
                                 .map(|d| d.outcome())
                         }
                     },
-                ));
+                )));
             }
         }
     }
-    Ok(t)
+    Ok(Sources { triggers: t, loops })
 }
 
 /// The source ids of a product's loops (chart source, base images, artifact sources).

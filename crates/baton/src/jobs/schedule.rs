@@ -23,8 +23,9 @@ use crate::store::events::Observation;
 pub enum Schedule {
     /// Every interval (polls).
     Every(Duration),
-    /// On a cron expression (5 or 6 fields, UTC).
-    Cron(Box<croner::Cron>),
+    /// On a cron expression (5 or 6 fields, UTC). Shared: a parsed cron holds ~5 KiB of
+    /// tables, and 10,000 sources usually name a handful of distinct expressions.
+    Cron(Arc<croner::Cron>),
 }
 
 /// Longest wait between retries of a failing source.
@@ -113,6 +114,39 @@ pub struct LoopSettings {
     pub store: Option<Store>,
     /// Scheduled runs are taken as turns shared with the other replicas (`None`: always run).
     pub turns: Option<Turns>,
+    /// Scheduled checks in flight across the daemon ([`CheckLimit`]; `None`: no limit).
+    pub limit: Option<CheckLimit>,
+    /// The store holds an error of this source from an earlier run
+    /// ([`Store::failing_sources`]): the first success clears it. Without one, a success
+    /// writes nothing.
+    pub recorded_error: bool,
+}
+
+/// How many scheduled checks of the whole daemon may run at once: [`CheckLimit::DEFAULT`].
+///
+/// Why a limit: every source has a loop of its own, and at start-up (and when many crons fire
+/// together) each would otherwise build its check at once: 10,000 checks in flight, each
+/// waiting for its registry's request permit while holding its buffers, a peak the allocator
+/// keeps. A check takes a permit before it is built, so what waits is only a queue entry.
+/// Triggers (webhooks, `sync`) do not take one: they run at once.
+#[derive(Debug, Clone)]
+pub struct CheckLimit(Arc<tokio::sync::Semaphore>);
+
+impl CheckLimit {
+    /// 64: four times a registry's default of 16 requests in flight, so a few registries and
+    /// git servers are kept busy while the rest wait in the queue.
+    pub const DEFAULT: usize = 64;
+
+    /// At most `n` scheduled checks at once.
+    pub fn new(n: usize) -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(n.max(1))))
+    }
+}
+
+impl Default for CheckLimit {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT)
+    }
 }
 
 /// Runs `check` at start, then on the schedule and whenever a trigger arrives, until
@@ -132,7 +166,7 @@ pub async fn run_loop<T, F, Fut>(
 {
     let mut failures = 0u32;
     let mut open = true;
-    let mut stale_error = true;
+    let mut stale_error = s.recorded_error;
     let mut due = s.clock.now();
     loop {
         let mut trigger = None;
@@ -151,7 +185,10 @@ pub async fn run_loop<T, F, Fut>(
         }
         if let (None, 0, Some(turns)) = (&trigger, failures, &s.turns) {
             let now = s.clock.now();
-            match turns.take(&s.source, now, s.schedule.next_after(now)).await {
+            // Boxed, like the check below: a future held across an await is part of the
+            // loop's own allocation for as long as the loop lives (see `check`).
+            let turn = Box::pin(turns.take(&s.source, now, s.schedule.next_after(now)));
+            match turn.await {
                 Ok(Turn::Mine) => {}
                 Ok(Turn::Taken(until)) => {
                     due = until;
@@ -163,22 +200,31 @@ pub async fn run_loop<T, F, Fut>(
                 }
             }
         }
+        let permit = match (&trigger, &s.limit) {
+            (None, Some(limit)) => tokio::select! {
+                _ = shutdown.cancelled() => return,
+                p = limit.0.acquire() => p.ok(),
+            },
+            _ => None,
+        };
+        // The check is boxed so that it takes memory only while it runs: inline, the largest
+        // check future (an HTTP request, a statement) would be part of every sleeping loop.
         let result = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = check(trigger) => r,
+            r = Box::pin(check(trigger)) => r,
         };
+        drop(permit);
         let now = s.clock.now();
         let wait = match result {
             Ok(outcome) => {
                 if stale_error && let Some(store) = &s.store {
-                    // Recovered (or first success of this process): clear the recorded error
-                    // (an empty value means "none").
+                    // Recovered: clear the recorded error (an empty value means "none").
                     let o = Observation {
                         source: format!("{}#error", s.source),
                         value: String::new(),
                         observed_at: now,
                     };
-                    if let Err(e) = store.record_observation(&o).await {
+                    if let Err(e) = Box::pin(store.record_observation(&o)).await {
                         tracing::warn!(source = %s.source, "cannot clear the error: {e}");
                     }
                 }
@@ -200,7 +246,7 @@ pub async fn run_loop<T, F, Fut>(
                         value: format!("{e:#}"),
                         observed_at: now,
                     };
-                    if let Err(e) = store.record_observation(&o).await {
+                    if let Err(e) = Box::pin(store.record_observation(&o)).await {
                         tracing::warn!(source = %s.source, "cannot record the error: {e}");
                     }
                 }
@@ -212,143 +258,5 @@ pub async fn run_loop<T, F, Fut>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Mutex;
-    use time::macros::datetime;
-
-    fn cron(expr: &str) -> croner::Cron {
-        crate::config::parse_cron(expr).unwrap()
-    }
-
-    #[test]
-    fn cron_checks_spread_over_the_first_half_of_the_interval() {
-        let every_minute = Schedule::Cron(Box::new(cron("* * * * *")));
-        let now = datetime!(2026-11-29 12:00:10 UTC);
-        let fire = datetime!(2026-11-29 12:01:00 UTC);
-        let mut offsets = Vec::new();
-        for i in 0..1000 {
-            let at = every_minute.next_check(&format!("base:p/i{i}"), now);
-            assert!(at >= fire && at < fire + Duration::from_secs(30), "{at}");
-            assert_eq!(at, every_minute.next_check(&format!("base:p/i{i}"), now));
-            offsets.push((at - fire).whole_seconds());
-        }
-        // Spread, not a burst: every 5-second slot of the first half gets some checks.
-        for slot in 0..6 {
-            let n = offsets.iter().filter(|o| **o / 5 == slot).count();
-            assert!((100..=240).contains(&n), "slot {slot}: {n} of 1000");
-        }
-        let every = Schedule::Every(Duration::from_secs(30));
-        assert_eq!(every.next_check("x", now), now + Duration::from_secs(30));
-    }
-
-    #[test]
-    fn next_fire_is_a_pure_function_of_now() {
-        let c = cron("*/15 * * * *");
-        assert_eq!(
-            next_fire(&c, datetime!(2026-11-29 12:00:00 UTC)),
-            Some(datetime!(2026-11-29 12:15:00 UTC))
-        );
-        assert_eq!(
-            next_fire(&c, datetime!(2026-11-29 12:14:59.5 UTC)),
-            Some(datetime!(2026-11-29 12:15:00 UTC))
-        );
-        assert_eq!(
-            next_fire(&c, datetime!(2026-11-29 23:59:00 UTC)),
-            Some(datetime!(2026-11-30 00:00:00 UTC))
-        );
-        let six = cron("30 0 3 * * *");
-        assert_eq!(
-            next_fire(&six, datetime!(2026-11-29 03:00:30 UTC)),
-            Some(datetime!(2026-11-30 03:00:30 UTC))
-        );
-    }
-
-    #[test]
-    fn error_delays_grow_are_jittered_and_bounded() {
-        let mut rng = rand::rng();
-        let minute = Duration::from_secs(60);
-        for _ in 0..200 {
-            let d1 = error_delay(minute, 1, &mut rng);
-            assert!(
-                d1 >= Duration::from_secs(5) && d1 <= Duration::from_secs(10),
-                "{d1:?}"
-            );
-            let d3 = error_delay(minute, 3, &mut rng);
-            assert!(
-                d3 >= Duration::from_secs(20) && d3 <= Duration::from_secs(40),
-                "{d3:?}"
-            );
-            let d20 = error_delay(minute, 20, &mut rng);
-            assert!(d20 >= Duration::from_secs(30) && d20 <= minute, "{d20:?}");
-            let long = error_delay(Duration::from_secs(3600), 30, &mut rng);
-            assert!(long <= MAX_ERROR_DELAY, "{long:?}");
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn cron_loop_fires_on_schedule_retries_errors_and_stops_on_shutdown() {
-        let t0 = datetime!(2026-11-29 12:00:05 UTC);
-        let clock = Clock::starting_at(t0);
-        type Calls = Vec<(OffsetDateTime, Option<u8>)>;
-        let calls: Arc<Mutex<Calls>> = Arc::default();
-        let metrics = Arc::new(Metrics::default());
-        let (tx, rx) = mpsc::channel(4);
-        let shutdown = CancellationToken::new();
-        let settings = LoopSettings {
-            source: "base-image:p/i".into(),
-            schedule: Schedule::Cron(Box::new(cron("*/15 * * * *"))),
-            clock: clock.clone(),
-            metrics: metrics.clone(),
-            store: None,
-            turns: None,
-        };
-        let (c, k, stop) = (calls.clone(), clock.clone(), shutdown.clone());
-        let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |t| {
-            let (c, k, stop) = (c.clone(), k.clone(), stop.clone());
-            async move {
-                let n = {
-                    let mut c = c.lock().unwrap();
-                    c.push((k.now(), t));
-                    c.len()
-                };
-                if n >= 5 {
-                    stop.cancel();
-                }
-                // The second check fails: the loop retries soon instead of waiting 15 min.
-                if n == 2 {
-                    anyhow::bail!("registry down");
-                }
-                Ok("unchanged")
-            }
-        }));
-        // Wait until the first (start-up) check ran, then trigger one by hand.
-        while calls.lock().unwrap().is_empty() {
-            tokio::task::yield_now().await;
-        }
-        tx.send(7).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(24 * 3600), task)
-            .await
-            .expect("the loop stops on shutdown")
-            .unwrap();
-        let calls = calls.lock().unwrap().clone();
-        let at: Vec<_> = calls.iter().map(|(t, _)| *t).collect();
-        assert_eq!(calls[0], (t0, None), "checks at start");
-        assert_eq!(calls[1], (t0, Some(7)), "a trigger checks at once");
-        // After the failure: a retry within [5, 10] s (first failure: 10 s with equal jitter),
-        // not at 12:15.
-        let retry = at[2] - at[1];
-        assert!(
-            retry >= time::Duration::seconds(5) && retry <= time::Duration::seconds(10),
-            "{retry:?}"
-        );
-        // Then each fire plus this source's fixed offset into the interval.
-        let off = spread("base-image:p/i", Duration::from_secs(900));
-        assert!(
-            off > Duration::ZERO && off < Duration::from_secs(450),
-            "{off:?}"
-        );
-        assert_eq!(at[3], datetime!(2026-11-29 12:15:00 UTC) + off);
-        assert_eq!(at[4], datetime!(2026-11-29 12:30:00 UTC) + off);
-    }
-}
+#[path = "schedule_tests.rs"]
+mod tests;

@@ -1,6 +1,8 @@
 //! Observations, delivered digests and events with their correlation ids
 //! (commit / base digest -> Jenkins queue id -> build -> Spinnaker event id -> execution).
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -141,18 +143,19 @@ impl Store {
         .transpose()
     }
 
-    /// Records what `source` saw, replacing the previous observation.
-    pub async fn record_observation(&self, o: &Observation) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO observations (source, value, observed_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (source) DO UPDATE SET value = excluded.value, observed_at = excluded.observed_at",
+    /// The sources whose last check failed: an `<source>#error` observation with a message
+    /// (a source that recovered has an empty one). Read once at start, so that a loop whose
+    /// source has no recorded error writes nothing when its first check succeeds.
+    pub async fn failing_sources(&self) -> Result<HashSet<String>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT source FROM observations WHERE source LIKE '%#error' AND value <> ''",
         )
-        .bind(&o.source)
-        .bind(&o.value)
-        .bind(millis(o.observed_at))
-        .execute(self.pool())
+        .fetch_all(self.pool())
         .await?;
-        Ok(())
+        Ok(rows
+            .into_iter()
+            .filter_map(|s| s.strip_suffix("#error").map(str::to_owned))
+            .collect())
     }
 
     /// Records a delivery to one environment, replacing the previous one.

@@ -6,6 +6,7 @@
 //! environment, the outbox ([`outbox`]) and events with their correlation ids ([`events`]);
 //! for several replicas, named [`leases`] and the [`replicas`] registry.
 
+mod batch;
 pub mod deliveries;
 pub mod events;
 pub mod followups;
@@ -32,6 +33,12 @@ pub enum StoreError {
     /// The database refused or could not be reached.
     #[error("state store: {0}")]
     Database(#[from] sqlx::Error),
+    /// A batched write ([`Store::record_observation`]) failed, for every row in it.
+    #[error("state store (batched write): {0}")]
+    Batch(#[source] std::sync::Arc<sqlx::Error>),
+    /// The writer committing this row's batch was stopped before it answered (shutdown).
+    #[error("state store: the batched write was interrupted")]
+    Interrupted,
     /// The URL is not one baton can use.
     #[error("state store URL {url:?}: {reason}")]
     Url {
@@ -104,6 +111,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     url: std::sync::Arc<str>,
+    batch: std::sync::Arc<batch::Batcher>,
 }
 
 /// The PostgreSQL channel an enqueue notifies so every replica's worker wakes.
@@ -134,6 +142,12 @@ impl Store {
                     if backend == Backend::Postgres {
                         sqlx::Executor::execute(&mut *conn, "SET statement_timeout = 30000")
                             .await?;
+                    } else {
+                        // 512 KiB of page cache per connection instead of SQLite's 2 MiB:
+                        // with 10,000 sources the 8 connections each cached most of the
+                        // observations table (9.5 MiB in all, measured); the pages stay in
+                        // the OS's file cache, which is a read away.
+                        sqlx::Executor::execute(&mut *conn, "PRAGMA cache_size = -512").await?;
                     }
                     Ok(())
                 })
@@ -150,6 +164,7 @@ impl Store {
             pool,
             backend,
             url: url.into(),
+            batch: Default::default(),
         })
     }
 
