@@ -1,33 +1,46 @@
 //! Several replicas under chaos (issue 12 proof): three real `baton serve` on one PostgreSQL
-//! from the rig, DEFAULT outbox settings (10 s lease), a slow Spinnaker stand-in (400 ms), the rig's git
-//! server behind a counting forwarder. 100 changes (80 `/built` reports to random replicas, 20
-//! values commits) while a random replica is killed with SIGKILL every ~5 s and restarted.
+//! from the rig, DEFAULT outbox settings (10 s lease), a slow Spinnaker stand-in (400 ms), the
+//! Jenkins stand-in (2 s builds), the rig's registry and its git server behind a counting
+//! forwarder. 100 changes (70 `/built` reports to random replicas, 20 values commits, 10
+//! base-image moves pushed to the registry ~4 s apart) while a random replica is killed with
+//! SIGKILL every ~5 s and restarted. A base move is owned work twice over: the Jenkins trigger
+//! in the outbox, then the build follow-up under its lease; each finished build reports its
+//! image through `/built` (`ha::builds`).
 //!
-//! Asserted: every image change reaches Spinnaker, in order, duplicates <= kills; the newest
-//! values reach it and every chart record is delivered or superseded by a newer one; each
+//! Asserted: every image change reaches Spinnaker, in order per reporter, duplicates <= kills
+//! (Spinnaker and Jenkins together); every base move is built, in order, and every build
+//! followed to its result; the newest values reach it and every chart record is delivered or
+//! superseded by a newer one; each
 //! record on the wire at a kill is delivered again within 20 s; the chart source is polled once
 //! per interval cluster-wide (<= 1.2x what one replica does) and never waits more than 20 s
 //! beyond its interval. `bench/run-ha` runs it longer (`HA_KILLS=30`, a slower Echo:
 //! `HA_ECHO_MS`) for the kill-to-redelivery percentiles in bench/README.md.
 
 mod daemon;
+mod flow;
 mod ha;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
+use std::sync::{Arc, Mutex};
+
 use baton::store::Store;
+use baton::store::events::base_image_source;
 use baton::store::outbox::State;
 use daemon::{digest, digest_of, post_built};
+use ha::builds::{self, FROM_BUILDS};
 use ha::dev_values;
 use rand::{Rng, SeedableRng};
 use testkit::rig::Rig;
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
 
 const REPLICAS: usize = 3;
-const BUILT: u32 = 80;
+const BUILT: u32 = 70;
 const COMMITS: u32 = 20;
+const MOVES: usize = 10;
+const MOVE_EVERY: Duration = Duration::from_secs(4);
 const POLL: Duration = Duration::from_secs(2);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,11 +86,37 @@ async fn three_replicas_survive_kill_9_every_5s() {
     let dir = tempfile::tempdir().unwrap();
     let poll = format!("{}s", POLL.as_secs());
     let file = ha::write_config(dir.path(), &db, gate.url(), &git_url, &helm.url, &poll);
+    // Builds take 4 s, so kills often land while a follow-up is held.
+    let jenkins = flow::fake_jenkins(builds::JOB, Duration::from_secs(4)).await;
+    let base_repo = format!("ha-{:08x}/base", rand::random::<u32>());
+    rig.push_image(&rig.registry, &base_repo, "1", "move-0")
+        .await
+        .unwrap();
+    let base = format!("{}/{base_repo}:1", rig.registry);
+    builds::use_base(&file, &jenkins.url(), &rig.registry, &base);
     let store = Store::open(&db).await.unwrap();
     let http = reqwest::Client::new();
 
     let mut replicas: Vec<testkit::baton::BatonProcess> =
         (0..REPLICAS).map(|_| daemon::start(&file)).collect();
+    let urls = Arc::new(Mutex::new(
+        replicas.iter().map(|r| r.url.clone()).collect::<Vec<_>>(),
+    ));
+    let reported = builds::report_builds(&jenkins, urls.clone());
+    // The base's first digest is the baseline (nothing built); moves start after it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store
+        .observation(&base_image_source(&base))
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "no baseline of {base}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut moves: Vec<String> = Vec::new();
+    let mut follows_caught = 0;
+    let mut last_move = Instant::now() - MOVE_EVERY;
     let started = Instant::now();
     let polls_from = SystemTime::now();
     let mut kills: Vec<(SystemTime, Vec<i64>)> = Vec::new();
@@ -85,8 +124,16 @@ async fn three_replicas_survive_kill_9_every_5s() {
     let total = BUILT + COMMITS;
     let spacing = Duration::from_millis(u64::from(kills_wanted) * 5000 / u64::from(total));
     let (mut built, mut commits) = (0u32, 0u32);
-    while built + commits < total {
-        if rng.random_range(0..total) < COMMITS && commits < COMMITS {
+    while built + commits < total || moves.len() < MOVES {
+        if moves.len() < MOVES && last_move.elapsed() >= MOVE_EVERY {
+            let seed = format!("move-{}", moves.len() + 1);
+            let d = rig
+                .push_image(&rig.registry, &base_repo, "1", &seed)
+                .await
+                .unwrap();
+            moves.push(d);
+            last_move = Instant::now();
+        } else if commits < COMMITS && (built == BUILT || rng.random_range(0..total) < COMMITS) {
             commits += 1;
             repo.commit(
                 "main",
@@ -107,8 +154,6 @@ async fn three_replicas_survive_kill_9_every_5s() {
                 }
             }
             built += 1;
-        } else {
-            continue;
         }
         if Instant::now() >= next_kill && (kills.len() as u32) < kills_wanted {
             next_kill = Instant::now() + Duration::from_secs(5);
@@ -117,27 +162,38 @@ async fn three_replicas_survive_kill_9_every_5s() {
             let id = ha::replica_of(&store, victim.pid())
                 .await
                 .expect("replica registered");
+            follows_caught += builds::follows_held_by(&store, &id).await;
             victim.kill9();
             let at = SystemTime::now();
             kills.push((at, ha::held_by(&store, &id).await));
             replicas.insert(i, daemon::start(&file));
+            *urls.lock().unwrap() = replicas.iter().map(|r| r.url.clone()).collect();
         }
         tokio::time::sleep(spacing).await;
     }
     // Everything reaches Spinnaker (bounded wait), then let stragglers land.
     let newest = base64::engine::general_purpose::STANDARD.encode(dev_values(COMMITS));
     // Each kill may hold a target for one lease (10 s) while its record waits to be taken over.
-    let deadline = Instant::now() + Duration::from_secs(60 + 12 * u64::from(kills_wanted));
+    let deadline = Instant::now() + Duration::from_secs(90 + 12 * u64::from(kills_wanted));
     loop {
         let (images, charts) = received(&gate);
         let distinct: std::collections::HashSet<_> = images.iter().collect();
         let newest_in = charts.iter().any(|b| b.contains(&newest));
-        if distinct.len() as u32 == BUILT && newest_in {
+        let builds = builds::check_builds(&jenkins, &moves);
+        let reports = reported.lock().unwrap().len();
+        let wanted = BUILT as usize + reports;
+        let followed = builds::followed(&store, &moves).await;
+        if distinct.len() == wanted
+            && newest_in
+            && builds.is_ok()
+            && reports >= MOVES
+            && followed == MOVES
+        {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "{} of {BUILT} image changes and newest values {newest_in} after {} kills; log:\n{}",
+            "{} of {wanted} image changes, newest values {newest_in}, builds {builds:?}, {followed} of {MOVES} followed to their result after {} kills; log:\n{}",
             distinct.len(),
             kills.len(),
             replicas[0].log()
@@ -156,26 +212,36 @@ async fn three_replicas_survive_kill_9_every_5s() {
     let (images, charts) = received(&gate);
     let records = store.list_records(None, 10_000).await.unwrap();
     let kills_n = kills.len() as u32;
-    // Image events: every change, in the order reported, duplicates <= kills.
+    // Image events: every change, in the order each reporter (the test, the builds) sent them.
+    let reported = reported.lock().unwrap().clone();
+    let number: HashMap<String, u32> = (0..BUILT)
+        .chain(reported.iter().copied())
+        .map(|n| (digest(n), n))
+        .collect();
     let mut first_seen = Vec::new();
     let mut per: HashMap<&str, u32> = HashMap::new();
     for d in &images {
         let c = per.entry(d).or_default();
         if *c == 0 {
-            first_seen.push(d.clone());
+            first_seen.push(number[d]);
         }
         *c += 1;
     }
+    let (ours, of_builds): (Vec<u32>, Vec<u32>) =
+        first_seen.iter().partition(|n| **n < FROM_BUILDS);
     assert_eq!(
-        first_seen,
-        (0..BUILT).map(digest).collect::<Vec<_>>(),
-        "order"
+        ours,
+        (0..BUILT).collect::<Vec<_>>(),
+        "order of /built reports"
     );
+    assert_eq!(of_builds, reported, "order of the builds' reports");
+    let build_duplicates = builds::check_builds(&jenkins, &moves).unwrap();
     let chart_records = records
         .iter()
         .filter(|r| r.target.contains(":chart:"))
         .count();
-    let duplicates = (images.len() - BUILT as usize)
+    let duplicates = build_duplicates
+        + (images.len() - BUILT as usize - reported.len())
         + charts.len().saturating_sub(
             records
                 .iter()
@@ -211,8 +277,14 @@ async fn three_replicas_survive_kill_9_every_5s() {
     }
     let arrivals = gate.requests();
     let mut redelivery = Vec::new();
+    let mut caught_triggers = 0;
     for (id, at) in &last_kill {
         let r = records.iter().find(|r| r.id == *id).unwrap();
+        // A Jenkins trigger caught on the wire: its build is checked above (every move built).
+        if r.kind == baton::outbox::JENKINS_BUILD {
+            caught_triggers += 1;
+            continue;
+        }
         if r.state == State::Superseded {
             continue;
         }
@@ -268,7 +340,8 @@ async fn three_replicas_survive_kill_9_every_5s() {
     // may resolve the head again); the values fetches are not counted.
     let one_replica = window.as_secs_f64() / POLL.as_secs_f64() + f64::from(COMMITS);
     println!(
-        "ha chaos: {REPLICAS} replicas, {total} changes, {kills_n} kills, {} image webhooks, {} chart webhooks ({chart_records} chart records), {duplicates} duplicates; kill-to-redelivery of {} in-flight records p50 {p50:?} p99 {p99:?} max {worst:?}; git ls-refs {git_polls} in {window:?} (one replica ~{one_replica:.0}), longest gap between polls {longest_gap:?} (interval {POLL:?}); took {ran_for:?}",
+        "ha chaos: {REPLICAS} replicas, {total} changes + {MOVES} base moves ({} builds), {kills_n} kills, {} image webhooks, {} chart webhooks ({chart_records} chart records), {duplicates} duplicates; {caught_triggers} Jenkins triggers and {follows_caught} build follow-ups caught by a kill; kill-to-redelivery of {} in-flight records p50 {p50:?} p99 {p99:?} max {worst:?}; git ls-refs {git_polls} in {window:?} (one replica ~{one_replica:.0}), longest gap between polls {longest_gap:?} (interval {POLL:?}); took {ran_for:?}",
+        builds::built_bases(&jenkins).len(),
         images.len(),
         charts.len(),
         redelivery.len()

@@ -3,6 +3,8 @@
 //! and what a kill left on the wire.
 #![allow(dead_code)]
 
+pub mod builds;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
