@@ -115,30 +115,30 @@ fn password(pg: &OwnPostgres) -> &str {
     creds.rsplit(':').next().unwrap()
 }
 
+/// The status of `GET path`, or `None` without an answer within `secs`.
+async fn status_of(http: &reqwest::Client, d: &BatonProcess, path: &str, secs: u64) -> Option<u16> {
+    let r = http
+        .get(format!("{}{path}", d.url))
+        .timeout(Duration::from_secs(secs))
+        .send()
+        .await;
+    r.ok().map(|r| r.status().as_u16())
+}
+
 /// Waits (at most `secs`) until `GET path` answers `status`; every `/healthz` on the way must
 /// answer 200 within 2 s.
 async fn wait_status(http: &reqwest::Client, d: &BatonProcess, path: &str, status: u16, secs: u64) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        let health = http
-            .get(format!("{}/healthz", d.url))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-            .map(|r| r.status().as_u16());
+        let health = status_of(http, d, "/healthz", 2).await;
         assert_eq!(
-            health.ok(),
+            health,
             Some(200),
             "/healthz stopped answering:\n{}",
             d.log()
         );
-        let got = http
-            .get(format!("{}{path}", d.url))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .map(|r| r.status().as_u16());
-        if got.as_ref().ok() == Some(&status) {
+        let got = status_of(http, d, path, 5).await;
+        if got == Some(status) {
             return;
         }
         assert!(

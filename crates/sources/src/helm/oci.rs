@@ -85,16 +85,8 @@ impl ChartWatch {
                 self.fetch_oci(client, &registry, &r, &head.digest, &shown, &version),
             )
             .await?;
-        Ok(ChartObservation {
-            repository: self.repository.clone(),
-            name: chart.name,
-            version: chart.version,
-            app_version: chart.app_version,
-            digest: chart.digest,
-            source: format!("oci://{}@{}", r.name(), head.digest),
-            index: None,
-            manifest_digest: Some(head.digest),
-        })
+        let source = format!("oci://{}@{}", r.name(), head.digest);
+        Ok(self.observed(chart, source, None, Some(head.digest)))
     }
 
     /// The chart of manifest `digest`: its layer downloaded (or from the cache) and checked.

@@ -148,16 +148,27 @@ impl ChartWatch {
                 self.accept(client, url.as_ref(), &tgz, &entry.version)
             })
             .await?;
-        Ok(ChartObservation {
+        Ok(self.observed(chart, url.to_string(), Some(validators), None))
+    }
+
+    /// The observation of an accepted `chart` from `source`.
+    pub(crate) fn observed(
+        &self,
+        chart: Chart,
+        source: String,
+        index: Option<IndexValidators>,
+        manifest_digest: Option<String>,
+    ) -> ChartObservation {
+        ChartObservation {
             repository: self.repository.clone(),
             name: chart.name,
             version: chart.version,
             app_version: chart.app_version,
             digest: chart.digest,
-            source: url.to_string(),
-            index: Some(validators),
-            manifest_digest: None,
-        })
+            source,
+            index,
+            manifest_digest,
+        }
     }
 
     /// Reads, checks and caches an archive; `Chart.yaml` must name this chart and version.
