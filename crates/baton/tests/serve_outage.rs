@@ -5,8 +5,8 @@
 //!   spaced by the configured backoff, measured on the stand-in's arrival times.
 //! - PostgreSQL (issue 12) is restarted under the daemon: `/healthz` keeps answering, `/readyz`
 //!   says not ready while it is down, a values commit pushed during the outage is delivered
-//!   after it, and the log says what happened. A PostgreSQL down at start is a clear error.
-//!   Each test runs a PostgreSQL of its own (`testkit::rig::postgres`), not the rig's shared one.
+//!   after it, and the log says what happened. It runs a PostgreSQL of its own
+//!   (`testkit::rig::postgres`), not the rig's shared one. (Down at start: `ha_guards`.)
 
 mod daemon;
 mod ha;
@@ -245,36 +245,5 @@ async fn a_postgres_restart_loses_nothing_and_the_daemon_resumes() {
     assert!(
         !log.contains(password(&pg)),
         "the password reached the log:\n{log}"
-    );
-}
-
-#[tokio::test]
-async fn a_postgres_down_at_start_is_a_clear_error() {
-    let mut pg = OwnPostgres::start_new().unwrap();
-    pg.stop().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = ha::write_config(
-        dir.path(),
-        pg.url(),
-        "http://127.0.0.1:9",
-        "http://127.0.0.1:9/c.git",
-        "http://127.0.0.1:9/charts",
-        "1m",
-    );
-    let started = Instant::now();
-    let (ok, err) = ha::serve_refused(&file);
-    assert!(!ok, "{err}");
-    assert!(err.contains(&pg.addr()), "names the database: {err}");
-    assert!(
-        err.contains("cannot reach the database") && err.contains("refused"),
-        "says why: {err}"
-    );
-    assert!(
-        !err.contains(password(&pg)),
-        "the password is hidden: {err}"
-    );
-    println!(
-        "down at start: refused after {:?}: {err}",
-        started.elapsed()
     );
 }

@@ -34,7 +34,7 @@ pub enum StoreError {
     /// No connection could be opened within the pool's wait; `cause` is what one direct
     /// attempt said (the pool's own error only says it timed out).
     #[error(
-        "cannot reach the database at {url} (waited {waited:?}): {cause}; check that it runs and that the URL's host, port, user and password are right"
+        "state store: cannot reach the database at {url} (waited {waited:?}): {cause}; check that it runs and that the URL's host, port, user and password are right"
     )]
     Unreachable {
         /// The URL, without password.
