@@ -27,12 +27,7 @@ const OUTAGE: u32 = 5;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_delays_but_loses_and_reorders_nothing() {
     baton::install_crypto_provider();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gate = FakeSpinnaker::builder()
-        .application("micro-gw")
-        .start(listener)
-        .await
-        .unwrap();
+    let gate = gate().await;
     // The outage: the next OUTAGE webhooks answer 503, then Gate is back.
     gate.set_fault(Fault {
         times: Some(OUTAGE),
@@ -107,6 +102,16 @@ async fn an_outage_delays_but_loses_and_reorders_nothing() {
         records.iter().all(|r| r["state"] == "delivered"),
         "{outbox}"
     );
+}
+
+/// The Gate stand-in for application `micro-gw`, on 127.0.0.1.
+async fn gate() -> FakeSpinnaker {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    FakeSpinnaker::builder()
+        .application("micro-gw")
+        .start(listener)
+        .await
+        .unwrap()
 }
 
 /// The password in the URL of `pg`.
@@ -187,12 +192,7 @@ async fn a_postgres_restart_loses_nothing_and_the_daemon_resumes() {
     baton::install_crypto_provider();
     let mut pg = OwnPostgres::start_new().unwrap();
     let (repo, helm, _) = ha::chart_fixtures(&rig, "db-outage");
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gate = FakeSpinnaker::builder()
-        .application("micro-gw")
-        .start(listener)
-        .await
-        .unwrap();
+    let gate = gate().await;
     let dir = tempfile::tempdir().unwrap();
     let file = ha::write_config(
         dir.path(),
