@@ -180,4 +180,9 @@ fn a_postgresql_that_does_not_answer_at_start_is_a_clear_error() {
         !err.contains("secret"),
         "the password stays out of errors: {err}"
     );
+    // The cause, not the pool's "timed out", and what to check.
+    assert!(
+        err.contains("cannot reach the database") && err.contains("Connection refused"),
+        "{err}"
+    );
 }

@@ -1,12 +1,18 @@
 //! Server limits on every route (issue 17 item 1), against the real `baton serve` binary with
 //! short limits: a slow body on `/hooks/github` gets a 408, slow headers and idle connections
 //! are closed, and past `max_connections` idle connections make room for `/healthz` with one
-//! log line, not one per accept.
+//! log line, not one per accept. A hostile Helm repository: a tar bomb chart is downloaded once,
+//! then skipped (across a restart) until the repository publishes another archive.
 
 mod daemon;
 
+use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::Digest as _;
 
 use testkit::baton::BatonProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -120,4 +126,132 @@ async fn idle_connections_past_the_cap_make_room_for_health_checks() {
         lines, 1,
         "one log line per interval, not per accept:\n{log}"
     );
+}
+
+/// A `.tgz` of chart `microgateway` 3.0.1 with `extra` zero bytes in one file.
+fn chart(extra: usize) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let meta = b"apiVersion: v2\nname: microgateway\nversion: 3.0.1\n".to_vec();
+    for (path, data) in [
+        ("microgateway/Chart.yaml", meta),
+        ("microgateway/zeros", vec![0; extra]),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, path, data.as_slice()).unwrap();
+    }
+    let mut gz = tar.into_inner().unwrap();
+    gz.flush().unwrap();
+    gz.finish().unwrap()
+}
+
+/// A Helm repository of one chart (swappable) that counts the GETs of each path.
+#[derive(Clone, Default)]
+struct HelmRepo {
+    files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    gets: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl HelmRepo {
+    fn publish(&self, base: &str, tgz: Vec<u8>) {
+        let index = format!(
+            "apiVersion: v1\nentries:\n  microgateway:\n    - name: microgateway\n      version: 3.0.1\n      digest: {}\n      urls: [{base}/microgateway-3.0.1.tgz]\n",
+            hex::encode(sha2::Sha256::digest(&tgz))
+        );
+        let mut f = self.files.lock().unwrap();
+        f.insert("/index.yaml".into(), index.into_bytes());
+        f.insert("/microgateway-3.0.1.tgz".into(), tgz);
+    }
+
+    fn gets(&self, path: &str) -> u32 {
+        self.gets.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    async fn start(&self) -> String {
+        let repo = self.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let repo = repo.clone();
+            async move {
+                *repo
+                    .gets
+                    .lock()
+                    .unwrap()
+                    .entry(uri.path().into())
+                    .or_default() += 1;
+                match repo.files.lock().unwrap().get(uri.path()) {
+                    Some(b) => (axum::http::StatusCode::OK, b.clone()),
+                    None => (axum::http::StatusCode::NOT_FOUND, Vec::new()),
+                }
+            }
+        });
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, app).await });
+        url
+    }
+
+    /// Waits (at most 30 s) until the index was read `n` more times than `from`.
+    async fn wait_index_reads(&self, from: u32, n: u32, d: &BatonProcess) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.gets("/index.yaml") < from + n {
+            assert!(Instant::now() < deadline, "index not polled:\n{}", d.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.gets("/index.yaml")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tar_bomb_chart_is_downloaded_once_not_on_every_poll() {
+    let Some(rig) = testkit::rig::Rig::for_test() else {
+        return;
+    };
+    let git = rig.new_git_repo("bomb-chart").unwrap();
+    git.commit(
+        "main",
+        &[("mgw/values-dev.yaml", Some(b"replicas: 1\n"))],
+        "v0",
+    )
+    .unwrap();
+    let helm = HelmRepo::default();
+    let base = helm.start().await;
+    let bomb = chart(50 << 20);
+    assert!(bomb.len() < 1 << 20, "a bomb: {} bytes", bomb.len());
+    helm.publish(&base, bomb);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(dir.path());
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "    images:",
+        &format!(
+            "    chart: {{repository: \"{base}\", name: microgateway, version: \"^3.0\"}}\n    chart_source: {{git: \"{}\", branch: main, dir: mgw, poll: 1s}}\n    images:",
+            git.http_url
+        ),
+    );
+    std::fs::write(&file, text).unwrap();
+
+    // Refused once with the cause, then skipped: polls read the index, never the archive again.
+    let d = daemon::start(&file);
+    let reads = helm.wait_index_reads(0, 5, &d).await;
+    assert_eq!(helm.gets("/microgateway-3.0.1.tgz"), 1, "{}", d.log());
+    let log = d.log();
+    let failed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("source check failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "one logged error:\n{log}");
+    assert!(failed[0].contains("compression ratio"), "{}", failed[0]);
+    // A restart remembers it (the state store keeps the refusal).
+    drop(d);
+    let d = daemon::start(&file);
+    let reads = helm.wait_index_reads(reads, 3, &d).await;
+    assert_eq!(helm.gets("/microgateway-3.0.1.tgz"), 1, "{}", d.log());
+    assert!(!d.log().contains("source check failed"), "{}", d.log());
+    // The repository publishes a good archive for the version: downloaded once and accepted.
+    helm.publish(&base, chart(0));
+    helm.wait_index_reads(reads, 3, &d).await;
+    assert_eq!(helm.gets("/microgateway-3.0.1.tgz"), 2, "{}", d.log());
+    assert!(!d.log().contains("source check failed"), "{}", d.log());
 }

@@ -157,6 +157,21 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A chart archive that failed the checks before (see `helm::RefusedArchive`), skipped
+    /// without downloading it again.
+    #[error(
+        "chart archive {name} {version}: refused at {at} ({reason}); not downloaded again until the repository publishes another archive for this version"
+    )]
+    RefusedBefore {
+        /// Chart name.
+        name: String,
+        /// Chart version.
+        version: String,
+        /// When it was refused (RFC 3339).
+        at: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// No chart version satisfies the constraint.
     #[error("chart {chart}: no version matches {constraint:?} (available: {available})")]
     NoMatchingVersion {
@@ -228,7 +243,8 @@ impl Error {
             Error::Yaml { .. }
             | Error::DigestMismatch { .. }
             | Error::TooLarge { .. }
-            | Error::UnsafeArchive { .. } => ErrorKind::InvalidContent,
+            | Error::UnsafeArchive { .. }
+            | Error::RefusedBefore { .. } => ErrorKind::InvalidContent,
             Error::Git { .. } => ErrorKind::Server,
         }
     }

@@ -8,6 +8,7 @@
 //! - [`git`]: fresh bare repos served by both git transports, commits and branch moves.
 //! - [`registry`]: pushing images and indexes through the registry upload API, digest lookups.
 //! - [`helm`]: Helm repositories of a test's own (classic folder + OCI namespace), publishing.
+//! - [`postgres`]: a PostgreSQL server of a test's own, to stop and start (database outages).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +20,7 @@ use anyhow::{Context, bail};
 pub mod git;
 pub mod helm;
 mod image;
+pub mod postgres;
 pub mod registry;
 
 pub use git::GitRepo;

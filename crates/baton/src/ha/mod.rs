@@ -127,18 +127,26 @@ pub fn spawn(
 
 async fn heartbeat(id: String, store: Store, clock: Clock, shutdown: CancellationToken) {
     let mut failures = 0u32;
+    let mut down_since = None;
     loop {
         let now = clock.now();
         match store.heartbeat(&id, now).await {
             Ok(()) => {
-                if failures > 0 {
-                    tracing::info!(replica = %id, "state store reachable again; heartbeat resumed");
+                if let Some(since) = down_since.take() {
+                    let down: OffsetDateTime = since;
+                    tracing::info!(replica = %id, down_for_s = (now - down).whole_seconds(), "state store reachable again; heartbeat resumed, waiting work proceeds");
                 }
                 failures = 0;
             }
             Err(e) => {
                 failures += 1;
-                tracing::warn!(replica = %id, failures, error = %e, "heartbeat failed; retrying");
+                if down_since.is_none() {
+                    down_since = Some(now);
+                    // One line that says what the operator sees and what to expect.
+                    tracing::error!(replica = %id, error = %e, "state store unreachable: /readyz answers 503, source checks, deliveries and follow-ups wait; nothing is lost, they resume when it answers");
+                } else {
+                    tracing::warn!(replica = %id, failures, error = %e, "heartbeat failed; state store still unreachable, retrying");
+                }
             }
         }
         let _ = store.forget_replicas(now - FORGET_AFTER).await;

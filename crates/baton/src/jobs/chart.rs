@@ -6,10 +6,11 @@ use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use baton_sources::CheckOutcome;
 use baton_sources::git::{FileState, Git, GitObservation, GitWatch};
-use baton_sources::helm::{ChartObservation, ChartWatch};
+use baton_sources::helm::{ChartObservation, ChartWatch, RefusedArchive};
 
 use super::context::JobContext;
 use super::policy::{self, ChartFacts, Decision, ValuesFile};
+use super::schedule::Repeated;
 use crate::config::model::{ChartDelivery, Product};
 use crate::outbox::Effect;
 use crate::store::events::{Correlation, Delivered};
@@ -41,6 +42,12 @@ pub fn chart_source_id(product: &str) -> String {
 /// The observation source id of a product's chart in its Helm repository.
 pub fn chart_repo_id(product: &str) -> String {
     format!("chart:{product}")
+}
+
+/// The observation id of the chart archive a product's chart check refused (the negative
+/// cache; JSON `null` when none).
+pub fn chart_refused_id(product: &str) -> String {
+    format!("chart-refused:{product}")
 }
 
 /// One product's chart sync: its git watch and chart watch.
@@ -100,12 +107,27 @@ impl ChartSync {
         };
         let (git_obs, moved) = git_obs;
         let last_chart: Option<ChartObservation> = ctx.last_json(&repo_id).await?;
-        let chart_obs = match self
+        // The negative cache: an archive that failed the checks is not downloaded again while
+        // the repository still offers it (kept in the store for restarts and replicas).
+        let refused_id = chart_refused_id(name);
+        let before: Option<RefusedArchive> = ctx
+            .last_json::<Option<RefusedArchive>>(&refused_id)
+            .await?
+            .flatten();
+        let mut refused = before.clone();
+        let report = self
             .chart
-            .check(&ctx.helm, last_chart.as_ref())
-            .await
-            .outcome
-        {
+            .check_remembering(&ctx.helm, last_chart.as_ref(), &mut refused)
+            .await;
+        if refused != before {
+            ctx.observe(&refused_id, serde_json::to_string(&refused)?)
+                .await?;
+        }
+        let chart_obs = match report.outcome {
+            // Skipped again: the refusal was logged and recorded when it was made.
+            CheckOutcome::Error { message, .. } if refused.is_some() && refused == before => {
+                return Err(Repeated(format!("chart of {name}: {message}")).into());
+            }
             CheckOutcome::Error { message, .. } => bail!("chart of {name}: {message}"),
             CheckOutcome::Changed { new, .. } | CheckOutcome::Unchanged { current: new } => new,
         };

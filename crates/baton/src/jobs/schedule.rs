@@ -28,6 +28,19 @@ pub enum Schedule {
     Cron(Arc<croner::Cron>),
 }
 
+/// A check failure already logged and recorded in the same words (a chart archive the negative
+/// cache skips): the loop logs it at debug level instead of warning on every poll.
+#[derive(Debug)]
+pub struct Repeated(pub String);
+
+impl std::fmt::Display for Repeated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Repeated {}
+
 /// Longest wait between retries of a failing source.
 pub const MAX_ERROR_DELAY: Duration = Duration::from_secs(300);
 
@@ -239,7 +252,11 @@ pub async fn run_loop<T, F, Fut>(
                 failures = failures.saturating_add(1);
                 stale_error = true;
                 s.metrics.source_check(&s.source, "error", now);
-                tracing::warn!(source = %s.source, failures, "source check failed: {e:#}");
+                if e.downcast_ref::<Repeated>().is_some() {
+                    tracing::debug!(source = %s.source, failures, "source check failed again: {e:#}");
+                } else {
+                    tracing::warn!(source = %s.source, failures, "source check failed: {e:#}");
+                }
                 if let Some(store) = &s.store {
                     let o = Observation {
                         source: format!("{}#error", s.source),

@@ -39,6 +39,19 @@ pub enum StoreError {
     /// The writer committing this row's batch was stopped before it answered (shutdown).
     #[error("state store: the batched write was interrupted")]
     Interrupted,
+    /// No connection could be opened within the pool's wait; `cause` is what one direct
+    /// attempt said (the pool's own error only says it timed out).
+    #[error(
+        "state store: cannot reach the database at {url} (waited {waited:?}): {cause}; check that it runs and that the URL's host, port, user and password are right"
+    )]
+    Unreachable {
+        /// The URL, without password.
+        url: String,
+        /// How long the pool waited.
+        waited: Duration,
+        /// The direct attempt's error.
+        cause: String,
+    },
     /// The URL is not one baton can use.
     #[error("state store URL {url:?}: {reason}")]
     Url {
@@ -117,6 +130,21 @@ pub struct Store {
 /// The PostgreSQL channel an enqueue notifies so every replica's worker wakes.
 pub const OUTBOX_CHANNEL: &str = "baton_outbox";
 
+/// Why no connection opened within `waited`: one direct attempt (at most 5 s) names the cause.
+async fn unreachable(url: &str, waited: Duration) -> StoreError {
+    let attempt = <sqlx::AnyConnection as sqlx::Connection>::connect(url);
+    let cause = match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+        Ok(Err(e)) => e.to_string(),
+        Ok(Ok(_)) => "it answered a second attempt; try again".into(),
+        Err(_) => "no answer within 5 s".into(),
+    };
+    StoreError::Unreachable {
+        url: redact(url),
+        waited,
+        cause,
+    }
+}
+
 impl Store {
     /// Connects with default pool settings and applies migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
@@ -153,7 +181,14 @@ impl Store {
                 })
             })
             .connect(&url)
-            .await?;
+            .await
+            .map_err(StoreError::from);
+        let pool = match pool {
+            Err(StoreError::Database(sqlx::Error::PoolTimedOut)) => {
+                return Err(unreachable(&url, settings.acquire_timeout).await);
+            }
+            other => other?,
+        };
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode=WAL")
                 .execute(&pool)

@@ -3,6 +3,8 @@
 //! and what a kill left on the wire.
 #![allow(dead_code)]
 
+pub mod builds;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -201,4 +203,82 @@ pub fn percentile(d: &mut [Duration], p: usize) -> Duration {
         return Duration::ZERO;
     }
     d[((d.len() - 1) * p).div_ceil(100)]
+}
+
+/// ls-refs polls of the git server the forwarder saw from `from` to `until`, and the longest
+/// gap between two polls from `from` on.
+pub fn polls(seen: &Seen, from: SystemTime, until: SystemTime) -> (usize, Duration) {
+    let mut times: Vec<SystemTime> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, m, p)| *t >= from && m == "POST ls-refs" && p.contains("git-upload-pack"))
+        .map(|(t, _, _)| *t)
+        .collect();
+    times.sort();
+    let count = times.iter().filter(|t| **t <= until).count();
+    let longest_gap = times
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).unwrap_or_default())
+        .max()
+        .unwrap_or_default();
+    (count, longest_gap)
+}
+
+/// Image digests and chart bodies Echo accepted (200), in arrival order.
+pub fn received(gate: &testkit::spinnaker::FakeSpinnaker) -> (Vec<String>, Vec<String>) {
+    let mut images = Vec::new();
+    let mut charts = Vec::new();
+    for r in gate.requests() {
+        if r.method != "POST" || r.status != 200 {
+            continue;
+        }
+        if r.path == "/webhooks/webhook/image" {
+            images.push(crate::daemon::digest_of(&r.body));
+        } else if r.path == "/webhooks/webhook/chart" {
+            charts.push(String::from_utf8_lossy(&r.body).into_owned());
+        }
+    }
+    (images, charts)
+}
+
+/// Kill-to-redelivery samples: for each kill and each Spinnaker record the killed replica had
+/// on the wire, the time until Echo received it again (one sample per kill and record: a
+/// record caught again while it is redelivered had arrived). Also returns how many Jenkins
+/// triggers the kills caught (their builds are checked by [`builds::check_builds`]).
+pub fn redeliveries(
+    kills: &[(SystemTime, Vec<i64>)],
+    records: &[baton::store::outbox::Record],
+    gate: &testkit::spinnaker::FakeSpinnaker,
+) -> (Vec<Duration>, usize) {
+    let arrivals = gate.requests();
+    let mut redelivery = Vec::new();
+    let mut caught_triggers = 0;
+    for (at, id) in kills
+        .iter()
+        .flat_map(|(at, ids)| ids.iter().map(move |id| (at, id)))
+    {
+        let r = records.iter().find(|r| r.id == *id).unwrap();
+        if r.kind == baton::outbox::JENKINS_BUILD {
+            caught_triggers += 1;
+            continue;
+        }
+        if r.state == baton::store::outbox::State::Superseded {
+            continue;
+        }
+        let again = arrivals
+            .iter()
+            .filter(|q| q.method == "POST" && q.received_at > *at)
+            .filter(|q| {
+                serde_json::from_slice::<serde_json::Value>(&q.body)
+                    .ok()
+                    .as_ref()
+                    == Some(&r.payload["body"])
+            })
+            .map(|q| q.received_at)
+            .min()
+            .expect("an in-flight record reached Echo again");
+        redelivery.push(again.duration_since(*at).unwrap_or_default());
+    }
+    (redelivery, caught_triggers)
 }

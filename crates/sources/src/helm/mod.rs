@@ -6,11 +6,13 @@
 //! - [`archive`]: safe `.tgz` reading and `Chart.yaml`.
 //! - [`ChartWatch`] + [`HelmClient`]: the check (conditional index GET or manifest HEAD),
 //!   digest-verified download and the local cache keyed by digest.
+//! - `refused`: the negative cache of archives that failed the checks ([`RefusedArchive`]).
 
 pub mod archive;
 mod client;
 pub mod index;
 mod oci;
+mod refused;
 mod scan;
 pub mod version;
 mod watch;
@@ -20,6 +22,7 @@ pub use client::{
     HelmClient, HelmCredentialConfig, HelmLimits, HelmRequestCounts, IndexValidators,
 };
 pub use index::{ChartEntry, parse_index};
+pub use refused::RefusedArchive;
 pub use version::{VersionSpec, select};
 pub use watch::{Chart, ChartObservation, ChartWatch};
 

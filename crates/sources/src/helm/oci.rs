@@ -2,11 +2,12 @@
 
 use serde::Deserialize;
 
+use super::refused::Guard;
 use super::version::{VersionSpec, select};
-use super::watch::{ChartObservation, ChartWatch};
+use super::watch::{Chart, ChartObservation, ChartWatch};
 use super::{HELM_CHART_LAYER_MEDIA_TYPE, HELM_CONFIG_MEDIA_TYPE, HelmClient};
 use crate::Error;
-use crate::registry::ImageReference;
+use crate::registry::{ImageReference, RegistryClient};
 
 #[derive(Deserialize)]
 struct Manifest {
@@ -30,6 +31,7 @@ impl ChartWatch {
         client: &HelmClient,
         spec: &VersionSpec,
         last: Option<&ChartObservation>,
+        guard: &mut Guard,
     ) -> Result<ChartObservation, Error> {
         let base = self
             .repository
@@ -73,18 +75,41 @@ impl ChartWatch {
         {
             return Ok(l.clone());
         }
-        let (body, _, _) = registry.get_manifest(&r.repository, &head.digest).await?;
+        guard.skip(self, &version, &head.digest)?;
         let shown = format!("oci://{}:{tag}", r.name());
+        let chart = guard
+            .fetch(
+                self,
+                &version,
+                head.digest.clone(),
+                self.fetch_oci(client, &registry, &r, &head.digest, &shown, &version),
+            )
+            .await?;
+        let source = format!("oci://{}@{}", r.name(), head.digest);
+        Ok(self.observed(chart, source, None, Some(head.digest)))
+    }
+
+    /// The chart of manifest `digest`: its layer downloaded (or from the cache) and checked.
+    async fn fetch_oci(
+        &self,
+        client: &HelmClient,
+        registry: &RegistryClient,
+        r: &ImageReference,
+        digest: &str,
+        shown: &str,
+        version: &str,
+    ) -> Result<Chart, Error> {
+        let (body, _, _) = registry.get_manifest(&r.repository, digest).await?;
         let de = &mut serde_json::Deserializer::from_slice(&body);
         let m: Manifest = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
-            url: shown.clone(),
+            url: shown.to_owned(),
             what: "chart manifest",
             path: e.path().to_string(),
             source: e.into_inner(),
         })?;
         if m.config.media_type != HELM_CONFIG_MEDIA_TYPE {
             return Err(Error::InvalidResponse {
-                url: shown,
+                url: shown.to_owned(),
                 reason: format!(
                     "config media type {:?} is not a Helm chart",
                     m.config.media_type
@@ -96,7 +121,7 @@ impl ChartWatch {
             .iter()
             .find(|l| l.media_type == HELM_CHART_LAYER_MEDIA_TYPE)
             .ok_or_else(|| Error::InvalidResponse {
-                url: shown.clone(),
+                url: shown.to_owned(),
                 reason: format!("no {HELM_CHART_LAYER_MEDIA_TYPE} layer"),
             })?;
         let limit = client.limits.archive.max_compressed;
@@ -114,16 +139,6 @@ impl ChartWatch {
                     .await?
             }
         };
-        let chart = self.accept(client, &shown, &tgz, &version)?;
-        Ok(ChartObservation {
-            repository: self.repository.clone(),
-            name: chart.name,
-            version: chart.version,
-            app_version: chart.app_version,
-            digest: chart.digest,
-            source: format!("oci://{}@{}", r.name(), head.digest),
-            index: None,
-            manifest_digest: Some(head.digest),
-        })
+        self.accept(client, shown, &tgz, version)
     }
 }

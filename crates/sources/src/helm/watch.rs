@@ -6,6 +6,7 @@ use url::Url;
 
 use super::archive::read_chart;
 use super::client::{HelmClient, IndexFetch, IndexValidators};
+use super::refused::Guard;
 use super::version::{VersionSpec, select};
 use crate::http::sha256_digest;
 use crate::{CheckReport, Error};
@@ -68,12 +69,7 @@ impl ChartWatch {
         client: &HelmClient,
         last: Option<&ChartObservation>,
     ) -> CheckReport<ChartObservation> {
-        CheckReport::timed(
-            last,
-            |old, new| old.digest == new.digest && old.version == new.version,
-            self.observe(client, last),
-        )
-        .await
+        self.check_remembering(client, last, &mut None).await
     }
 
     /// One observation, downloading (into the cache) only when the selection changed.
@@ -82,10 +78,21 @@ impl ChartWatch {
         client: &HelmClient,
         last: Option<&ChartObservation>,
     ) -> Result<ChartObservation, Error> {
+        self.observe_guarded(client, last, &mut Guard::default())
+            .await
+    }
+
+    /// [`ChartWatch::observe`] that skips (and remembers) archives failing the checks.
+    pub(crate) async fn observe_guarded(
+        &self,
+        client: &HelmClient,
+        last: Option<&ChartObservation>,
+        guard: &mut Guard,
+    ) -> Result<ChartObservation, Error> {
         let spec = VersionSpec::parse(&self.version)?;
         let last = last.filter(|l| l.repository == self.repository);
         if self.repository.starts_with("oci://") {
-            return self.observe_oci(client, &spec, last).await;
+            return self.observe_oci(client, &spec, last, guard).await;
         }
         let repo = repo_url(&self.repository)?;
         let index_url = repo
@@ -130,18 +137,38 @@ impl ChartWatch {
             url: index_url.clone(),
             reason: format!("bad chart URL {raw_url:?}: {e}"),
         })?;
-        let tgz = client.download(&repo, &url, want_hex.as_deref()).await?;
-        let chart = self.accept(client, url.as_ref(), &tgz, &entry.version)?;
-        Ok(ChartObservation {
+        let key = match &want_hex {
+            Some(hex) => format!("sha256:{hex}"),
+            None => format!("{url} created {}", entry.created.as_deref().unwrap_or("-")),
+        };
+        guard.skip(self, &entry.version, &key)?;
+        let chart = guard
+            .fetch(self, &entry.version, key, async {
+                let tgz = client.download(&repo, &url, want_hex.as_deref()).await?;
+                self.accept(client, url.as_ref(), &tgz, &entry.version)
+            })
+            .await?;
+        Ok(self.observed(chart, url.to_string(), Some(validators), None))
+    }
+
+    /// The observation of an accepted `chart` from `source`.
+    pub(crate) fn observed(
+        &self,
+        chart: Chart,
+        source: String,
+        index: Option<IndexValidators>,
+        manifest_digest: Option<String>,
+    ) -> ChartObservation {
+        ChartObservation {
             repository: self.repository.clone(),
             name: chart.name,
             version: chart.version,
             app_version: chart.app_version,
             digest: chart.digest,
-            source: url.to_string(),
-            index: Some(validators),
-            manifest_digest: None,
-        })
+            source,
+            index,
+            manifest_digest,
+        }
     }
 
     /// Reads, checks and caches an archive; `Chart.yaml` must name this chart and version.
