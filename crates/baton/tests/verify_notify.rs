@@ -211,7 +211,8 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
     apply(&file);
     let ev = built(&d).await;
 
-    // The verifier marks the event, then notes it and counts it: wait for all three.
+    // The verifier records the outcome and its note together, then counts it: the event is
+    // never seen unmatched without its note.
     let metric = "baton_verifications_total{product=\"micro-gw\",outcome=\"unmatched\"}";
     let note = format!("unmatched: {PIPELINE} did not start");
     let e = wait_for(
@@ -220,11 +221,16 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
         || async {
             let e = event(&d, &ev).await;
             let noted = e["detail"].as_str().is_some_and(|t| t.contains(&note));
+            assert!(
+                e["delivery"] != "unmatched" || noted,
+                "unmatched without its note: {e}"
+            );
             let counted = d.api().metric(metric).await == 1.0;
-            (e["delivery"] == "unmatched" && noted && counted).then_some(e)
+            (noted && counted).then_some(e)
         },
     )
     .await;
+    assert_eq!(e["delivery"], "unmatched", "{e}");
     assert!(
         fake.executions(APP).is_empty(),
         "Echo's cache did not have the pipeline yet"

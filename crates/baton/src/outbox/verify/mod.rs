@@ -313,11 +313,13 @@ impl Verifier {
             .await;
     }
 
+    /// Records the outcome with its note on the event (one transaction, so the event never
+    /// shows the outcome without the note), then counts it.
     async fn settle(&self, v: &Verification, state: &str, missing: Option<&str>, note: &str) {
         let now = OffsetDateTime::now_utc();
         match self
             .store
-            .finish_verification(&v.event_id, state, missing, now)
+            .finish_verification(&v.event_id, state, missing, note, now)
             .await
         {
             Ok(true) => {
@@ -325,9 +327,6 @@ impl Verifier {
                     tracing::info!(event = %v.event_id, "{note}");
                 } else {
                     tracing::warn!(event = %v.event_id, "{note}");
-                }
-                if let Err(e) = self.store.note_event(&v.event_id, note).await {
-                    tracing::warn!(event = %v.event_id, error = %e, "cannot note the verification on the event");
                 }
                 if let Some(m) = &self.metrics {
                     m.verification(&v.application, state);
