@@ -9,6 +9,7 @@ pub mod deliverers;
 pub mod follow;
 pub mod jenkins;
 pub mod keys;
+pub mod leased;
 pub mod notices;
 pub mod notify;
 pub mod policy;

@@ -65,14 +65,19 @@ pub fn of_event(e: &Event) -> Option<Notice> {
         (_, false) => detail,
         (_, true) => format!("{} event {}", e.kind, e.id),
     };
-    Some(Notice {
+    Some(about(e, kind, summary, fields))
+}
+
+/// A notice of `kind` about event `e` (its subject: one notice per event and kind).
+fn about(e: &Event, kind: &str, summary: String, fields: BTreeMap<String, String>) -> Notice {
+    Notice {
         kind: kind.to_owned(),
         product: e.product.clone(),
         event: Some(e.id.clone()),
         subject: e.id.clone(),
         summary,
         fields,
-    })
+    }
 }
 
 /// The `judgment_given` or `judgment_stopped` notice of a `promote` event, read through the
@@ -103,14 +108,7 @@ fn judgment(e: &Event) -> Option<Notice> {
             fields.insert(key.to_owned(), v);
         }
     }
-    Some(Notice {
-        kind: kind.to_owned(),
-        product: e.product.clone(),
-        event: Some(e.id.clone()),
-        subject: e.id.clone(),
-        summary,
-        fields,
-    })
+    Some(about(e, kind, summary, fields))
 }
 
 /// The artifact a webhook body carries, in one line.
