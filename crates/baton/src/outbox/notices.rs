@@ -27,9 +27,6 @@ use crate::store::events::Event;
 /// How far back events are turned into notices.
 pub const WINDOW: Duration = Duration::from_secs(6 * 3600);
 
-/// How often the watcher looks (with ±20 % jitter).
-const EVERY: Duration = Duration::from_secs(15);
-
 /// The notice an event gives, if any.
 pub fn of_event(e: &Event) -> Option<Notice> {
     let c = &e.correlation;
@@ -127,11 +124,12 @@ pub fn artifact(body: &Value) -> Option<String> {
     }
 }
 
-/// Looks every [`EVERY`] until `shutdown`.
+/// Looks every `every` (`notifications.check_every`, with ±20 % jitter) until `shutdown`.
 pub async fn watch(
     notifier: Notifier,
     store: Store,
     promoter: Option<Arc<Promoter>>,
+    every: Duration,
     shutdown: CancellationToken,
 ) {
     let mut done: HashSet<String> = HashSet::new();
@@ -156,7 +154,7 @@ pub async fn watch(
             }
             Err(e) => tracing::warn!(error = %e, "notifications: cannot read recent events"),
         }
-        let sleep = EVERY.mul_f64(rand::rng().random_range(0.8..1.2));
+        let sleep = every.mul_f64(rand::rng().random_range(0.8..1.2));
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = tokio::time::sleep(sleep) => {}
