@@ -51,7 +51,7 @@ enum Look {
 
 impl Verifier {
     /// A verifier asking `gate`, with the store's work, woken by `wake`
-    /// ([`DeliveryChecks::from_config`]'s signal).
+    /// ([`super::DeliveryChecks::from_config`]'s signal).
     pub fn new(gate: Client, store: Store, wake: Arc<Notify>) -> Self {
         Self {
             gate,

@@ -3,7 +3,7 @@
 //! head holds back its own target only. Outcomes go through the retry policy.
 //!
 //! Outcomes (delivered, waiting, retry, dead, with their metrics and the `delivery_dead`
-//! notice) are recorded in [`outcome`].
+//! notice) are recorded in `outcome`.
 //!
 //! A claim is a short lease (default 10 s) that the loop renews every third of it while the
 //! delivery runs, so a crashed worker's record is due again within one lease, on whichever
