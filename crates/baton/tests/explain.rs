@@ -304,12 +304,13 @@ async fn unmatched_and_waiting_say_which_pipeline_and_why() {
         })
         .await
         .unwrap();
-    assert!(
-        store
-            .finish_verification(&ev, "unmatched", Some("mgw-deploy-dev"), now)
-            .await
-            .unwrap()
-    );
+    let note = "unmatched: mgw-deploy-dev did not start";
+    let finish = || store.finish_verification(&ev, "unmatched", Some("mgw-deploy-dev"), note, now);
+    assert!(finish().await.unwrap());
+    // The note came with the outcome (one transaction); a second finish adds nothing.
+    assert!(!finish().await.unwrap());
+    let detail = store.event(&ev).await.unwrap().unwrap().correlation.detail;
+    assert_eq!(detail.unwrap().matches(note).count(), 1);
     let (text, v) = chart_source(&store, Some(&gate)).await;
     assert_eq!(v["verdict"], "unmatched", "{v}");
     assert_eq!(v["missing"], json!(["mgw-deploy-dev"]));

@@ -67,6 +67,15 @@ pub fn render(v: &Value) -> String {
             s(&d["finished_at"]),
         ));
     }
+    out.push_str("\nVERIFICATION (the stage that ends each execution and gates promotion)\n");
+    for e in envs {
+        out.push_str(&format!(
+            "{:10} newest {}; last success {}\n",
+            s(&e["name"]),
+            verified(&e["newest"], "id"),
+            verified(&e["last_success"], "execution_id"),
+        ));
+    }
     out.push_str("\nJUDGMENTS AND PROMOTION\n");
     for e in envs {
         let name = s(&e["name"]);
@@ -106,6 +115,19 @@ pub fn render(v: &Value) -> String {
     out
 }
 
+/// `execution ID: RESULT` of an execution (its id under `id_key`), or `-` without one.
+fn verified(x: &Value, id_key: &str) -> String {
+    let Some(id) = x[id_key].as_str() else {
+        return "-".to_owned();
+    };
+    let result = match s(&x["verification"]) {
+        "NOT_RUN" => "not run",
+        "NO_STAGE" => "no verification stage",
+        other => other,
+    };
+    format!("{id}: {result}")
+}
+
 fn state(api: &str) -> &str {
     match api {
         "waiting" => "waiting for judgment",
@@ -124,21 +146,31 @@ mod tests {
     fn refusals_and_waiting_judgments_are_spelled_out() {
         let v = serde_json::json!({"product": "micro-gw", "as_of": "2026-12-01T10:00:00Z", "gate_error": null,
             "environments": [
-              {"name": "dev", "state": "deployed", "image": null,
-               "last_success": {"execution_id": "01DEV", "finished_at": "2026-12-01T09:00:00Z",
+              {"name": "dev", "state": "failed", "image": null,
+               "newest": {"id": "01DEV2", "verification": "TERMINAL"},
+               "last_success": {"execution_id": "01DEV", "finished_at": "2026-12-01T09:00:00Z", "verification": "SUCCEEDED",
                  "chart": {"name": "microgateway", "version": "3.0.1-1", "digest": format!("sha256:{}", "a".repeat(64))},
                  "values_digest": format!("sha256:{}", "b".repeat(64))},
                "pending_judgment": null, "running": null,
                "promotion": {"allowed": false, "reason": "nothing waits for a judgment in micro-gw-deploy-dev"}},
-              {"name": "prod", "state": "waiting", "last_success": null, "image": null, "running": null,
+              {"name": "prod", "state": "waiting", "last_success": null, "image": null,
+               "newest": {"id": "01PROD", "verification": "NOT_RUN"}, "running": null,
                "pending_judgment": {"execution_id": "01PROD", "since": "2026-12-01T09:30:00Z",
                  "artifact": {"chart": {"name": "microgateway", "version": "3.0.1-2", "digest": null}}},
                "promotion": {"allowed": false, "reason": "staging has no SUCCEEDED execution of chart microgateway"}}]});
         let text = render(&v);
         assert!(
             text.contains(
-                "dev        deployed               microgateway 3.0.1-1 sha256:aaaaaaaaaaaa"
+                "dev        failed                 microgateway 3.0.1-1 sha256:aaaaaaaaaaaa"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains("dev        newest 01DEV2: TERMINAL; last success 01DEV: SUCCEEDED\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("prod       newest 01PROD: not run; last success -\n"),
             "{text}"
         );
         assert!(text.contains(

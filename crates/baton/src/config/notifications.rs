@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -28,13 +29,37 @@ pub const KINDS: &[&str] = &[
 ];
 
 /// The `notifications:` section.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notifications {
     /// Receivers, each with the event kinds it wants.
     #[serde(default)]
     pub targets: Vec<NotifyTarget>,
+    /// How often baton looks for what to tell (with ±20 % jitter): judgments that wait (one
+    /// Gate call per product, only while a target wants `judgment_waiting`) and recent events
+    /// (judgments given or stopped, rebuild results, other event kinds). `event_unmatched`
+    /// and `delivery_dead` are sent when they happen. Between 1s and 10m.
+    #[serde(default = "default_check_every", with = "humantime_serde")]
+    #[schemars(with = "super::docs::HumanDuration")]
+    pub check_every: Duration,
 }
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            targets: Vec::new(),
+            check_every: default_check_every(),
+        }
+    }
+}
+
+fn default_check_every() -> Duration {
+    Duration::from_secs(15)
+}
+
+/// The range `notifications.check_every` must be in.
+const CHECK_EVERY: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(600);
 
 /// One receiver of notifications.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -87,6 +112,15 @@ super::model::named_variants!(NotifyKind {
 
 /// Checks the section without reading secrets: names, URLs, one URL source per target.
 pub(super) fn validate(n: &Notifications, out: &mut Vec<Problem>) {
+    if !CHECK_EVERY.contains(&n.check_every) {
+        out.push(Problem::new(
+            "notifications.check_every",
+            format!(
+                "{} is out of range: give a duration between 1s and 10m",
+                humantime::format_duration(n.check_every)
+            ),
+        ));
+    }
     let mut names = HashSet::new();
     for (i, t) in n.targets.iter().enumerate() {
         let at = |key: &str| format!("notifications.targets[{i}].{key}");

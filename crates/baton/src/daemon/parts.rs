@@ -229,6 +229,7 @@ impl Parts {
                 n,
                 self.store.clone(),
                 self.promoter.clone(),
+                self.ctx.config.config.notifications.check_every,
                 shutdown.clone(),
             );
             tracker.spawn(watch);

@@ -23,21 +23,21 @@
 //! follow-up at once through the cancellation token; nothing is lost.
 //!
 //! With several replicas each follow-up is one replica's: it holds the named lease
-//! `follow:<event>` (default 10 s), renewed every third of it while it follows. A killed
+//! `follow:<event>` (default 10 s), renewed every third of it while it follows (the loop is
+//! [`super::leased::LeasedWork`], shared with the delivery verifier). A killed
 //! replica's follow-ups are taken over at the next rescan after its leases run out (within
 //! about 15 s at the defaults); a replica that loses a lease (a long stall) stops that follow-up before it
 //! records anything.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use jenkins_client::{JenkinsClient, JobPath, WaitOptions};
 use rand::Rng;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::leased::{LeasedWork, Leases};
 use crate::store::Store;
 use crate::store::events::Correlation;
 use crate::store::followups::PendingBuild;
@@ -70,6 +70,12 @@ impl Default for FollowSettings {
     }
 }
 
+/// The lease of each follow-up: `follow:<event>`.
+const LEASES: Leases = Leases {
+    prefix: "follow:",
+    what: "follow-up",
+};
+
 /// Follows delivered Jenkins triggers to their build results.
 #[derive(Debug)]
 pub struct BuildFollower {
@@ -78,13 +84,6 @@ pub struct BuildFollower {
     wake: Arc<Notify>,
     settings: FollowSettings,
     owner: String,
-}
-
-/// The follow-ups this replica runs, each with the token that stops it.
-type Following = Arc<Mutex<HashMap<String, CancellationToken>>>;
-
-fn lease_name(event: &str) -> String {
-    format!("follow:{event}")
 }
 
 impl BuildFollower {
@@ -111,116 +110,27 @@ impl BuildFollower {
         self
     }
 
-    /// Renews this replica's follow-up leases; stops the follow-ups whose lease was lost.
-    async fn renew(&self, following: &Following) {
-        let now = time::OffsetDateTime::now_utc();
-        match self
-            .store
-            .renew_leases(&self.owner, "follow:", now, now + self.settings.lease)
-            .await
-        {
-            Ok(held) => {
-                for (event, stop) in following.lock().expect("not poisoned").iter() {
-                    if !held.contains(&lease_name(event)) && !stop.is_cancelled() {
-                        tracing::warn!(%event, "follow-up lease lost; another replica follows this build");
-                        stop.cancel();
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot renew follow-up leases"),
-        }
-    }
-
-    /// Takes the follow-up of `event` unless another replica holds it.
-    async fn take(&self, event: &str) -> bool {
-        let now = time::OffsetDateTime::now_utc();
-        match self
-            .store
-            .try_lease(
-                &lease_name(event),
-                &self.owner,
-                now,
-                now + self.settings.lease,
-            )
-            .await
-        {
-            Ok(taken) => taken,
-            Err(e) => {
-                tracing::warn!(%event, error = %e, "cannot lease the follow-up");
-                false
-            }
-        }
-    }
-
     /// Runs until `shutdown`, following every pending build no other replica follows, once
-    /// at a time per event.
+    /// at a time per event, each under the lease `follow:<event>` ([`LeasedWork`]).
     pub async fn run(self, shutdown: CancellationToken) {
-        let following: Following = Arc::default();
-        let mut tasks = JoinSet::new();
         let this = Arc::new(self);
-        let tick = this.settings.rescan.min(this.settings.lease / 3);
-        while !shutdown.is_cancelled() {
-            this.renew(&following).await;
-            match this.store.pending_builds(200).await {
-                Ok(pending) => {
-                    for p in pending {
-                        if following
-                            .lock()
-                            .expect("not poisoned")
-                            .contains_key(&p.event_id)
-                            || !this.take(&p.event_id).await
-                        {
-                            continue;
-                        }
-                        let stop = shutdown.child_token();
-                        following
-                            .lock()
-                            .expect("not poisoned")
-                            .insert(p.event_id.clone(), stop.clone());
-                        let (me, done) = (this.clone(), following.clone());
-                        tasks.spawn(async move {
-                            let id = p.event_id.clone();
-                            if !me.follow(p, &stop).await {
-                                // Not settled (Jenkins unreachable, refused): keep it (and its
-                                // lease) until the rescan so it is not retried in a tight loop.
-                                tokio::select! {
-                                    _ = stop.cancelled() => {}
-                                    _ = tokio::time::sleep(me.settings.rescan) => {}
-                                }
-                            }
-                            done.lock().expect("not poisoned").remove(&id);
-                            // A no-op when the lease was lost: it names another owner now.
-                            if let Err(e) =
-                                me.store.release_lease(&lease_name(&id), &me.owner).await
-                            {
-                                tracing::debug!(event = %id, error = %e, "cannot release the follow-up lease; it runs out");
-                            }
-                        });
+        let leased = LeasedWork::new(this.store.clone(), &this.owner, LEASES, this.settings.lease);
+        let pending = |store: Store| async move { store.pending_builds(200).await };
+        let work = |p: PendingBuild, stop: CancellationToken| {
+            let me = this.clone();
+            async move {
+                if !me.follow(p, &stop).await {
+                    // Not settled (Jenkins unreachable, refused): keep it (and its lease)
+                    // until the rescan so it is not retried in a tight loop.
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = tokio::time::sleep(me.settings.rescan) => {}
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot read pending Jenkins builds"),
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = this.wake.notified() => {}
-                _ = tokio::time::sleep(tick) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            }
-        }
-        tasks.shutdown().await;
-        // Give the follow-ups to the other replicas at once instead of after the lease.
-        let held: Vec<String> = following
-            .lock()
-            .expect("not poisoned")
-            .keys()
-            .cloned()
-            .collect();
-        for event in held {
-            let _ = this
-                .store
-                .release_lease(&lease_name(&event), &this.owner)
-                .await;
-        }
+        };
+        let (tick, wake) = (this.settings.rescan, this.wake.clone());
+        leased.run(tick, wake, pending, work, shutdown).await;
     }
 
     async fn record(&self, event: &str, c: Correlation) {

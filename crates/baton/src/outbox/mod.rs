@@ -4,11 +4,15 @@
 //! due again within one lease), latest-wins superseding, and the retry [`policy`].
 //!
 //! Record kinds ([`Effect`]) are pure data; the code that performs them implements [`Deliver`].
+//! After delivery, the build follower ([`follow`]) and the delivery verifier ([`verify`]) follow
+//! up each item on one replica through the lease loop in [`leased`]; [`notify`] and [`notices`]
+//! turn what happened into notifications, delivered as outbox records too.
 
 pub mod deliverers;
 pub mod follow;
 pub mod jenkins;
 pub mod keys;
+pub mod leased;
 pub mod notices;
 pub mod notify;
 pub mod policy;

@@ -20,6 +20,7 @@
 //! - [`artifacts`]: what an execution ran, from its trigger artifacts.
 //! - [`rule`]: the promotion rule by artifact.
 //! - [`matrix`]: what runs where, what waits, what may go next (status, API, dashboard).
+//! - [`note`]: the detail of a `promote` event, written here and read by notifications.
 //! - [`supersede`]: cancelling judgments a newer chart event made stale.
 //! - [`pending`]: what waits, per product and environment (status and metrics).
 //! - [`deadline`]: stopping or reminding of judgments past their configured deadline.
@@ -29,6 +30,7 @@ pub mod deadline;
 pub mod find;
 pub mod gate;
 pub mod matrix;
+pub mod note;
 pub mod pending;
 pub mod rule;
 pub mod supersede;
@@ -223,25 +225,16 @@ impl Promoter {
         self.gate
             .judge_stage(&execution.id, &stage_id, judgment, req.input.as_deref())
             .await?;
-        let mut detail = format!(
-            "{} {}/{} by {}",
-            judgment.as_str(),
-            p.name,
-            req.environment,
-            req.by
-        );
-        if let Some(ev) = &source_event {
-            detail.push_str(&format!(" (execution of {ev})"));
-        }
-        if !ran.is_empty() {
-            detail.push_str(&format!(", {}", ran.describe()));
-        }
-        if req.force && !req.stop {
-            detail.push_str(", forced (--force: the rule by artifact was not checked)");
-        }
-        if let Some(input) = &req.input {
-            detail.push_str(&format!(", input {input:?}"));
-        }
+        let note = note::JudgmentNote {
+            judgment: judgment.as_str().to_owned(),
+            product: p.name.clone(),
+            environment: req.environment.clone(),
+            by: req.by.clone(),
+            source_event: source_event.clone(),
+            artifact: (!ran.is_empty()).then(|| ran.describe()),
+            forced: req.force && !req.stop,
+            input: req.input.clone(),
+        };
         let event_id = self
             .record(
                 &p.name,
@@ -249,7 +242,7 @@ impl Promoter {
                 Correlation {
                     spinnaker_event_id: execution.event_id().map(str::to_owned),
                     execution_id: Some(execution.id.clone()),
-                    detail: Some(detail),
+                    detail: Some(note.detail()),
                     ..Default::default()
                 },
             )

@@ -98,6 +98,10 @@ pub fn new_event_id(now: OffsetDateTime) -> String {
     format!("ev-{:012x}{:08x}", millis(now), rand::random::<u32>())
 }
 
+/// Appends `$1` to the detail of event `$2` (`; `-separated).
+pub(super) const NOTE_EVENT: &str = "UPDATE events SET detail = CASE WHEN detail IS NULL OR \
+    detail = '' THEN $1 ELSE detail || '; ' || $1 END WHERE id = $2";
+
 const EVENT_COLUMNS: &str = "id, product, kind, image, created_at, commit_sha, base_digest, \
     image_digest, jenkins_queue_id, build_number, build_result, build_url, spinnaker_event_id, \
     execution_id, execution_status, detail";
@@ -234,14 +238,11 @@ impl Store {
     /// Fills in correlation ids of event `id`; fields that are `None` keep their value.
     /// Appends `note` to the event's detail (`; `-separated), keeping what was there.
     pub async fn note_event(&self, id: &str, note: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE events SET detail = CASE WHEN detail IS NULL OR detail = '' THEN $1 \
-             ELSE detail || '; ' || $1 END WHERE id = $2",
-        )
-        .bind(note)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
+        sqlx::query(NOTE_EVENT)
+            .bind(note)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

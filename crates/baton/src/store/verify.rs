@@ -95,14 +95,18 @@ impl Store {
             .collect()
     }
 
-    /// Records the outcome of a pending verification. False if it was no longer pending.
+    /// Records the outcome of a pending verification and appends `note` to its event's detail,
+    /// in one transaction: a reader sees the outcome with its note or neither. False (and no
+    /// note) if it was no longer pending.
     pub async fn finish_verification(
         &self,
         event_id: &str,
         state: &str,
         missing: Option<&str>,
+        note: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
         let n = sqlx::query(
             "UPDATE verifications SET state = $1, missing = $2, finished_at = $3 \
              WHERE event_id = $4 AND state = 'pending'",
@@ -111,10 +115,20 @@ impl Store {
         .bind(missing)
         .bind(millis(now))
         .bind(event_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        Ok(n == 1)
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(super::events::NOTE_EVENT)
+            .bind(note)
+            .bind(event_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The verifications of `events` (any state).

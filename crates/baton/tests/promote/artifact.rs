@@ -6,13 +6,12 @@
 
 use base64::Engine as _;
 use reqwest::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use sha2::Digest as _;
-use spinnaker_client::model::artifact::{DOCKER_IMAGE, ExpectedArtifact};
 use spinnaker_client::model::execution::{Execution, ExecutionStatus};
-use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
-use spinnaker_client::model::stage::{ManualJudgment, Stage, StageKind};
+use spinnaker_client::model::pipeline::PipelineConfig;
 use testkit::spinnaker::FailRule;
+use testkit::spinnaker::sample::image_pipeline;
 
 use crate::harness::{APP, Stand};
 
@@ -179,6 +178,8 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
         assert_eq!(d["chart"]["digest"], digest(chart), "{row}");
         assert_eq!(d["values_digest"], digest(values), "{row}");
         assert!(d["finished_at"].as_str().is_some(), "{row}");
+        // testkit's sample pipelines end without the verification stage render adds
+        assert_eq!(d["verification"], "NO_STAGE", "{row}");
         assert!(
             row["pending_judgment"].is_null() && row["running"].is_null(),
             "{row}"
@@ -220,52 +221,10 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
 /// An image pipeline (`<app>-image-petstore`, what render makes for the first environment)
 /// and a staging pipeline that rolls image events in after a judgment.
 fn image_pipelines() -> Vec<PipelineConfig> {
-    let pipeline = |name: &str, judgment: bool| {
-        let mut constraints = Map::new();
-        constraints.insert("application".into(), "^micro-gw$".into());
-        let image = ExpectedArtifact::matching(
-            "img",
-            DOCKER_IMAGE,
-            "registry\\.example\\.com/acme/petstore",
-        );
-        let patch =
-            json!({"type": "patchManifest", "account": "k8s", "requiredArtifactIds": ["img"]});
-        let mut stages = Vec::new();
-        let mut roll = Stage::new(
-            "patch",
-            "Roll petstore",
-            StageKind::Other(patch.as_object().cloned().unwrap()),
-        );
-        if judgment {
-            stages.push(Stage::new(
-                "judge",
-                "Promote to staging?",
-                StageKind::ManualJudgment(ManualJudgment {
-                    fail_pipeline: Some(true),
-                    ..ManualJudgment::default()
-                }),
-            ));
-            roll = roll.after(&["judge"]);
-        }
-        stages.push(roll);
-        PipelineConfig {
-            application: APP.into(),
-            name: name.into(),
-            limit_concurrent: Some(true),
-            keep_waiting_pipelines: Some(false),
-            triggers: Some(vec![Trigger::webhook(
-                "image",
-                constraints,
-                vec!["img".into()],
-            )]),
-            expected_artifacts: Some(vec![image]),
-            stages: Some(stages),
-            ..PipelineConfig::default()
-        }
-    };
+    let repository = "registry\\.example\\.com/acme/petstore";
     vec![
-        pipeline("micro-gw-image-petstore", false),
-        pipeline("micro-gw-deploy-staging", true),
+        image_pipeline(APP, "micro-gw-image-petstore", repository, false),
+        image_pipeline(APP, "micro-gw-deploy-staging", repository, true),
     ]
 }
 

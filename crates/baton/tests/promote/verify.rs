@@ -1,9 +1,11 @@
 //! The verification stage that ends each rendered deploy pipeline gates promotion: a failing
 //! verification in dev ends dev's execution TERMINAL and `baton promote micro-gw staging` is
-//! refused; a passing one lets it through. Pipelines are the ones `baton pipelines render`
-//! writes; the stand-in runs their Jenkins stage with a scripted build result.
+//! refused; a passing one lets it through. The environment matrix (API JSON and `baton status`
+//! table) shows each environment's verification result. Pipelines are the ones `baton
+//! pipelines render` writes; the stand-in runs their Jenkins stage with a scripted build result.
 
 use reqwest::StatusCode;
+use serde_json::Value;
 use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use testkit::spinnaker::JenkinsRule;
 
@@ -18,6 +20,20 @@ fn stage_status(x: &Execution, ref_id: &str) -> ExecutionStatus {
         .unwrap_or_else(|| panic!("no stage {ref_id} in {}", x.id))
         .status
         .clone()
+}
+
+/// The matrix rows (API JSON) and the `baton status` table, after the matrix cache ran out.
+async fn matrix(s: &Stand) -> (Vec<Value>, String) {
+    let m: Value = serde_json::from_str(&s.get("/v1/products/micro-gw/environments").await)
+        .expect("the matrix is JSON");
+    let out = s.cli(&["status", APP]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = m["environments"].as_array().cloned().unwrap_or_default();
+    (rows, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[tokio::test]
@@ -55,6 +71,26 @@ async fn failing_verification_in_dev_blocks_promoting_staging() {
     assert!(err.contains(&want), "{err}");
     // Nothing moved: staging still waits for its judgment.
     s.waiting(&staging.id).await;
+
+    // The matrix says why: dev's verification failed, staging's has not run.
+    let (rows, table) = matrix(&s).await;
+    assert_eq!(rows[0]["state"], "failed", "{rows:?}");
+    assert_eq!(rows[0]["newest"]["id"], dev.id.as_str());
+    assert_eq!(rows[0]["newest"]["verification"], "TERMINAL");
+    assert!(rows[0]["last_success"].is_null(), "{rows:?}");
+    assert_eq!(rows[1]["newest"]["id"], staging.id.as_str());
+    assert_eq!(rows[1]["newest"]["verification"], "NOT_RUN");
+    assert!(rows[2]["newest"].is_null(), "{rows:?}");
+    for line in [
+        format!("dev        newest {}: TERMINAL; last success -\n", dev.id),
+        format!(
+            "staging    newest {}: not run; last success -\n",
+            staging.id
+        ),
+        "prod       newest -; last success -\n".to_owned(),
+    ] {
+        assert!(table.contains(&line), "{line:?} missing in\n{table}");
+    }
 }
 
 #[tokio::test]
@@ -79,4 +115,16 @@ async fn passing_verification_lets_staging_be_promoted_and_verifies_it_too() {
         .map(|b| b.parameters["ENVIRONMENT"].clone())
         .collect();
     assert_eq!(envs, ["dev", "staging"]);
+
+    let (rows, table) = matrix(&s).await;
+    for (row, id) in [(&rows[0], &dev.id), (&rows[1], &staging.id)] {
+        assert_eq!(row["newest"]["verification"], "SUCCEEDED", "{row}");
+        assert_eq!(row["last_success"]["execution_id"], id.as_str(), "{row}");
+        assert_eq!(row["last_success"]["verification"], "SUCCEEDED", "{row}");
+    }
+    let line = format!(
+        "staging    newest {0}: SUCCEEDED; last success {0}: SUCCEEDED\n",
+        staging.id
+    );
+    assert!(table.contains(&line), "{line:?} missing in\n{table}");
 }

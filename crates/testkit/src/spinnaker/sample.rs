@@ -2,7 +2,9 @@
 //! pipelines"), for tests and demos that need realistic input.
 
 use serde_json::{Map, Value, json};
-use spinnaker_client::model::artifact::{Artifact, EMBEDDED_BASE64, ExpectedArtifact};
+use spinnaker_client::model::artifact::{
+    Artifact, DOCKER_IMAGE, EMBEDDED_BASE64, ExpectedArtifact,
+};
 use spinnaker_client::model::pipeline::{PipelineConfig, Trigger};
 use spinnaker_client::model::stage::{
     BakeManifest, DeployManifest, InputArtifact, ManualJudgment, Stage, StageKind,
@@ -96,6 +98,50 @@ pub fn deploy_pipeline(
                 format!("values-{}\\.yaml", regex::escape(env)),
             ),
         ]),
+        stages: Some(stages),
+        ..PipelineConfig::default()
+    }
+}
+
+/// A pipeline that rolls baton's image events in: webhook trigger on source `image` with
+/// constraint `application` = app, a `docker/image` expected artifact matching
+/// `repository` (a regex), [manualJudgment ->] patchManifest on account `k8s`. Named
+/// `<app>-image-<image>` it is what the first environment runs; named `<app>-deploy-<env>` with
+/// a judgment, a later environment that waits before the image rolls in.
+pub fn image_pipeline(app: &str, name: &str, repository: &str, judgment: bool) -> PipelineConfig {
+    let mut constraints = Map::new();
+    constraints.insert("application".into(), format!("^{app}$").into());
+    let image = ExpectedArtifact::matching("img", DOCKER_IMAGE, repository);
+    let patch = json!({"type": "patchManifest", "account": "k8s", "requiredArtifactIds": ["img"]});
+    let mut stages = Vec::new();
+    let mut roll = Stage::new(
+        "patch",
+        "Roll the image",
+        StageKind::Other(patch.as_object().cloned().unwrap_or_default()),
+    );
+    if judgment {
+        stages.push(Stage::new(
+            "judge",
+            format!("Roll into {name}?"),
+            StageKind::ManualJudgment(ManualJudgment {
+                fail_pipeline: Some(true),
+                ..ManualJudgment::default()
+            }),
+        ));
+        roll = roll.after(&["judge"]);
+    }
+    stages.push(roll);
+    PipelineConfig {
+        application: app.into(),
+        name: name.into(),
+        limit_concurrent: Some(true),
+        keep_waiting_pipelines: Some(false),
+        triggers: Some(vec![Trigger::webhook(
+            "image",
+            constraints,
+            vec!["img".into()],
+        )]),
+        expected_artifacts: Some(vec![image]),
         stages: Some(stages),
         ..PipelineConfig::default()
     }

@@ -11,32 +11,30 @@
 //!   `<app>-deploy-<env>` per named environment of a chart event, `<app>-image-<image>` for an
 //!   image event, as far as the config renders them) are recorded with a deadline
 //!   (`spinnaker.verify_deadline`).
-//! - [`Verifier`]: follows each pending verification through Gate
+//! - [`Verifier`] (`run`): follows each pending verification through Gate
 //!   (`executions/search?eventId=`) until every expected pipeline started (`verified`) or the
 //!   deadline passed (`unmatched`: noted on the event, counted in
 //!   `baton_verifications_total`, notified as `event_unmatched`). Like the build follower it
 //!   reads its work from the store (a restart resumes it) and holds the lease `verify:<event>`
-//!   while it follows one, so each runs on one replica.
+//!   while it follows one ([`super::leased`]), so each runs on one replica.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
 use serde_json::Value;
-use spinnaker_client::Client;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use super::DeliveryError;
-use super::notify::{Notice, Notifier};
 use crate::config::model::Config;
 use crate::pipelines::render::{deploy_id, image_id};
 use crate::store::Store;
 use crate::store::verify::Verification;
 
 mod run;
+
+pub use run::Verifier;
 
 /// How long Gate may keep failing past a deadline before a verification is given up
 /// (`unverified`) instead of judged.
@@ -145,197 +143,6 @@ impl DeliveryChecks {
             Ok(()) => self.wake.notify_one(),
             Err(e) => {
                 tracing::warn!(%event, error = %e, "cannot record the delivery verification")
-            }
-        }
-    }
-}
-
-/// Follows pending verifications to `verified` or `unmatched`.
-pub struct Verifier {
-    pub(super) gate: Client,
-    pub(super) store: Store,
-    pub(super) wake: Arc<Notify>,
-    pub(super) owner: String,
-    pub(super) lease: Duration,
-    pub(super) metrics: Option<Arc<crate::metrics::Metrics>>,
-    pub(super) notifier: Option<Notifier>,
-}
-
-/// What one look at Gate found.
-enum Look {
-    Verified(Vec<(String, String, String)>),
-    Missing(Vec<String>),
-    GateFailed(String),
-}
-
-impl Verifier {
-    /// A verifier asking `gate`, with the store's work, woken by `wake`
-    /// ([`DeliveryChecks::from_config`]'s signal).
-    pub fn new(gate: Client, store: Store, wake: Arc<Notify>) -> Self {
-        Self {
-            gate,
-            store,
-            wake,
-            owner: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
-            lease: Duration::from_secs(10),
-            metrics: None,
-            notifier: None,
-        }
-    }
-
-    /// Leases verifications as `owner` (the replica id).
-    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
-        self.owner = owner.into();
-        self
-    }
-
-    /// Counts outcomes in `baton_verifications_total`.
-    pub fn with_metrics(mut self, m: Arc<crate::metrics::Metrics>) -> Self {
-        self.metrics = Some(m);
-        self
-    }
-
-    /// Notifies `event_unmatched`.
-    pub fn with_notifier(mut self, n: Notifier) -> Self {
-        self.notifier = Some(n);
-        self
-    }
-
-    async fn look(&self, v: &Verification) -> Look {
-        match self
-            .gate
-            .find_executions_by_event(&v.application, &v.echo_event_id)
-            .await
-        {
-            Ok(found) => {
-                let started: BTreeSet<&str> =
-                    found.iter().filter_map(|x| x.name.as_deref()).collect();
-                let missing: Vec<String> = v
-                    .expected
-                    .iter()
-                    .filter(|p| !started.contains(p.as_str()))
-                    .cloned()
-                    .collect();
-                if !missing.is_empty() {
-                    return Look::Missing(missing);
-                }
-                let ids = found
-                    .iter()
-                    .map(|x| {
-                        let name = x.name.clone().unwrap_or_default();
-                        (name, x.id.clone(), x.status.to_string())
-                    })
-                    .collect();
-                Look::Verified(ids)
-            }
-            Err(e) => Look::GateFailed(e.to_string()),
-        }
-    }
-
-    /// Follows `v` until it is settled, the lease is lost or `stop`.
-    pub(super) async fn follow(&self, v: Verification, stop: &CancellationToken) {
-        let mut interval = Duration::from_secs(1);
-        loop {
-            let now = OffsetDateTime::now_utc();
-            match self.look(&v).await {
-                Look::Verified(ids) => return self.verified(&v, &ids).await,
-                Look::Missing(missing) if now >= v.deadline => {
-                    return self.unmatched(&v, &missing).await;
-                }
-                Look::GateFailed(e) if now >= v.deadline + GATE_GRACE => {
-                    let why = format!("Gate could not be asked: {e}");
-                    return self.settle(&v, "unverified", Some(&why), &why).await;
-                }
-                Look::GateFailed(e) => {
-                    tracing::warn!(event = %v.event_id, error = %e, "cannot look up the executions of a delivered event; retrying")
-                }
-                Look::Missing(_) => {}
-            }
-            let left = (v.deadline - OffsetDateTime::now_utc())
-                .try_into()
-                .unwrap_or(Duration::ZERO);
-            let sleep = interval
-                .mul_f64(rand::rng().random_range(0.9..1.1))
-                .min(left.max(Duration::from_millis(200)));
-            interval = interval.mul_f64(1.5).min(Duration::from_secs(10));
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(sleep) => {}
-            }
-        }
-    }
-
-    async fn verified(&self, v: &Verification, ids: &[(String, String, String)]) {
-        let list: Vec<String> = ids
-            .iter()
-            .map(|(name, id, status)| format!("{name} {id} ({status})"))
-            .collect();
-        let note = format!("verified: {} started", list.join(", "));
-        if let Some((_, id, status)) = ids.iter().find(|(n, _, _)| v.expected.contains(n)) {
-            let c = crate::store::events::Correlation {
-                execution_id: Some(id.clone()),
-                execution_status: Some(status.clone()),
-                ..Default::default()
-            };
-            if let Err(e) = self.store.correlate(&v.event_id, &c).await {
-                tracing::warn!(event = %v.event_id, error = %e, "cannot record the execution on the event");
-            }
-        }
-        self.settle(v, "verified", None, &note).await;
-    }
-
-    async fn unmatched(&self, v: &Verification, missing: &[String]) {
-        let missing_list = missing.join(", ");
-        let note = format!(
-            "unmatched: {missing_list} did not start by {} (Echo event {}); see `baton explain {}`",
-            v.deadline, v.echo_event_id, v.application
-        );
-        if let Some(n) = &self.notifier {
-            n.send(&Notice {
-                kind: "event_unmatched".into(),
-                product: v.application.clone(),
-                event: Some(v.event_id.clone()),
-                subject: v.event_id.clone(),
-                summary: format!("event {} started no {missing_list}", v.event_id),
-                fields: [
-                    ("missing".to_owned(), missing_list.clone()),
-                    ("echo_event".to_owned(), v.echo_event_id.clone()),
-                    (
-                        "explain".to_owned(),
-                        format!("baton explain {}", v.application),
-                    ),
-                ]
-                .into(),
-            })
-            .await;
-        }
-        self.settle(v, "unmatched", Some(&missing_list), &note)
-            .await;
-    }
-
-    async fn settle(&self, v: &Verification, state: &str, missing: Option<&str>, note: &str) {
-        let now = OffsetDateTime::now_utc();
-        match self
-            .store
-            .finish_verification(&v.event_id, state, missing, now)
-            .await
-        {
-            Ok(true) => {
-                if state == "verified" {
-                    tracing::info!(event = %v.event_id, "{note}");
-                } else {
-                    tracing::warn!(event = %v.event_id, "{note}");
-                }
-                if let Err(e) = self.store.note_event(&v.event_id, note).await {
-                    tracing::warn!(event = %v.event_id, error = %e, "cannot note the verification on the event");
-                }
-                if let Some(m) = &self.metrics {
-                    m.verification(&v.application, state);
-                }
-            }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(event = %v.event_id, error = %e, "cannot record the verification; it is checked again")
             }
         }
     }

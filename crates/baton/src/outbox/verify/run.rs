@@ -1,111 +1,236 @@
-//! The verifier's loop: every pending verification in the store that no other replica holds is
-//! followed by one task under the lease `verify:<event>`, renewed every third of the lease; a
-//! lost lease stops its task before it records anything, and shutdown releases the leases at
-//! once so another replica takes over without waiting for them to run out.
+//! The verifier: follows each pending verification through Gate
+//! (`executions/search?eventId=`) until every expected pipeline started (`verified`) or the
+//! deadline passed (`unmatched`: noted on the event in the same transaction as the outcome,
+//! counted in `baton_verifications_total`, notified as `event_unmatched`). Each verification is
+//! one replica's: [`LeasedWork`] holds the lease `verify:<event>` while it is followed, renews it
+//! every third of the lease, stops a follow whose lease was lost before it records anything,
+//! and gives the leases back at shutdown.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rand::Rng;
+use spinnaker_client::Client;
 use time::OffsetDateTime;
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::Verifier;
+use super::GATE_GRACE;
+use crate::outbox::leased::{LeasedWork, Leases};
+use crate::outbox::notify::{Notice, Notifier};
+use crate::store::Store;
+use crate::store::verify::Verification;
+
+/// The lease of each verification: `verify:<event>`.
+const LEASES: Leases = Leases {
+    prefix: "verify:",
+    what: "verification",
+};
 
 /// How often the store is read again for verifications recorded by other replicas.
 const RESCAN: Duration = Duration::from_secs(5);
 
-type Following = Arc<Mutex<HashMap<String, CancellationToken>>>;
+/// Follows pending verifications to `verified` or `unmatched`.
+pub struct Verifier {
+    gate: Client,
+    store: Store,
+    wake: Arc<Notify>,
+    owner: String,
+    lease: Duration,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+    notifier: Option<Notifier>,
+}
 
-fn lease_name(event: &str) -> String {
-    format!("verify:{event}")
+/// What one look at Gate found.
+enum Look {
+    Verified(Vec<(String, String, String)>),
+    Missing(Vec<String>),
+    GateFailed(String),
 }
 
 impl Verifier {
-    async fn renew(&self, following: &Following) {
-        let now = OffsetDateTime::now_utc();
-        match self
-            .store
-            .renew_leases(&self.owner, "verify:", now, now + self.lease)
-            .await
-        {
-            Ok(held) => {
-                for (event, stop) in following.lock().expect("not poisoned").iter() {
-                    if !held.contains(&lease_name(event)) && !stop.is_cancelled() {
-                        tracing::warn!(%event, "verification lease lost; another replica follows it");
-                        stop.cancel();
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot renew verification leases"),
+    /// A verifier asking `gate`, with the store's work, woken by `wake`
+    /// ([`super::DeliveryChecks::from_config`]'s signal).
+    pub fn new(gate: Client, store: Store, wake: Arc<Notify>) -> Self {
+        Self {
+            gate,
+            store,
+            wake,
+            owner: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            lease: Duration::from_secs(10),
+            metrics: None,
+            notifier: None,
         }
     }
 
-    async fn take(&self, event: &str) -> bool {
-        let now = OffsetDateTime::now_utc();
-        self.store
-            .try_lease(&lease_name(event), &self.owner, now, now + self.lease)
+    /// Leases verifications as `owner` (the replica id).
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
+    /// Counts outcomes in `baton_verifications_total`.
+    pub fn with_metrics(mut self, m: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(m);
+        self
+    }
+
+    /// Notifies `event_unmatched`.
+    pub fn with_notifier(mut self, n: Notifier) -> Self {
+        self.notifier = Some(n);
+        self
+    }
+
+    async fn look(&self, v: &Verification) -> Look {
+        match self
+            .gate
+            .find_executions_by_event(&v.application, &v.echo_event_id)
             .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(%event, error = %e, "cannot lease the verification");
-                false
+        {
+            Ok(found) => {
+                let started: BTreeSet<&str> =
+                    found.iter().filter_map(|x| x.name.as_deref()).collect();
+                let missing: Vec<String> = v
+                    .expected
+                    .iter()
+                    .filter(|p| !started.contains(p.as_str()))
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    return Look::Missing(missing);
+                }
+                let ids = found
+                    .iter()
+                    .map(|x| {
+                        let name = x.name.clone().unwrap_or_default();
+                        (name, x.id.clone(), x.status.to_string())
+                    })
+                    .collect();
+                Look::Verified(ids)
+            }
+            Err(e) => Look::GateFailed(e.to_string()),
+        }
+    }
+
+    /// Follows `v` until it is settled, the lease is lost or `stop`.
+    async fn follow(&self, v: Verification, stop: &CancellationToken) {
+        let mut interval = Duration::from_secs(1);
+        loop {
+            let now = OffsetDateTime::now_utc();
+            match self.look(&v).await {
+                Look::Verified(ids) => return self.verified(&v, &ids).await,
+                Look::Missing(missing) if now >= v.deadline => {
+                    return self.unmatched(&v, &missing).await;
+                }
+                Look::GateFailed(e) if now >= v.deadline + GATE_GRACE => {
+                    let why = format!("Gate could not be asked: {e}");
+                    return self.settle(&v, "unverified", Some(&why), &why).await;
+                }
+                Look::GateFailed(e) => {
+                    tracing::warn!(event = %v.event_id, error = %e, "cannot look up the executions of a delivered event; retrying")
+                }
+                Look::Missing(_) => {}
+            }
+            let left = (v.deadline - OffsetDateTime::now_utc())
+                .try_into()
+                .unwrap_or(Duration::ZERO);
+            let sleep = interval
+                .mul_f64(rand::rng().random_range(0.9..1.1))
+                .min(left.max(Duration::from_millis(200)));
+            interval = interval.mul_f64(1.5).min(Duration::from_secs(10));
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    async fn verified(&self, v: &Verification, ids: &[(String, String, String)]) {
+        let list: Vec<String> = ids
+            .iter()
+            .map(|(name, id, status)| format!("{name} {id} ({status})"))
+            .collect();
+        let note = format!("verified: {} started", list.join(", "));
+        if let Some((_, id, status)) = ids.iter().find(|(n, _, _)| v.expected.contains(n)) {
+            let c = crate::store::events::Correlation {
+                execution_id: Some(id.clone()),
+                execution_status: Some(status.clone()),
+                ..Default::default()
+            };
+            if let Err(e) = self.store.correlate(&v.event_id, &c).await {
+                tracing::warn!(event = %v.event_id, error = %e, "cannot record the execution on the event");
+            }
+        }
+        self.settle(v, "verified", None, &note).await;
+    }
+
+    async fn unmatched(&self, v: &Verification, missing: &[String]) {
+        let missing_list = missing.join(", ");
+        let note = format!(
+            "unmatched: {missing_list} did not start by {} (Echo event {}); see `baton explain {}`",
+            v.deadline, v.echo_event_id, v.application
+        );
+        if let Some(n) = &self.notifier {
+            n.send(&Notice {
+                kind: "event_unmatched".into(),
+                product: v.application.clone(),
+                event: Some(v.event_id.clone()),
+                subject: v.event_id.clone(),
+                summary: format!("event {} started no {missing_list}", v.event_id),
+                fields: [
+                    ("missing".to_owned(), missing_list.clone()),
+                    ("echo_event".to_owned(), v.echo_event_id.clone()),
+                    (
+                        "explain".to_owned(),
+                        format!("baton explain {}", v.application),
+                    ),
+                ]
+                .into(),
             })
+            .await;
+        }
+        self.settle(v, "unmatched", Some(&missing_list), &note)
+            .await;
+    }
+
+    /// Records the outcome with its note on the event (one transaction, so the event never
+    /// shows the outcome without the note), then counts it.
+    async fn settle(&self, v: &Verification, state: &str, missing: Option<&str>, note: &str) {
+        let now = OffsetDateTime::now_utc();
+        match self
+            .store
+            .finish_verification(&v.event_id, state, missing, note, now)
+            .await
+        {
+            Ok(true) => {
+                if state == "verified" {
+                    tracing::info!(event = %v.event_id, "{note}");
+                } else {
+                    tracing::warn!(event = %v.event_id, "{note}");
+                }
+                if let Some(m) = &self.metrics {
+                    m.verification(&v.application, state);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(event = %v.event_id, error = %e, "cannot record the verification; it is checked again")
+            }
+        }
     }
 
     /// Runs until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let following: Following = Arc::default();
-        let mut tasks = JoinSet::new();
         let this = Arc::new(self);
-        let tick = RESCAN.min(this.lease / 3);
-        while !shutdown.is_cancelled() {
-            this.renew(&following).await;
-            match this.store.pending_verifications(200).await {
-                Ok(pending) => {
-                    for v in pending {
-                        let busy = following
-                            .lock()
-                            .expect("not poisoned")
-                            .contains_key(&v.event_id);
-                        if busy || !this.take(&v.event_id).await {
-                            continue;
-                        }
-                        let stop = shutdown.child_token();
-                        following
-                            .lock()
-                            .expect("not poisoned")
-                            .insert(v.event_id.clone(), stop.clone());
-                        let (me, done) = (this.clone(), following.clone());
-                        tasks.spawn(async move {
-                            let id = v.event_id.clone();
-                            me.follow(v, &stop).await;
-                            done.lock().expect("not poisoned").remove(&id);
-                            let _ = me.store.release_lease(&lease_name(&id), &me.owner).await;
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot read pending verifications"),
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => {}
-                _ = this.wake.notified() => {}
-                _ = tokio::time::sleep(tick) => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            }
-        }
-        tasks.shutdown().await;
-        let held: Vec<String> = following
-            .lock()
-            .expect("not poisoned")
-            .keys()
-            .cloned()
-            .collect();
-        for event in held {
-            let _ = this
-                .store
-                .release_lease(&lease_name(&event), &this.owner)
-                .await;
-        }
+        let leased = LeasedWork::new(this.store.clone(), &this.owner, LEASES, this.lease);
+        let pending = |store: Store| async move { store.pending_verifications(200).await };
+        let work = |v: Verification, stop: CancellationToken| {
+            let me = this.clone();
+            async move { me.follow(v, &stop).await }
+        };
+        leased
+            .run(RESCAN, this.wake.clone(), pending, work, shutdown)
+            .await;
     }
 }

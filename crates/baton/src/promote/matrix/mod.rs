@@ -1,7 +1,9 @@
 //! The environment matrix of a product (issue 16): per environment what baton delivered, the
 //! last successful deployment (chart, values and image digests, from the execution's trigger
 //! artifacts), the running or waiting execution, a pending judgment and whether promotion is
-//! allowed now (the same [`super::rule::decide`] `baton promote` applies) and why not.
+//! allowed now (the same [`super::rule::decide`] `baton promote` applies) and why not. The
+//! newest execution and the last successful one each carry their [`verification`] result (the
+//! stage that gates promotion), so a TERMINAL environment shows whether its tests failed.
 //!
 //! `GET /v1/products/{product}/environments`, `baton status PRODUCT` and the dashboard all
 //! read it through [`super::Promoter::matrix`], which asks Gate twice per product (the newest
@@ -26,8 +28,8 @@ use crate::store::events::Delivered;
 mod model;
 
 pub use model::{
-    DeliveredRow, Deployment, EnvState, EnvironmentRow, ExecutionRef, Matrix, PendingJudgment,
-    Promotion,
+    DeliveredRow, Deployment, EnvState, EnvironmentRow, ExecutionRef, Matrix, NO_STAGE, NOT_RUN,
+    PendingJudgment, Promotion, verification,
 };
 
 /// How long a product's matrix is reused before Gate is asked again.
@@ -47,6 +49,7 @@ fn reference(x: &Execution, env: &str) -> ExecutionRef {
         status: x.status.as_str().to_owned(),
         started_at: from_ms(x.start_time.or(x.build_time)),
         artifact: Ran::of(x, env),
+        verification: model::verification(x),
     }
 }
 
@@ -105,6 +108,7 @@ pub fn build(
                     chart: ran.chart,
                     values_digest: ran.values_digest,
                     image: ran.image,
+                    verification: model::verification(x),
                 });
             let image = succeeded().find_map(|x| Ran::of(x, env).image);
             let waiting = mine.iter().find(|x| {

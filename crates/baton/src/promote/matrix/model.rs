@@ -5,7 +5,30 @@ use serde::Serialize;
 use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use time::OffsetDateTime;
 
+use crate::pipelines::verify::{JENKINS_STAGE, REF_ID};
 use crate::promote::artifacts::{ChartRan, ImageRan, Ran};
+
+/// [`verification`] of an execution whose verification stage has not started (yet).
+pub const NOT_RUN: &str = "NOT_RUN";
+/// [`verification`] of an execution without a verification stage (a pipeline not rendered by
+/// `baton pipelines render`, or rendered before it added one).
+pub const NO_STAGE: &str = "NO_STAGE";
+
+/// The result of `x`'s verification stage (the `jenkins` stage with refId `verify` that
+/// `baton pipelines render` ends each pipeline with): Orca's status of the stage once it
+/// started (`SUCCEEDED`, `TERMINAL`, `RUNNING`, `CANCELED`, ...), else [`NOT_RUN`] or
+/// [`NO_STAGE`]. Gate lists stages with their type, refId and status even unexpanded.
+pub fn verification(x: &Execution) -> String {
+    let stage = x
+        .stages
+        .iter()
+        .find(|s| s.ref_id.as_deref() == Some(REF_ID) && s.stage_type == JENKINS_STAGE);
+    match stage {
+        None => NO_STAGE.to_owned(),
+        Some(s) if s.status == ExecutionStatus::NotStarted => NOT_RUN.to_owned(),
+        Some(s) => s.status.as_str().to_owned(),
+    }
+}
 
 /// What an environment is doing, from the newest execution of its pipelines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -127,6 +150,8 @@ pub struct Deployment {
     pub values_digest: Option<String>,
     /// The image it deployed, when an image event started it.
     pub image: Option<ImageRan>,
+    /// Its verification stage: `SUCCEEDED`, or `NO_STAGE` for a pipeline without one.
+    pub verification: String,
 }
 
 /// An execution, briefly.
@@ -144,6 +169,9 @@ pub struct ExecutionRef {
     pub started_at: Option<OffsetDateTime>,
     /// What it runs.
     pub artifact: Ran,
+    /// Its verification stage: Orca's status of the stage (`SUCCEEDED`, `TERMINAL`,
+    /// `RUNNING`, ...), `NOT_RUN` before it started, `NO_STAGE` when the pipeline has none.
+    pub verification: String,
 }
 
 /// A judgment an environment's pipeline waits for.
@@ -172,4 +200,41 @@ pub struct Promotion {
     pub allowed: bool,
     /// Why not.
     pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn execution(stages: serde_json::Value) -> Execution {
+        serde_json::from_value(serde_json::json!({
+            "id": "01X", "status": "RUNNING", "trigger": {"type": "webhook"}, "stages": stages,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_verification_is_the_rendered_jenkins_stage_by_ref_id_and_type() {
+        let stage = |ref_id: &str, kind: &str, status: &str| serde_json::json!({"id": ref_id, "refId": ref_id, "type": kind, "status": status});
+        let deploy = stage("deploy", "deployManifest", "SUCCEEDED");
+        for (status, want) in [
+            ("SUCCEEDED", "SUCCEEDED"),
+            ("TERMINAL", "TERMINAL"),
+            ("RUNNING", "RUNNING"),
+            ("NOT_STARTED", NOT_RUN),
+        ] {
+            let x = execution(serde_json::json!([
+                deploy,
+                stage("verify", "jenkins", status)
+            ]));
+            assert_eq!(verification(&x), want);
+        }
+        // Another Jenkins stage, or a stage named verify of another type, is not it.
+        let x = execution(serde_json::json!([
+            deploy,
+            stage("smoke", "jenkins", "TERMINAL"),
+            stage("verify", "wait", "SUCCEEDED"),
+        ]));
+        assert_eq!(verification(&x), NO_STAGE);
+    }
 }

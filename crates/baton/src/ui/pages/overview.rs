@@ -1,14 +1,16 @@
 //! The overview: every product and its environments, each with chart version, image digest,
-//! since when, state, and links to the Spinnaker execution and the Jenkins build.
+//! since when, state, the verification result, and links to the Spinnaker execution and the
+//! Jenkins build.
 
 use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{layout, link, short, state, when};
+use crate::promote::matrix::{NO_STAGE, NOT_RUN};
 use crate::ui::UiState;
 use crate::ui::auth::Viewer;
-use crate::ui::data::{self, ImageView, ProductView};
+use crate::ui::data::{self, EnvView, ImageView, ProductView};
 
 /// `GET /`.
 pub async fn handler(State(s): State<UiState>, v: Viewer) -> Response {
@@ -80,6 +82,8 @@ pub fn product_card(s: &UiState, p: &ProductView, heading_link: bool) -> Markup 
                                 dt { "execution" }
                                 dd { (link(super::execution_url(s, &p.name, &x.id).as_deref(), &x.id)) " " span class="muted" { (x.status) } }
                             }
+                            dt { "verification" }
+                            dd { (verification(e)) }
                             @if e.pending_judgment.is_some() {
                                 dt { "promotion" }
                                 dd {
@@ -94,6 +98,24 @@ pub fn product_card(s: &UiState, p: &ProductView, heading_link: bool) -> Markup 
             @if !p.images.is_empty() {
                 (images(p))
             }
+        }
+    }
+}
+
+/// The verification stage's result of the newest execution and of the last successful one.
+fn verification(e: &EnvView) -> Markup {
+    let word = |r: &str| match r {
+        NOT_RUN => "not run".to_owned(),
+        NO_STAGE => "no verification stage".to_owned(),
+        other => other.to_owned(),
+    };
+    html! {
+        @match &e.newest {
+            Some(x) => { "newest: " strong { (word(&x.verification)) } }
+            None => { span class="muted" { "no execution" } }
+        }
+        @if let Some(d) = &e.last_success {
+            br; span class="muted" { "last success: " (word(&d.verification)) }
         }
     }
 }

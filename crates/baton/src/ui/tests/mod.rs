@@ -165,6 +165,7 @@ async fn a_product_without_events_renders_its_environments() {
         "staging",
         "prod",
         "nothing delivered",
+        "<dt>verification</dt><dd><span class=\"muted\">no execution</span>",
         "No events recorded",
         "Nothing waits for a judgment",
     ] {

@@ -1,91 +1,25 @@
 //! Delivery verified, apply-then-wait and notifications (issue 16 items 3, 4), end to end: the
 //! daemon through its library entry point, `baton pipelines apply` as the real binary, the
 //! Spinnaker stand-in modelling Echo's pipeline cache, and a local receiver for notifications.
-//! No rig needed: image events come from `POST /built`.
+//! No rig needed: image events come from `POST /built`. [`triggers`]: every other
+//! notification kind, each told once in each target's format.
 
+#[path = "../flow/mod.rs"]
 mod flow;
+mod support;
+mod triggers;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 use std::time::Duration;
 
-use flow::{Daemon, TOKEN, wait_for};
+use flow::{Daemon, wait_for};
 use serde_json::{Value, json};
+use support::{Receiver, Setup, config};
 use testkit::spinnaker::FakeSpinnaker;
 
 const APP: &str = "micro-gw";
 const PIPELINE: &str = "micro-gw-image-petstore";
 const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-/// A notification receiver: records every request (path, status answered, JSON body) and
-/// answers 500 to the first request of each path, 200 after.
-#[derive(Clone, Default)]
-struct Receiver(Arc<Mutex<Vec<(String, u16, Value)>>>);
-
-impl Receiver {
-    async fn start(&self) -> String {
-        let me = self.clone();
-        let app = axum::Router::new().route(
-            "/{hook}",
-            axum::routing::post(
-                move |axum::extract::Path(hook): axum::extract::Path<String>,
-                      axum::Json(body): axum::Json<Value>| {
-                    let me = me.clone();
-                    async move {
-                        let mut seen = me.0.lock().unwrap();
-                        let first = !seen.iter().any(|(p, _, _)| *p == hook);
-                        let status = if first { 500 } else { 200 };
-                        seen.push((hook, status, body));
-                        axum::http::StatusCode::from_u16(status).unwrap()
-                    }
-                },
-            ),
-        );
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", l.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(l, app).await });
-        url
-    }
-
-    fn of(&self, hook: &str) -> Vec<(u16, Value)> {
-        let seen = self.0.lock().unwrap();
-        seen.iter()
-            .filter(|(p, _, _)| p == hook)
-            .map(|(_, s, b)| (*s, b.clone()))
-            .collect()
-    }
-}
-
-fn config(dir: &Path, gate: &str, spinnaker_extra: &str, notify: &str) -> PathBuf {
-    std::fs::write(dir.join("api-tokens"), format!("{TOKEN}\n")).unwrap();
-    std::fs::write(dir.join("jenkins-token"), "jenkins-api-token\n").unwrap();
-    let file = dir.join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: "sqlite://{state}"
-listen: 127.0.0.1:0
-api_tokens_file: api-tokens
-jenkins: {{url: "http://127.0.0.1:9", user: baton, token_file: jenkins-token}}
-spinnaker: {{gate_url: "{gate}"{spinnaker_extra}}}
-outbox: {{initial_delay: 100ms, max_delay: 500ms, jitter: none}}
-{notify}
-products:
-  - name: {APP}
-    environments: [dev]
-    images:
-      - name: petstore
-        base: docker.wso2.com/wso2micro-gw:3.0.1
-        target: registry.internal:5000/acme/petstore
-        jenkins_job: micro-gw/petstore-image
-"#,
-            state = dir.join("baton.db").display(),
-        ),
-    )
-    .unwrap();
-    file
-}
 
 /// `baton pipelines apply` (the real binary) against the config's Gate; it blocks this thread,
 /// so the tests run on a multi-thread runtime where the stand-ins keep answering.
@@ -105,12 +39,13 @@ fn apply(config: &Path) {
     assert!(!text.contains("warning"), "{text}");
 }
 
-async fn built(d: &Daemon) -> String {
+/// Jenkins' `/built` report of image `digest`; returns its event id.
+async fn built(d: &Daemon, digest: &str) -> String {
     let (s, v) = d
         .api()
         .post(
             &format!("/v1/products/{APP}/images/petstore/built"),
-            json!({"reference": format!("registry.internal:5000/acme/petstore@{D}")}),
+            json!({"reference": format!("registry.internal:5000/acme/petstore@{digest}")}),
         )
         .await;
     assert_eq!(s, 202, "{v}");
@@ -143,13 +78,15 @@ async fn after_apply_the_event_waits_for_echos_cache_and_its_pipeline_starts() {
     let fake = spinnaker(Some(Duration::from_secs(1))).await;
     let file = config(
         dir.path(),
-        fake.url(),
-        ", echo_cache_wait: 3s, verify_deadline: 60s",
-        "",
+        &Setup {
+            gate: fake.url(),
+            spinnaker: ", echo_cache_wait: 3s, verify_deadline: 60s",
+            ..Setup::new()
+        },
     );
     let d = Daemon::start(&file).await;
     apply(&file);
-    let ev = built(&d).await;
+    let ev = built(&d, D).await;
 
     let waiting = wait_for(
         "the image event's record to wait for Echo's cache",
@@ -203,15 +140,19 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
     );
     let file = config(
         dir.path(),
-        fake.url(),
-        ", echo_cache_wait: 0s, verify_deadline: 2s",
-        &notify,
+        &Setup {
+            gate: fake.url(),
+            spinnaker: ", echo_cache_wait: 0s, verify_deadline: 2s",
+            top: &notify,
+            ..Setup::new()
+        },
     );
     let d = Daemon::start(&file).await;
     apply(&file);
-    let ev = built(&d).await;
+    let ev = built(&d, D).await;
 
-    // The verifier marks the event, then notes it and counts it: wait for all three.
+    // The verifier records the outcome and its note together, then counts it: the event is
+    // never seen unmatched without its note.
     let metric = "baton_verifications_total{product=\"micro-gw\",outcome=\"unmatched\"}";
     let note = format!("unmatched: {PIPELINE} did not start");
     let e = wait_for(
@@ -220,11 +161,16 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
         || async {
             let e = event(&d, &ev).await;
             let noted = e["detail"].as_str().is_some_and(|t| t.contains(&note));
+            assert!(
+                e["delivery"] != "unmatched" || noted,
+                "unmatched without its note: {e}"
+            );
             let counted = d.api().metric(metric).await == 1.0;
-            (e["delivery"] == "unmatched" && noted && counted).then_some(e)
+            (noted && counted).then_some(e)
         },
     )
     .await;
+    assert_eq!(e["delivery"], "unmatched", "{e}");
     assert!(
         fake.executions(APP).is_empty(),
         "Echo's cache did not have the pipeline yet"
@@ -319,9 +265,19 @@ fn a_bad_receiver_url_is_a_config_error_naming_the_key_and_not_the_secret() {
         "hooks.slack.example/T000/SECRET123\n",
     )
     .unwrap();
-    let notify = "notifications:\n  targets:\n    - {name: ops, kind: webhook, url: \"ftp://hooks.example\"}\n    - {name: chat, kind: slack, url_file: slack-url}";
-    let file = config(dir.path(), "http://127.0.0.1:9", "", notify);
-    let (ok, text) = baton(&["check", "--offline"], Some(&file));
+    let check = |top: &str| {
+        let file = config(
+            dir.path(),
+            &Setup {
+                top,
+                ..Setup::new()
+            },
+        );
+        baton(&["check", "--offline"], Some(&file))
+    };
+    let (ok, text) = check(
+        "notifications:\n  targets:\n    - {name: ops, kind: webhook, url: \"ftp://hooks.example\"}\n    - {name: chat, kind: slack, url_file: slack-url}",
+    );
     assert!(!ok, "{text}");
     assert!(
         text.contains("notifications.targets[0].url ")
@@ -330,9 +286,8 @@ fn a_bad_receiver_url_is_a_config_error_naming_the_key_and_not_the_secret() {
     );
 
     // Fix the inline URL: now the secret file's URL is the problem, named by key, not shown.
-    let notify = "notifications:\n  targets:\n    - {name: chat, kind: slack, url_file: slack-url}";
-    let file = config(dir.path(), "http://127.0.0.1:9", "", notify);
-    let (ok, text) = baton(&["check", "--offline"], Some(&file));
+    let (ok, text) =
+        check("notifications:\n  targets:\n    - {name: chat, kind: slack, url_file: slack-url}");
     assert!(!ok, "{text}");
     assert!(text.contains("notifications.targets[0].url_file"), "{text}");
     assert!(text.contains("the URL in"), "{text}");

@@ -2,6 +2,9 @@
 //! leases the due ones and delivers them concurrently — one at a time per target, so a failing
 //! head holds back its own target only. Outcomes go through the retry policy.
 //!
+//! Outcomes (delivered, waiting, retry, dead, with their metrics and the `delivery_dead`
+//! notice) are recorded in `outcome`.
+//!
 //! A claim is a short lease (default 10 s) that the loop renews every third of it while the
 //! delivery runs, so a crashed worker's record is due again within one lease, on whichever
 //! replica looks first ("at most one duplicate per crash"). A worker that fails to renew (its
@@ -17,12 +20,16 @@ use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::policy::{RetryPolicy, retry_at};
+use super::policy::RetryPolicy;
 use super::{Deliver, DeliveryError, Outbox};
 use crate::clock::Clock;
 use crate::config::model::OutboxSettings;
 use crate::store::Store;
 use crate::store::outbox::Record;
+
+mod outcome;
+
+use outcome::Outcome;
 
 /// Worker settings.
 #[derive(Debug, Clone)]
@@ -70,12 +77,6 @@ pub struct Worker<D> {
     owner: String,
     metrics: Option<Arc<crate::metrics::Metrics>>,
     notifier: Option<super::notify::Notifier>,
-}
-
-/// What one delivery task hands back to the loop, which records it.
-struct Outcome {
-    record: Record,
-    result: Result<super::Delivered, DeliveryError>,
 }
 
 type Running = HashMap<tokio::task::Id, (Record, AbortHandle)>;
@@ -297,108 +298,6 @@ impl<D: Deliver> Worker<D> {
                 "purged delivered outbox records past retention"
             ),
             Err(e) => tracing::warn!(error = %e, "outbox retention purge failed"),
-        }
-    }
-
-    fn count(&self, target: &str, outcome: &str) {
-        if let Some(m) = &self.metrics {
-            m.delivery(target, outcome);
-        }
-    }
-
-    /// Records the outcome of a finished delivery task.
-    async fn finish(
-        &self,
-        done: Result<(tokio::task::Id, Outcome), tokio::task::JoinError>,
-        running: &mut Running,
-    ) {
-        let (record, result) = match done {
-            Ok((id, outcome)) => {
-                running.remove(&id);
-                (outcome.record, outcome.result)
-            }
-            Err(e) => {
-                let Some((record, _)) = running.remove(&e.id()) else {
-                    return;
-                };
-                let message = if e.is_panic() {
-                    "the deliverer panicked"
-                } else {
-                    "delivery was cancelled"
-                };
-                (record, Err(DeliveryError::transient(message)))
-            }
-        };
-        let attempt_no = record.attempts + 1;
-        let now = self.clock.now();
-        let recorded = match result {
-            Ok(delivered) => {
-                self.count(&record.target, "delivered");
-                if let Some(m) = &self.metrics {
-                    m.change_delivered((now - record.created_at).as_seconds_f64());
-                }
-                tracing::info!(record = record.id, target = %record.target, attempt = attempt_no, "delivered");
-                self.store
-                    .mark_delivered(record.id, &self.owner, now, delivered.response.as_ref())
-                    .await
-            }
-            Err(e) if e.wait_until.is_some() => {
-                let until = e.wait_until.unwrap_or(now);
-                self.count(&record.target, "waiting");
-                tracing::info!(record = record.id, target = %record.target, until = %until, why = %e.message, "delivery waits");
-                self.store
-                    .defer(record.id, &self.owner, until, &e.message)
-                    .await
-            }
-            Err(e) => {
-                let retry_at = retry_at(
-                    &self.settings.policy,
-                    attempt_no,
-                    &e,
-                    now,
-                    record.created_at,
-                );
-                self.count(
-                    &record.target,
-                    if retry_at.is_some() { "retry" } else { "dead" },
-                );
-                match retry_at {
-                    Some(at) => {
-                        tracing::warn!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, retry_at = %at, "delivery failed; will retry")
-                    }
-                    None => {
-                        tracing::error!(record = record.id, target = %record.target, attempt = attempt_no, error = %e.message, "delivery failed; record is dead");
-                        if let (Some(n), Some(notice)) = (
-                            &self.notifier,
-                            super::notify::dead_notice(&record, &e.message),
-                        ) {
-                            n.send(&notice).await;
-                        }
-                    }
-                }
-                let marked = self
-                    .store
-                    .mark_failed(record.id, &self.owner, &e.message, retry_at)
-                    .await;
-                // A newer record of its group may have arrived while this one was on the wire.
-                if retry_at.is_some()
-                    && matches!(marked, Ok(true))
-                    && let Err(e) = self.store.supersede_stale(record.id, now).await
-                {
-                    tracing::warn!(record = record.id, error = %e, "cannot check for a newer record");
-                }
-                marked
-            }
-        };
-        match recorded {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                record = record.id,
-                "lease was lost before the outcome was recorded"
-            ),
-            Err(e) => {
-                tracing::error!(record = record.id, error = %e, "cannot record the delivery outcome; the lease will expire and it will be retried")
-            }
         }
     }
 }
