@@ -38,6 +38,7 @@ on_both_backends!(
     enqueue_is_idempotent_by_key,
     heads_are_per_target_and_filtered_by_kind,
     a_lease_is_exclusive_until_it_expires,
+    a_restart_frees_work_leases_but_keeps_turns,
     outcomes_need_the_lease_and_set_the_state,
     manual_retry_and_drop,
     counts_and_retention,
@@ -330,6 +331,34 @@ async fn a_lease_is_exclusive_until_it_expires(store: Store) {
             .claim(r.id, "w3", T0 + secs(61), T0 + secs(90))
             .await
             .unwrap()
+    );
+}
+
+/// What `release_dead_leases` frees when a SQLite daemon restarts: the dead process's outbox
+/// record, build follow-up and delivery verification are taken over at once; a scheduled turn
+/// (a run that happened) is kept until it runs out.
+async fn a_restart_frees_work_leases_but_keeps_turns(store: Store) {
+    let until = T0 + secs(60);
+    for name in ["follow:7", "verify:ev-1", "source:chart-source:micro-gw"] {
+        assert!(store.try_lease(name, "dead", T0, until).await.unwrap());
+    }
+    let r = store.enqueue(&rec("a", "k"), T0).await.unwrap().0;
+    assert!(store.claim(r.id, "dead", T0, until).await.unwrap());
+    assert_eq!(store.release_dead_leases().await.unwrap(), 1, "one record");
+    let soon = T0 + secs(1);
+    assert!(store.claim(r.id, "new", soon, until).await.unwrap());
+    for name in ["follow:7", "verify:ev-1"] {
+        assert!(
+            store.try_lease(name, "new", soon, until).await.unwrap(),
+            "{name} is taken over at once"
+        );
+    }
+    assert!(
+        !store
+            .try_lease("source:chart-source:micro-gw", "new", soon, until)
+            .await
+            .unwrap(),
+        "a turn stays with the run that happened"
     );
 }
 

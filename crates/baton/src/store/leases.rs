@@ -145,9 +145,10 @@ impl Store {
 }
 
 impl Store {
-    /// Drops every lease on outbox records and follow-ups: only for a SQLite file this process
-    /// holds alone (a lease there belongs to a process that died), so a restart redelivers at
-    /// once instead of after the lease. Scheduled turns stay: that run happened.
+    /// Drops every lease on outbox records, build follow-ups and delivery verifications: only
+    /// for a SQLite file this process holds alone (a lease there belongs to a process that
+    /// died), so a restart takes the work over at once instead of after the lease. Scheduled
+    /// turns stay: that run happened.
     pub async fn release_dead_leases(&self) -> Result<u64, StoreError> {
         let records = sqlx::query(
             "UPDATE outbox SET lease_owner = NULL, lease_until = NULL \
@@ -156,9 +157,11 @@ impl Store {
         .execute(self.pool())
         .await?
         .rows_affected();
-        sqlx::query("UPDATE leases SET owner = NULL WHERE name LIKE 'follow:%'")
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE leases SET owner = NULL WHERE name LIKE 'follow:%' OR name LIKE 'verify:%'",
+        )
+        .execute(self.pool())
+        .await?;
         Ok(records)
     }
 }
