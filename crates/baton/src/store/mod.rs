@@ -367,6 +367,15 @@ pub fn redact(url: &str) -> String {
     baton_http::redact::url(url)
 }
 
+/// `$1, $2, …, $n`: the bind marks of an `IN (…)` list of `n` values (both backends number
+/// their parameters this way through `sqlx::Any`).
+pub(crate) fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -396,6 +405,12 @@ mod tests {
     fn redact_hides_passwords() {
         assert_eq!(redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[test]
+    fn placeholders_number_from_one() {
+        assert_eq!(placeholders(1), "$1");
+        assert_eq!(placeholders(3), "$1, $2, $3");
     }
 
     #[test]

@@ -220,12 +220,11 @@ impl Store {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
-        let marks: Vec<String> = (1..=kinds.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT {COLUMNS} FROM outbox o WHERE o.state = 'pending' AND o.id = \
              (SELECT MIN(i.id) FROM outbox i WHERE i.state = 'pending' AND i.target = o.target) \
              AND o.kind IN ({}) ORDER BY o.next_attempt_at, o.id",
-            marks.join(", ")
+            super::placeholders(kinds.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for k in kinds {

@@ -136,10 +136,9 @@ impl Store {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let marks: Vec<String> = (1..=events.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT {COLUMNS} FROM verifications WHERE event_id IN ({})",
-            marks.join(", ")
+            super::placeholders(events.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in events {

@@ -10,7 +10,6 @@ mod support;
 mod triggers;
 
 use std::path::Path;
-use std::time::Duration;
 
 use flow::{Daemon, wait_for};
 use serde_json::{Value, json};
@@ -61,12 +60,11 @@ async fn event(d: &Daemon, id: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn spinnaker(cache_refresh: Option<Duration>) -> FakeSpinnaker {
-    let mut b = FakeSpinnaker::builder().application(APP);
-    if let Some(r) = cache_refresh {
-        b = b.cache_refresh(r);
-    }
-    b.start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+/// The Spinnaker stand-in at its defaults (Echo's pipeline cache refreshed every 30 s).
+async fn spinnaker() -> FakeSpinnaker {
+    FakeSpinnaker::builder()
+        .application(APP)
+        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
         .await
         .unwrap()
 }
@@ -74,13 +72,13 @@ async fn spinnaker(cache_refresh: Option<Duration>) -> FakeSpinnaker {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_apply_the_event_waits_for_echos_cache_and_its_pipeline_starts() {
     let dir = tempfile::tempdir().unwrap();
-    // Echo's cache refreshes every second here; baton waits 3 s after a save.
-    let fake = spinnaker(Some(Duration::from_secs(1))).await;
+    // At the defaults a user gets: Echo's cache refreshes every 30 s (the stand-in's default,
+    // as Echo's), baton waits 35 s after a save and expects the pipeline within 60 s.
+    let fake = spinnaker().await;
     let file = config(
         dir.path(),
         &Setup {
             gate: fake.url(),
-            spinnaker: ", echo_cache_wait: 3s, verify_deadline: 60s",
             ..Setup::new()
         },
     );
@@ -109,7 +107,7 @@ async fn after_apply_the_event_waits_for_echos_cache_and_its_pipeline_starts() {
         "a wait is not an attempt: {waiting}"
     );
 
-    let e = wait_for("the event to be verified", 60, || async {
+    let e = wait_for("the event to be verified", 120, || async {
         let e = event(&d, &ev).await;
         (e["delivery"] == "verified").then_some(e)
     })
@@ -132,9 +130,10 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
     let receiver = Receiver::default();
     let hooks = receiver.start().await;
     std::fs::write(dir.path().join("slack-url"), format!("{hooks}/slack\n")).unwrap();
-    // Echo's default 30 s cache, and baton does not wait: the pipeline saved just before the
-    // webhook is not in the cache, so nothing starts.
-    let fake = spinnaker(None).await;
+    // Echo's default 30 s cache, and baton told not to wait: the pipeline saved just before
+    // the webhook is not in the cache, so nothing starts; the default 60 s deadline then
+    // makes the event unmatched.
+    let fake = spinnaker().await;
     let notify = format!(
         "notifications:\n  targets:\n    - {{name: ops, kind: webhook, url: \"{hooks}/generic\", events: [event_unmatched]}}\n    - {{name: chat, kind: slack, url_file: slack-url, events: [event_unmatched]}}"
     );
@@ -142,7 +141,7 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
         dir.path(),
         &Setup {
             gate: fake.url(),
-            spinnaker: ", echo_cache_wait: 0s, verify_deadline: 2s",
+            spinnaker: ", echo_cache_wait: 0s",
             top: &notify,
             ..Setup::new()
         },
@@ -157,7 +156,7 @@ async fn an_event_that_starts_nothing_is_unmatched_counted_and_notified_once_per
     let note = format!("unmatched: {PIPELINE} did not start");
     let e = wait_for(
         "the event to be unmatched, noted and counted",
-        60,
+        120,
         || async {
             let e = event(&d, &ev).await;
             let noted = e["detail"].as_str().is_some_and(|t| t.contains(&note));
