@@ -1,5 +1,5 @@
 //! Client behaviour against wiremock stand-ins that fail loudly on unexpected calls.
-//! The rig tests in `tests/registry_rig.rs` cover the real registry.
+//! The rig tests in `tests/sources/registry_rig.rs` cover the real registry.
 
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

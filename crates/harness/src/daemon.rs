@@ -1,0 +1,105 @@
+//! The real `baton serve` binary against a Gate stand-in: config writing, start (waiting for
+//! its address), SIGKILL, and pushing image builds through `POST …/built`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use testkit::baton::BatonProcess;
+
+/// The API token the configs accept.
+pub const TOKEN: &str = "serve-test-token";
+/// The image target the configs name.
+pub const TARGET: &str = "127.0.0.1:5000/acme/petstore";
+
+/// Writes a config for a daemon on `127.0.0.1:0` delivering to `gate_url`, with the given
+/// `outbox:` block (YAML flow mapping body, e.g. `lease: 2s, initial_delay: 100ms`).
+pub fn write_config(dir: &Path, gate_url: &str, outbox: &str) -> PathBuf {
+    std::fs::write(dir.join("api-tokens"), format!("{TOKEN}\n")).unwrap();
+    std::fs::write(dir.join("jenkins-token"), "jenkins-secret\n").unwrap();
+    let file = dir.join("baton.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+state: sqlite://{db}
+listen: 127.0.0.1:0
+api_tokens_file: api-tokens
+jenkins: {{url: "http://127.0.0.1:9", user: baton, token_file: jenkins-token}}
+spinnaker: {{gate_url: "{gate_url}"}}
+outbox: {{{outbox}}}
+products:
+  - name: micro-gw
+    environments: [dev]
+    chart: {{repository: "http://127.0.0.1:9/charts", name: microgateway, version: "^3.0"}}
+    chart_source: {{git: "http://127.0.0.1:9/c.git"}}
+    images:
+      - {{name: petstore, base: "127.0.0.1:5000/vendor/base:1", target: "{TARGET}", jenkins_job: micro-gw/petstore}}
+"#,
+            db = dir.join("data/baton.db").display()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+/// Starts the real `baton serve --drain 1s` on `file` and waits (at most 30 s) until its
+/// ready file names its address; SIGKILLed on drop.
+pub fn start(file: &Path) -> BatonProcess {
+    BatonProcess::serve(crate::baton_bin(), file)
+        .args(["--drain", "1s"])
+        .wait(Duration::from_secs(30))
+        .start()
+        .expect("baton serve")
+}
+
+/// The digest of change `n`.
+pub fn digest(n: u32) -> String {
+    format!("sha256:{n:064x}")
+}
+
+/// Reports image `n` as built; `Err` when the daemon did not answer 202.
+pub async fn post_built(http: &reqwest::Client, url: &str, n: u32) -> Result<(), String> {
+    let body =
+        serde_json::json!({"reference": format!("{TARGET}@{}", digest(n)), "tag": format!("b{n}")});
+    let r = http
+        .post(format!("{url}/v1/products/micro-gw/images/petstore/built"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status() == reqwest::StatusCode::ACCEPTED {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: {}",
+            r.status(),
+            r.text().await.unwrap_or_default()
+        ))
+    }
+}
+
+/// The digest in an image event body the stand-in received.
+pub fn digest_of(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).expect("JSON body");
+    v["parameters"]["digest"]
+        .as_str()
+        .expect("parameters.digest")
+        .to_owned()
+}
+
+/// `GET /v1/outbox` of a running daemon: the JSON list of records.
+pub async fn outbox_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    let v: serde_json::Value = http
+        .get(format!("{url}/v1/outbox"))
+        .bearer_auth(TOKEN)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.get("records").cloned().unwrap_or(v)
+}

@@ -1,0 +1,100 @@
+//! Helpers for the deliverer tests: a SQLite store, a worker with a fast retry policy, and
+//! bounded waits on the store.
+
+use std::time::Duration;
+
+use baton::clock::Clock;
+use baton::config::model::{Jitter, OutboxSettings};
+use baton::outbox::deliverers::Deliverers;
+use baton::outbox::policy::RetryPolicy;
+use baton::outbox::worker::{Worker, WorkerSettings};
+use baton::outbox::{Effect, Outbox};
+use baton::store::Store;
+use baton::store::events::{Correlation, Event, new_event_id};
+use baton::store::outbox::{Record, State};
+use tokio_util::sync::CancellationToken;
+
+/// Retry quickly: 100 ms, 200 ms, 400 ms… capped at 1 s, no jitter, 5 attempts.
+pub fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        initial: Duration::from_millis(100),
+        max: Duration::from_secs(1),
+        max_attempts: 5,
+        give_up_after: Duration::from_secs(3600),
+        jitter: Jitter::None,
+        throttle_floor: Duration::from_millis(300),
+    }
+}
+
+/// Starts a worker with `deliverers` on `outbox`; cancel the token to stop it.
+pub fn start_worker(outbox: &Outbox, deliverers: Deliverers) -> CancellationToken {
+    let mut settings = WorkerSettings::from(&OutboxSettings::default());
+    settings.policy = fast_policy();
+    settings.idle_poll = Duration::from_millis(50);
+    settings.lease = Duration::from_secs(20);
+    let shutdown = CancellationToken::new();
+    tokio::spawn(Worker::new(outbox, deliverers, settings).run(shutdown.clone()));
+    shutdown
+}
+
+/// A system-clock outbox on `store`.
+pub fn outbox(store: &Store) -> Outbox {
+    Outbox::new(store.clone(), Clock::system())
+}
+
+/// Records an event and enqueues `effect` for it; returns (event id, record id).
+pub async fn enqueue_for_event(
+    outbox: &Outbox,
+    kind: &str,
+    key: &str,
+    effect: &Effect,
+) -> (String, i64) {
+    let now = time::OffsetDateTime::now_utc();
+    let id = new_event_id(now);
+    outbox
+        .store()
+        .insert_event(&Event {
+            id: id.clone(),
+            product: "micro-gw".into(),
+            kind: kind.into(),
+            image: None,
+            created_at: now,
+            correlation: Correlation::default(),
+        })
+        .await
+        .unwrap();
+    let (record, created) = outbox
+        .enqueue(effect, "micro-gw", key, Some(&id))
+        .await
+        .unwrap();
+    assert!(created);
+    (id, record.id)
+}
+
+/// Waits (at most `limit`) until record `id` is no longer pending; returns it.
+pub async fn settled(store: &Store, id: i64, limit: Duration) -> Record {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let r = store.record(id).await.unwrap().expect("record exists");
+        if r.state != State::Pending {
+            return r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "record {id} still pending after {limit:?}: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (at most `limit`) until `check` holds.
+pub async fn until(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not true after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
