@@ -10,7 +10,7 @@ mod stand;
 use fantoccini::Locator;
 
 use browser::Browser;
-use stand::{APP, Stand, TOKEN};
+use stand::{APP, BUILT, GATE_URL_SECRET, Stand, TOKEN};
 
 /// Clicks `xpath` and waits (at most 15 s) for the next page, whose `<h1>` contains `h1`.
 async fn click(b: &Browser, xpath: &str, h1: &str) {
@@ -37,6 +37,32 @@ async fn path(b: &Browser) -> String {
     b.client.current_url().await.unwrap().path().to_owned()
 }
 
+/// Neither the API token nor the password in baton's Gate URL is anywhere in the page.
+async fn no_secret_in(b: &Browser, page: &str) {
+    let source = b.client.source().await.unwrap();
+    for secret in [TOKEN, GATE_URL_SECRET] {
+        assert!(!source.contains(secret), "{page} renders a secret");
+    }
+}
+
+/// At a phone's width the page fits: nothing makes the document scroll sideways (wide
+/// tables scroll inside their own box).
+async fn fits_a_phone(b: &Browser, page: &str) {
+    let widths = b
+        .client
+        .execute(
+            "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+    assert!(
+        client <= 400 && scroll <= client,
+        "{page} at phone width: document {scroll}px wide in a {client}px viewport"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approver_promotes_staging_from_the_browser() {
     let Some(b) = Browser::start().await else {
@@ -44,6 +70,7 @@ async fn an_approver_promotes_staging_from_the_browser() {
     };
     let stand = Stand::start().await;
     let staging = stand.staging_waiting().await;
+    stand.image_deployed().await;
     let url = &stand.baton.url;
 
     // Not logged in: the dashboard sends the browser to the login form.
@@ -75,9 +102,40 @@ async fn an_approver_promotes_staging_from_the_browser() {
             "{text:?} not on the overview:\n{overview}"
         );
     }
-    assert!(
-        !b.client.source().await.unwrap().contains(TOKEN),
-        "the token is never rendered"
+    no_secret_in(&b, "the overview").await;
+    // The dev card: state in words, the image the image pipeline rolled in (short digest, the
+    // whole one on hover) and its execution linked to Gate without the URL's credentials.
+    let dev = "//section[@aria-label='product micro-gw']//div[@class='env'][h3='dev']";
+    let card = b
+        .client
+        .find(Locator::XPath(dev))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(card.contains("✔ deployed"), "{card}");
+    let digest = b
+        .client
+        .find(Locator::XPath(&format!("{dev}//dd/code")))
+        .await
+        .unwrap();
+    assert_eq!(digest.text().await.unwrap(), &BUILT[..19]);
+    assert_eq!(digest.attr("title").await.unwrap().as_deref(), Some(BUILT));
+    let run = b
+        .client
+        .find(Locator::XPath(&format!(
+            "{dev}//dt[.='execution']/following-sibling::dd[1]/a"
+        )))
+        .await
+        .unwrap();
+    let id = run.text().await.unwrap();
+    assert_eq!(
+        run.attr("href").await.unwrap(),
+        Some(format!(
+            "{}/pipelines/{id}",
+            stand.fake.url().trim_end_matches('/')
+        ))
     );
     b.screenshot("overview").await;
 
@@ -98,10 +156,20 @@ async fn an_approver_promotes_staging_from_the_browser() {
             "{text:?} not on the product page:\n{page}"
         );
     }
+    no_secret_in(&b, "the product page").await;
     b.screenshot("product").await;
     b.client.set_window_size(390, 844).await.unwrap();
+    fits_a_phone(&b, "the product page").await;
     b.screenshot("product-phone").await;
+    b.client.goto(&format!("{url}/ui")).await.unwrap();
+    fits_a_phone(&b, "the overview").await;
+    b.client.goto(&format!("{url}/ui/outbox")).await.unwrap();
+    fits_a_phone(&b, "the outbox").await;
     b.client.set_window_size(1280, 1000).await.unwrap();
+    b.client
+        .goto(&format!("{url}/ui/products/{APP}"))
+        .await
+        .unwrap();
 
     // A forged CSRF token is refused and the judgment stays open.
     b.client

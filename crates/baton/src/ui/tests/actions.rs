@@ -48,8 +48,34 @@ async fn pages_need_a_session_unless_open_and_the_cookie_is_strict() {
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
+/// Collects what the log subscriber writes.
+#[derive(Clone, Default)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn outbox_actions_need_the_sessions_csrf_token() {
+    // The daemon's log, as the API's retry and drop write it (with the caller).
+    let logs = Sink::default();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer({
+                let logs = logs.clone();
+                move || logs.clone()
+            })
+            .finish(),
+    );
     let u = ui(PRODUCT).await;
     let now = OffsetDateTime::now_utc();
     let new = |key: &str| NewRecord {
@@ -113,6 +139,17 @@ async fn outbox_actions_need_the_sessions_csrf_token() {
     let (status, _, _) = send(&u.router, post(&drop, Some(&cookie), &csrf_form)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(u.store.record(pending.id).await.unwrap().is_none());
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for (what, id) in [("retried", dead.id), ("dropped", pending.id)] {
+        assert!(
+            logged
+                .lines()
+                .any(|l| l.contains(&format!("outbox record {what}"))
+                    && l.contains(&format!("record={id}"))
+                    && l.contains("alice")),
+            "the {what} record is not logged with its caller:\n{logged}"
+        );
+    }
     // Logging out needs the token too, and ends with an expired cookie.
     let (status, _, _) = send(&u.router, post("/ui/logout", Some(&cookie), "csrf=AAAA")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
