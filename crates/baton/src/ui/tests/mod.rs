@@ -283,10 +283,14 @@ async fn pages_need_no_javascript_and_declare_a_phone_viewport() {
 }
 
 /// `ui.path_prefix` for an ingress sub-path: pages, links, forms and the cookie all live
-/// under it, and nothing is served at the default `/ui`.
+/// under it, and nothing is served at the default `/ui`. With `ui.secure_cookie` the cookie
+/// is `Secure` even when no proxy says the request came over TLS.
 #[tokio::test]
 async fn a_path_prefix_moves_every_page_link_and_the_cookie() {
-    let u = ui(&format!("ui: {{path_prefix: /baton/ui}}\n{PRODUCT}")).await;
+    let u = ui(&format!(
+        "ui: {{path_prefix: /baton/ui, secure_cookie: true}}\n{PRODUCT}"
+    ))
+    .await;
     let (status, headers, _) = send(&u.router, get("/baton/ui/outbox", None)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -298,7 +302,10 @@ async fn a_path_prefix_moves_every_page_link_and_the_cookie() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/baton/ui/products/micro-gw");
     let set = headers[header::SET_COOKIE].to_str().unwrap();
-    assert!(set.contains("Path=/baton/ui"), "{set}");
+    assert!(
+        set.contains("Path=/baton/ui") && set.contains("Secure"),
+        "{set}"
+    );
     let cookie = set.split(';').next().unwrap();
     let (status, _, page) = send(&u.router, get("/baton/ui/products/micro-gw", Some(cookie))).await;
     assert_eq!(status, StatusCode::OK, "{page}");
