@@ -1,7 +1,7 @@
 //! The dashboard in a real headless browser (Debian chromium via chromedriver) against the
 //! real `baton serve` and the Spinnaker stand-in: log in, see the products and environments,
-//! promote the staging judgment with the button and see the stand-in record it, have a
-//! forged CSRF token refused, log out. Saves screenshots to target/screenshots/ (and, with
+//! promote the staging judgment with the button and see the stand-in record it, stop prod's,
+//! have a forged CSRF token refused, log out. Saves screenshots to target/screenshots/ (and, with
 //! BATON_WRITE_SCREENSHOTS=1, to docs/screenshots/ for README).
 
 mod browser;
@@ -241,6 +241,39 @@ async fn an_approver_promotes_staging_from_the_browser() {
         "{after}"
     );
     b.screenshot("product-timeline").await;
+
+    // Stop: prod's judgment is answered `stop`, recorded with the caller like a promotion.
+    let prod = stand
+        .fake
+        .executions(APP)
+        .into_iter()
+        .find(|x| {
+            x.name.as_deref() == Some("micro-gw-deploy-prod") && x.pending_judgment().is_some()
+        })
+        .expect("prod waits for its judgment")
+        .id;
+    b.client
+        .goto(&format!("{url}/ui/products/{APP}"))
+        .await
+        .unwrap();
+    click(
+        &b,
+        "//form[@aria-label='judgment for prod']//button[normalize-space()='Stop']",
+        "Stopped",
+    )
+    .await;
+    let stopped = b.text().await;
+    assert!(
+        stopped.contains("Stopped micro-gw prod: judgment stop by alice"),
+        "{stopped}"
+    );
+    let x = stand.fake.execution(&prod).unwrap();
+    let judged = x
+        .stages
+        .iter()
+        .find(|s| s.stage_type == "manualJudgment")
+        .unwrap();
+    assert_eq!(judged.context.judgment_status.as_deref(), Some("stop"));
 
     // Log out: the session is gone and the pages ask for a login again.
     click(&b, "//button[normalize-space()='Log out']", "Log in").await;
