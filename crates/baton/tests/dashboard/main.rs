@@ -33,6 +33,16 @@ async fn click(b: &Browser, xpath: &str, h1: &str) {
     }
 }
 
+/// Clicks `xpath` (see [`click`]) and checks the next page says `says`.
+async fn press(b: &Browser, xpath: &str, h1: &str, says: &str) {
+    click(b, xpath, h1).await;
+    let page = b.text().await;
+    assert!(
+        page.contains(says),
+        "after clicking {xpath}: no {says:?} in\n{page}"
+    );
+}
+
 async fn path(b: &Browser) -> String {
     b.client.current_url().await.unwrap().path().to_owned()
 }
@@ -69,7 +79,7 @@ async fn an_approver_promotes_staging_from_the_browser() {
         return;
     };
     let stand = Stand::start().await;
-    let staging = stand.staging_waiting().await;
+    let staging = stand.waiting("staging").await;
     stand.image_deployed().await;
     let url = &stand.baton.url;
 
@@ -179,20 +189,16 @@ async fn an_approver_promotes_staging_from_the_browser() {
         )
         .await
         .unwrap();
-    click(
+    press(
         &b,
         "//button[normalize-space()='Promote staging']",
         "Forbidden",
+        "CSRF token is missing or does not belong",
     )
     .await;
-    let refused = b.text().await;
-    assert!(
-        refused.contains("CSRF token is missing or does not belong"),
-        "{refused}"
-    );
-    let x = stand.fake.execution(&staging).unwrap();
-    assert!(
-        x.pending_judgment().is_some(),
+    assert_eq!(
+        stand.judgment(&staging),
+        (None, None),
         "a refused form must not judge"
     );
 
@@ -209,27 +215,16 @@ async fn an_approver_promotes_staging_from_the_browser() {
         .send_keys("dev looks good")
         .await
         .unwrap();
-    click(
+    press(
         &b,
         "//button[normalize-space()='Promote staging']",
         "Promoted",
+        "Promoted micro-gw staging: judgment continue by alice",
     )
     .await;
-    let done = b.text().await;
-    assert!(
-        done.contains("Promoted micro-gw staging: judgment continue by alice"),
-        "{done}"
-    );
-    let x = stand.fake.execution(&staging).unwrap();
-    let judged = x
-        .stages
-        .iter()
-        .find(|s| s.stage_type == "manualJudgment")
-        .unwrap();
-    assert_eq!(judged.context.judgment_status.as_deref(), Some("continue"));
     assert_eq!(
-        judged.context.judgment_input.as_deref(),
-        Some("dev looks good")
+        stand.judgment(&staging),
+        (Some("continue".into()), Some("dev looks good".into()))
     );
     b.client
         .goto(&format!("{url}/ui/products/{APP}#sources"))
@@ -243,37 +238,19 @@ async fn an_approver_promotes_staging_from_the_browser() {
     b.screenshot("product-timeline").await;
 
     // Stop: prod's judgment is answered `stop`, recorded with the caller like a promotion.
-    let prod = stand
-        .fake
-        .executions(APP)
-        .into_iter()
-        .find(|x| {
-            x.name.as_deref() == Some("micro-gw-deploy-prod") && x.pending_judgment().is_some()
-        })
-        .expect("prod waits for its judgment")
-        .id;
+    let prod = stand.waiting("prod").await;
     b.client
         .goto(&format!("{url}/ui/products/{APP}"))
         .await
         .unwrap();
-    click(
+    press(
         &b,
         "//form[@aria-label='judgment for prod']//button[normalize-space()='Stop']",
         "Stopped",
+        "Stopped micro-gw prod: judgment stop by alice",
     )
     .await;
-    let stopped = b.text().await;
-    assert!(
-        stopped.contains("Stopped micro-gw prod: judgment stop by alice"),
-        "{stopped}"
-    );
-    let x = stand.fake.execution(&prod).unwrap();
-    let judged = x
-        .stages
-        .iter()
-        .find(|s| s.stage_type == "manualJudgment")
-        .unwrap();
-    assert_eq!(judged.context.judgment_status.as_deref(), Some("stop"));
+    assert_eq!(stand.judgment(&prod).0.as_deref(), Some("stop"));
 
     // Log out: the session is gone and the pages ask for a login again.
     click(&b, "//button[normalize-space()='Log out']", "Log in").await;

@@ -254,12 +254,27 @@ impl Stand {
         }
     }
 
-    /// The staging execution once it waits for its judgment.
-    pub async fn staging_waiting(&self) -> String {
-        self.execution("staging waiting for a judgment", |x| {
-            x.name.as_deref() == Some("micro-gw-deploy-staging") && x.pending_judgment().is_some()
+    /// The execution of `env`'s deploy pipeline once it waits for its judgment.
+    pub async fn waiting(&self, env: &str) -> String {
+        let pipeline = format!("{APP}-deploy-{env}");
+        self.execution(&format!("{env} waiting for a judgment"), |x| {
+            x.name.as_deref() == Some(pipeline.as_str()) && x.pending_judgment().is_some()
         })
         .await
+    }
+
+    /// The judgment status and input the stand-in recorded on `execution`'s judgment stage.
+    pub fn judgment(&self, execution: &str) -> (Option<String>, Option<String>) {
+        let x = self
+            .fake
+            .execution(execution)
+            .expect("the execution exists");
+        let stage = x
+            .stages
+            .into_iter()
+            .find(|s| s.stage_type == "manualJudgment")
+            .expect("a manual judgment stage");
+        (stage.context.judgment_status, stage.context.judgment_input)
     }
 
     /// The image pipeline's execution once it rolled the built image into dev.

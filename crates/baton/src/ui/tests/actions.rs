@@ -48,6 +48,18 @@ async fn pages_need_a_session_unless_open_and_the_cookie_is_strict() {
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
+/// A webhook record for the outbox page.
+fn record(key: &str) -> NewRecord {
+    NewRecord {
+        kind: "spinnaker.webhook".into(),
+        target: "spinnaker".into(),
+        payload: serde_json::json!({"source": "chart", "body": {}}),
+        key: key.into(),
+        event_id: None,
+        supersede: None,
+    }
+}
+
 /// Collects what the log subscriber writes.
 #[derive(Clone, Default)]
 struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -78,15 +90,7 @@ async fn outbox_actions_need_the_sessions_csrf_token() {
     );
     let u = ui(PRODUCT).await;
     let now = OffsetDateTime::now_utc();
-    let new = |key: &str| NewRecord {
-        kind: "spinnaker.webhook".into(),
-        target: "spinnaker".into(),
-        payload: serde_json::json!({"source": "chart", "body": {}}),
-        key: key.into(),
-        event_id: None,
-        supersede: None,
-    };
-    let (dead, _) = u.store.enqueue(&new("k1"), now).await.unwrap();
+    let (dead, _) = u.store.enqueue(&record("k1"), now).await.unwrap();
     assert!(
         u.store
             .claim(dead.id, "w", now, now + time::Duration::minutes(1))
@@ -99,7 +103,7 @@ async fn outbox_actions_need_the_sessions_csrf_token() {
             .await
             .unwrap()
     );
-    let (pending, _) = u.store.enqueue(&new("k2"), now).await.unwrap();
+    let (pending, _) = u.store.enqueue(&record("k2"), now).await.unwrap();
 
     let (cookie, _) = login(&u).await;
     let (_, _, page) = send(&u.router, get("/ui/outbox", Some(&cookie))).await;
@@ -189,4 +193,34 @@ async fn a_judgment_without_spinnaker_says_so() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// `ui.open_read_only`: anyone may look without logging in, but no page offers an action
+/// and every action (and a forged one with any CSRF value) still needs a session.
+#[tokio::test]
+async fn open_read_only_shows_the_pages_but_every_action_needs_a_login() {
+    let u = ui(&format!("ui: {{open_read_only: true}}\n{PRODUCT}")).await;
+    let now = OffsetDateTime::now_utc();
+    let (pending, _) = u.store.enqueue(&record("open"), now).await.unwrap();
+    for path in ["/ui", "/ui/products/micro-gw", "/ui/outbox"] {
+        let (status, _, body) = send(&u.router, get(path, None)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(body.contains("Read-only view"), "{path}: {body}");
+        assert!(
+            !body.contains("name=\"csrf\""),
+            "{path} offers an action without a session: {body}"
+        );
+    }
+    let actions = [
+        format!("/ui/outbox/{}/retry", pending.id),
+        format!("/ui/outbox/{}/drop", pending.id),
+        "/ui/products/micro-gw/environments/staging/judgment".to_owned(),
+    ];
+    for path in &actions {
+        let (status, _, body) =
+            send(&u.router, post(path, None, "csrf=AAAA&decision=continue")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert!(body.contains("log in first"), "{path}: {body}");
+    }
+    assert!(u.store.record(pending.id).await.unwrap().is_some());
 }
