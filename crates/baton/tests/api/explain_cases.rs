@@ -31,3 +31,25 @@ fn explain_reads_every_case_of_the_table_as_the_table_says() {
         assert_eq!(count("cannot tell"), 0, "{at}");
     }
 }
+
+/// A constraint with a Java construct baton cannot evaluate is neither "matches" nor a dead
+/// trigger: explain says it cannot tell (issue 18, difference 3).
+#[test]
+fn explain_cannot_tell_for_a_java_construct_it_cannot_evaluate() {
+    let case = cases::for_clients()
+        .into_iter()
+        .find(|c| c.name == "constraint is the exact string")
+        .expect("the table has its plain constraint case");
+    let mut pipeline = case.pipeline();
+    let trigger = &mut pipeline.triggers.as_mut().unwrap()[0];
+    let constraints = trigger.payload_constraints.as_mut().unwrap();
+    let key = constraints.keys().next().unwrap().clone();
+    constraints.insert(key, r"\p{javaLowerCase}".into());
+    let lines = why_not(&[pipeline], case.source(), &Value::Object(case.body()));
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("cannot evaluate this Java construct")
+            && lines[0].contains("baton cannot tell whether Echo matches it"),
+        "{lines:#?}"
+    );
+}

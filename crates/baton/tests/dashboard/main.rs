@@ -1,7 +1,7 @@
 //! The dashboard in a real headless browser (Debian chromium via chromedriver) against the
 //! real `baton serve` and the Spinnaker stand-in: log in, see the products and environments,
-//! promote the staging judgment with the button and see the stand-in record it, have a
-//! forged CSRF token refused, log out. Saves screenshots to target/screenshots/ (and, with
+//! promote the staging judgment with the button and see the stand-in record it, stop prod's,
+//! have a forged CSRF token refused, log out. Saves screenshots to target/screenshots/ (and, with
 //! BATON_WRITE_SCREENSHOTS=1, to docs/screenshots/ for README).
 
 mod browser;
@@ -10,7 +10,7 @@ mod stand;
 use fantoccini::Locator;
 
 use browser::Browser;
-use stand::{APP, Stand, TOKEN};
+use stand::{APP, BUILT, GATE_URL_SECRET, Stand, TOKEN};
 
 /// Clicks `xpath` and waits (at most 15 s) for the next page, whose `<h1>` contains `h1`.
 async fn click(b: &Browser, xpath: &str, h1: &str) {
@@ -33,8 +33,44 @@ async fn click(b: &Browser, xpath: &str, h1: &str) {
     }
 }
 
+/// Clicks `xpath` (see [`click`]) and checks the next page says `says`.
+async fn press(b: &Browser, xpath: &str, h1: &str, says: &str) {
+    click(b, xpath, h1).await;
+    let page = b.text().await;
+    assert!(
+        page.contains(says),
+        "after clicking {xpath}: no {says:?} in\n{page}"
+    );
+}
+
 async fn path(b: &Browser) -> String {
     b.client.current_url().await.unwrap().path().to_owned()
+}
+
+/// Neither the API token nor the password in baton's Gate URL is anywhere in the page.
+async fn no_secret_in(b: &Browser, page: &str) {
+    let source = b.client.source().await.unwrap();
+    for secret in [TOKEN, GATE_URL_SECRET] {
+        assert!(!source.contains(secret), "{page} renders a secret");
+    }
+}
+
+/// At a phone's width the page fits: nothing makes the document scroll sideways (wide
+/// tables scroll inside their own box).
+async fn fits_a_phone(b: &Browser, page: &str) {
+    let widths = b
+        .client
+        .execute(
+            "const d = document.documentElement; return [d.scrollWidth, d.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+    assert!(
+        client <= 400 && scroll <= client,
+        "{page} at phone width: document {scroll}px wide in a {client}px viewport"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,7 +79,8 @@ async fn an_approver_promotes_staging_from_the_browser() {
         return;
     };
     let stand = Stand::start().await;
-    let staging = stand.staging_waiting().await;
+    let staging = stand.waiting("staging").await;
+    stand.image_deployed().await;
     let url = &stand.baton.url;
 
     // Not logged in: the dashboard sends the browser to the login form.
@@ -75,9 +112,40 @@ async fn an_approver_promotes_staging_from_the_browser() {
             "{text:?} not on the overview:\n{overview}"
         );
     }
-    assert!(
-        !b.client.source().await.unwrap().contains(TOKEN),
-        "the token is never rendered"
+    no_secret_in(&b, "the overview").await;
+    // The dev card: state in words, the image the image pipeline rolled in (short digest, the
+    // whole one on hover) and its execution linked to Gate without the URL's credentials.
+    let dev = "//section[@aria-label='product micro-gw']//div[@class='env'][h3='dev']";
+    let card = b
+        .client
+        .find(Locator::XPath(dev))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(card.contains("✔ deployed"), "{card}");
+    let digest = b
+        .client
+        .find(Locator::XPath(&format!("{dev}//dd/code")))
+        .await
+        .unwrap();
+    assert_eq!(digest.text().await.unwrap(), &BUILT[..19]);
+    assert_eq!(digest.attr("title").await.unwrap().as_deref(), Some(BUILT));
+    let run = b
+        .client
+        .find(Locator::XPath(&format!(
+            "{dev}//dt[.='execution']/following-sibling::dd[1]/a"
+        )))
+        .await
+        .unwrap();
+    let id = run.text().await.unwrap();
+    assert_eq!(
+        run.attr("href").await.unwrap(),
+        Some(format!(
+            "{}/pipelines/{id}",
+            stand.fake.url().trim_end_matches('/')
+        ))
     );
     b.screenshot("overview").await;
 
@@ -98,10 +166,20 @@ async fn an_approver_promotes_staging_from_the_browser() {
             "{text:?} not on the product page:\n{page}"
         );
     }
+    no_secret_in(&b, "the product page").await;
     b.screenshot("product").await;
     b.client.set_window_size(390, 844).await.unwrap();
+    fits_a_phone(&b, "the product page").await;
     b.screenshot("product-phone").await;
+    b.client.goto(&format!("{url}/ui")).await.unwrap();
+    fits_a_phone(&b, "the overview").await;
+    b.client.goto(&format!("{url}/ui/outbox")).await.unwrap();
+    fits_a_phone(&b, "the outbox").await;
     b.client.set_window_size(1280, 1000).await.unwrap();
+    b.client
+        .goto(&format!("{url}/ui/products/{APP}"))
+        .await
+        .unwrap();
 
     // A forged CSRF token is refused and the judgment stays open.
     b.client
@@ -111,20 +189,16 @@ async fn an_approver_promotes_staging_from_the_browser() {
         )
         .await
         .unwrap();
-    click(
+    press(
         &b,
         "//button[normalize-space()='Promote staging']",
         "Forbidden",
+        "CSRF token is missing or does not belong",
     )
     .await;
-    let refused = b.text().await;
-    assert!(
-        refused.contains("CSRF token is missing or does not belong"),
-        "{refused}"
-    );
-    let x = stand.fake.execution(&staging).unwrap();
-    assert!(
-        x.pending_judgment().is_some(),
+    assert_eq!(
+        stand.judgment(&staging),
+        (None, None),
         "a refused form must not judge"
     );
 
@@ -141,27 +215,16 @@ async fn an_approver_promotes_staging_from_the_browser() {
         .send_keys("dev looks good")
         .await
         .unwrap();
-    click(
+    press(
         &b,
         "//button[normalize-space()='Promote staging']",
         "Promoted",
+        "Promoted micro-gw staging: judgment continue by alice",
     )
     .await;
-    let done = b.text().await;
-    assert!(
-        done.contains("Promoted micro-gw staging: judgment continue by alice"),
-        "{done}"
-    );
-    let x = stand.fake.execution(&staging).unwrap();
-    let judged = x
-        .stages
-        .iter()
-        .find(|s| s.stage_type == "manualJudgment")
-        .unwrap();
-    assert_eq!(judged.context.judgment_status.as_deref(), Some("continue"));
     assert_eq!(
-        judged.context.judgment_input.as_deref(),
-        Some("dev looks good")
+        stand.judgment(&staging),
+        (Some("continue".into()), Some("dev looks good".into()))
     );
     b.client
         .goto(&format!("{url}/ui/products/{APP}#sources"))
@@ -173,6 +236,21 @@ async fn an_approver_promotes_staging_from_the_browser() {
         "{after}"
     );
     b.screenshot("product-timeline").await;
+
+    // Stop: prod's judgment is answered `stop`, recorded with the caller like a promotion.
+    let prod = stand.waiting("prod").await;
+    b.client
+        .goto(&format!("{url}/ui/products/{APP}"))
+        .await
+        .unwrap();
+    press(
+        &b,
+        "//form[@aria-label='judgment for prod']//button[normalize-space()='Stop']",
+        "Stopped",
+        "Stopped micro-gw prod: judgment stop by alice",
+    )
+    .await;
+    assert_eq!(stand.judgment(&prod).0.as_deref(), Some("stop"));
 
     // Log out: the session is gone and the pages ask for a login again.
     click(&b, "//button[normalize-space()='Log out']", "Log in").await;

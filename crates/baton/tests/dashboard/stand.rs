@@ -1,8 +1,10 @@
 //! A demo-like setup for the dashboard: the Spinnaker stand-in with `<app>-deploy-<env>`
-//! pipelines (staging and prod start with a manual judgment), a state store seeded with what
-//! baton's chart job records (deliveries, a chart event and its outbox record, an image
-//! build), and the real `baton serve` on it. The daemon's outbox worker delivers the chart
-//! event, so Spinnaker deploys dev and staging waits for its judgment.
+//! pipelines (staging and prod start with a manual judgment) and the image pipeline
+//! `<app>-image-petstore` (dev), a state store seeded with what baton's jobs record
+//! (deliveries, a chart event, an image build and its image event, with their outbox records),
+//! and the real `baton serve` on it. The daemon's outbox worker delivers both events, so
+//! Spinnaker deploys the chart and the image to dev and staging waits for its judgment.
+//! baton reaches Gate through a URL with credentials in it, which no page may show.
 
 use std::path::Path;
 
@@ -13,16 +15,24 @@ use baton::clock::Clock;
 use baton::outbox::{Effect, Outbox};
 use baton::store::Store;
 use baton::store::events::{Correlation, Delivered, Event};
-use baton::wire::{ChartArtifact, ChartEvent, chart_event};
+use baton::wire::{ChartArtifact, ChartEvent, ImageEvent, chart_event, image_event};
+use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use testkit::baton::BatonProcess;
 use testkit::spinnaker::FakeSpinnaker;
-use testkit::spinnaker::sample::deploy_pipeline;
+use testkit::spinnaker::sample::{deploy_pipeline, image_pipeline};
 use time::OffsetDateTime;
 
 pub const APP: &str = "micro-gw";
 /// `alice:<TOKEN>` is the token file's line: the caller is alice.
 pub const TOKEN: &str = "alice-dashboard-token-0123456789";
 pub const WAIT: Duration = Duration::from_secs(30);
+/// The password in baton's `spinnaker.gate_url` (`http://dash:<this>@...`).
+pub const GATE_URL_SECRET: &str = "gate-url-secret-4711";
+/// The image Jenkins built and the image event rolled into dev.
+pub const BUILT: &str = "sha256:c0ffee12c0ffee12c0ffee12c0ffee12c0ffee12c0ffee12c0ffee12c0ffee12";
+const REPOSITORY: &str = "registry.example.invalid/acme/petstore";
+/// The image pipeline (it rolls images into the first environment, dev).
+const IMAGE_PIPELINE: &str = "micro-gw-image-petstore";
 
 pub struct Stand {
     pub fake: FakeSpinnaker,
@@ -68,7 +78,8 @@ async fn seed(store: &Store) {
         correlation: c,
     };
     let base = format!("sha256:{}", "b".repeat(64));
-    let built = format!("sha256:{}", "c".repeat(64));
+    let built = BUILT.to_owned();
+    let jenkins_build = "http://jenkins.example.invalid/job/micro-gw/job/petstore-image/7/";
     store
         .insert_event(&event(
             "ev-rebuild",
@@ -80,14 +91,44 @@ async fn seed(store: &Store) {
                 jenkins_queue_id: Some(41),
                 build_number: Some(7),
                 build_result: Some("SUCCESS".into()),
-                build_url: Some(
-                    "http://jenkins.example.invalid/job/micro-gw/job/petstore-image/7/".into(),
-                ),
-                image_digest: Some(built),
+                build_url: Some(jenkins_build.into()),
+                image_digest: Some(built.clone()),
                 detail: Some("base moved".into()),
                 ..Default::default()
             },
         ))
+        .await
+        .unwrap();
+    // Jenkins reported the build: the image event, delivered to Echo's `image` webhook.
+    store
+        .insert_event(&event(
+            "ev-image",
+            "image",
+            Some("petstore"),
+            45,
+            Correlation {
+                build_number: Some(7),
+                build_result: Some("SUCCESS".into()),
+                build_url: Some(jenkins_build.into()),
+                image_digest: Some(built.clone()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let image = Effect::SpinnakerWebhook {
+        source: "image".into(),
+        body: image_event(&ImageEvent {
+            product: APP,
+            image: "petstore",
+            repository: REPOSITORY,
+            digest: &built,
+            tag: Some("7"),
+            event_id: "ev-image",
+        }),
+    };
+    outbox
+        .enqueue(&image, APP, "image:micro-gw:petstore", Some("ev-image"))
         .await
         .unwrap();
     let commit = "0123abcd0123abcd0123abcd0123abcd0123abcd";
@@ -159,7 +200,13 @@ impl Stand {
             .application(APP)
             .application("orders")
             .match_delay(Duration::from_millis(20))
-            .stage_duration(Duration::from_millis(20));
+            .stage_duration(Duration::from_millis(20))
+            .pipeline(image_pipeline(
+                APP,
+                IMAGE_PIPELINE,
+                &regex::escape(REPOSITORY),
+                false,
+            ));
         for (env, judgment) in [("dev", false), ("staging", true), ("prod", true)] {
             builder =
                 builder.pipeline(deploy_pipeline(APP, env, "microgateway", "chart", judgment));
@@ -170,7 +217,10 @@ impl Stand {
         std::fs::write(dir.path().join("api-tokens"), format!("alice:{TOKEN}\n")).unwrap();
         std::fs::write(dir.path().join("jenkins-token"), "unused\n").unwrap();
         let file = dir.path().join("baton.yaml");
-        std::fs::write(&file, config(dir.path(), fake.url())).unwrap();
+        let gate = fake
+            .url()
+            .replacen("http://", &format!("http://dash:{GATE_URL_SECRET}@"), 1);
+        std::fs::write(&file, config(dir.path(), &gate)).unwrap();
         let loaded = baton::config::load_with_env(&file, Default::default()).unwrap();
         let store = Store::open(&loaded.config.state).await.unwrap();
         seed(&store).await;
@@ -188,23 +238,50 @@ impl Stand {
         }
     }
 
-    /// The staging execution once it waits for its judgment (bounded by [`WAIT`]).
-    pub async fn staging_waiting(&self) -> String {
+    /// The first execution `wanted` finds (bounded by [`WAIT`]); `what` names it.
+    async fn execution(&self, what: &str, wanted: impl Fn(&Execution) -> bool) -> String {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let found = self.fake.executions(APP).into_iter().find(|x| {
-                x.name.as_deref() == Some("micro-gw-deploy-staging")
-                    && x.pending_judgment().is_some()
-            });
-            if let Some(x) = found {
+            if let Some(x) = self.fake.executions(APP).into_iter().find(&wanted) {
                 return x.id;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "staging did not wait for a judgment within {WAIT:?}; baton's log:\n{}",
+                "{what} not seen within {WAIT:?}; baton's log:\n{}",
                 self.baton.log()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The execution of `env`'s deploy pipeline once it waits for its judgment.
+    pub async fn waiting(&self, env: &str) -> String {
+        let pipeline = format!("{APP}-deploy-{env}");
+        self.execution(&format!("{env} waiting for a judgment"), |x| {
+            x.name.as_deref() == Some(pipeline.as_str()) && x.pending_judgment().is_some()
+        })
+        .await
+    }
+
+    /// The judgment status and input the stand-in recorded on `execution`'s judgment stage.
+    pub fn judgment(&self, execution: &str) -> (Option<String>, Option<String>) {
+        let x = self
+            .fake
+            .execution(execution)
+            .expect("the execution exists");
+        let stage = x
+            .stages
+            .into_iter()
+            .find(|s| s.stage_type == "manualJudgment")
+            .expect("a manual judgment stage");
+        (stage.context.judgment_status, stage.context.judgment_input)
+    }
+
+    /// The image pipeline's execution once it rolled the built image into dev.
+    pub async fn image_deployed(&self) -> String {
+        self.execution("the image rolled into dev", |x| {
+            x.name.as_deref() == Some(IMAGE_PIPELINE) && x.status == ExecutionStatus::Succeeded
+        })
+        .await
     }
 }

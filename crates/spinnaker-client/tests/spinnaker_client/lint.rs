@@ -161,3 +161,29 @@ fn trigger_that_omits_the_values_artifact_of_a_bake_is_found() {
         format!("add {values_id:?} to triggers[0].expectedArtifactIds")
     );
 }
+
+/// A constraint or artifact pattern with a Java construct this crate cannot evaluate is
+/// reported as such ("Java may accept it", "baton cannot tell"), never as an invalid regex or
+/// a trigger nothing starts (issue 18, difference 3).
+#[test]
+fn java_constructs_are_reported_as_unevaluable_not_dead() {
+    let mut p = pipeline("dev");
+    let trigger = &mut p.triggers.as_mut().unwrap()[0];
+    trigger
+        .payload_constraints
+        .get_or_insert_with(Map::new)
+        .insert("application".into(), json!(r"^\p{javaLowerCase}+$"));
+    let findings = lint(&[p], &[event("dev")]);
+    let on_constraint: Vec<_> = findings
+        .iter()
+        .filter(|f| f.path.contains("payloadConstraints.application"))
+        .collect();
+    assert_eq!(on_constraint.len(), 1, "{findings:?}");
+    let message = &on_constraint[0].message;
+    assert!(
+        message.contains("cannot evaluate this Java construct")
+            && message.contains("baton cannot tell")
+            && !message.contains("not a valid regex"),
+        "{message}"
+    );
+}

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 use spinnaker_client::model::artifact::{Artifact, ExpectedArtifact, REMOTE_BASE64};
 use spinnaker_client::model::pipeline::Trigger;
-use spinnaker_client::model::triggering::constraints_hold;
+use spinnaker_client::model::triggering::{Verdict, constraints_hold, constraints_verdict};
 
 fn obj(v: Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
@@ -157,4 +157,46 @@ fn webhook_trigger_needs_enabled_exact_type_and_case_sensitive_source() {
     let mut other = t.clone();
     other.trigger_type = "git".into();
     assert!(!other.matches_webhook("chart", &payload));
+}
+
+/// Java constructs with no rewrite here (`\h`, `\R`, `\p{javaX}`, `\p{InX}`) are neither a
+/// match nor a miss: Java may accept them, so the model says it cannot evaluate them instead
+/// of calling a working constraint dead or a pattern invalid (issue 18, difference 3), while
+/// lookahead, `\Q...\E` and backreferences are evaluated as Java does.
+#[test]
+fn java_constructs_without_a_rewrite_cannot_be_evaluated() {
+    let payload = obj(json!({"application": "micro gw"}));
+    let verdict =
+        |pattern: &str| constraints_verdict(&obj(json!({"application": pattern})), &payload);
+    for pattern in [
+        r"micro\hgw",
+        r"gw\R?",
+        r"^\p{javaLowerCase}+",
+        r"\p{InBasicLatin}",
+    ] {
+        let v = verdict(pattern);
+        assert!(
+            matches!(&v, Verdict::CannotEvaluate(m) if m.contains("cannot evaluate this Java construct")),
+            "{pattern}: {v:?}"
+        );
+    }
+    assert_eq!(verdict(r"^(?=micro)\Qmicro gw\E$"), Verdict::Holds);
+    assert_eq!(verdict(r"^(m)icro g\w$"), Verdict::Holds);
+    assert_eq!(verdict(r"^(\w)\1"), Verdict::Fails);
+    assert_eq!(
+        verdict("("),
+        Verdict::Fails,
+        "an invalid regex never matches"
+    );
+
+    let unsupported = ExpectedArtifact::matching("img", "docker/image", r"reg/\p{javaLowerCase}+");
+    let image = Artifact::docker_image_digest("reg/petstore", "sha256:0123");
+    assert!(matches!(
+        unsupported.match_verdict(&image),
+        Verdict::CannotEvaluate(_)
+    ));
+    let bad = unsupported.bad_patterns();
+    assert_eq!((bad.len(), bad[0].unsupported), (1, true), "{bad:?}");
+    let invalid = ExpectedArtifact::matching("img", "docker/image", "reg/(");
+    assert!(!invalid.bad_patterns()[0].unsupported);
 }

@@ -38,10 +38,12 @@
 //! illegal choice); disabled jobs (409); `build` and `buildWithParameters` (201 + absolute
 //! `Location`, 303 for identical parameters already queued, 400 not parameterized, 405 + `Allow:
 //! POST` on GET, 404 no job); the queue with quiet period, `delay=`, blocking of non-concurrent
-//! jobs, executors, cancel (204/404/422); left items forgotten after 5 minutes; builds with a
+//! jobs, executors, cancel (204; 500 "Could not cancel run" for an item that already left;
+//! 404 unknown or forgotten; 422 no permission); left items forgotten after 5 minutes; builds with a
 //! scripted duration, result and console lines; `progressiveText` with `X-Text-Size` and
 //! `X-More-Data`; `consoleText`; `stop` (302); permalinks `lastBuild` etc.; job, folder, root,
-//! queue, `whoAmI`, `me` JSON with `tree=`; `X-Jenkins`; Basic auth with API tokens (crumb-exempt)
+//! queue, `whoAmI`, `me` JSON with `tree=` (nested into folders) and, without it, `depth=` for
+//! item lists; `X-Jenkins`; Basic auth with API tokens (crumb-exempt)
 //! or passwords (crumb required when CSRF is on); crumb issuer tied to a `JSESSIONID.*` session;
 //! 401 with `WWW-Authenticate`, 403 with `X-You-Are-Authenticated-As`/`X-Required-Permission`.
 //!
@@ -50,7 +52,7 @@
 //!
 //! **Not modelled** (known): Pipeline steps, `input` and pending input actions, agents and
 //! labels, SCM and change sets, artifacts, build tokens (`token=`), multipart file parameters,
-//! the HTML UI, `depth=`, XML API, job creation/config.xml, per-job permissions (only read-only users), API-token
+//! the HTML UI, `depth=` beyond item lists, XML API, job creation/config.xml, per-job permissions (only read-only users), API-token
 //! revocation, Jenkins' reverse-proxy root URL setting (URLs follow the `Host` header), and the
 //! `X-Jenkins` header is sent on every answer (Jenkins sends it on API and page answers).
 

@@ -154,6 +154,59 @@ async fn root_page_folders_and_unmodelled_paths() {
     assert_eq!(unmodelled[0].path, "/pluginManager/api/json");
 }
 
+/// Folder contents in the root's `/api/json` as Jenkins shows them (issue 18, difference 5):
+/// `depth=N` (default 0) cuts item lists below level N, a nested `tree=` reaches as deep as it
+/// names, and with a `tree=` the `depth=` does not apply.
+#[tokio::test]
+async fn root_json_shows_folder_contents_by_depth_and_by_nested_tree() {
+    let (j, http) = start(builder()).await;
+    let auth = Some(("baton", "tok"));
+    let get = async |rel: &str| -> Value {
+        let rsp = call(&http, &j, Method::GET, rel, auth).await;
+        assert_eq!(rsp.status(), 200, "{rel}");
+        rsp.json().await.unwrap()
+    };
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| c["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let flat = get("api/json").await;
+    assert_eq!(names(&flat["jobs"]), ["f"]);
+    assert_eq!(flat["jobs"][0]["url"], format!("{}job/f/", j.url()));
+    assert!(
+        flat["jobs"][0].get("jobs").is_none(),
+        "depth 0 shows no folder contents: {flat}"
+    );
+    let one = get("api/json?depth=1").await;
+    assert_eq!(names(&one["jobs"][0]["jobs"]), ["sub", "plain"]);
+    assert!(
+        one["jobs"][0]["jobs"][0].get("jobs").is_none(),
+        "depth 1 stops at the folder's children: {one}"
+    );
+    let two = get("api/json?depth=2").await;
+    assert_eq!(names(&two["jobs"][0]["jobs"][0]["jobs"]), ["job one"]);
+    let tree =
+        get("api/json?tree=jobs%5Bname,url,jobs%5Bname,url,jobs%5Bname%5D%5D%5D&depth=0").await;
+    assert_eq!(names(&tree["jobs"][0]["jobs"]), ["sub", "plain"]);
+    assert_eq!(names(&tree["jobs"][0]["jobs"][0]["jobs"]), ["job one"]);
+    assert_eq!(
+        tree["jobs"][0]["jobs"][0]["url"],
+        format!("{}job/f/job/sub/", j.url()),
+        "depth=0 does not cut a tree"
+    );
+    let cut = get("api/json?tree=jobs%5Bname,jobs%5D").await;
+    assert_eq!(
+        cut["jobs"][0]["jobs"][0],
+        serde_json::json!({"_class": "com.cloudbees.hudson.plugins.folder.Folder"}),
+        "a leaf naming the list keeps only each child's _class: {cut}"
+    );
+}
+
 #[tokio::test]
 async fn build_on_a_parameterized_job_and_delays() {
     let (j, http) = start(builder()).await;

@@ -4,7 +4,8 @@
 //!
 //! The venv lives under Cargo's target tmp dir and is created on first use
 //! (`python3 -m venv`, `pip install python-jenkins==1.8.3`). Without Python or PyPI the test is
-//! skipped with a message, unless the `CI` environment variable is set: then it fails.
+//! skipped with a message, unless `CI` or `BATON_REQUIRE_RIG` is set (`testkit::skip_or_fail`):
+//! then it fails.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -48,19 +48,49 @@ async fn pages_need_a_session_unless_open_and_the_cookie_is_strict() {
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
-#[tokio::test]
-async fn outbox_actions_need_the_sessions_csrf_token() {
-    let u = ui(PRODUCT).await;
-    let now = OffsetDateTime::now_utc();
-    let new = |key: &str| NewRecord {
+/// A webhook record for the outbox page.
+fn record(key: &str) -> NewRecord {
+    NewRecord {
         kind: "spinnaker.webhook".into(),
         target: "spinnaker".into(),
         payload: serde_json::json!({"source": "chart", "body": {}}),
         key: key.into(),
         event_id: None,
         supersede: None,
-    };
-    let (dead, _) = u.store.enqueue(&new("k1"), now).await.unwrap();
+    }
+}
+
+/// Collects what the log subscriber writes.
+#[derive(Clone, Default)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn outbox_actions_need_the_sessions_csrf_token() {
+    // The daemon's log, as the API's retry and drop write it (with the caller).
+    let logs = Sink::default();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer({
+                let logs = logs.clone();
+                move || logs.clone()
+            })
+            .finish(),
+    );
+    let u = ui(PRODUCT).await;
+    let now = OffsetDateTime::now_utc();
+    let (dead, _) = u.store.enqueue(&record("k1"), now).await.unwrap();
     assert!(
         u.store
             .claim(dead.id, "w", now, now + time::Duration::minutes(1))
@@ -73,7 +103,7 @@ async fn outbox_actions_need_the_sessions_csrf_token() {
             .await
             .unwrap()
     );
-    let (pending, _) = u.store.enqueue(&new("k2"), now).await.unwrap();
+    let (pending, _) = u.store.enqueue(&record("k2"), now).await.unwrap();
 
     let (cookie, _) = login(&u).await;
     let (_, _, page) = send(&u.router, get("/ui/outbox", Some(&cookie))).await;
@@ -113,6 +143,17 @@ async fn outbox_actions_need_the_sessions_csrf_token() {
     let (status, _, _) = send(&u.router, post(&drop, Some(&cookie), &csrf_form)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(u.store.record(pending.id).await.unwrap().is_none());
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for (what, id) in [("retried", dead.id), ("dropped", pending.id)] {
+        assert!(
+            logged
+                .lines()
+                .any(|l| l.contains(&format!("outbox record {what}"))
+                    && l.contains(&format!("record={id}"))
+                    && l.contains("alice")),
+            "the {what} record is not logged with its caller:\n{logged}"
+        );
+    }
     // Logging out needs the token too, and ends with an expired cookie.
     let (status, _, _) = send(&u.router, post("/ui/logout", Some(&cookie), "csrf=AAAA")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -152,4 +193,34 @@ async fn a_judgment_without_spinnaker_says_so() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// `ui.open_read_only`: anyone may look without logging in, but no page offers an action
+/// and every action (and a forged one with any CSRF value) still needs a session.
+#[tokio::test]
+async fn open_read_only_shows_the_pages_but_every_action_needs_a_login() {
+    let u = ui(&format!("ui: {{open_read_only: true}}\n{PRODUCT}")).await;
+    let now = OffsetDateTime::now_utc();
+    let (pending, _) = u.store.enqueue(&record("open"), now).await.unwrap();
+    for path in ["/ui", "/ui/products/micro-gw", "/ui/outbox"] {
+        let (status, _, body) = send(&u.router, get(path, None)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(body.contains("Read-only view"), "{path}: {body}");
+        assert!(
+            !body.contains("name=\"csrf\""),
+            "{path} offers an action without a session: {body}"
+        );
+    }
+    let actions = [
+        format!("/ui/outbox/{}/retry", pending.id),
+        format!("/ui/outbox/{}/drop", pending.id),
+        "/ui/products/micro-gw/environments/staging/judgment".to_owned(),
+    ];
+    for path in &actions {
+        let (status, _, body) =
+            send(&u.router, post(path, None, "csrf=AAAA&decision=continue")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert!(body.contains("log in first"), "{path}: {body}");
+    }
+    assert!(u.store.record(pending.id).await.unwrap().is_some());
 }

@@ -1,6 +1,7 @@
 //! The dashboard without a browser: every page renders for an empty config, a product with
 //! no events and a product with 1,000 events (paged, under 200 KB). [`actions`]: login,
-//! cookies, CSRF and the actions, over the router.
+//! cookies, CSRF and the actions, over the router; [`look`]: no JavaScript, a phone viewport,
+//! states in words and colour, the path prefix.
 
 use axum::Router;
 use axum::body::Body;
@@ -8,7 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use time::OffsetDateTime;
 use tower::ServiceExt as _;
 
-use super::{UiState, check_prefix, router};
+use super::{UiState, router};
 use crate::api::AppState;
 use crate::api::auth::Tokens;
 use crate::clock::Clock;
@@ -17,6 +18,7 @@ use crate::store::Store;
 use crate::store::events::{Correlation, Event};
 
 mod actions;
+mod look;
 
 pub(super) const TOKEN: &str = "alice-secret-token-0123";
 
@@ -227,16 +229,4 @@ async fn a_thousand_events_are_paged_and_each_page_stays_small() {
     let (status, _, overview) = send(&u.router, get("/ui", Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(overview.len() < 200 * 1024);
-}
-
-#[test]
-fn prefixes_are_paths_outside_the_api() {
-    for ok in ["/", "/ui", "/baton/ui", "/dash-board_1"] {
-        assert!(check_prefix(ok).is_ok(), "{ok}");
-    }
-    for bad in [
-        "ui", "/ui//x", "/v1", "/v1/ui", "/metrics", "/hooks/x", "/a b", "/../x", "/ui?x",
-    ] {
-        assert!(check_prefix(bad).is_err(), "{bad}");
-    }
 }

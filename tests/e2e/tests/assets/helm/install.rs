@@ -1,6 +1,7 @@
 //! What a platform team meets first when installing the chart: rendering refuses an install whose
 //! secrets are missing, the default image is the one `scripts/image build` tags and a digest pins
-//! it, `helm test` really asks `/readyz`, and HA replicas spread over nodes and zones.
+//! it, `helm test` really asks `/readyz`, HA replicas spread over nodes and zones, and the ingress
+//! serves the dashboard where baton does.
 
 use std::process::Command;
 
@@ -10,6 +11,7 @@ use testkit::rig::Rig;
 use super::render::SECRET_KEYS;
 use super::{chart, docs, ha_values, helms, kind, sqlite_values, template};
 use crate::support::{self as assets, run, run_ok};
+use std::path::Path;
 
 /// `helm template` that is expected to fail; returns stderr.
 fn refused(helm: &std::path::Path, set: &[&str]) -> String {
@@ -198,4 +200,52 @@ fn ha_replicas_spread_over_nodes_and_zones() {
     );
     assert_eq!(own.as_array().unwrap().len(), 1);
     assert_eq!(own[0]["topologyKey"], "rack");
+}
+
+/// The ingress serves the dashboard at baton's own `config.ui.path_prefix` (issue 19): one
+/// setting moves both, `config.ui.enabled: false` drops it, and `/` (which would expose the
+/// API) is refused with what to set instead.
+#[test]
+fn ingress_serves_the_dashboard_at_its_path_prefix() {
+    let Some(rig) = Rig::for_test() else { return };
+    let paths = |helm: &Path, set: &[&str]| -> Vec<String> {
+        let objects = docs(&template(helm, &[ha_values().as_path()], set));
+        let ingress = kind(&objects, "Ingress").expect("Ingress");
+        ingress["spec"]["rules"][0]["http"]["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["path"].as_str().map(str::to_owned))
+            .collect()
+    };
+    for (name, helm) in helms(&rig) {
+        let sub = ["config.ui.path_prefix=/baton/ui/"];
+        assert_eq!(paths(helm, &sub), ["/hooks", "/baton/ui"], "helm {name}");
+        let objects = docs(&template(helm, &[ha_values().as_path()], &sub));
+        assert_eq!(
+            super::render::config_of(&objects)["ui"]["path_prefix"],
+            "/baton/ui/",
+            "helm {name}: baton serves where the ingress points"
+        );
+        let off = ["config.ui.enabled=false"];
+        assert_eq!(paths(helm, &off), ["/hooks"], "helm {name}");
+        let listed = ["ingress.paths={/hooks,/ui}"];
+        assert_eq!(
+            paths(helm, &listed),
+            ["/hooks", "/ui"],
+            "helm {name}: no duplicate"
+        );
+        let err = refused(
+            helm,
+            &[
+                "secrets.existingSecret=baton-secrets",
+                "ingress.enabled=true",
+                "config.ui.path_prefix=/",
+            ],
+        );
+        assert!(
+            err.contains("config.ui.path_prefix is /") && err.contains("set a sub-path"),
+            "helm {name}: {err}"
+        );
+    }
 }

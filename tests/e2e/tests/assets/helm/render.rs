@@ -23,7 +23,7 @@ fn container(objects: &[Value]) -> &Value {
     &kind(objects, "Deployment").expect("Deployment")["spec"]["template"]["spec"]["containers"][0]
 }
 
-fn config_of(objects: &[Value]) -> Value {
+pub(crate) fn config_of(objects: &[Value]) -> Value {
     let text = kind(objects, "ConfigMap").expect("ConfigMap")["data"]["baton.yaml"]
         .as_str()
         .expect("ConfigMap has baton.yaml");
@@ -309,4 +309,8 @@ fn notes_tell_how_to_reach_and_test_baton() {
     let ha = notes(&rig, &[ha_values().as_path()]);
     assert!(ha.contains("(3 replica(s), state: postgres)"), "{ha}");
     assert!(ha.contains("https://baton.example.com/hooks/"), "{ha}");
+    assert!(
+        ha.contains("Dashboard (log in with an API token): https://baton.example.com/ui\n"),
+        "{ha}"
+    );
 }
