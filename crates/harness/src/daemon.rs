@@ -103,3 +103,27 @@ pub async fn outbox_json(http: &reqwest::Client, url: &str) -> serde_json::Value
         .unwrap();
     v.get("records").cloned().unwrap_or(v)
 }
+
+/// Waits (at most `limit`) until no record of a running daemon's outbox is pending. A record
+/// leaves `pending` only after its peer answered, and only pending records are sent, so from
+/// then on what a stand-in recorded is final (no sleep to wait out a send that cannot come).
+pub async fn until_nothing_left_to_send(http: &reqwest::Client, url: &str, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let records = outbox_json(http, url).await;
+        let pending: Vec<&serde_json::Value> = records
+            .as_array()
+            .expect("GET /v1/outbox lists records")
+            .iter()
+            .filter(|r| r["state"] == "pending")
+            .collect();
+        if pending.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "records still pending after {limit:?}: {pending:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -98,3 +98,12 @@ pub async fn until(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Asserts that no record of `store`'s outbox is pending: each was delivered, superseded or
+/// gave up. A worker sends only pending records and records what a peer answered before it
+/// marks a record delivered, so from here on nothing more can reach a stand-in: what it
+/// recorded is final, with no sleep to wait out a send that cannot come.
+pub async fn assert_nothing_left_to_send(store: &Store) {
+    let counts = store.outbox_counts().await.unwrap();
+    assert_eq!(counts.pending, 0, "records still to send: {counts:?}");
+}

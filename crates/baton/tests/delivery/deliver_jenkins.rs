@@ -79,7 +79,7 @@ async fn triggers_once_and_records_the_queue_id() {
     let queue_id = response["queueId"].as_u64().unwrap();
     let ev = store.event(&event).await.unwrap().unwrap();
     assert_eq!(ev.correlation.jenkins_queue_id, Some(queue_id as i64));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    deliver::assert_nothing_left_to_send(&store).await;
     let sent = triggers(&j);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].param("BASE_DIGEST"), Some("sha256:aa"));

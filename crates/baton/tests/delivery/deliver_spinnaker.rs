@@ -78,7 +78,7 @@ async fn delivers_once_and_records_echos_event_id() {
         .await
         .unwrap();
     assert!(!created && again.id == id);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    deliver::assert_nothing_left_to_send(&store).await;
     let posts = webhook_posts(&gate);
     assert_eq!(posts.len(), 1, "exactly one POST: {posts:?}");
     let sent: serde_json::Value = serde_json::from_slice(&posts[0].body).unwrap();

@@ -258,7 +258,23 @@ async fn a_429_with_a_far_retry_after_pauses_the_registry_without_errors() {
         (1..=8).contains(&sent),
         "{sent} requests reached the registry"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Two more cycles of checks decide "paused": wait for those decisions, then no request
+    // may have reached the registry meanwhile.
+    let paused_then = sum(
+        &metrics(&url).await,
+        "baton_source_checks_total",
+        &["outcome=\"paused\""],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = metrics(&url).await;
+        let paused = sum(&m, "baton_source_checks_total", &["outcome=\"paused\""]);
+        if paused >= paused_then + 2 * IMAGES as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{paused} paused checks:\n{m}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(
         hits.load(Ordering::SeqCst),
         sent,

@@ -64,7 +64,7 @@ async fn an_outage_delays_but_loses_and_reorders_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon::until_nothing_left_to_send(&http, &daemon.url, Duration::from_secs(30)).await;
     let got = posts(&gate);
     let seen: Vec<(String, u16)> = got.iter().map(|r| (digest_of(&r.body), r.status)).collect();
 
