@@ -14,32 +14,19 @@ pub const TARGET: &str = "127.0.0.1:5000/acme/petstore";
 /// Writes a config for a daemon on `127.0.0.1:0` delivering to `gate_url`, with the given
 /// `outbox:` block (YAML flow mapping body, e.g. `lease: 2s, initial_delay: 100ms`).
 pub fn write_config(dir: &Path, gate_url: &str, outbox: &str) -> PathBuf {
-    std::fs::write(dir.join("api-tokens"), format!("{TOKEN}\n")).unwrap();
-    std::fs::write(dir.join("jenkins-token"), "jenkins-secret\n").unwrap();
-    let file = dir.join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: sqlite://{db}
-listen: 127.0.0.1:0
-api_tokens_file: api-tokens
-jenkins: {{url: "http://127.0.0.1:9", user: baton, token_file: jenkins-token}}
-spinnaker: {{gate_url: "{gate_url}"}}
-outbox: {{{outbox}}}
-products:
-  - name: micro-gw
+    crate::config::Config::new(TOKEN)
+        .gate(gate_url)
+        .line(&format!("outbox: {{{outbox}}}"))
+        .products(&format!(
+            r#"  - name: micro-gw
     environments: [dev]
     chart: {{repository: "http://127.0.0.1:9/charts", name: microgateway, version: "^3.0"}}
     chart_source: {{git: "http://127.0.0.1:9/c.git"}}
     images:
       - {{name: petstore, base: "127.0.0.1:5000/vendor/base:1", target: "{TARGET}", jenkins_job: micro-gw/petstore}}
-"#,
-            db = dir.join("data/baton.db").display()
-        ),
-    )
-    .unwrap();
-    file
+"#
+        ))
+        .write(dir)
 }
 
 /// Starts the real `baton serve --drain 1s` on `file` and waits (at most 30 s) until its

@@ -220,7 +220,7 @@ pub async fn fake_jenkins(job: &str, build: Duration) -> testkit::jenkins::FakeJ
         spec = spec.param(ParamSpec::string(p, ""));
     }
     FakeJenkins::builder()
-        .user(UserSpec::new("baton", "jenkins-api-token"))
+        .user(UserSpec::new("baton", crate::config::JENKINS_TOKEN))
         .job(spec)
         .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
         .await

@@ -25,31 +25,20 @@ pub fn write_config(
     helm: &str,
     poll: &str,
 ) -> PathBuf {
-    std::fs::write(dir.join("api-tokens"), format!("{TOKEN}\n")).unwrap();
-    std::fs::write(dir.join("jenkins-token"), "jenkins-secret\n").unwrap();
-    let file = dir.join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: "{state}"
-listen: 127.0.0.1:0
-api_tokens_file: api-tokens
-first_seen: baseline
-jenkins: {{url: "http://127.0.0.1:9", user: baton, token_file: jenkins-token}}
-spinnaker: {{gate_url: "{gate}"}}
-products:
-  - name: micro-gw
+    crate::config::Config::new(TOKEN)
+        .state(state)
+        .gate(gate)
+        .line("first_seen: baseline")
+        .products(&format!(
+            r#"  - name: micro-gw
     environments: [dev]
     chart: {{repository: "{helm}", name: microgateway, version: "^3.0"}}
     chart_source: {{git: "{git}", branch: main, dir: mgw, poll: {poll}}}
     images:
       - {{name: petstore, base: "127.0.0.1:9/vendor/base:1", target: "{TARGET}", jenkins_job: micro-gw/petstore}}
 "#
-        ),
-    )
-    .unwrap();
-    file
+        ))
+        .write(dir)
 }
 
 /// `values-dev.yaml` of revision `n`.

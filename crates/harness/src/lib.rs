@@ -8,6 +8,7 @@
 //! `baton` takes it as a dev-dependency only, so the shipped binary never links it.
 
 pub mod common;
+pub mod config;
 pub mod daemon;
 pub mod deliver;
 pub mod flow;

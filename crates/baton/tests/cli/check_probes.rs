@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use baton_harness::config::Config;
 use testkit::jenkins::{FakeJenkins, UserSpec};
 use testkit::spinnaker::FakeSpinnaker;
 use tokio::net::TcpListener;
@@ -17,37 +18,25 @@ struct Endpoints {
 }
 
 fn write(dir: &Path, e: &Endpoints, token: &str) -> std::path::PathBuf {
-    std::fs::write(dir.join("jenkins-token"), format!("{token}\n")).unwrap();
-    std::fs::write(dir.join("api-tokens"), "operator-token\n").unwrap();
-    let file = dir.join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: sqlite://{db}
-api_tokens_file: api-tokens
-jenkins: {{url: "{jenkins}", user: baton, token_file: jenkins-token}}
-spinnaker: {{gate_url: "{gate}"}}
-registries:
-  - {{host: "{registry}", insecure: true}}
-products:
-  - name: micro-gw
+    let registry = &e.registry;
+    Config::new("operator-token")
+        .state(&format!("sqlite://{}", dir.join("baton.db").display()))
+        .jenkins(Some(&e.jenkins))
+        .jenkins_token(token)
+        .gate(&e.gate)
+        .line(&format!("registries:\n  - {{host: \"{registry}\", insecure: true}}"))
+        .products(&format!(
+            r#"  - name: micro-gw
     environments: [dev]
     chart: {{repository: "{helm}", name: microgateway, version: "^3.0"}}
     chart_source: {{git: "{git}"}}
     images:
       - {{name: petstore, base: "{registry}/vendor/base:1.0", target: "{registry}/acme/petstore", jenkins_job: micro-gw/petstore}}
 "#,
-            db = dir.join("baton.db").display(),
-            jenkins = e.jenkins,
-            gate = e.gate,
-            registry = e.registry,
             helm = e.helm,
             git = e.git,
-        ),
-    )
-    .unwrap();
-    file
+        ))
+        .write(dir)
 }
 
 fn check(file: &Path) -> (Option<i32>, String) {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use baton_harness::config::Config;
 use testkit::baton::BatonProcess;
 
 const TOKEN: &str = "cli-test-token";
@@ -18,31 +19,18 @@ fn baton() -> Command {
 }
 
 fn config(dir: &Path, listen: &str) -> PathBuf {
-    std::fs::write(dir.join("api-tokens"), format!("# operators\n{TOKEN}\n")).unwrap();
-    std::fs::write(dir.join("jenkins-token"), "jenkins-secret\n").unwrap();
-    let file = dir.join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: sqlite://{db}
-listen: {listen}
-api_tokens_file: api-tokens
-jenkins: {{url: "http://127.0.0.1:9", user: baton, token_file: jenkins-token}}
-spinnaker: {{gate_url: "http://127.0.0.1:9"}}
-products:
-  - name: micro-gw
+    Config::new(&format!("# operators\n{TOKEN}"))
+        .listen(listen)
+        .products(
+            r#"  - name: micro-gw
     environments: [dev, prod]
-    chart: {{repository: "http://127.0.0.1:9/charts", name: microgateway, version: "^3.0"}}
-    chart_source: {{git: "http://127.0.0.1:9/c.git"}}
+    chart: {repository: "http://127.0.0.1:9/charts", name: microgateway, version: "^3.0"}
+    chart_source: {git: "http://127.0.0.1:9/c.git"}
     images:
-      - {{name: petstore, base: "127.0.0.1:5000/vendor/base:1", target: "127.0.0.1:5000/acme/petstore", jenkins_job: micro-gw/petstore}}
+      - {name: petstore, base: "127.0.0.1:5000/vendor/base:1", target: "127.0.0.1:5000/acme/petstore", jenkins_job: micro-gw/petstore}
 "#,
-            db = dir.join("data/baton.db").display()
-        ),
-    )
-    .unwrap();
-    file
+        )
+        .write(dir)
 }
 
 fn text(o: &Output) -> (String, String) {

@@ -4,6 +4,7 @@
 //! rejected with file and line; a newer chart the range selects goes to every environment.
 //! SQLite and PostgreSQL.
 
+use baton_harness::config::{Config, FAST_OUTBOX};
 use baton_harness::flow;
 
 use std::path::Path;
@@ -23,28 +24,20 @@ const PROD: &[u8] = b"replicas: 3\nresources: {cpu: 2}\n";
 const BAD_PROD: &[u8] = b"replicas: 3\nresources:\n  cpu: [2\n  memory: 1Gi\n";
 
 fn config(dir: &Path, state: &str, gate: &str, git: &str, helm: &str) -> std::path::PathBuf {
-    std::fs::write(dir.join("api-tokens"), format!("{TOKEN}\n")).unwrap();
-    let file = dir.join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: "{state}"
-listen: 127.0.0.1:0
-api_tokens_file: api-tokens
-first_seen: baseline
-spinnaker: {{gate_url: "{gate}"}}
-outbox: {{initial_delay: 100ms, max_delay: 1s, jitter: none}}
-products:
-  - name: {APP}
+    Config::new(TOKEN)
+        .state(state)
+        .jenkins(None)
+        .gate(gate)
+        .line("first_seen: baseline")
+        .line(FAST_OUTBOX)
+        .products(&format!(
+            r#"  - name: {APP}
     environments: [dev, staging, prod]
     chart: {{repository: "{helm}", name: microgateway, version: "^3.0"}}
     chart_source: {{git: "{git}", branch: main, dir: mgw, poll: 1s}}
 "#
-        ),
-    )
-    .unwrap();
-    file
+        ))
+        .write(dir)
 }
 
 /// The chart webhooks the Spinnaker stand-in received, as JSON.

@@ -2,6 +2,7 @@
 //! delivered. Covers a chart from an OCI repository (embedded), a chart sent by reference
 //! (`helm/chart` artifact), and a base image rebuilt on first sight.
 
+use baton_harness::config::{Config, FAST_OUTBOX, JENKINS_TOKEN};
 use baton_harness::flow;
 
 use std::time::Duration;
@@ -36,24 +37,16 @@ async fn first_sight_is_delivered_oci_reference_and_base_image() {
         .await
         .unwrap();
     let jenkins = fake_jenkins("oci/base-image", Duration::from_millis(100)).await;
-    std::fs::write(dir.path().join("api-tokens"), format!("{TOKEN}\n")).unwrap();
-    std::fs::write(dir.path().join("jenkins-token"), "jenkins-api-token\n").unwrap();
-    let file = dir.path().join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: "sqlite://{db}"
-listen: 127.0.0.1:0
-api_tokens_file: api-tokens
-first_seen: deliver
-jenkins: {{url: "{jenkins}", user: baton, token_file: jenkins-token}}
-spinnaker: {{gate_url: "{gate}"}}
-registries:
-  - {{host: "{registry}", insecure: true}}
-outbox: {{initial_delay: 100ms, max_delay: 1s, jitter: none}}
-products:
-  - name: oci
+    let registry = &rig.registry;
+    let file = Config::new(TOKEN)
+        .jenkins(Some(&jenkins.url()))
+        .jenkins_token(JENKINS_TOKEN)
+        .gate(&spinnaker.url())
+        .line("first_seen: deliver")
+        .line(&format!("registries:\n  - {{host: \"{registry}\", insecure: true}}"))
+        .line(FAST_OUTBOX)
+        .products(&format!(
+            r#"  - name: oci
     environments: [dev]
     chart: {{repository: "{oci}", name: microgateway, version: "^3.0"}}
     chart_source: {{git: "{git}", branch: main, poll: 1h}}
@@ -68,16 +61,11 @@ products:
     chart: {{repository: "{classic}", name: microgateway, version: "3.0.1", delivery: reference, artifact_account: rig-helm}}
     chart_source: {{git: "{git}", branch: main, poll: 1h}}
 "#,
-            db = dir.path().join("data/baton.db").display(),
-            jenkins = jenkins.url(),
-            gate = spinnaker.url(),
-            registry = rig.registry,
             oci = helm.oci,
             classic = helm.url,
             git = repo.http_url,
-        ),
-    )
-    .unwrap();
+        ))
+        .write(dir.path());
     let daemon = Daemon::start(&file).await;
 
     let both = wait_for("both chart events", 60, || async {

@@ -3,6 +3,7 @@
 //! artifact-source commit builds with its commit; each build's `/built` callback becomes one
 //! image event at the Spinnaker stand-in. SQLite and PostgreSQL.
 
+use baton_harness::config::{Config, FAST_OUTBOX, JENKINS_TOKEN};
 use baton_harness::flow;
 
 use std::path::Path;
@@ -28,24 +29,19 @@ struct Setup<'a> {
 }
 
 fn config(dir: &Path, s: &Setup<'_>) -> std::path::PathBuf {
-    std::fs::write(dir.join("api-tokens"), format!("{TOKEN}\n")).unwrap();
-    std::fs::write(dir.join("jenkins-token"), "jenkins-api-token\n").unwrap();
-    let file = dir.join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: "{state}"
-listen: 127.0.0.1:0
-api_tokens_file: api-tokens
-first_seen: baseline
-jenkins: {{url: "{jenkins}", user: baton, token_file: jenkins-token}}
-spinnaker: {{gate_url: "{gate}"}}
-registries:
-  - {{host: "{registry}", insecure: true}}
-outbox: {{initial_delay: 100ms, max_delay: 1s, jitter: none}}
-products:
-  - name: {APP}
+    Config::new(TOKEN)
+        .state(s.state)
+        .jenkins(Some(s.jenkins))
+        .jenkins_token(JENKINS_TOKEN)
+        .gate(s.gate)
+        .line("first_seen: baseline")
+        .line(&format!(
+            "registries:\n  - {{host: \"{}\", insecure: true}}",
+            s.registry
+        ))
+        .line(FAST_OUTBOX)
+        .products(&format!(
+            r#"  - name: {APP}
     environments: [dev]
     images:
       - name: petstore
@@ -55,17 +51,11 @@ products:
         jenkins_job: {JOB}
         artifact_source: {{git: "{art_git}", branch: main, poll: 1s}}
 "#,
-            state = s.state,
-            jenkins = s.jenkins,
-            gate = s.gate,
-            registry = s.registry,
             base = s.base,
             target = s.target,
             art_git = s.art_git,
-        ),
-    )
-    .unwrap();
-    file
+        ))
+        .write(dir)
 }
 
 async fn records(api: &Api, kind: &str) -> Vec<Value> {
