@@ -112,6 +112,8 @@ fn chart_refuses_values_that_cannot_work() {
             "state.kind=postgres",
             "replicaCount=three",
             "config.listen=0.0.0.0:1",
+            "config.api.probe_listen=0.0.0.0:1",
+            "probes.port=8080",
         ] {
             let out = run(Command::new(helm)
                 .args(["lint", "--strict"])
@@ -137,6 +139,19 @@ fn chart_refuses_values_that_cannot_work() {
     assert!(
         stderr.contains("replicaCount is 2 but state.kind is sqlite")
             && stderr.contains("state.kind: postgres"),
+        "{stderr}"
+    );
+    let out = run(Command::new(&rig.helm_v4)
+        .args(["template", "baton"])
+        .arg(chart())
+        .arg("-f")
+        .arg(sqlite_values())
+        .args(["--set", "probes.port=8080"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("probes.port and service.port are both 8080")
+            && stderr.contains("a port of its own"),
         "{stderr}"
     );
 }
