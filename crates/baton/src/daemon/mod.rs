@@ -18,6 +18,10 @@
 //! task runs; [`Daemon::run`] starts the tasks, reports readiness through [`Ready`] and drains
 //! them when the shutdown token is cancelled. [`Daemon::spawn`] runs it on the current runtime
 //! and returns a [`DaemonHandle`] with the bound address, readiness and a stop.
+//!
+//! With `api.probe_listen` (or [`DaemonBuilder::probe_listener`]) a second listener serves
+//! `/healthz`, `/readyz` and `/metrics` ([`crate::api::probe`]); it is started and drained with
+//! the API's.
 
 mod handle;
 mod parts;

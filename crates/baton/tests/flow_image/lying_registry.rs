@@ -51,7 +51,10 @@ impl Tag {
                         (
                             [
                                 (header::CONTENT_TYPE, OCI_MANIFEST.to_owned()),
-                                (header::HeaderName::from_static("docker-content-digest"), claimed),
+                                (
+                                    header::HeaderName::from_static("docker-content-digest"),
+                                    claimed,
+                                ),
                             ],
                             body,
                         )
