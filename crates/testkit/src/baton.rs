@@ -82,6 +82,7 @@ impl ServeCommand {
         let mut process = BatonProcess {
             child,
             url: String::new(),
+            probe_url: None,
             log,
             _ready_dir: self.ready_dir,
         };
@@ -91,6 +92,7 @@ impl ServeCommand {
                 && let Some(addr) = text.lines().next().filter(|a| !a.is_empty())
             {
                 process.url = format!("http://{addr}");
+                process.probe_url = text.lines().nth(1).map(|p| format!("http://{p}"));
                 let _ = ready_tx.send(());
                 return Ok(process);
             }
@@ -117,6 +119,8 @@ pub struct BatonProcess {
     child: Child,
     /// `http://IP:PORT` of its HTTP API.
     pub url: String,
+    /// `http://IP:PORT` of its probe listener, when `api.probe_listen` is set.
+    pub probe_url: Option<String>,
     log: Arc<Mutex<Vec<String>>>,
     _ready_dir: tempfile::TempDir,
 }

@@ -64,6 +64,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $_ := unset $config "listen" }}
 {{- $_ := unset $config "state" }}
 {{- $_ := set $config "listen" (printf "0.0.0.0:%d" (int .Values.service.port)) }}
+{{- $api := deepCopy (default (dict) $config.api) }}
+{{- $_ := set $api "probe_listen" (printf "0.0.0.0:%d" (int .Values.probes.port)) }}
+{{- $_ := set $config "api" $api }}
 {{- if eq .Values.state.kind "sqlite" }}
 {{- $_ := set $config "state" "sqlite:///var/lib/baton/baton.db" }}
 {{- end }}
@@ -91,6 +94,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- if or (hasKey .Values.config "listen") (hasKey .Values.config "state") }}
 {{- fail "config.listen and config.state are set by the chart: remove them from config and use service.port and state.kind instead" }}
+{{- end }}
+{{- if and .Values.config.api (hasKey .Values.config.api "probe_listen") }}
+{{- fail "config.api.probe_listen is set by the chart: remove it from config and use probes.port instead" }}
+{{- end }}
+{{- if eq (int .Values.probes.port) (int .Values.service.port) }}
+{{- fail (printf "probes.port and service.port are both %d: the probe listener needs a port of its own (default 8081)" (int .Values.probes.port)) }}
 {{- end }}
 {{- end }}
 

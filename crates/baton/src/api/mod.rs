@@ -11,6 +11,8 @@
 //! - [`trace`]: a tracing span per request, with a request id.
 //! - [`limits`]: the request timeout, tracing and request ids applied to the whole served
 //!   router; the connection cap and the open-files limit.
+//! - [`probe`]: `/healthz`, `/readyz` and `/metrics` on the probe listener (`api.probe_listen`),
+//!   out of reach of clients flooding the API port.
 //! - `server`: the accept loop with header, idle and connection limits behind [`serve`].
 
 pub mod auth;
@@ -19,6 +21,7 @@ pub mod error;
 pub mod limits;
 pub mod openapi;
 pub mod ops;
+pub mod probe;
 pub mod promote;
 pub mod routes;
 mod server;

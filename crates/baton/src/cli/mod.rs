@@ -88,7 +88,8 @@ pub enum Command {
         /// else a folder in the system's temporary folder.
         #[arg(long, env = "BATON_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
-        /// Once every task runs, write the bound address (`IP:PORT`) to this file: a readiness
+        /// Once every task runs, write the bound address (`IP:PORT`) to this file, and the
+        /// probe listener's on a second line when `api.probe_listen` is set: a readiness
         /// signal for supervisors and tests (the file is replaced atomically).
         #[arg(long)]
         ready_file: Option<PathBuf>,

@@ -4,6 +4,7 @@
 //! Every route is covered, the push webhooks under `/hooks/*` included: the limits are applied
 //! by [`crate::api::serve`] to the whole router after every merge.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -50,6 +51,13 @@ pub struct ApiSettings {
     /// Most connections open at once. At the cap the oldest connection that has no request
     /// being handled is closed to make room, so health probes still get in.
     pub max_connections: usize,
+    /// A second address serving only `/healthz`, `/readyz` and `/metrics`, with a connection
+    /// cap and timeouts of its own, so clients flooding `listen` cannot delay a health probe
+    /// (docs/hardening.md "Probe listener"). Not bound unless set: a fixed default port would
+    /// clash with a second baton on the host; the Helm chart sets `0.0.0.0:8081` and points its
+    /// probes there.
+    #[schemars(with = "Option<String>")]
+    pub probe_listen: Option<SocketAddr>,
 }
 
 impl ApiSettings {
@@ -71,6 +79,7 @@ impl Default for ApiSettings {
             request_timeout: Self::REQUEST_TIMEOUT,
             idle_timeout: Self::IDLE_TIMEOUT,
             max_connections: Self::MAX_CONNECTIONS,
+            probe_listen: None,
         }
     }
 }
@@ -99,6 +108,21 @@ pub(super) fn validate(c: &Config, err: &mut impl FnMut(String, String)) {
                 format!("{d:?} is too short; use at least 100ms (e.g. 10s)"),
             );
         }
+    }
+    if let Some(probe) = a.probe_listen
+        && probe.port() != 0
+        && c.listen
+            .parse::<SocketAddr>()
+            .is_ok_and(|l| l.port() == probe.port())
+    {
+        err(
+            "api.probe_listen".into(),
+            format!(
+                "{probe} uses the port of listen ({}); give the probes a port of their own (e.g. {})",
+                c.listen,
+                SocketAddr::new(probe.ip(), 8081)
+            ),
+        );
     }
     if a.max_connections < 8 {
         err(

@@ -373,3 +373,18 @@ fn judgment_deadlines_name_later_environments_with_a_deadline_above_zero() {
         "{err}"
     );
 }
+
+#[test]
+fn the_probe_listener_is_off_by_default_and_needs_a_port_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(examples().join("baton.yaml")).unwrap();
+    let c = load(&examples().join("baton.yaml")).unwrap();
+    assert_eq!(c.config.api.probe_listen, None);
+    // The example listens on 0.0.0.0:8080.
+    let same = format!("{example}\napi: {{probe_listen: 127.0.0.1:8080}}\n");
+    let p = problems(&write(dir.path(), "same.yaml", &same), &[]);
+    assert!(has(&p, "api.probe_listen", "port of listen"), "{p:#?}");
+    let bare = format!("{example}\napi: {{probe_listen: \"8081\"}}\n");
+    let p = problems(&write(dir.path(), "bare.yaml", &bare), &[]);
+    assert!(p.iter().any(|p| p.path == "api.probe_listen"), "{p:#?}");
+}

@@ -34,6 +34,7 @@ impl Ready {
 /// A spawned daemon ([`super::Daemon::spawn`]). Dropping the handle stops it without waiting.
 pub struct DaemonHandle {
     addr: SocketAddr,
+    probe: Option<SocketAddr>,
     ready: Ready,
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -42,12 +43,14 @@ pub struct DaemonHandle {
 impl DaemonHandle {
     pub(super) fn new(
         addr: SocketAddr,
+        probe: Option<SocketAddr>,
         ready: Ready,
         shutdown: CancellationToken,
         task: JoinHandle<anyhow::Result<()>>,
     ) -> Self {
         Self {
             addr,
+            probe,
             ready,
             shutdown,
             task: Some(task),
@@ -57,6 +60,11 @@ impl DaemonHandle {
     /// The address the HTTP API is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the probe listener, when there is one (`api.probe_listen`).
+    pub fn probe_addr(&self) -> Option<SocketAddr> {
+        self.probe
     }
 
     /// `http://ADDR` of the HTTP API.

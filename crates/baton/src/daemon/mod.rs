@@ -18,6 +18,10 @@
 //! task runs; [`Daemon::run`] starts the tasks, reports readiness through [`Ready`] and drains
 //! them when the shutdown token is cancelled. [`Daemon::spawn`] runs it on the current runtime
 //! and returns a [`DaemonHandle`] with the bound address, readiness and a stop.
+//!
+//! With `api.probe_listen` (or [`DaemonBuilder::probe_listener`]) a second listener serves
+//! `/healthz`, `/readyz` and `/metrics` ([`crate::api::probe`]); it is started and drained with
+//! the API's.
 
 mod handle;
 mod parts;
@@ -44,6 +48,7 @@ pub const DEFAULT_DRAIN: Duration = Duration::from_secs(20);
 pub struct DaemonBuilder {
     config: Loaded,
     listener: Option<TcpListener>,
+    probe_listener: Option<TcpListener>,
     cache_dir: Option<PathBuf>,
     drain: Duration,
 }
@@ -53,6 +58,13 @@ impl DaemonBuilder {
     /// `127.0.0.1:0` and pass the listener in).
     pub fn listener(mut self, listener: TcpListener) -> Self {
         self.listener = Some(listener);
+        self
+    }
+
+    /// Serve the probe routes on this listener instead of binding `api.probe_listen` (which
+    /// may be unset: a listener given here is served either way).
+    pub fn probe_listener(mut self, listener: TcpListener) -> Self {
+        self.probe_listener = Some(listener);
         self
     }
 
@@ -84,11 +96,27 @@ impl DaemonBuilder {
         let addr = listener
             .local_addr()
             .context("reading the listener's address")?;
+        let probe = match (self.probe_listener, self.config.config.api.probe_listen) {
+            (Some(l), _) => Some(l),
+            (None, Some(at)) => Some(
+                TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("listening on {at} (api.probe_listen)"))?,
+            ),
+            (None, None) => None,
+        };
+        let probe_addr = probe
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .context("reading the probe listener's address")?;
         let parts = parts::Parts::build(&self.config, self.cache_dir, self.drain).await?;
         let (ready_tx, ready_rx) = watch::channel(false);
         Ok(Daemon {
             addr,
             listener,
+            probe,
+            probe_addr,
             parts,
             drain: self.drain,
             ready_tx,
@@ -101,6 +129,8 @@ impl DaemonBuilder {
 pub struct Daemon {
     addr: SocketAddr,
     listener: TcpListener,
+    probe: Option<TcpListener>,
+    probe_addr: Option<SocketAddr>,
     parts: parts::Parts,
     drain: Duration,
     ready_tx: watch::Sender<bool>,
@@ -113,6 +143,7 @@ impl Daemon {
         DaemonBuilder {
             config,
             listener: None,
+            probe_listener: None,
             cache_dir: None,
             drain: DEFAULT_DRAIN,
         }
@@ -121,6 +152,11 @@ impl Daemon {
     /// The address the HTTP API is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the probe listener, when there is one (`api.probe_listen`).
+    pub fn probe_addr(&self) -> Option<SocketAddr> {
+        self.probe_addr
     }
 
     /// Resolves once every task of [`Daemon::run`] has started.
@@ -135,6 +171,8 @@ impl Daemon {
         let Self {
             addr,
             listener,
+            probe,
+            probe_addr,
             parts,
             drain,
             ready_tx,
@@ -142,8 +180,11 @@ impl Daemon {
         } = self;
         let store = parts.store.clone();
         let state_url = parts.state_url.clone();
-        let (tracker, replica) = parts.spawn(listener, &shutdown)?;
+        let (tracker, replica) = parts.spawn(listener, probe, &shutdown)?;
         tracker.close();
+        if let Some(probe) = probe_addr {
+            tracing::info!(%probe, "probes (/healthz, /readyz, /metrics) on {probe}");
+        }
         tracing::info!(%addr, state = %redact(&state_url), "baton listening on {addr}");
         ready_tx.send_replace(true);
 
@@ -167,9 +208,9 @@ impl Daemon {
     /// Runs the daemon on the current tokio runtime until the handle is stopped or dropped.
     pub fn spawn(self) -> DaemonHandle {
         let shutdown = CancellationToken::new();
-        let addr = self.addr;
+        let (addr, probe) = (self.addr, self.probe_addr);
         let ready = self.ready();
         let task = tokio::spawn(self.run(shutdown.clone()));
-        DaemonHandle::new(addr, ready, shutdown, task)
+        DaemonHandle::new(addr, probe, ready, shutdown, task)
     }
 }

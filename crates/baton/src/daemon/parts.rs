@@ -167,6 +167,7 @@ impl Parts {
     pub(super) fn spawn(
         self,
         listener: TcpListener,
+        probe: Option<TcpListener>,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<(TaskTracker, crate::ha::Replica)> {
         let tracker = TaskTracker::new();
@@ -181,6 +182,15 @@ impl Parts {
         );
         let sources = jobs::run::sources(&self.ctx, &self.failing, shutdown)?;
         let (checks_tx, checks_rx) = tokio::sync::mpsc::channel(64);
+        if let Some(probe) = probe {
+            let (state, probe_shutdown) = (self.state.clone(), shutdown.clone());
+            tracker.spawn(async move {
+                if let Err(e) = api::probe::serve(probe, state, probe_shutdown.clone()).await {
+                    tracing::error!(error = %e, "probe listener failed; shutting down");
+                    probe_shutdown.cancel();
+                }
+            });
+        }
         let mut router = api::router(self.state.clone());
         if let Some(tokens) = &self.ui {
             let ui = crate::ui::UiState::new(self.state, self.promoter.clone(), tokens);

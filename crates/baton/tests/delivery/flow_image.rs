@@ -1,10 +1,13 @@
 //! End to end on the rig: a base tag moved in the real registry becomes exactly one build at
 //! the Jenkins stand-in with the new digest; an unchanged base builds nothing; an
 //! artifact-source commit builds with its commit; each build's `/built` callback becomes one
-//! image event at the Spinnaker stand-in. SQLite and PostgreSQL.
+//! image event at the Spinnaker stand-in. SQLite and PostgreSQL. `lying_registry`: a wrong
+//! `Docker-Content-Digest` triggers no rebuild (issue 17 item 3).
 
 use baton_harness::config::{Config, FAST_OUTBOX, JENKINS_TOKEN};
 use baton_harness::flow;
+
+mod lying_registry;
 
 use std::path::Path;
 

@@ -1,7 +1,8 @@
 //! Server limits on every route (issue 17 item 1), against the real `baton serve` binary with
 //! short limits: a slow body on `/hooks/github` gets a 408, slow headers and idle connections
 //! are closed, and past `max_connections` idle connections make room for `/healthz` with one
-//! log line, not one per accept. A hostile Helm repository: a tar bomb chart is downloaded once,
+//! log line, not one per accept. With every API connection busy at the default cap, the probe
+//! listener (`api.probe_listen`) still answers `/healthz`, `/readyz` and `/metrics`. A hostile Helm repository: a tar bomb chart is downloaded once,
 //! then skipped (across a restart) until the repository publishes another archive.
 
 use baton_harness::daemon;
@@ -126,6 +127,101 @@ async fn idle_connections_past_the_cap_make_room_for_health_checks() {
         lines, 1,
         "one log line per interval, not per accept:\n{log}"
     );
+}
+
+/// What `conn` gets for a `GET path` before the server closes it (or 5 s pass).
+async fn get_raw(mut conn: TcpStream, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+    if conn.write_all(request.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn the_probe_listener_answers_while_every_api_connection_is_taken() {
+    // The limits a user gets: no `api:` limits, only a probe address.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_config(dir.path());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let limits = text.lines().find(|l| l.starts_with("api:")).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(limits, "api: {probe_listen: \"127.0.0.1:0\"}"),
+    )
+    .unwrap();
+    let cap = baton::config::api::ApiSettings::MAX_CONNECTIONS;
+    // This process holds `cap` sockets and more; raise its open-files limit like serve does.
+    assert!(baton::api::limits::connection_cap(cap + 64) >= cap + 64);
+    let d = daemon::start(&file);
+    let probe = d
+        .probe_url
+        .clone()
+        .expect("the ready file names the probe listener");
+
+    // Every API connection busy: webhooks whose bodies never complete (30 s request timeout).
+    // More than the cap, as the server closes a connection it has not read yet to make room.
+    let mut busy = Vec::new();
+    let slow_body = async || {
+        let mut s = TcpStream::connect(addr(&d)).await.unwrap();
+        s.write_all(b"POST /hooks/github HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            .await
+            .unwrap();
+        s
+    };
+    for _ in 0..cap + 64 {
+        busy.push(slow_body().await);
+    }
+    // Once the server has read them all, the API port refuses: the connection closes unanswered.
+    // (A probe that got in closed an unread one to make room: it is replaced before the next.)
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        busy.push(slow_body().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let conn = TcpStream::connect(addr(&d)).await.unwrap();
+        let answer = get_raw(conn, "/healthz").await;
+        if answer.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the API port still answers with {cap} busy connections: {answer:?}\n{}",
+            d.log()
+        );
+    }
+
+    // The probe listener answers all three routes, and nothing else.
+    let probe_addr = probe.trim_start_matches("http://");
+    for (path, status) in [
+        ("/healthz", "200"),
+        ("/readyz", "200"),
+        ("/metrics", "200"),
+        ("/v1/status", "404"),
+    ] {
+        let started = Instant::now();
+        let answer = get_raw(TcpStream::connect(probe_addr).await.unwrap(), path).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{path} on the probe listener: {answer:?}\n{}",
+            d.log()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(d.log().contains("connection limit reached"), "{}", d.log());
+    assert!(
+        d.log().contains(&format!(
+            "probes (/healthz, /readyz, /metrics) on {probe_addr}"
+        )),
+        "{}",
+        d.log()
+    );
+    drop(busy);
 }
 
 /// A `.tgz` of chart `microgateway` 3.0.1 with `extra` zero bytes in one file.

@@ -130,7 +130,7 @@ fn run_helm_test_script(rig: &Rig, status: u16) -> (bool, String, Option<String>
     let objects = docs(&template(
         &rig.helm_v4,
         &[sqlite_values().as_path()],
-        &[&format!("service.port={port}")],
+        &[&format!("probes.port={port}")],
     ));
     let pod = kind(&objects, "Pod").expect("helm test pod");
     assert_eq!(pod["metadata"]["annotations"]["helm.sh/hook"], "test");
@@ -146,7 +146,7 @@ fn run_helm_test_script(rig: &Rig, status: u16) -> (bool, String, Option<String>
 }
 
 #[test]
-fn helm_test_pod_asks_the_service_for_readyz() {
+fn helm_test_pod_asks_the_services_probe_port_for_readyz() {
     let Some(rig) = Rig::for_test() else { return };
     let (ok, out, request) = run_helm_test_script(&rig, 200);
     assert!(ok, "{out}");

@@ -107,6 +107,7 @@ fn chart_refuses_values_that_cannot_work() {
             "state.kind=postgres",
             "replicaCount=three",
             "config.listen=0.0.0.0:1",
+            "config.api.probe_listen=0.0.0.0:1",
         ] {
             let out = run(Command::new(helm)
                 .args(["lint", "--strict"])
@@ -121,19 +122,32 @@ fn chart_refuses_values_that_cannot_work() {
         }
     }
     // Past the schema, the templates name the problem and the fix.
-    let out = run(Command::new(&rig.helm_v4)
-        .args(["template", "baton"])
-        .arg(chart())
-        .arg("-f")
-        .arg(sqlite_values())
-        .args(["--skip-schema-validation", "--set", "replicaCount=2"]));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains("replicaCount is 2 but state.kind is sqlite")
-            && stderr.contains("state.kind: postgres"),
-        "{stderr}"
-    );
+    for (set, wanted) in [
+        (
+            "replicaCount=2",
+            [
+                "replicaCount is 2 but state.kind is sqlite",
+                "state.kind: postgres",
+            ],
+        ),
+        (
+            "probes.port=8080",
+            [
+                "probes.port and service.port are both 8080",
+                "a port of its own",
+            ],
+        ),
+    ] {
+        let out = run(Command::new(&rig.helm_v4)
+            .args(["template", "baton"])
+            .arg(chart())
+            .arg("-f")
+            .arg(sqlite_values())
+            .args(["--skip-schema-validation", "--set", set]));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "--set {set} rendered");
+        assert!(wanted.iter().all(|w| stderr.contains(w)), "{stderr}");
+    }
 }
 
 /// Runs kubernetes-validate --strict on `rendered`; returns its stdout+stderr and success.
@@ -210,7 +224,7 @@ fn rendered_manifests_validate_against_kubernetes_schemas() {
 }
 
 #[test]
-fn service_monitor_scrapes_the_service_metrics_endpoint() {
+fn service_monitor_scrapes_metrics_on_the_probe_port() {
     let Some(rig) = Rig::for_test() else { return };
     let objects = docs(&template(&rig.helm_v4, &[ha_values().as_path()], &[]));
     let sm = kind(&objects, "ServiceMonitor").expect("ServiceMonitor rendered with the HA values");
@@ -229,7 +243,9 @@ fn service_monitor_scrapes_the_service_metrics_endpoint() {
             "Service lacks label {k} the ServiceMonitor selects on"
         );
     }
+    // Scraped on the probe listener, which attackers of the API port cannot crowd out.
     let ep = &sm["spec"]["endpoints"][0];
-    assert_eq!(ep["port"], svc["spec"]["ports"][0]["name"]);
+    assert_eq!(ep["port"], "probe");
+    assert_eq!(svc["spec"]["ports"][1]["name"], "probe");
     assert_eq!(ep["path"], "/metrics");
 }

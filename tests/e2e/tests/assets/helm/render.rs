@@ -68,8 +68,11 @@ fn default_install_is_one_hardened_replica_on_sqlite() {
             c["resources"]["requests"]["memory"].is_string()
                 && c["resources"]["limits"]["memory"].is_string()
         );
+        // The probes ask the probe listener, out of reach of clients flooding the API port.
         assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(c["livenessProbe"]["httpGet"]["port"], "probe");
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], "probe");
         assert_eq!(
             c["args"],
             serde_json::json!(["serve", "--config", "/etc/baton/config/baton.yaml"])
@@ -92,6 +95,12 @@ fn default_install_is_one_hardened_replica_on_sqlite() {
         assert_eq!(config["listen"], "0.0.0.0:8080");
         assert_eq!(config["products"][0]["name"], "micro-gw");
         assert_eq!(c["ports"][0]["containerPort"], 8080);
+        assert_eq!(config["api"]["probe_listen"], "0.0.0.0:8081");
+        assert_eq!(c["ports"][1]["name"], "probe");
+        assert_eq!(c["ports"][1]["containerPort"], 8081);
+        let service = kind(&objects, "Service").unwrap();
+        assert_eq!(service["spec"]["ports"][1]["name"], "probe");
+        assert_eq!(service["spec"]["ports"][1]["port"], 8081);
         // The Secret named in the values is mounted where the config's *_file keys point.
         let secrets = pod["volumes"]
             .as_array()
@@ -172,6 +181,16 @@ fn ha_install_runs_replicas_on_postgres_with_every_option() {
             np["spec"]["policyTypes"],
             serde_json::json!(["Ingress", "Egress"])
         );
+        assert_eq!(
+            np["spec"]["ingress"][0]["ports"],
+            serde_json::json!([
+                {"port": "http", "protocol": "TCP"},
+                {"port": "probe", "protocol": "TCP"}
+            ])
+        );
+        // Prometheus scrapes the probe listener too.
+        let monitor = kind(&objects, "ServiceMonitor").unwrap();
+        assert_eq!(monitor["spec"]["endpoints"][0]["port"], "probe");
         assert_eq!(
             kind(&objects, "PodDisruptionBudget").unwrap()["spec"]["minAvailable"],
             1
