@@ -1,8 +1,9 @@
 //! What one event led to.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spinnaker_client::Client;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::outbox::{Effect, JENKINS_BUILD, SPINNAKER_WEBHOOK};
 use crate::store::events::Event;
@@ -10,7 +11,7 @@ use crate::store::outbox::{Record, State};
 use crate::store::verify::WAITING;
 
 /// Whether a change produced a delivery, and if not why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// Delivered; `ids` lists the correlation ids collected.

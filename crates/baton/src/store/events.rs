@@ -3,15 +3,16 @@
 
 use std::collections::HashSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::{Store, StoreError, from_millis, millis};
 
 /// The last thing a source saw (a digest, a commit, a chart version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Observation {
     /// Source id, e.g. `registry:docker.wso2.com/wso2micro-gw:3.0.1`.
     pub source: String,
@@ -23,7 +24,7 @@ pub struct Observation {
 }
 
 /// What was last delivered to one environment of a product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Delivered {
     /// Product name.
     pub product: String,
@@ -43,7 +44,7 @@ pub struct Delivered {
 }
 
 /// An event: something baton decided to do, with the ids it collected on the way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     /// Id, also sent as `batonEvent` / `BATON_EVENT`.
     pub id: String,
@@ -62,7 +63,7 @@ pub struct Event {
 }
 
 /// Correlation ids of an event; `None` fields are left unchanged by an update.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Correlation {
     /// Git commit that caused it.
     pub commit: Option<String>,

@@ -2,15 +2,16 @@
 //! their renewal, outcomes, latest-wins superseding, manual retry/drop and retention. Policy
 //! lives in [`crate::outbox`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::{Store, StoreError, from_millis, millis};
 
 /// Where a record is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Waiting for (another) delivery attempt.
@@ -25,7 +26,8 @@ pub enum State {
 }
 
 impl State {
-    fn as_str(self) -> &'static str {
+    /// The name stored and shown (`pending`, `delivered`, `dead`, `superseded`).
+    pub fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
             State::Delivered => "delivered",
@@ -73,7 +75,7 @@ pub struct Supersede {
 }
 
 /// A stored outbox record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Record {
     /// Id (increasing).
     pub id: i64,
@@ -82,6 +84,7 @@ pub struct Record {
     /// Ordering domain.
     pub target: String,
     /// What to send.
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     /// Idempotency key.
     pub key: String,
@@ -106,13 +109,14 @@ pub struct Record {
     #[serde(with = "time::serde::rfc3339::option")]
     pub delivered_at: Option<OffsetDateTime>,
     /// What the receiver answered (kind-specific).
+    #[schema(value_type = Option<Object>)]
     pub response: Option<serde_json::Value>,
     /// The newer record that replaced this one (state `superseded`).
     pub superseded_by: Option<i64>,
 }
 
 /// Record counts by state, for status and metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Counts {
     /// Pending records.
     pub pending: u64,
