@@ -1,4 +1,4 @@
-//! The HTTP API Jenkins and operators call (DESIGN.md "HTTP API"), in axum.
+//! The HTTP API Jenkins and operators call (described at `/openapi.json`), in axum.
 //!
 //! - [`auth`]: bearer tokens, constant-time comparison.
 //! - [`body`]: the JSON body extractor (size limit, 400/413/422).

@@ -95,7 +95,7 @@ pub async fn status(
     if let Some(axum::Extension(p)) = promoter {
         match tokio::time::timeout(std::time::Duration::from_secs(5), p.pending()).await {
             Ok(Ok(pending)) => answer.pending_judgments = Some(pending),
-            Ok(Err(e)) => answer.pending_judgments_error = Some(e.to_string()),
+            Ok(Err(e)) => answer.pending_judgments_error = Some(baton_http::chain(&e)),
             Err(_) => {
                 answer.pending_judgments_error =
                     Some("Spinnaker Gate did not answer within 5s".into())

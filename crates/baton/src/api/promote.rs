@@ -22,8 +22,9 @@ impl From<PromoteError> for ApiError {
             | PromoteError::NoWaitingJudgment { .. } => ApiError::NotFound(e.to_string()),
             PromoteError::EarlierNotSucceeded { .. } => ApiError::Conflict(e.to_string()),
             PromoteError::Gate(g) => {
-                tracing::warn!(error = %g, "Gate call for promotion failed");
-                ApiError::Unavailable(format!("Spinnaker Gate: {g}"))
+                let text = baton_http::chain(&g);
+                tracing::warn!(error = %text, "Gate call for promotion failed");
+                ApiError::Unavailable(format!("Spinnaker Gate: {text}"))
             }
             PromoteError::Store(s) => s.into(),
         }

@@ -284,7 +284,11 @@ impl Context<'_> {
             }
             Ok(_) => self.no_execution(gate, r, echo).await,
             Err(e) => Verdict::Unverified {
-                reason: format!("{}; Gate executions search failed: {e}", ids.join(", ")),
+                reason: format!(
+                    "{}; Gate executions search failed: {}",
+                    ids.join(", "),
+                    baton_http::chain(&e)
+                ),
             },
         }
     }
@@ -298,8 +302,9 @@ impl Context<'_> {
         let reasons = match gate.pipeline_configs(self.application).await {
             Ok(pipelines) => super::triggers::why_not(&pipelines, &source, &body),
             Err(e) => vec![format!(
-                "pipeline configs of {} could not be fetched from Gate: {e}",
-                self.application
+                "pipeline configs of {} could not be fetched from Gate: {}",
+                self.application,
+                baton_http::chain(&e)
             )],
         };
         Verdict::NoExecution {

@@ -86,7 +86,7 @@ impl Promoter {
     ) {
         loop {
             if let Err(e) = self.pending().await {
-                tracing::warn!(error = %e, "cannot list pending judgments");
+                tracing::warn!(error = %baton_http::chain(&e), "cannot list pending judgments");
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
