@@ -7,28 +7,15 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use super::STALE_AFTER;
+use crate::store::replicas::Replica;
 use crate::store::{Store, StoreError};
 
-/// One replica in `/v1/status`.
+/// One replica in `/v1/status`: its registry row, whether it is alive and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReplicaStatus {
-    /// Its id (also the owner name on its leases).
-    pub id: String,
-    /// Host name.
-    pub host: String,
-    /// Process id on that host.
-    pub pid: i64,
-    /// baton version.
-    pub version: String,
-    /// When it started.
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    /// Its last heartbeat.
-    #[serde(with = "time::serde::rfc3339")]
-    pub heartbeat_at: OffsetDateTime,
-    /// When it stopped cleanly (`None`: running, or killed).
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub stopped_at: Option<OffsetDateTime>,
+    /// The replica as registered.
+    #[serde(flatten)]
+    pub replica: Replica,
     /// Running and heard from within the staleness limit.
     pub alive: bool,
     /// What it holds right now.
@@ -89,13 +76,7 @@ pub async fn replicas(
                 jobs: held("job:"),
                 records: on_the_wire,
             },
-            id: r.id,
-            host: r.host,
-            pid: r.pid,
-            version: r.version,
-            started_at: r.started_at,
-            heartbeat_at: r.heartbeat_at,
-            stopped_at: r.stopped_at,
+            replica: r,
             alive,
         });
     }
@@ -113,15 +94,16 @@ pub fn render(list: &[ReplicaStatus]) -> String {
         "\n{:32} {:16} {:8} {:26} {:26} {}\n",
         "REPLICA", "HOST", "STATE", "STARTED", "LAST HEARTBEAT", "OWNS"
     );
-    for r in list {
+    for status in list {
+        let r = &status.replica;
         let state = if r.stopped_at.is_some() {
             "stopped"
-        } else if r.alive {
+        } else if status.alive {
             "alive"
         } else {
             "silent"
         };
-        let o = &r.owns;
+        let o = &status.owns;
         let mut owns = o.scheduled.clone();
         owns.extend(o.jobs.iter().cloned());
         owns.extend(o.follow_ups.iter().map(|e| format!("follow {e}")));

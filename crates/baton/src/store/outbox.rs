@@ -3,11 +3,12 @@
 //! lives in [`crate::outbox`].
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
+use super::rows::RecordRow;
 use super::{Store, StoreError, from_millis, millis};
 
 /// Where a record is in its life.
@@ -36,7 +37,7 @@ impl State {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    pub(super) fn parse(s: &str) -> Self {
         match s {
             "delivered" => State::Delivered,
             "dead" => State::Dead,
@@ -135,31 +136,7 @@ const COLUMNS: &str = "id, kind, target, payload, idem_key, event_id, state, att
     next_attempt_at, last_error, lease_until, created_at, delivered_at, response, superseded_by";
 
 fn decode(row: &AnyRow) -> Result<Record, StoreError> {
-    let json = |column: &'static str, text: String| {
-        serde_json::from_str(&text).map_err(|source| StoreError::Corrupt { column, source })
-    };
-    let response: Option<String> = row.try_get("response")?;
-    Ok(Record {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        target: row.try_get("target")?,
-        payload: json("payload", row.try_get("payload")?)?,
-        key: row.try_get("idem_key")?,
-        event_id: row.try_get("event_id")?,
-        state: State::parse(&row.try_get::<String, _>("state")?),
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-        next_attempt_at: from_millis(row.try_get("next_attempt_at")?),
-        last_error: row.try_get("last_error")?,
-        lease_until: row
-            .try_get::<Option<i64>, _>("lease_until")?
-            .map(from_millis),
-        created_at: from_millis(row.try_get("created_at")?),
-        delivered_at: row
-            .try_get::<Option<i64>, _>("delivered_at")?
-            .map(from_millis),
-        response: response.map(|r| json("response", r)).transpose()?,
-        superseded_by: row.try_get("superseded_by")?,
-    })
+    RecordRow::from_row(row)?.try_into()
 }
 
 impl Store {
@@ -392,13 +369,14 @@ impl Store {
 
     /// Counts by state.
     pub async fn outbox_counts(&self) -> Result<Counts, StoreError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-            .fetch_all(self.pool())
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+                .fetch_all(self.pool())
+                .await?;
         let mut c = Counts::default();
-        for row in rows {
-            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
-            match State::parse(&row.try_get::<String, _>("state")?) {
+        for (state, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match State::parse(&state) {
                 State::Pending => c.pending = n,
                 State::Delivered => c.delivered = n,
                 State::Dead => c.dead = n,
