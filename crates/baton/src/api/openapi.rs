@@ -1,9 +1,9 @@
 //! `GET /openapi.json`: the API described as OpenAPI 3.1, derived with `utoipa` from the
 //! handlers' `#[utoipa::path]` attributes and the request/answer types ([`super::types`]), so
 //! the document cannot drift from the code. The push webhooks ([`crate::hooks::openapi`]) are
-//! merged in; [`Guarded`] adds what every `/v1` operation shares (the bearer token and the
-//! error answers) once instead of on each handler. A test compares the document with the
-//! route table ([`super::table`]) both ways.
+//! merged in; a `Modify` (`Guarded`) adds what every `/v1` operation shares (the bearer token
+//! and the error answers) once instead of on each handler. A test compares the document with
+//! the route table ([`super::table`]) both ways.
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
