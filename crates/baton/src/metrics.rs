@@ -1,4 +1,4 @@
-//! Prometheus metrics (prefix `baton_`, DESIGN.md "Metrics"): the ones this build produces.
+//! Prometheus metrics (prefix `baton_`, docs/operations.md "Metrics and alerts"): the ones this build produces.
 //! Outbox gauges are read from the store at scrape time, so every daemon sharing a store
 //! reports the same numbers.
 

@@ -1,4 +1,4 @@
-//! The JSON bodies baton sends to Spinnaker Echo webhooks (DESIGN.md "Wire formats"). Pure data:
+//! The JSON bodies baton sends to Spinnaker Echo webhooks (docs/wire.md). Pure data:
 //! the outbox stores these bodies verbatim, so a redelivery sends the same bytes.
 
 use serde::Serialize;
@@ -108,7 +108,7 @@ pub struct ChartEvent<'a> {
 
 /// The chart event body: `POST {gate}/webhooks/webhook/{webhook_source}`.
 ///
-/// `environments` is sent twice: inside `parameters` (DESIGN.md) and at the top level, because
+/// `environments` is sent twice: inside `parameters` (docs/wire.md) and at the top level, because
 /// Echo's `payloadConstraints` read top-level keys, so a pipeline can constrain it directly.
 pub fn chart_event(e: &ChartEvent<'_>) -> Value {
     let chart = match &e.artifact {
@@ -193,7 +193,7 @@ pub struct Rebuild<'a> {
     pub event_id: &'a str,
 }
 
-/// The `buildWithParameters` parameters of an image rebuild (DESIGN.md).
+/// The `buildWithParameters` parameters of an image rebuild (docs/wire.md).
 pub fn rebuild_params(r: &Rebuild<'_>) -> std::collections::BTreeMap<String, String> {
     let repo = match crate::reference::ImageRef::parse(r.base_image) {
         Ok(parsed) => parsed.name(),
@@ -224,7 +224,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn rebuild_params_match_design() {
+    fn rebuild_params_match_the_documented_ones() {
         let p = rebuild_params(&Rebuild {
             base_image: "docker.wso2.com/wso2micro-gw:3.0.1",
             base_digest: D,
@@ -252,7 +252,7 @@ mod tests {
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
     #[test]
-    fn image_event_matches_design() {
+    fn image_event_matches_the_documented_body() {
         let body = image_event(&ImageEvent {
             product: "micro-gw",
             image: "petstore",
@@ -269,7 +269,7 @@ mod tests {
     }
 
     #[test]
-    fn chart_event_matches_design_in_both_deliveries() {
+    fn chart_event_matches_the_documented_body_in_both_deliveries() {
         let values = vec![
             ("dev", "ZGV2".to_owned()),
             ("staging", "c3Q=".to_owned()),

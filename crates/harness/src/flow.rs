@@ -204,7 +204,7 @@ pub fn chart_webhooks(spinnaker: &testkit::spinnaker::FakeSpinnaker) -> Vec<Valu
 }
 
 /// The Jenkins stand-in with user `baton` (token `jenkins-api-token`) and one image job `job`
-/// taking DESIGN.md's rebuild parameters, whose builds take `build` and succeed.
+/// taking the rebuild parameters of docs/wire.md, whose builds take `build` and succeed.
 pub async fn fake_jenkins(job: &str, build: Duration) -> testkit::jenkins::FakeJenkins {
     use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
     let mut spec = JobSpec::new(job).script(BuildScript::new(build, "SUCCESS"));

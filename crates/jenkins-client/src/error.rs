@@ -29,8 +29,9 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// Connecting, sending or reading failed (includes timeouts and resets).
-    #[error("{method} {url}: {}", baton_http::chain(source))]
+    /// Connecting, sending or reading failed (includes timeouts and resets). The cause is
+    /// the `source`, not part of this text: print it with `baton_http::chain`.
+    #[error("{method} {url}")]
     Transport {
         /// HTTP method.
         method: String,

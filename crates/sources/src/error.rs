@@ -35,8 +35,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The request did not complete (connect, TLS, reset, body read).
-    #[error("{method} {}: {}", crate::redact::text(url), baton_http::chain(source))]
+    /// The request did not complete (connect, TLS, reset, body read). The cause is the
+    /// `source`, not part of this text: print it with `baton_http::chain`.
+    #[error("{method} {}", crate::redact::text(url))]
     Transport {
         /// HTTP method.
         method: String,
@@ -247,5 +248,28 @@ impl Error {
             | Error::RefusedBefore { .. } => ErrorKind::InvalidContent,
             Error::Git { .. } => ErrorKind::Server,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[tokio::test]
+    async fn a_transport_error_names_each_cause_once() {
+        // Nothing listens on port 9 of the loopback: connection refused.
+        let url = "http://127.0.0.1:9/v2/";
+        baton_http::install_crypto_provider();
+        let source = reqwest::Client::new().get(url).send().await.unwrap_err();
+        let err = Error::Transport {
+            method: "GET".into(),
+            url: url.into(),
+            source,
+        };
+        let own = err.to_string();
+        assert_eq!(own, format!("GET {url}"));
+        let text = baton_http::chain(&err);
+        assert!(text.to_lowercase().contains("refused"), "{text}");
+        testkit::assert_each_cause_once(&err, &text);
     }
 }

@@ -79,8 +79,9 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// The request did not get an answer (connect, TLS, timeout, reset).
-    #[error("{method} {url} failed: {}", baton_http::chain(source))]
+    /// The request did not get an answer (connect, TLS, timeout, reset). The cause is the
+    /// `source`, not part of this text: print it with `baton_http::chain`.
+    #[error("{method} {url} failed")]
     Transport {
         /// HTTP method.
         method: String,

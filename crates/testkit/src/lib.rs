@@ -32,3 +32,18 @@ pub fn skip_or_fail(component: &str, why: &str) {
         "SKIP ({component}): {why}\n  this test did NOT run; set BATON_REQUIRE_RIG=1 to make it fail instead"
     );
 }
+
+/// Asserts that `chain` (an error printed with its causes, `baton_http::chain`) names each
+/// cause of `err` exactly once: an error whose `Display` repeats its `#[source]` reads twice.
+pub fn assert_each_cause_once(err: &(dyn std::error::Error + 'static), chain: &str) {
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        assert_eq!(
+            chain.matches(&text).count(),
+            1,
+            "{text:?} is not named exactly once in {chain:?}"
+        );
+        cause = c.source();
+    }
+}

@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
+use super::types::ErrorBody;
 use crate::store::StoreError;
 
 /// An error answered to an API caller.
@@ -77,7 +77,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut response = (status, Json(json!({"error": code, "detail": detail}))).into_response();
+        let body = ErrorBody {
+            error: code.to_owned(),
+            detail,
+        };
+        let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -1,4 +1,4 @@
-//! The HTTP API Jenkins and operators call (DESIGN.md "HTTP API"), in axum.
+//! The HTTP API Jenkins and operators call (described at `/openapi.json`), in axum.
 //!
 //! - [`auth`]: bearer tokens, constant-time comparison.
 //! - [`body`]: the JSON body extractor (size limit, 400/413/422).
@@ -6,7 +6,8 @@
 //! - [`routes`]: health, sync, rebuild and built.
 //! - [`ops`]: status, events and the outbox.
 //! - [`promote`]: manual judgments.
-//! - [`openapi`]: the OpenAPI document.
+//! - [`types`]: the request and answer bodies, shared with the CLI.
+//! - [`openapi`]: the OpenAPI document, derived from the handlers and [`types`].
 //! - [`table`]: the route table the router is built from.
 //! - [`trace`]: a tracing span per request, with a request id.
 //! - [`limits`]: the request timeout, tracing and request ids applied to the whole served
@@ -27,6 +28,7 @@ pub mod routes;
 mod server;
 pub mod table;
 pub mod trace;
+pub mod types;
 
 use std::sync::Arc;
 

@@ -3,27 +3,26 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Deserialize;
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::types::{
+    DropAnswer, EnvStatus, EventView, EventsAnswer, ImageStatus, OutboxAnswer, ProductStatus,
+    RetryAnswer, SourceFailure, StatusAnswer,
+};
 use crate::store::outbox::{Record, State as RecordState};
-
-/// One environment in `/v1/status`.
-#[derive(Debug, Serialize)]
-struct EnvStatus {
-    name: String,
-    delivered: Option<crate::store::events::Delivered>,
-}
 
 /// `GET /v1/status`: per product and environment what was delivered, per image the last build,
 /// the outbox counts and the replicas.
+#[utoipa::path(get, path = "/v1/status", tag = "operations", responses((status = 200,
+    description = "Delivered versions, images, outbox counts, replicas and pending judgments",
+    body = StatusAnswer)))]
 pub async fn status(
     State(s): State<AppState>,
     promoter: Option<axum::Extension<std::sync::Arc<crate::promote::Promoter>>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StatusAnswer>, ApiError> {
     let store = s.outbox.store();
     let delivered = store.delivered().await?;
     let mut products = Vec::new();
@@ -49,38 +48,57 @@ pub async fn status(
                 e.image.as_deref() == Some(img.name.as_str())
                     && (e.kind == "rebuild" || e.kind == "image")
             });
-            images.push(json!({
-                "name": img.name, "base": img.base, "base_seen": base_seen, "last_build": last_build,
-            }));
+            images.push(ImageStatus {
+                name: img.name.clone(),
+                base: img.base.clone(),
+                base_seen,
+                last_build: last_build.cloned(),
+            });
         }
         // The last chart decision (sent, baseline, unchanged on request, rejected with file and
         // line) and the last failure of each source, so `status` answers "why nothing moved".
         let last_chart = events
             .iter()
             .find(|e| e.kind == "chart" || e.kind == "sync");
-        let mut source_errors = serde_json::Map::new();
+        let mut source_errors = std::collections::BTreeMap::new();
         for id in crate::jobs::run::source_ids(p) {
             if let Some(o) = store.observation(&format!("{id}#error")).await?
                 && !o.value.is_empty()
             {
-                source_errors.insert(id, json!({"error": o.value, "at": o.observed_at}));
+                source_errors.insert(
+                    id,
+                    SourceFailure {
+                        error: o.value,
+                        at: o.observed_at,
+                    },
+                );
             }
         }
-        products.push(
-            json!({"name": p.name, "environments": environments, "images": images,
-            "last_chart_event": last_chart, "source_errors": source_errors}),
-        );
+        products.push(ProductStatus {
+            name: p.name.clone(),
+            environments,
+            images,
+            last_chart_event: last_chart.cloned(),
+            source_errors,
+        });
     }
     let outbox = store.outbox_counts().await?;
     let replicas = crate::ha::status::replicas(store, s.outbox.clock().now()).await?;
-    let mut answer = json!({"products": products, "outbox": outbox, "replicas": replicas});
+    let mut answer = StatusAnswer {
+        products,
+        outbox,
+        replicas,
+        pending_judgments: None,
+        pending_judgments_error: None,
+    };
     // Pending judgments come from Gate; when it fails, status still answers and says why.
     if let Some(axum::Extension(p)) = promoter {
         match tokio::time::timeout(std::time::Duration::from_secs(5), p.pending()).await {
-            Ok(Ok(pending)) => answer["pending_judgments"] = json!(pending),
-            Ok(Err(e)) => answer["pending_judgments_error"] = json!(e.to_string()),
+            Ok(Ok(pending)) => answer.pending_judgments = Some(pending),
+            Ok(Err(e)) => answer.pending_judgments_error = Some(baton_http::chain(&e)),
             Err(_) => {
-                answer["pending_judgments_error"] = json!("Spinnaker Gate did not answer within 5s")
+                answer.pending_judgments_error =
+                    Some("Spinnaker Gate did not answer within 5s".into())
             }
         }
     }
@@ -99,32 +117,44 @@ pub struct ListQuery {
 }
 
 /// `GET /v1/events[?product=&limit=]`.
+#[utoipa::path(get, path = "/v1/events", tag = "operations",
+    params(("product" = Option<String>, Query, description = "only this product"),
+           ("limit" = Option<u32>, Query, maximum = 500, description = "at most this many (default 50)")),
+    responses((status = 200, description = "Events with correlation ids, newest first", body = EventsAnswer)))]
 pub async fn events(
     State(s): State<AppState>,
     q: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventsAnswer>, ApiError> {
     let q = query(q)?;
     let limit = q.limit.unwrap_or(50).min(500);
     let store = s.outbox.store();
     let events = store.events(q.product.as_deref(), limit).await?;
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     let verified = store.verifications_of(&ids).await?;
-    let mut list = serde_json::to_value(&events).unwrap_or_default();
     // `delivery`: whether the pipelines a delivered webhook targets started (issue 16 item 3).
-    for (e, v) in events.iter().zip(list.as_array_mut().into_iter().flatten()) {
-        if let Some(x) = verified.iter().find(|x| x.event_id == e.id) {
-            v["delivery"] = json!(x.state);
-            v["delivery_missing"] = json!(x.missing);
-        }
-    }
-    Ok(Json(json!({"events": list})))
+    let events = events
+        .into_iter()
+        .map(|event| {
+            let x = verified.iter().find(|x| x.event_id == event.id);
+            EventView {
+                delivery: x.map(|x| x.state.clone()),
+                delivery_missing: x.and_then(|x| x.missing.clone()),
+                event,
+            }
+        })
+        .collect();
+    Ok(Json(EventsAnswer { events }))
 }
 
 /// `GET /v1/outbox[?state=&limit=]`.
+#[utoipa::path(get, path = "/v1/outbox", tag = "operations",
+    params(("state" = Option<RecordState>, Query, description = "only records in this state"),
+           ("limit" = Option<u32>, Query, maximum = 500, description = "at most this many (default 50)")),
+    responses((status = 200, description = "Outbox records, newest first", body = OutboxAnswer)))]
 pub async fn outbox_list(
     State(s): State<AppState>,
     q: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OutboxAnswer>, ApiError> {
     let q = query(q)?;
     let state = match q.state.as_deref() {
         None => None,
@@ -143,27 +173,33 @@ pub async fn outbox_list(
         .store()
         .list_records(state, q.limit.unwrap_or(50).min(500))
         .await?;
-    Ok(Json(json!({"records": records})))
+    Ok(Json(OutboxAnswer { records }))
 }
 
 /// `POST /v1/outbox/{id}/retry`: a dead record becomes due now.
+#[utoipa::path(post, path = "/v1/outbox/{id}/retry", tag = "operations",
+    params(("id" = i64, Path, description = "outbox record id")),
+    responses((status = 200, description = "Made a dead record due now", body = RetryAnswer)))]
 pub async fn outbox_retry(
     State(s): State<AppState>,
     Path(id): Path<String>,
     caller: Option<Extension<Caller>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RetryAnswer>, ApiError> {
     let record = retry_record(&s, record_id(&id)?, &caller_name(caller)).await?;
-    Ok(Json(json!({"record": record})))
+    Ok(Json(RetryAnswer { record }))
 }
 
 /// `DELETE /v1/outbox/{id}`: forget a pending or dead record.
+#[utoipa::path(delete, path = "/v1/outbox/{id}", tag = "operations",
+    params(("id" = i64, Path, description = "outbox record id")),
+    responses((status = 200, description = "Forgot a pending or dead record", body = DropAnswer)))]
 pub async fn outbox_drop(
     State(s): State<AppState>,
     Path(id): Path<String>,
     caller: Option<Extension<Caller>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DropAnswer>, ApiError> {
     let record = drop_record(&s, record_id(&id)?, &caller_name(caller)).await?;
-    Ok(Json(json!({"dropped": record.id})))
+    Ok(Json(DropAnswer { dropped: record.id }))
 }
 
 /// Makes outbox record `id` due now with a fresh attempt budget and wakes the worker; logs
@@ -207,6 +243,9 @@ fn record_id(id: &str) -> Result<i64, ApiError> {
 }
 
 /// `GET /metrics`: Prometheus/OpenMetrics text.
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200,
+    description = "Prometheus metrics", body = String,
+    content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn metrics(
     State(s): State<AppState>,
 ) -> Result<impl axum::response::IntoResponse, ApiError> {

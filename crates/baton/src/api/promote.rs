@@ -4,31 +4,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
-use serde::Deserialize;
-use serde_json::{Value, json};
-
 use super::AppState;
 use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::ApiError;
+use super::types::{Judgment, PromoteAnswer, PromoteBody};
 use crate::promote::matrix::{self, Matrix};
 use crate::promote::{PromoteError, PromoteRequest, Promoted, Promoter};
-
-/// Body of `POST .../promote`; all fields optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PromoteBody {
-    /// Recorded as the judgment input.
-    pub input: Option<String>,
-    /// Stop instead of continue: the stage and the pipeline end TERMINAL.
-    #[serde(default)]
-    pub stop: bool,
-    /// Continue even if the environment before has not succeeded with the same artifact.
-    #[serde(default)]
-    pub force: bool,
-}
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
 
 impl From<PromoteError> for ApiError {
     fn from(e: PromoteError) -> Self {
@@ -38,22 +22,31 @@ impl From<PromoteError> for ApiError {
             | PromoteError::NoWaitingJudgment { .. } => ApiError::NotFound(e.to_string()),
             PromoteError::EarlierNotSucceeded { .. } => ApiError::Conflict(e.to_string()),
             PromoteError::Gate(g) => {
-                tracing::warn!(error = %g, "Gate call for promotion failed");
-                ApiError::Unavailable(format!("Spinnaker Gate: {g}"))
+                let text = baton_http::chain(&g);
+                tracing::warn!(error = %text, "Gate call for promotion failed");
+                ApiError::Unavailable(format!("Spinnaker Gate: {text}"))
             }
             PromoteError::Store(s) => s.into(),
         }
     }
 }
 
-/// The handler: 200 `{"execution_id","stage_id","event_id","source_event"}`.
+/// The handler: 200 [`PromoteAnswer`].
+#[utoipa::path(post, path = "/v1/products/{product}/environments/{env}/promote", tag = "promotion",
+    params(("product" = String, Path, description = "product name"),
+           ("env" = String, Path, description = "environment name")),
+    request_body(content = Option<PromoteBody>, description = "optional; empty is continue, no input"),
+    responses((status = 200, description = "Gave the manual judgment the environment's pipeline \
+        waits in (continue, or stop with stop: true); refused (409) while the environment before \
+        it has no SUCCEEDED execution of the same chart digest (and image digest, for image \
+        events) unless force: true; 404 names what was not found", body = PromoteAnswer)))]
 pub async fn promote(
     State(s): State<AppState>,
     Path((product, environment)): Path<(String, String)>,
     caller: Option<Extension<Caller>>,
     promoter: Option<Extension<Arc<Promoter>>>,
     JsonBody(body): JsonBody<PromoteBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PromoteAnswer>, ApiError> {
     let req = PromoteRequest {
         product,
         environment,
@@ -63,14 +56,18 @@ pub async fn promote(
         by: super::ops::caller_name(caller),
     };
     let done = judge(&s, promoter.as_ref().map(|Extension(p)| p), &req).await?;
-    Ok(Json(json!({
-        "execution_id": done.execution_id,
-        "stage_id": done.stage_id,
-        "event_id": done.event_id,
-        "source_event": done.source_event,
-        "judgment": if req.stop { "stop" } else { "continue" },
-        "by": req.by,
-    })))
+    Ok(Json(PromoteAnswer {
+        execution_id: done.execution_id,
+        stage_id: done.stage_id,
+        event_id: done.event_id,
+        source_event: done.source_event,
+        judgment: if req.stop {
+            Judgment::Stop
+        } else {
+            Judgment::Continue
+        },
+        by: req.by,
+    }))
 }
 
 /// Checks `req` (known product, a `spinnaker:` section, input of at most 4096 bytes) and
@@ -98,6 +95,12 @@ pub async fn judge(
 }
 
 /// `GET /v1/products/{product}/environments`: 200 [`Matrix`].
+#[utoipa::path(get, path = "/v1/products/{product}/environments", tag = "promotion",
+    params(("product" = String, Path, description = "product name")),
+    responses((status = 200, description = "The environment matrix: per environment what baton \
+        delivered, the last successful deployment (chart, values and image digests), the running \
+        or waiting execution, a pending judgment and whether promotion is allowed now and why \
+        not; from baton's records and Gate, cached 5 s", body = Matrix)))]
 pub async fn environments(
     State(s): State<AppState>,
     Path(product): Path<String>,

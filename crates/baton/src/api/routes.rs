@@ -5,14 +5,12 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use tokio::sync::mpsc::error::TrySendError;
 
 use super::AppState;
 use super::body::JsonBody;
 use super::error::ApiError;
+use super::types::{Accepted, BuiltAccepted, BuiltRequest, ErrorBody, Health, SyncRequest};
 use crate::config::model::{Image, Product};
 use crate::jobs::Job;
 use crate::outbox::Effect;
@@ -21,14 +19,23 @@ use crate::store::events::{Correlation, Event, new_event_id};
 use crate::wire;
 
 /// `GET /healthz`: the process answers.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "the process answers", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// `GET /readyz`: the state store answers within 2s.
-pub async fn readyz(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, description = "the state store answers", body = Health),
+    (status = 503, description = "the state store is unreachable or slow", body = ErrorBody)))]
+pub async fn readyz(State(s): State<AppState>) -> Result<Json<Health>, ApiError> {
     match tokio::time::timeout(Duration::from_secs(2), s.outbox.store().ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({"status": "ready"}))),
+        Ok(Ok(())) => Ok(Json(Health {
+            status: "ready".into(),
+        })),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: state store unreachable");
             Err(ApiError::Unavailable(
@@ -96,23 +103,16 @@ async fn record_event(
     Ok(event.id)
 }
 
-/// Body of `POST .../sync`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyncRequest {
-    /// Commit to sync to.
-    pub commit: Option<String>,
-    /// Deliver even if unchanged.
-    #[serde(default)]
-    pub force: bool,
-}
-
-/// `POST /v1/products/{product}/sync` -> 202 `{"event_id"}`.
+/// `POST /v1/products/{product}/sync` -> 202 [`Accepted`].
+#[utoipa::path(post, path = "/v1/products/{product}/sync", tag = "delivery",
+    params(("product" = String, Path, description = "product name")),
+    request_body(content = Option<SyncRequest>, description = "optional; empty is all defaults"),
+    responses((status = 202, description = "the sync is queued", body = Accepted)))]
 pub async fn sync(
     State(s): State<AppState>,
     Path(name): Path<String>,
     JsonBody(req): JsonBody<SyncRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let p = product(&s, &name)?;
     if p.chart.is_none() {
         return Err(ApiError::Conflict(format!(
@@ -148,14 +148,18 @@ pub async fn sync(
             event_id: event_id.clone(),
         },
     )?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"event_id": event_id}))))
+    Ok((StatusCode::ACCEPTED, Json(Accepted { event_id })))
 }
 
-/// `POST /v1/products/{product}/images/{image}/rebuild` -> 202 `{"event_id"}`.
+/// `POST /v1/products/{product}/images/{image}/rebuild` -> 202 [`Accepted`].
+#[utoipa::path(post, path = "/v1/products/{product}/images/{image}/rebuild", tag = "delivery",
+    params(("product" = String, Path, description = "product name"),
+           ("image" = String, Path, description = "image name in the product")),
+    responses((status = 202, description = "the Jenkins build is queued", body = Accepted)))]
 pub async fn rebuild(
     State(s): State<AppState>,
     Path((name, image_name)): Path<(String, String)>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let p = product(&s, &name)?;
     image(p, &image_name)?;
     let correlation = Correlation {
@@ -171,32 +175,23 @@ pub async fn rebuild(
             event_id: event_id.clone(),
         },
     )?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"event_id": event_id}))))
+    Ok((StatusCode::ACCEPTED, Json(Accepted { event_id })))
 }
 
-/// Body of `POST .../built`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BuiltRequest {
-    /// `host/repo@sha256:<64 hex>` as pushed.
-    #[serde(default)]
-    pub reference: String,
-    /// Tag pushed alongside.
-    pub tag: Option<String>,
-    /// The Jenkins build URL.
-    pub build_url: Option<String>,
-    /// The event of the rebuild that started this build (`BATON_EVENT`).
-    pub event_id: Option<String>,
-}
-
-/// `POST /v1/products/{product}/images/{image}/built` -> 202 `{"event_id","outbox_id","duplicate"}`.
+/// `POST /v1/products/{product}/images/{image}/built` -> 202 [`BuiltAccepted`].
 ///
 /// Enqueues the image event for Spinnaker; the same digest reported again is not sent twice.
+#[utoipa::path(post, path = "/v1/products/{product}/images/{image}/built", tag = "delivery",
+    params(("product" = String, Path, description = "product name"),
+           ("image" = String, Path, description = "image name in the product")),
+    request_body = BuiltRequest,
+    responses((status = 202, description = "Jenkins reports the pushed image by digest; baton \
+        sends the image event to Spinnaker once per digest", body = BuiltAccepted)))]
 pub async fn built(
     State(s): State<AppState>,
     Path((name, image_name)): Path<(String, String)>,
     JsonBody(req): JsonBody<BuiltRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, Json<BuiltAccepted>), ApiError> {
     let p = product(&s, &name)?;
     let img = image(p, &image_name)?;
     let spinnaker = s.config.config.spinnaker.as_ref().ok_or_else(|| {
@@ -226,8 +221,11 @@ pub async fn built(
     if let Some(existing) = s.outbox.store().record_by_key(&key).await? {
         return Ok((
             StatusCode::ACCEPTED,
-            Json(json!({
-            "event_id": existing.event_id, "outbox_id": existing.id, "duplicate": true})),
+            Json(BuiltAccepted {
+                event_id: existing.event_id,
+                outbox_id: existing.id,
+                duplicate: true,
+            }),
         ));
     }
     let correlation = Correlation {
@@ -280,7 +278,10 @@ pub async fn built(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-        "event_id": record.event_id, "outbox_id": record.id, "duplicate": !created})),
+        Json(BuiltAccepted {
+            event_id: record.event_id,
+            outbox_id: record.id,
+            duplicate: !created,
+        }),
     ))
 }

@@ -1,12 +1,18 @@
-//! The operator verbs that talk to a daemon's HTTP API.
+//! The operator verbs that talk to a daemon's HTTP API. Requests and answers are the API's
+//! own types ([`crate::api::types`]), so the CLI decodes exactly what the daemon sends.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::promote::artifacts::short;
+use crate::api::types::{
+    Accepted, DropAnswer, ErrorBody, EventsAnswer, ExplainAnswer, OutboxAnswer, PromoteAnswer,
+    PromoteBody, RetryAnswer, StatusAnswer, SyncRequest,
+};
+use crate::promote::matrix::Matrix;
 
 /// Where the daemon is and how to authenticate.
 #[derive(Debug, clap::Args)]
@@ -24,12 +30,14 @@ pub struct Server {
     pub token: Option<SecretString>,
 }
 
-async fn call(
+/// Calls the daemon with `body` as JSON and decodes its answer into `T`; an error answer
+/// becomes its `detail`.
+async fn call<T: DeserializeOwned>(
     server: &Server,
     method: reqwest::Method,
     path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<T> {
     crate::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -52,14 +60,13 @@ async fn call(
     })?;
     let status = resp.status();
     let text = resp.text().await.context("reading the daemon's answer")?;
-    let json: Value = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "the daemon answered {status} with non-JSON: {}",
-            text.chars().take(200).collect::<String>()
-        )
-    })?;
+    let excerpt = || text.chars().take(200).collect::<String>();
     if !status.is_success() {
-        let detail = json["detail"].as_str().unwrap_or("no detail");
+        let detail = serde_json::from_str::<ErrorBody>(&text)
+            .map(|e| e.detail)
+            .with_context(|| {
+                format!("the daemon answered {status} with non-JSON: {}", excerpt())
+            })?;
         let hint = if status == reqwest::StatusCode::UNAUTHORIZED && server.token.is_none() {
             " (set BATON_TOKEN)"
         } else {
@@ -67,132 +74,48 @@ async fn call(
         };
         bail!("{detail}{hint} (HTTP {status})");
     }
-    Ok(json)
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        anyhow::anyhow!(
+            "the daemon answered {status} with JSON this baton cannot read at {}: {} ({}); \
+             is the daemon the same version?",
+            e.path(),
+            e.inner(),
+            excerpt()
+        )
+    })
+}
+
+/// `v` as indented JSON on stdout.
+fn print_json(v: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// `v` as the JSON value the text renderers shared with the demo and the dashboard read.
+fn as_value(v: &impl Serialize) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::to_value(v)?)
 }
 
 /// `baton status [--json]`.
 pub(super) async fn status(server: &Server, json: bool) -> anyhow::Result<()> {
-    let v = call(server, reqwest::Method::GET, "/v1/status", None).await?;
+    let v: StatusAnswer = call(server, reqwest::Method::GET, "/v1/status", None).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return print_json(&v);
     }
-    print!("{}", render_status(&v));
+    print!("{}", super::status::render(&v));
     Ok(())
 }
 
 /// `baton status PRODUCT [--output json]`: the environment matrix.
 pub(super) async fn environments(server: &Server, product: &str, json: bool) -> anyhow::Result<()> {
     let path = format!("/v1/products/{product}/environments");
-    let v = call(server, reqwest::Method::GET, &path, None).await?;
+    let v: Matrix = call(server, reqwest::Method::GET, &path, None).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{}", super::matrix::render(&v));
+        return print_json(&v);
     }
+    print!("{}", super::matrix::render(&as_value(&v)?));
     Ok(())
-}
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("-")
-}
-
-/// The status JSON as text tables, then per product the last chart decision and failing
-/// sources.
-pub(super) fn render_status(v: &Value) -> String {
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{:16} {:10} {:12} {:20} {}\n",
-        "PRODUCT", "ENV", "CHART", "VALUES", "DELIVERED"
-    ));
-    let empty = Vec::new();
-    let products = v["products"].as_array().unwrap_or(&empty);
-    for p in products {
-        for e in p["environments"].as_array().unwrap_or(&empty) {
-            let d = &e["delivered"];
-            out.push_str(&format!(
-                "{:16} {:10} {:12} {:20} {}\n",
-                s(&p["name"]),
-                s(&e["name"]),
-                s(&d["chart_version"]),
-                short(s(&d["values_digest"])),
-                s(&d["delivered_at"])
-            ));
-        }
-    }
-    out.push_str(&format!(
-        "\n{:16} {:12} {:20} {:10} {}\n",
-        "PRODUCT", "IMAGE", "BASE SEEN", "LAST BUILD", "IMAGE DIGEST"
-    ));
-    for p in products {
-        for i in p["images"].as_array().unwrap_or(&empty) {
-            let b = &i["last_build"];
-            let build = b["build_number"]
-                .as_i64()
-                .map(|n| format!("#{n}"))
-                .unwrap_or_else(|| s(&b["kind"]).to_owned());
-            out.push_str(&format!(
-                "{:16} {:12} {:20} {:10} {}\n",
-                s(&p["name"]),
-                s(&i["name"]),
-                short(s(&i["base_seen"]["value"])),
-                build,
-                short(s(&b["image_digest"]))
-            ));
-        }
-    }
-    if let Some(pending) = v["pending_judgments"].as_array() {
-        out.push_str(&format!(
-            "\n{:16} {:10} {:38} {:24} {}\n",
-            "PRODUCT", "ENV", "WAITING EXECUTION", "STAGE", "EVENT"
-        ));
-        if pending.is_empty() {
-            out.push_str("(no execution waits for a manual judgment)\n");
-        }
-        for j in pending {
-            out.push_str(&format!(
-                "{:16} {:10} {:38} {:24} {}\n",
-                s(&j["product"]),
-                s(&j["environment"]),
-                s(&j["execution_id"]),
-                s(&j["stage_name"]),
-                s(&j["baton_event"])
-            ));
-        }
-    }
-    if let Some(e) = v["pending_judgments_error"].as_str() {
-        out.push_str(&format!("\npending judgments unknown: {e}\n"));
-    }
-    let mut notes = String::new();
-    for p in products {
-        if let Some(detail) = p["last_chart_event"]["detail"].as_str() {
-            notes.push_str(&format!(
-                "{} last chart decision: {detail}\n",
-                s(&p["name"])
-            ));
-        }
-        if let Some(errors) = p["source_errors"].as_object() {
-            for (source, e) in errors {
-                notes.push_str(&format!(
-                    "{} source {source} failing (last at {}): {}\n",
-                    s(&p["name"]),
-                    s(&e["at"]),
-                    s(&e["error"])
-                ));
-            }
-        }
-    }
-    if !notes.is_empty() {
-        out.push('\n');
-        out.push_str(&notes);
-    }
-    let o = &v["outbox"];
-    out.push_str(&format!(
-        "\noutbox: {} pending, {} dead, {} delivered (kept), {} superseded\n",
-        o["pending"], o["dead"], o["delivered"], o["superseded"]
-    ));
-    out.push_str(&crate::ha::status::render(&v["replicas"]));
-    out
 }
 
 /// `baton sync PRODUCT`.
@@ -202,21 +125,21 @@ pub(super) async fn sync(
     force: bool,
     commit: Option<String>,
 ) -> anyhow::Result<()> {
-    let body = serde_json::json!({"force": force, "commit": commit});
-    let v = call(
+    let body = as_value(&SyncRequest { commit, force })?;
+    let v: Accepted = call(
         server,
         reqwest::Method::POST,
         &format!("/v1/products/{product}/sync"),
         Some(body),
     )
     .await?;
-    println!("sync of {product} accepted: event {}", s(&v["event_id"]));
+    println!("sync of {product} accepted: event {}", v.event_id);
     Ok(())
 }
 
 /// `baton rebuild PRODUCT IMAGE`.
 pub(super) async fn rebuild(server: &Server, product: &str, image: &str) -> anyhow::Result<()> {
-    let v = call(
+    let v: Accepted = call(
         server,
         reqwest::Method::POST,
         &format!("/v1/products/{product}/images/{image}/rebuild"),
@@ -225,7 +148,7 @@ pub(super) async fn rebuild(server: &Server, product: &str, image: &str) -> anyh
     .await?;
     println!(
         "rebuild of {product}/{image} accepted: event {}",
-        s(&v["event_id"])
+        v.event_id
     );
     Ok(())
 }
@@ -239,8 +162,8 @@ pub(super) async fn promote(
     input: Option<String>,
     force: bool,
 ) -> anyhow::Result<()> {
-    let body = serde_json::json!({"stop": stop, "input": input, "force": force});
-    let v = call(
+    let body = as_value(&PromoteBody { input, stop, force })?;
+    let v: PromoteAnswer = call(
         server,
         reqwest::Method::POST,
         &format!("/v1/products/{product}/environments/{env}/promote"),
@@ -250,10 +173,7 @@ pub(super) async fn promote(
     let what = if stop { "stopped" } else { "continued" };
     println!(
         "{product}/{env}: {what} execution {} (stage {}) as {}; recorded as event {}",
-        s(&v["execution_id"]),
-        s(&v["stage_id"]),
-        s(&v["by"]),
-        s(&v["event_id"])
+        v.execution_id, v.stage_id, v.by, v.event_id
     );
     Ok(())
 }
@@ -272,29 +192,14 @@ pub(super) async fn outbox(
                 Some(s) => format!("/v1/outbox?state={s}&limit=500"),
                 None => "/v1/outbox?limit=500".to_owned(),
             };
-            let v = call(server, reqwest::Method::GET, &path, None).await?;
+            let v: OutboxAnswer = call(server, reqwest::Method::GET, &path, None).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-                return Ok(());
+                return print_json(&v);
             }
-            println!(
-                "{:>6} {:10} {:8} {:40} {:25} LAST ERROR",
-                "ID", "STATE", "ATTEMPTS", "TARGET", "NEXT ATTEMPT"
-            );
-            for r in v["records"].as_array().into_iter().flatten() {
-                println!(
-                    "{:>6} {:10} {:8} {:40} {:25} {}",
-                    r["id"],
-                    s(&r["state"]),
-                    r["attempts"],
-                    s(&r["target"]),
-                    s(&r["next_attempt_at"]),
-                    s(&r["last_error"])
-                );
-            }
+            print!("{}", super::status::records(&v.records));
         }
         A::Retry { id } => {
-            call(
+            let _: RetryAnswer = call(
                 server,
                 reqwest::Method::POST,
                 &format!("/v1/outbox/{id}/retry"),
@@ -304,7 +209,7 @@ pub(super) async fn outbox(
             println!("outbox record {id} is due again");
         }
         A::Drop { id } => {
-            call(
+            let _: DropAnswer = call(
                 server,
                 reqwest::Method::DELETE,
                 &format!("/v1/outbox/{id}"),
@@ -320,12 +225,11 @@ pub(super) async fn outbox(
 /// `baton explain PRODUCT`.
 pub(super) async fn explain(server: &Server, product: &str, json: bool) -> anyhow::Result<()> {
     let path = format!("/v1/products/{product}/explain");
-    let v = call(server, reqwest::Method::GET, &path, None).await?;
+    let v: ExplainAnswer = call(server, reqwest::Method::GET, &path, None).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{}", crate::explain::text::render(&v));
+        return print_json(&v);
     }
+    print!("{}", crate::explain::text::render(&as_value(&v)?));
     Ok(())
 }
 
@@ -339,36 +243,10 @@ pub(super) async fn events(
         Some(p) => format!("/v1/events?product={p}&limit=100"),
         None => "/v1/events?limit=100".to_owned(),
     };
-    let v = call(server, reqwest::Method::GET, &path, None).await?;
+    let v: EventsAnswer = call(server, reqwest::Method::GET, &path, None).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return print_json(&v);
     }
-    print!("{}", crate::explain::text::events(&v));
+    print!("{}", crate::explain::text::events(&as_value(&v)?));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_text_names_the_last_chart_decision_and_failing_sources() {
-        let v = serde_json::json!({
-            "products": [{"name": "micro-gw", "environments": [], "images": [],
-                "last_chart_event": {"detail": "rejected at commit abc: mgw/values-prod.yaml line 4 column 3: invalid YAML"},
-                "source_errors": {"chart-source:micro-gw": {"at": "2026-11-29T12:00:00Z", "error": "git ls-remote: connection refused"}}}],
-            "outbox": {"pending": 0, "dead": 0, "delivered": 1}
-        });
-        let text = render_status(&v);
-        assert!(
-            text.contains(
-                "micro-gw last chart decision: rejected at commit abc: mgw/values-prod.yaml line 4"
-            ),
-            "{text}"
-        );
-        assert!(text.contains(
-            "micro-gw source chart-source:micro-gw failing (last at 2026-11-29T12:00:00Z): git ls-remote: connection refused"
-        ), "{text}");
-    }
 }

@@ -11,6 +11,7 @@ mod probe;
 mod serve;
 mod signals;
 mod sources;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -91,20 +91,20 @@ fn http() -> Result<reqwest::Client, String> {
 async fn jenkins(j: &crate::config::model::Jenkins, secrets: &Secrets) -> Result<String, String> {
     let client =
         JenkinsDeliverer::client_from_config(j, secrets.jenkins_token.as_ref(), PROBE_TIMEOUT)?;
-    let who = client.who_am_i().await.map_err(|e| e.to_string())?;
+    let who = client.who_am_i().await.map_err(|e| baton_http::chain(&e))?;
     if who.anonymous || !who.authenticated || who.name != j.user {
         return Err(format!(
             "Jenkins sees this client as {:?}, not {:?}: check jenkins.user and the API token in jenkins.token_file",
             who.name, j.user
         ));
     }
-    let version = client.version().await.map_err(|e| e.to_string())?;
+    let version = client.version().await.map_err(|e| baton_http::chain(&e))?;
     Ok(format!("Jenkins {version}, authenticated as {}", who.name))
 }
 
 async fn gate(s: &crate::config::model::Spinnaker, secrets: &Secrets) -> Result<String, String> {
     let client = SpinnakerDeliverer::client_from_config(s, secrets.gate.as_ref(), PROBE_TIMEOUT)?;
-    let health = client.health().await.map_err(|e| e.to_string())?;
+    let health = client.health().await.map_err(|e| baton_http::chain(&e))?;
     let status = health
         .get("status")
         .and_then(|v| v.as_str())

@@ -266,11 +266,9 @@ async fn images(
             ),
             (Err(e), j) => {
                 failed += 1;
+                let e = baton_http::chain(&e);
                 if j {
-                    println!(
-                        "{}",
-                        json!({"reference": r.to_string(), "error": e.to_string()})
-                    );
+                    println!("{}", json!({"reference": r.to_string(), "error": e}));
                 } else {
                     println!("{r} error: {e}");
                 }

@@ -1,4 +1,4 @@
-//! The typed shape of the config file (DESIGN.md "Config"). Pure data: parsing lives in
+//! The typed shape of the config file (docs/configuration.md). Pure data: parsing lives in
 //! [`super::load`], whole-file checks in `validate`. `Serialize` and `JsonSchema` feed
 //! the generated reference ([`super::docs`]): doc comments, defaults and examples show there.
 

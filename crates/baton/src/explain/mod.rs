@@ -10,8 +10,9 @@ pub mod text;
 pub mod triggers;
 pub mod verdict;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spinnaker_client::Client;
+use utoipa::ToSchema;
 
 use crate::config::model::Product;
 use crate::jobs::image::{artifact_id, base_id};
@@ -19,11 +20,13 @@ use crate::store::events::{Event, Observation};
 use crate::store::{Store, StoreError};
 pub use verdict::Verdict;
 
+use crate::api::types::ExplainAnswer;
+
 /// How many recent events and outbox records are searched.
 const HISTORY: u32 = 500;
 
 /// One source of a product and what its newest change led to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SourceExplanation {
     /// `chart-source:<p>`, `base-image:<p>/<image>` or `artifact-source:<p>/<image>`.
     pub source: String,
@@ -36,7 +39,7 @@ pub struct SourceExplanation {
     pub verdict: Verdict,
     /// Latest wins: older records of this source that waited and were replaced, on the way to
     /// this event's record (never sent).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub superseded: Vec<i64>,
 }
 
@@ -173,12 +176,16 @@ async fn value_source(
     }
 }
 
-/// `GET /v1/products/{product}/explain`: `{"product", "sources": [..]}`.
+/// `GET /v1/products/{product}/explain`: [`ExplainAnswer`].
+#[utoipa::path(get, path = "/v1/products/{product}/explain", tag = "operations",
+    params(("product" = String, Path, description = "product name")),
+    responses((status = 200, description = "Per source of the product: its newest change and \
+        whether it was delivered, and if not why", body = ExplainAnswer)))]
 pub async fn handler(
     axum::extract::State(s): axum::extract::State<crate::api::AppState>,
     axum::extract::Path(product): axum::extract::Path<String>,
     promoter: Option<axum::Extension<std::sync::Arc<crate::promote::Promoter>>>,
-) -> Result<axum::Json<serde_json::Value>, crate::api::error::ApiError> {
+) -> Result<axum::Json<ExplainAnswer>, crate::api::error::ApiError> {
     let Some(p) = s.config.product(&product) else {
         return Err(crate::api::error::ApiError::NotFound(format!(
             "product {product:?} is not in the config"
@@ -186,7 +193,5 @@ pub async fn handler(
     };
     let gate = promoter.as_ref().map(|axum::Extension(p)| p.gate());
     let sources = explain(s.outbox.store(), p, gate).await?;
-    Ok(axum::Json(
-        serde_json::json!({"product": product, "sources": sources}),
-    ))
+    Ok(axum::Json(ExplainAnswer { product, sources }))
 }

@@ -1,8 +1,9 @@
 //! What one event led to.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spinnaker_client::Client;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::outbox::{Effect, JENKINS_BUILD, SPINNAKER_WEBHOOK};
 use crate::store::events::Event;
@@ -10,7 +11,7 @@ use crate::store::outbox::{Record, State};
 use crate::store::verify::WAITING;
 
 /// Whether a change produced a delivery, and if not why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// Delivered; `ids` lists the correlation ids collected.
@@ -283,7 +284,11 @@ impl Context<'_> {
             }
             Ok(_) => self.no_execution(gate, r, echo).await,
             Err(e) => Verdict::Unverified {
-                reason: format!("{}; Gate executions search failed: {e}", ids.join(", ")),
+                reason: format!(
+                    "{}; Gate executions search failed: {}",
+                    ids.join(", "),
+                    baton_http::chain(&e)
+                ),
             },
         }
     }
@@ -297,8 +302,9 @@ impl Context<'_> {
         let reasons = match gate.pipeline_configs(self.application).await {
             Ok(pipelines) => super::triggers::why_not(&pipelines, &source, &body),
             Err(e) => vec![format!(
-                "pipeline configs of {} could not be fetched from Gate: {e}",
-                self.application
+                "pipeline configs of {} could not be fetched from Gate: {}",
+                self.application,
+                baton_http::chain(&e)
             )],
         };
         Verdict::NoExecution {

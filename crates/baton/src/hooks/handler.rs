@@ -6,8 +6,9 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
 use super::counters::Outcome;
 use super::dedupe::Delivery;
@@ -17,7 +18,63 @@ use super::provider::Provider;
 use super::verify::Unverified;
 use super::{CheckRequest, HooksState};
 
+/// What a webhook delivery led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HookStatus {
+    /// A signed ping answered (200).
+    Pong,
+    /// A delivery already seen; nothing done (200).
+    Duplicate,
+    /// Checks of the watching sources were requested (202).
+    Triggered,
+    /// Nothing to check: unwatched repository or branch, a tag, another event (202).
+    Ignored,
+}
+
+/// The answer to an accepted webhook delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HookReply {
+    /// What it led to.
+    pub status: HookStatus,
+    /// The delivery id (the host's, or `sha256:<body digest>`); absent on a ping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
+    /// The sources asked to check (`triggered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<String>>,
+    /// Why nothing was checked (`ignored`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl HookReply {
+    fn new(status: HookStatus, delivery: Option<&str>) -> Self {
+        Self {
+            status,
+            delivery: delivery.map(str::to_owned),
+            sources: None,
+            reason: None,
+        }
+    }
+}
+
 /// The handler behind [`super::router`].
+#[utoipa::path(post, path = "/hooks/{provider}", tag = "webhooks",
+    description = "Signed git push webhook (mounted when git.webhook_secret_file is set). \
+        Authenticated by the provider's signature, not a bearer token: GitHub \
+        X-Hub-Signature-256, Gitea X-Gitea-Signature, GitLab X-Gitlab-Token, Bitbucket \
+        X-Hub-Signature. A push to a watched repository and branch checks that source at once.",
+    params(("provider" = inline(Provider), Path, description = "the git host")),
+    request_body(content = Object, description = "the provider's push (or ping) payload"),
+    responses(
+        (status = 200, description = "ping answered, or a delivery already seen (duplicate)", body = HookReply),
+        (status = 202, description = "triggered a check, or ignored (unwatched repo or branch, tag, other event) with the reason", body = HookReply),
+        (status = 400, description = "the payload does not fit the provider's push shape", body = crate::api::types::ErrorBody),
+        (status = 401, description = "signature missing, empty, invalid or of the wrong algorithm", body = crate::api::types::ErrorBody),
+        (status = 404, description = "unknown provider", body = crate::api::types::ErrorBody),
+        (status = 413, description = "body over the limit", body = crate::api::types::ErrorBody),
+        (status = 503, description = "the check queue is full or closed", body = crate::api::types::ErrorBody)))]
 pub(super) async fn receive(
     State(state): State<HooksState>,
     Path(provider): Path<String>,
@@ -81,7 +138,7 @@ async fn handle(
         tracing::info!(%provider, delivery = %delivery_id, "webhook ping");
         return Ok((
             Outcome::Ping,
-            reply(StatusCode::OK, json!({"status": "pong"})),
+            reply(StatusCode::OK, HookReply::new(HookStatus::Pong, None)),
         ));
     }
     let first = state.seen.first_sighting(delivery).await.map_err(|e| {
@@ -90,7 +147,7 @@ async fn handle(
     })?;
     if !first {
         tracing::info!(%provider, delivery = %delivery_id, "webhook redelivered; ignored");
-        let body = json!({"status": "duplicate", "delivery": delivery_id});
+        let body = HookReply::new(HookStatus::Duplicate, Some(&delivery_id));
         return Ok((Outcome::Duplicate, reply(StatusCode::OK, body)));
     }
     let result = act(state, provider, &delivery_id, peek).await;
@@ -161,7 +218,10 @@ async fn act(
         return Ok(ignored(provider, delivery_id, &reason));
     }
     tracing::info!(%provider, delivery = %delivery_id, sources = ?triggered, "push webhook: checks requested");
-    let body = json!({"status": "triggered", "delivery": delivery_id, "sources": triggered});
+    let body = HookReply {
+        sources: Some(triggered),
+        ..HookReply::new(HookStatus::Triggered, Some(delivery_id))
+    };
     Ok((Outcome::Triggered, reply(StatusCode::ACCEPTED, body)))
 }
 
@@ -179,10 +239,13 @@ fn why_not(push: &PushEvent) -> Option<String> {
 
 fn ignored(provider: Provider, delivery_id: &str, reason: &str) -> (Outcome, Response) {
     tracing::debug!(%provider, delivery = %delivery_id, reason, "webhook ignored");
-    let body = json!({"status": "ignored", "delivery": delivery_id, "reason": reason});
+    let body = HookReply {
+        reason: Some(reason.to_owned()),
+        ..HookReply::new(HookStatus::Ignored, Some(delivery_id))
+    };
     (Outcome::Ignored, reply(StatusCode::ACCEPTED, body))
 }
 
-fn reply(status: StatusCode, body: serde_json::Value) -> Response {
+fn reply(status: StatusCode, body: HookReply) -> Response {
     (status, Json(body)).into_response()
 }

@@ -42,6 +42,7 @@ use tokio::sync::mpsc;
 pub use counters::{HookCounters, Outcome};
 pub use dedupe::{DedupeError, DedupeFuture, Delivery, RecentDeliveries, SeenDeliveries};
 pub use error::{HookError, Rejection};
+pub use handler::{HookReply, HookStatus};
 pub use payload::{HookEvent, PushEvent, parse};
 pub use provider::Provider;
 pub use verify::{Unverified, Verified, WebhookSecret, sign_sha256};
@@ -147,6 +148,15 @@ impl std::fmt::Debug for HooksState {
 
 /// The route the push webhooks are served at (`provider`: github, gitlab, gitea, bitbucket).
 pub const PATH: &str = "/hooks/{provider}";
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(handler::receive))]
+struct HooksDoc;
+
+/// The OpenAPI description of [`PATH`], merged into `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <HooksDoc as utoipa::OpenApi>::openapi()
+}
 
 /// `POST /hooks/{provider}` with its own body limit (it overrides an outer
 /// `DefaultBodyLimit`); merge it into the API router. The router carries its own state, so it

@@ -9,7 +9,8 @@ use super::error::HookError;
 
 /// A git host whose push webhooks baton accepts, named by the last path segment of
 /// `POST /hooks/{provider}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Provider {
     /// GitHub and GitHub Enterprise: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`.
     GitHub,

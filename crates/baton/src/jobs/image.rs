@@ -1,5 +1,5 @@
 //! The image jobs (issue 6 §5): a base image's digest moved, an artifact-source commit landed,
-//! or an operator asked — each enqueues one Jenkins rebuild with DESIGN.md's parameters.
+//! or an operator asked — each enqueues one Jenkins rebuild with the parameters in docs/wire.md.
 //! The Jenkins deliverer follows the queue item to the build.
 
 use anyhow::{Context as _, bail};

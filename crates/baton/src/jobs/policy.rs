@@ -131,7 +131,7 @@ pub fn chart(f: &ChartFacts<'_>) -> Decision {
     }
 }
 
-/// The outbox key of a chart event: the content key (DESIGN.md) plus what was delivered
+/// The outbox key of a chart event: the content key (docs/wire.md) plus what was delivered
 /// before it, so content that comes back after another delivery (A, B, A) is sent again while
 /// two daemons deciding the same step at once still share one key. `force` (an operator's
 /// event id) makes the key unique.

@@ -1,6 +1,6 @@
 //! Following delivered Jenkins builds: queue id -> build number -> result.
 //!
-//! DESIGN.md: "baton follows Location -> queue item -> build number and records them". After the
+//! baton follows Location -> queue item -> build number and records them (docs/wire.md). After the
 //! [`super::jenkins`] deliverer triggers a job, the event holds the queue id. The
 //! [`BuildFollower`] finds every event with a queue id and no build result in the store
 //! ([`crate::store::Store::pending_builds`]) — at start, after each delivered trigger, and every
@@ -180,7 +180,7 @@ impl BuildFollower {
                         return self.finish(&p.event_id, "UNKNOWN", e.to_string()).await;
                     }
                     Err(e) => {
-                        tracing::warn!(event = %p.event_id, queue_id, error = %e, "cannot follow the Jenkins queue item; trying again at the next rescan");
+                        tracing::warn!(event = %p.event_id, queue_id, error = %baton_http::chain(&e), "cannot follow the Jenkins queue item; trying again at the next rescan");
                         return false;
                     }
                 }
@@ -212,10 +212,10 @@ impl BuildFollower {
                 }
                 Err(e) if e.is_transient() && failures < 5 => {
                     failures += 1;
-                    tracing::warn!(event = %p.event_id, error = %e, "Jenkins build poll failed; retrying");
+                    tracing::warn!(event = %p.event_id, error = %baton_http::chain(&e), "Jenkins build poll failed; retrying");
                 }
                 Err(e) => {
-                    tracing::warn!(event = %p.event_id, error = %e, "cannot follow the Jenkins build; trying again at the next rescan");
+                    tracing::warn!(event = %p.event_id, error = %baton_http::chain(&e), "cannot follow the Jenkins build; trying again at the next rescan");
                     return false;
                 }
             }

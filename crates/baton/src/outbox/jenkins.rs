@@ -128,12 +128,14 @@ impl JenkinsDeliverer {
 /// Maps a Jenkins client error of triggering `job` (record `id`) to a delivery outcome.
 pub fn map_error(job: &str, id: i64, e: jenkins_client::Error) -> DeliveryError {
     use jenkins_client::Error as E;
+    // The error with its causes ("connection refused"), each once.
+    let text = baton_http::chain(&e);
     match &e {
-        E::Transport { .. } => DeliveryError::transient(e.to_string()),
+        E::Transport { .. } => DeliveryError::transient(text),
         E::JobDisabled { .. } => DeliveryError::permanent(format!(
             "Jenkins job {job:?} is disabled, so it cannot build (409). Enable it in Jenkins \
              (the job's page > Enable, or `disabled: false` in its definition), then run \
-             `baton outbox retry {id}`. Jenkins said: {e}"
+             `baton outbox retry {id}`. Jenkins said: {text}"
         )),
         E::Api {
             status,
@@ -143,14 +145,14 @@ pub fn map_error(job: &str, id: i64, e: jenkins_client::Error) -> DeliveryError 
             let after = retry_after
                 .as_deref()
                 .and_then(|v| super::policy::parse_retry_after(v, std::time::SystemTime::now()));
-            DeliveryError::from_status(*status, after, e.to_string())
+            DeliveryError::from_status(*status, after, text)
         }
         E::Unauthorized { .. } | E::Forbidden { .. } | E::NoValidCrumb { .. } => {
             DeliveryError::permanent(format!(
-                "{e}; fix jenkins.user / jenkins.token_file, then `baton outbox retry {id}`"
+                "{text}; fix jenkins.user / jenkins.token_file, then `baton outbox retry {id}`"
             ))
         }
-        _ if e.is_transient() => DeliveryError::transient(e.to_string()),
-        _ => DeliveryError::permanent(e.to_string()),
+        _ if e.is_transient() => DeliveryError::transient(text),
+        _ => DeliveryError::permanent(text),
     }
 }

@@ -1,4 +1,4 @@
-//! Idempotency keys (DESIGN.md "Idempotency and state"). A key names the *content* of an
+//! Idempotency keys (docs/wire.md, "Idempotency"). A key names the *content* of an
 //! effect, so the same content is never sent twice however it was reached.
 
 use sha2::{Digest, Sha256};

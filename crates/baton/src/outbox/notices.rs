@@ -166,7 +166,7 @@ async fn waiting(notifier: &Notifier, store: &Store, p: &Promoter, done: &mut Ha
     let pending = match p.pending().await {
         Ok(p) => p,
         Err(e) => {
-            tracing::warn!(error = %e, "notifications: cannot list waiting judgments");
+            tracing::warn!(error = %baton_http::chain(&e), "notifications: cannot list waiting judgments");
             return;
         }
     };

@@ -224,8 +224,10 @@ impl SpinnakerDeliverer {
 /// Maps a Gate client error to a delivery outcome.
 pub fn map_error(source: &str, e: spinnaker_client::Error) -> DeliveryError {
     use spinnaker_client::Error as E;
+    // The error with its causes ("connection refused"), each once.
+    let text = baton_http::chain(&e);
     match &e {
-        E::Transport { .. } => DeliveryError::transient(e.to_string()),
+        E::Transport { .. } => DeliveryError::transient(text),
         E::Api {
             status,
             retry_after,
@@ -234,7 +236,7 @@ pub fn map_error(source: &str, e: spinnaker_client::Error) -> DeliveryError {
             let after = retry_after
                 .as_deref()
                 .and_then(|v| super::policy::parse_retry_after(v, std::time::SystemTime::now()));
-            let mut d = DeliveryError::from_status(*status, after, e.to_string());
+            let mut d = DeliveryError::from_status(*status, after, text);
             if *status == 401 || *status == 403 {
                 d.message = format!(
                     "{d_msg}; fix spinnaker.auth (credentials or the user's permissions), then `baton outbox retry`",
@@ -244,12 +246,12 @@ pub fn map_error(source: &str, e: spinnaker_client::Error) -> DeliveryError {
             d
         }
         E::WebhookNotProcessed { .. } => DeliveryError::transient(format!(
-            "{e}: Echo answered eventProcessed=false for webhook source {source:?}; will retry"
+            "{text}: Echo answered eventProcessed=false for webhook source {source:?}; will retry"
         )),
         E::Decode { .. } => DeliveryError::permanent(format!(
-            "{e}: the answer was not Echo's webhook response; check that spinnaker.gate_url points at Gate"
+            "{text}: the answer was not Echo's webhook response; check that spinnaker.gate_url points at Gate"
         )),
-        _ if e.is_transient() => DeliveryError::transient(e.to_string()),
-        _ => DeliveryError::permanent(e.to_string()),
+        _ if e.is_transient() => DeliveryError::transient(text),
+        _ => DeliveryError::permanent(text),
     }
 }

@@ -14,18 +14,18 @@
 //!   `metadata.digest` ([`crate::wire::chart_event`]) and kork keeps metadata;
 //! - `docker/image`: `version` when it is a digest, else the digest after `@` in `reference`.
 
-use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use spinnaker_client::model::artifact::{
     Artifact, DOCKER_IMAGE, EMBEDDED_BASE64, HELM_CHART, REMOTE_BASE64,
 };
 use spinnaker_client::model::execution::Execution;
+use utoipa::ToSchema;
 
 use super::find::trigger_parameter;
 
 /// A chart an execution ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChartRan {
     /// Chart name.
     pub name: String,
@@ -36,7 +36,7 @@ pub struct ChartRan {
 }
 
 /// What one execution ran.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Ran {
     /// The chart, when the execution had one.
     pub chart: Option<ChartRan>,
@@ -47,7 +47,7 @@ pub struct Ran {
 }
 
 /// An image an execution ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImageRan {
     /// `host/repo`.
     pub repository: String,

@@ -173,7 +173,7 @@ impl Promoter {
                 },
             };
             if mine && let Err(e) = self.enforce_deadlines().await {
-                tracing::warn!(error = %e, "judgment deadlines not checked");
+                tracing::warn!(error = %baton_http::chain(&e), "judgment deadlines not checked");
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,

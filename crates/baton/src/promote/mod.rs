@@ -2,7 +2,7 @@
 //! (`baton promote PRODUCT ENV`), refusing to skip an environment, superseding stale
 //! judgments, and listing what waits.
 //!
-//! Pipelines are named `<app>-deploy-<env>` (DESIGN.md "Spinnaker pipelines"); staging and prod
+//! Pipelines are named `<app>-deploy-<env>` (docs/wire.md, "Spinnaker pipelines"); staging and prod
 //! start with a manualJudgment stage. The execution to judge is found by correlation first:
 //! the product's newest events that carry an Echo event id (recorded when the chart event was
 //! delivered) are looked up in Gate (`executions/search?eventId=`); failing that, the newest

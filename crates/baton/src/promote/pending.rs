@@ -2,14 +2,15 @@
 //! `baton_pending_judgments` and the judgment deadlines; the environment matrix reads its own
 //! Gate listing, see [`super::matrix`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::find::trigger_parameter;
 use super::{PromoteError, Promoter, pipeline_name};
 use crate::config::model::Product;
 
 /// One execution waiting for a judgment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Pending {
     /// Product name.
     pub product: String,
@@ -85,7 +86,7 @@ impl Promoter {
     ) {
         loop {
             if let Err(e) = self.pending().await {
-                tracing::warn!(error = %e, "cannot list pending judgments");
+                tracing::warn!(error = %baton_http::chain(&e), "cannot list pending judgments");
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,

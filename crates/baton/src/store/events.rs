@@ -3,15 +3,17 @@
 
 use std::collections::HashSet;
 
-use serde::Serialize;
-use sqlx::Row;
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-use super::{Store, StoreError, from_millis, millis};
+use super::rows::{DeliveredRow, EventRow, ObservationRow};
+use super::{Store, StoreError, millis};
 
 /// The last thing a source saw (a digest, a commit, a chart version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Observation {
     /// Source id, e.g. `registry:docker.wso2.com/wso2micro-gw:3.0.1`.
     pub source: String,
@@ -23,7 +25,7 @@ pub struct Observation {
 }
 
 /// What was last delivered to one environment of a product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Delivered {
     /// Product name.
     pub product: String,
@@ -43,7 +45,7 @@ pub struct Delivered {
 }
 
 /// An event: something baton decided to do, with the ids it collected on the way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     /// Id, also sent as `batonEvent` / `BATON_EVENT`.
     pub id: String,
@@ -62,9 +64,10 @@ pub struct Event {
 }
 
 /// Correlation ids of an event; `None` fields are left unchanged by an update.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Correlation {
     /// Git commit that caused it.
+    #[sqlx(rename = "commit_sha")]
     pub commit: Option<String>,
     /// Base image digest that caused it.
     pub base_digest: Option<String>,
@@ -107,26 +110,7 @@ const EVENT_COLUMNS: &str = "id, product, kind, image, created_at, commit_sha, b
     execution_id, execution_status, detail";
 
 fn decode_event(row: &AnyRow) -> Result<Event, StoreError> {
-    Ok(Event {
-        id: row.try_get("id")?,
-        product: row.try_get("product")?,
-        kind: row.try_get("kind")?,
-        image: row.try_get("image")?,
-        created_at: from_millis(row.try_get("created_at")?),
-        correlation: Correlation {
-            commit: row.try_get("commit_sha")?,
-            base_digest: row.try_get("base_digest")?,
-            image_digest: row.try_get("image_digest")?,
-            jenkins_queue_id: row.try_get("jenkins_queue_id")?,
-            build_number: row.try_get("build_number")?,
-            build_result: row.try_get("build_result")?,
-            build_url: row.try_get("build_url")?,
-            spinnaker_event_id: row.try_get("spinnaker_event_id")?,
-            execution_id: row.try_get("execution_id")?,
-            execution_status: row.try_get("execution_status")?,
-            detail: row.try_get("detail")?,
-        },
-    })
+    Ok(EventRow::from_row(row)?.into())
 }
 
 impl Store {
@@ -137,14 +121,8 @@ impl Store {
                 .bind(source)
                 .fetch_optional(self.pool())
                 .await?;
-        row.map(|r| {
-            Ok(Observation {
-                source: r.try_get("source")?,
-                value: r.try_get("value")?,
-                observed_at: from_millis(r.try_get("observed_at")?),
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(ObservationRow::from_row(&r)?.into()))
+            .transpose()
     }
 
     /// The sources whose last check failed: an `<source>#error` observation with a message
@@ -192,17 +170,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(Delivered {
-                    product: r.try_get("product")?,
-                    environment: r.try_get("environment")?,
-                    chart_version: r.try_get("chart_version")?,
-                    chart_digest: r.try_get("chart_digest")?,
-                    values_digest: r.try_get("values_digest")?,
-                    event_id: r.try_get("event_id")?,
-                    delivered_at: from_millis(r.try_get("delivered_at")?),
-                })
-            })
+            .map(|r| Ok(DeliveredRow::from_row(r)?.into()))
             .collect()
     }
 

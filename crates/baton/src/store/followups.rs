@@ -4,7 +4,7 @@
 //! yet. Read again after a restart, so a
 //! follow-up interrupted by a crash or a deploy is picked up where the store left it.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
 use super::{Store, StoreError};
 
@@ -36,21 +36,7 @@ impl Store {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let payload: String = r.try_get("payload")?;
-            let value: serde_json::Value =
-                serde_json::from_str(&payload).map_err(|source| StoreError::Corrupt {
-                    column: "payload",
-                    source,
-                })?;
-            let Some(job) = value.get("job").and_then(|j| j.as_str()) else {
-                continue;
-            };
-            out.push(PendingBuild {
-                event_id: r.try_get("id")?,
-                job: job.to_owned(),
-                queue_id: r.try_get("jenkins_queue_id")?,
-                build_number: r.try_get("build_number")?,
-            });
+            out.extend(super::rows::PendingBuildRow::from_row(&r)?.into_pending()?);
         }
         Ok(out)
     }

@@ -4,7 +4,7 @@
 //! the wire); if its attempt fails it is superseded then. The update is a compare-and-set on
 //! the state and the lease, so a concurrent claim on another replica wins cleanly.
 
-use sqlx::Row;
+use sqlx::FromRow;
 use time::OffsetDateTime;
 
 use super::{Store, StoreError, millis};
@@ -35,8 +35,8 @@ impl Store {
         .await?;
         let mut waiting = Vec::with_capacity(rows.len());
         for r in &rows {
-            let scope: Option<String> = r.try_get("supersede_scope")?;
-            waiting.push((r.try_get::<i64, _>("id")?, scope.unwrap_or_default()));
+            let (id, scope) = <(i64, Option<String>)>::from_row(r)?;
+            waiting.push((id, scope.unwrap_or_default()));
         }
         let mut done = Vec::new();
         for (i, (old, scope)) in waiting.iter().enumerate() {

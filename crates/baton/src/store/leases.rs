@@ -7,10 +7,10 @@
 
 use std::collections::HashSet;
 
-use sqlx::Row;
+use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, from_millis, millis};
+use super::{Store, StoreError, millis};
 
 /// One lease as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -70,7 +70,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| r.try_get::<String, _>("name").map_err(StoreError::from))
+            .map(|r| Ok(<(String,)>::from_row(r)?.0))
             .collect()
     }
 
@@ -107,11 +107,7 @@ impl Store {
 }
 
 fn decode(r: &sqlx::any::AnyRow) -> Result<Lease, StoreError> {
-    Ok(Lease {
-        name: r.try_get("name")?,
-        owner: r.try_get("owner")?,
-        until: from_millis(r.try_get("lease_until")?),
-    })
+    Ok(super::rows::LeaseRow::from_row(r)?.into())
 }
 
 impl Store {
@@ -138,9 +134,7 @@ impl Store {
             .bind(owner)
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|r| r.try_get::<i64, _>("id").map_err(StoreError::from))
-            .collect()
+        rows.iter().map(|r| Ok(<(i64,)>::from_row(r)?.0)).collect()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod leases;
 mod migrations;
 pub mod outbox;
 pub mod replicas;
+mod rows;
 pub mod verify;
 
 use std::path::Path;

@@ -2,15 +2,17 @@
 //! their renewal, outcomes, latest-wins superseding, manual retry/drop and retention. Policy
 //! lives in [`crate::outbox`].
 
-use serde::Serialize;
-use sqlx::Row;
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
+use super::rows::RecordRow;
 use super::{Store, StoreError, from_millis, millis};
 
 /// Where a record is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Waiting for (another) delivery attempt.
@@ -25,7 +27,8 @@ pub enum State {
 }
 
 impl State {
-    fn as_str(self) -> &'static str {
+    /// The name stored and shown (`pending`, `delivered`, `dead`, `superseded`).
+    pub fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
             State::Delivered => "delivered",
@@ -34,7 +37,7 @@ impl State {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    pub(super) fn parse(s: &str) -> Self {
         match s {
             "delivered" => State::Delivered,
             "dead" => State::Dead,
@@ -73,7 +76,7 @@ pub struct Supersede {
 }
 
 /// A stored outbox record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Record {
     /// Id (increasing).
     pub id: i64,
@@ -82,6 +85,7 @@ pub struct Record {
     /// Ordering domain.
     pub target: String,
     /// What to send.
+    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     /// Idempotency key.
     pub key: String,
@@ -106,13 +110,14 @@ pub struct Record {
     #[serde(with = "time::serde::rfc3339::option")]
     pub delivered_at: Option<OffsetDateTime>,
     /// What the receiver answered (kind-specific).
+    #[schema(value_type = Option<Object>)]
     pub response: Option<serde_json::Value>,
     /// The newer record that replaced this one (state `superseded`).
     pub superseded_by: Option<i64>,
 }
 
 /// Record counts by state, for status and metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Counts {
     /// Pending records.
     pub pending: u64,
@@ -131,31 +136,7 @@ const COLUMNS: &str = "id, kind, target, payload, idem_key, event_id, state, att
     next_attempt_at, last_error, lease_until, created_at, delivered_at, response, superseded_by";
 
 fn decode(row: &AnyRow) -> Result<Record, StoreError> {
-    let json = |column: &'static str, text: String| {
-        serde_json::from_str(&text).map_err(|source| StoreError::Corrupt { column, source })
-    };
-    let response: Option<String> = row.try_get("response")?;
-    Ok(Record {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        target: row.try_get("target")?,
-        payload: json("payload", row.try_get("payload")?)?,
-        key: row.try_get("idem_key")?,
-        event_id: row.try_get("event_id")?,
-        state: State::parse(&row.try_get::<String, _>("state")?),
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
-        next_attempt_at: from_millis(row.try_get("next_attempt_at")?),
-        last_error: row.try_get("last_error")?,
-        lease_until: row
-            .try_get::<Option<i64>, _>("lease_until")?
-            .map(from_millis),
-        created_at: from_millis(row.try_get("created_at")?),
-        delivered_at: row
-            .try_get::<Option<i64>, _>("delivered_at")?
-            .map(from_millis),
-        response: response.map(|r| json("response", r)).transpose()?,
-        superseded_by: row.try_get("superseded_by")?,
-    })
+    RecordRow::from_row(row)?.try_into()
 }
 
 impl Store {
@@ -388,13 +369,14 @@ impl Store {
 
     /// Counts by state.
     pub async fn outbox_counts(&self) -> Result<Counts, StoreError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-            .fetch_all(self.pool())
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+                .fetch_all(self.pool())
+                .await?;
         let mut c = Counts::default();
-        for row in rows {
-            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
-            match State::parse(&row.try_get::<String, _>("state")?) {
+        for (state, n) in rows {
+            let n = u64::try_from(n).unwrap_or(0);
+            match State::parse(&state) {
                 State::Pending => c.pending = n,
                 State::Delivered => c.delivered = n,
                 State::Dead => c.dead = n,

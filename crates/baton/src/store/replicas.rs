@@ -2,13 +2,13 @@
 //! `status` lists it; `serve` reads it to refuse a second writer of a SQLite file. Rows of
 //! replicas that stopped (or stopped beating) are kept for a while so `status` can say so.
 
-use sqlx::Row;
+use sqlx::FromRow;
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, from_millis, millis};
+use super::{Store, StoreError, millis};
 
 /// One `baton serve` process.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Replica {
     /// Its id (also the owner name on its leases).
     pub id: String,
@@ -85,17 +85,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(Replica {
-                    id: r.try_get("id")?,
-                    host: r.try_get("host")?,
-                    pid: r.try_get("pid")?,
-                    version: r.try_get("version")?,
-                    started_at: from_millis(r.try_get("started_at")?),
-                    heartbeat_at: from_millis(r.try_get("heartbeat_at")?),
-                    stopped_at: r.try_get::<Option<i64>, _>("stopped_at")?.map(from_millis),
-                })
-            })
+            .map(|r| Ok(super::rows::ReplicaRow::from_row(r)?.into()))
             .collect()
     }
 
@@ -104,21 +94,12 @@ impl Store {
         &self,
         now: OffsetDateTime,
     ) -> Result<Vec<(String, i64, String)>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT lease_owner, id, target FROM outbox WHERE state = 'pending' \
              AND lease_owner IS NOT NULL AND lease_until > $1 ORDER BY id",
         )
         .bind(millis(now))
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("lease_owner")?,
-                    r.try_get("id")?,
-                    r.try_get("target")?,
-                ))
-            })
-            .collect()
+        .await?)
     }
 }

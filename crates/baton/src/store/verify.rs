@@ -11,7 +11,7 @@
 //! back until Echo's pipeline cache can have seen the save ([`Store::defer`]).
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
@@ -42,20 +42,7 @@ pub struct Verification {
 }
 
 fn decode(r: &AnyRow) -> Result<Verification, StoreError> {
-    let expected: String = r.try_get("expected")?;
-    Ok(Verification {
-        event_id: r.try_get("event_id")?,
-        application: r.try_get("application")?,
-        echo_event_id: r.try_get("echo_event_id")?,
-        expected: expected
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        deadline: from_millis(r.try_get("deadline")?),
-        state: r.try_get("state")?,
-        missing: r.try_get("missing")?,
-    })
+    Ok(super::rows::VerificationRow::from_row(r)?.into())
 }
 
 const COLUMNS: &str = "event_id, application, echo_event_id, expected, deadline, state, missing";

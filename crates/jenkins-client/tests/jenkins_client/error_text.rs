@@ -38,12 +38,19 @@ async fn a_missing_crumb_issuer_is_not_reported_as_a_refused_crumb() {
 }
 
 #[tokio::test]
-async fn transport_errors_say_why() {
+async fn transport_errors_say_why_and_name_each_cause_once() {
     // Nothing listens on port 9 of the loopback: connection refused.
     let c = jenkins_client::JenkinsClient::builder("http://127.0.0.1:9/")
         .credentials("baton", secrecy::SecretString::from(TOKEN.to_owned()))
         .build()
         .unwrap();
-    let text = c.who_am_i().await.unwrap_err().to_string();
+    let err = c.who_am_i().await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    // The variant's own text is where and what; the causes come from the chain, once each.
+    let own = err.to_string();
+    assert!(own.starts_with("GET http://127.0.0.1:9/"), "{own}");
+    assert!(!own.to_lowercase().contains("refused"), "{own}");
+    let text = baton_http::chain(&err);
     assert!(text.to_lowercase().contains("refused"), "{text}");
+    testkit::assert_each_cause_once(&err, &text);
 }

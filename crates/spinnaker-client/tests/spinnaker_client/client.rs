@@ -249,6 +249,19 @@ async fn status_faults_become_typed_errors_with_kork_messages() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_names_each_cause_once() {
+    // Nothing listens on port 9 of the loopback: connection refused.
+    let gate = Client::builder("http://127.0.0.1:9").build().unwrap();
+    let err = gate.health().await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    let own = err.to_string();
+    assert!(!own.to_lowercase().contains("refused"), "{own}");
+    let text = baton_http::chain(&err);
+    assert!(text.to_lowercase().contains("refused"), "{text}");
+    testkit::assert_each_cause_once(&err, &text);
+}
+
+#[tokio::test]
 async fn timeouts_and_resets_are_transport_errors() {
     let (fake, _) = start(FakeSpinnaker::builder().manual_clock()).await;
     let gate = Client::builder(fake.url())

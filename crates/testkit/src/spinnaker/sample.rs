@@ -1,5 +1,5 @@
-//! Pipelines and events shaped like baton's (DESIGN.md "Wire formats" and "Spinnaker
-//! pipelines"), for tests and demos that need realistic input.
+//! Pipelines and events shaped like baton's (docs/wire.md "Chart event", "Image event" and
+//! "Spinnaker pipelines"), for tests and demos that need realistic input.
 
 use serde_json::{Map, Value, json};
 use spinnaker_client::model::artifact::{

@@ -211,7 +211,7 @@ impl Promoter {
         .await
         {
             Ok(Ok(h)) => Ok(h),
-            Ok(Err(e)) => Err(format!("Spinnaker Gate: {e}")),
+            Ok(Err(e)) => Err(format!("Spinnaker Gate: {}", baton_http::chain(&e))),
             Err(_) => Err(format!(
                 "Spinnaker Gate did not answer within {GATE_WAIT:?}"
             )),

@@ -1,9 +1,9 @@
 //! The environment matrix as the API answers it (its JSON Schema is in `/openapi.json`).
 
-use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use crate::pipelines::verify::{JENKINS_STAGE, REF_ID};
 use crate::promote::artifacts::{ChartRan, ImageRan, Ran};
@@ -31,7 +31,7 @@ pub fn verification(x: &Execution) -> String {
 }
 
 /// What an environment is doing, from the newest execution of its pipelines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EnvState {
     /// The newest execution succeeded.
@@ -77,13 +77,12 @@ impl EnvState {
 }
 
 /// A product's environments, in promotion order.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Matrix {
     /// Product name.
     pub product: String,
     /// When Gate was asked (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
-    #[schemars(with = "String")]
     pub as_of: OffsetDateTime,
     /// Why the executions could not be read from Gate (then only baton's own records show).
     pub gate_error: Option<String>,
@@ -92,7 +91,7 @@ pub struct Matrix {
 }
 
 /// One environment.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EnvironmentRow {
     /// Environment name.
     pub name: String,
@@ -117,7 +116,7 @@ pub struct EnvironmentRow {
 }
 
 /// What baton delivered to an environment.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DeliveredRow {
     /// Chart version.
     pub chart_version: String,
@@ -129,12 +128,11 @@ pub struct DeliveredRow {
     pub event_id: Option<String>,
     /// When (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
-    #[schemars(with = "String")]
     pub delivered_at: OffsetDateTime,
 }
 
 /// A successful deployment.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Deployment {
     /// Execution id.
     pub execution_id: String,
@@ -142,7 +140,6 @@ pub struct Deployment {
     pub pipeline: String,
     /// When it finished (RFC 3339).
     #[serde(with = "time::serde::rfc3339::option")]
-    #[schemars(with = "Option<String>")]
     pub finished_at: Option<OffsetDateTime>,
     /// The chart it deployed.
     pub chart: Option<ChartRan>,
@@ -155,7 +152,7 @@ pub struct Deployment {
 }
 
 /// An execution, briefly.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ExecutionRef {
     /// Execution id.
     pub id: String,
@@ -165,7 +162,6 @@ pub struct ExecutionRef {
     pub status: String,
     /// When it was triggered (RFC 3339).
     #[serde(with = "time::serde::rfc3339::option")]
-    #[schemars(with = "Option<String>")]
     pub started_at: Option<OffsetDateTime>,
     /// What it runs.
     pub artifact: Ran,
@@ -175,7 +171,7 @@ pub struct ExecutionRef {
 }
 
 /// A judgment an environment's pipeline waits for.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PendingJudgment {
     /// The waiting execution.
     pub execution_id: String,
@@ -185,7 +181,6 @@ pub struct PendingJudgment {
     pub stage_name: Option<String>,
     /// Since when it waits (the stage's start, RFC 3339).
     #[serde(with = "time::serde::rfc3339::option")]
-    #[schemars(with = "Option<String>")]
     pub since: Option<OffsetDateTime>,
     /// The artifact it would deploy.
     pub artifact: Ran,
@@ -194,7 +189,7 @@ pub struct PendingJudgment {
 }
 
 /// Whether continuing is allowed now.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Promotion {
     /// `baton promote` would continue it without `--force`.
     pub allowed: bool,
