@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
+use crate::config::api::Right;
 use super::body::JsonBody;
 use super::error::ApiError;
 use crate::promote::matrix::{self, Matrix};
@@ -81,6 +82,7 @@ pub async fn judge(
     promoter: Option<&Arc<Promoter>>,
     req: &PromoteRequest,
 ) -> Result<Promoted, ApiError> {
+    super::rights::require(s, &req.by, if req.stop { Right::Stop } else { Right::Promote })?;
     if s.config.product(&req.product).is_none() {
         return Err(PromoteError::UnknownProduct(req.product.clone()).into());
     }
