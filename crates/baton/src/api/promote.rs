@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use crate::config::api::Right;
 use super::body::JsonBody;
 use super::error::ApiError;
+use crate::config::api::Right;
 use crate::promote::matrix::{self, Matrix};
 use crate::promote::{PromoteError, PromoteRequest, Promoted, Promoter};
 
@@ -82,7 +82,15 @@ pub async fn judge(
     promoter: Option<&Arc<Promoter>>,
     req: &PromoteRequest,
 ) -> Result<Promoted, ApiError> {
-    super::rights::require(s, &req.by, if req.stop { Right::Stop } else { Right::Promote })?;
+    super::rights::require(
+        s,
+        &req.by,
+        if req.stop {
+            Right::Stop
+        } else {
+            Right::Promote
+        },
+    )?;
     if s.config.product(&req.product).is_none() {
         return Err(PromoteError::UnknownProduct(req.product.clone()).into());
     }

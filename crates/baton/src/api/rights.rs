@@ -46,8 +46,8 @@ pub fn require(s: &AppState, caller: &str, right: Right) -> Result<(), ApiError>
 pub enum Need {
     /// This right.
     One(Right),
-    /// Promote or stop, as the body says: the route needs either, [`super::promote::judge`]
-    /// checks the one the body asks for.
+    /// Promote or stop, as the body says: [`super::promote::judge`] checks the one the body
+    /// asks for (the API's promote and the dashboard's buttons both go through it).
     Judgment,
 }
 
@@ -75,14 +75,8 @@ pub fn check_route(s: &AppState, caller: &str, request: &Request) -> Result<(), 
         .map_or_else(|| request.uri().path(), MatchedPath::as_str);
     match need(request.method(), path) {
         Some(Need::One(right)) => require(s, caller, right),
-        Some(Need::Judgment) => {
-            let settings = &s.config.config.api;
-            if allowed(settings, caller, Right::Promote) {
-                Ok(())
-            } else {
-                require(s, caller, Right::Stop)
-            }
-        }
+        // Which of the two depends on the body: judge() checks it once the body is read.
+        Some(Need::Judgment) => Ok(()),
         None => {
             tracing::error!(caller, %path, "refused: the route has no right assigned");
             Err(ApiError::Forbidden(format!(

@@ -140,7 +140,9 @@ impl Secrets {
             && c.api_tokens_file.is_some()
             && problems.is_empty()
         {
-            let names = crate::api::auth::Tokens::new(&s.api_tokens).names().to_vec();
+            let names = crate::api::auth::Tokens::new(&s.api_tokens)
+                .names()
+                .to_vec();
             problems.extend(super::api::unknown_callers(rights, &names));
         }
         if problems.is_empty() {

@@ -40,7 +40,11 @@ fn with_api_rights_a_caller_has_what_is_listed_and_everyone_reads() {
         assert!(allowed(&s, "ops", right), "ops: {right}");
         let reads = right == Right::Read;
         assert_eq!(allowed(&s, "viewer", right), reads, "viewer: {right}");
-        assert_eq!(allowed(&s, "token-3f2a9c01", right), reads, "unlisted: {right}");
+        assert_eq!(
+            allowed(&s, "token-3f2a9c01", right),
+            reads,
+            "unlisted: {right}"
+        );
     }
 }
 
@@ -62,7 +66,10 @@ fn every_bearer_route_needs_a_right_and_the_actions_need_theirs() {
         r(Right::Sync)
     );
     assert_eq!(
-        one(Method::POST, "/v1/products/{product}/images/{image}/rebuild"),
+        one(
+            Method::POST,
+            "/v1/products/{product}/images/{image}/rebuild"
+        ),
         r(Right::Rebuild)
     );
     assert_eq!(
@@ -72,7 +79,10 @@ fn every_bearer_route_needs_a_right_and_the_actions_need_theirs() {
     assert_eq!(one(Method::POST, "/v1/outbox/{id}/retry"), r(Right::Retry));
     assert_eq!(one(Method::DELETE, "/v1/outbox/{id}"), r(Right::Drop));
     assert_eq!(
-        one(Method::POST, "/v1/products/{product}/environments/{env}/promote"),
+        one(
+            Method::POST,
+            "/v1/products/{product}/environments/{env}/promote"
+        ),
         Some(Need::Judgment)
     );
     assert_eq!(one(Method::PUT, "/v1/status"), None);
@@ -93,7 +103,9 @@ fn rights_config_is_read_and_its_mistakes_name_the_key_and_the_fix() {
     config(dir.path(), ok, "alice:tok-a\nops:tok-o\n").unwrap();
 
     let typo = "api_tokens_file: tokens\napi: {rights: {alice: [promte]}}";
-    let err = config(dir.path(), typo, "alice:tok-a\n").unwrap_err().to_string();
+    let err = config(dir.path(), typo, "alice:tok-a\n")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("api.rights.alice"), "{err}");
     assert!(err.contains("\"promte\" is not a valid value"), "{err}");
     assert!(err.contains("promote, stop, retry, drop"), "{err}");
@@ -109,5 +121,8 @@ fn rights_config_is_read_and_its_mistakes_name_the_key_and_the_fix() {
     let open = "api: {auth: none, rights: {alice: [promote]}}";
     let err = config(dir.path(), open, "").unwrap_err();
     assert_eq!(err.problems[0].path, "api.rights", "{err}");
-    assert!(err.problems[0].message.contains("api.auth: tokens"), "{err}");
+    assert!(
+        err.problems[0].message.contains("api.auth: tokens"),
+        "{err}"
+    );
 }

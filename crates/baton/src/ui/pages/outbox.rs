@@ -6,9 +6,9 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{layout, when};
+use crate::config::api::Right;
 use crate::store::outbox::{Record, State as RecordState};
 use crate::ui::UiState;
-use crate::config::api::Right;
 use crate::ui::auth::Viewer;
 
 /// Records listed per state.

@@ -8,9 +8,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{layout, link, when};
+use crate::config::api::Right;
 use crate::store::events::Event;
 use crate::ui::UiState;
-use crate::config::api::Right;
 use crate::ui::auth::Viewer;
 use crate::ui::data::{self, Explained, ProductView};
 
@@ -126,7 +126,7 @@ fn judgments(
     }
 }
 
-fn judgment_form(s: &UiState, v: &Viewer, product: &str, env: &str) -> Markup {
+pub(in crate::ui) fn judgment_form(s: &UiState, v: &Viewer, product: &str, env: &str) -> Markup {
     let action = s
         .paths
         .at(&format!("/products/{product}/environments/{env}/judgment"));

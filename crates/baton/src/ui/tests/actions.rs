@@ -49,7 +49,7 @@ async fn pages_need_a_session_unless_open_and_the_cookie_is_strict() {
 }
 
 /// A webhook record for the outbox page.
-fn record(key: &str) -> NewRecord {
+pub(super) fn record(key: &str) -> NewRecord {
     NewRecord {
         kind: "spinnaker.webhook".into(),
         target: "spinnaker".into(),
@@ -62,7 +62,7 @@ fn record(key: &str) -> NewRecord {
 
 /// Collects what the log subscriber writes.
 #[derive(Clone, Default)]
-struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub(super) struct Sink(pub(super) std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
