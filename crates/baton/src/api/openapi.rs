@@ -25,6 +25,7 @@ pub fn document() -> Value {
     let errors = json!({
         "400": error_response("the body is not JSON"),
         "401": error_response("no or wrong bearer token"),
+        "403": error_response("the caller lacks the right for this action (api.rights)"),
         "404": error_response("no such product, image or record"),
         "409": error_response("conflicts with the current state"),
         "413": error_response("the body is larger than 64 KiB"),
