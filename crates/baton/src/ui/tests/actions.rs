@@ -75,11 +75,10 @@ impl std::io::Write for Sink {
     }
 }
 
-#[tokio::test]
-async fn outbox_actions_need_the_sessions_csrf_token() {
-    // The daemon's log, as the API's retry and drop write it (with the caller).
+/// What this thread logs until the guard drops.
+pub(super) fn capture_logs() -> (Sink, tracing::subscriber::DefaultGuard) {
     let logs = Sink::default();
-    let _log = tracing::subscriber::set_default(
+    let guard = tracing::subscriber::set_default(
         tracing_subscriber::fmt()
             .with_ansi(false)
             .with_writer({
@@ -88,6 +87,13 @@ async fn outbox_actions_need_the_sessions_csrf_token() {
             })
             .finish(),
     );
+    (logs, guard)
+}
+
+#[tokio::test]
+async fn outbox_actions_need_the_sessions_csrf_token() {
+    // The daemon's log, as the API's retry and drop write it (with the caller).
+    let (logs, _log) = capture_logs();
     let u = ui(PRODUCT).await;
     let now = OffsetDateTime::now_utc();
     let (dead, _) = u.store.enqueue(&record("k1"), now).await.unwrap();

@@ -5,23 +5,14 @@ use axum::http::StatusCode;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 
-use super::actions::{Sink, record};
+use super::actions::{capture_logs, record};
 use super::{PRODUCT, csrf_of, get, login, post, send, ui};
 use crate::ui::auth::Viewer;
 use crate::ui::pages::product::judgment_form;
 
 #[tokio::test]
 async fn buttons_follow_the_callers_rights_and_a_forged_post_is_refused() {
-    let logs = Sink::default();
-    let _log = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer({
-                let logs = logs.clone();
-                move || logs.clone()
-            })
-            .finish(),
-    );
+    let (logs, _log) = capture_logs();
     let u = ui(&format!(
         "api: {{rights: {{alice: [retry, stop]}}}}\n{PRODUCT}"
     ))
