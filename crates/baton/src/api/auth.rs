@@ -92,6 +92,11 @@ impl Tokens {
         bool::from(ok).then(|| Caller(self.names[index as usize].clone()))
     }
 
+    /// The callers the tokens identify, in file order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
     /// Whether any token is configured.
     pub fn is_empty(&self) -> bool {
         self.digests.is_empty()
@@ -134,6 +139,7 @@ pub async fn require_token(
         )),
         Some(t) => match state.tokens.identify(t) {
             Some(caller) => {
+                super::rights::check_route(&state, &caller.0, &request)?;
                 let mut request = request;
                 request.extensions_mut().insert(caller);
                 Ok(next.run(request).await)

@@ -18,6 +18,9 @@ pub enum ApiError {
     /// 401: no or wrong bearer token.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: the caller lacks the right for this action (`api.rights`).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such product, image, record or route.
     #[error("{0}")]
     NotFound(String),
@@ -46,6 +49,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),

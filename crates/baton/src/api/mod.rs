@@ -1,6 +1,7 @@
 //! The HTTP API Jenkins and operators call (described at `/openapi.json`), in axum.
 //!
 //! - [`auth`]: bearer tokens, constant-time comparison.
+//! - [`rights`]: which caller may take which action (`api.rights`), for the API and dashboard.
 //! - [`body`]: the JSON body extractor (size limit, 400/413/422).
 //! - [`error`]: `{"error","detail"}` answers.
 //! - [`routes`]: health, sync, rebuild and built.
@@ -24,6 +25,7 @@ pub mod openapi;
 pub mod ops;
 pub mod probe;
 pub mod promote;
+pub mod rights;
 pub mod routes;
 mod server;
 pub mod table;
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
             "api.auth is none: /v1 needs no token, so anyone who reaches this address can trigger builds and promote; use it only behind a trusted network boundary"
         );
     }
+    rights::warn_if_open(&state.config.config.api);
     let mut bearer = Router::new();
     let mut public = Router::new();
     for r in table::routes() {

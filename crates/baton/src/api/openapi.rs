@@ -43,9 +43,10 @@ use super::{ops, promote, routes};
 struct ApiDoc;
 
 /// The error answers every `/v1` operation may give, by status.
-const ERRORS: [(&str, &str); 7] = [
+const ERRORS: [(&str, &str); 8] = [
     ("400", "the body or query is not well formed"),
     ("401", "no or wrong bearer token"),
+    ("403", "the caller lacks the right for this action (api.rights)"),
     ("404", "no such product, environment, image or record"),
     ("409", "conflicts with the current state or config"),
     ("413", "the body is larger than 64 KiB"),

@@ -9,6 +9,7 @@ use super::auth::Caller;
 use super::body::JsonBody;
 use super::error::ApiError;
 use super::types::{Judgment, PromoteAnswer, PromoteBody};
+use crate::config::api::Right;
 use crate::promote::matrix::{self, Matrix};
 use crate::promote::{PromoteError, PromoteRequest, Promoted, Promoter};
 use axum::extract::{Path, State};
@@ -78,6 +79,15 @@ pub async fn judge(
     promoter: Option<&Arc<Promoter>>,
     req: &PromoteRequest,
 ) -> Result<Promoted, ApiError> {
+    super::rights::require(
+        s,
+        &req.by,
+        if req.stop {
+            Right::Stop
+        } else {
+            Right::Promote
+        },
+    )?;
     if s.config.product(&req.product).is_none() {
         return Err(PromoteError::UnknownProduct(req.product.clone()).into());
     }

@@ -5,6 +5,7 @@
 //! by [`crate::api::serve`] to the whole router after every merge.
 
 use std::net::SocketAddr;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -28,6 +29,78 @@ super::model::named_variants!(ApiAuth {
     "tokens" => Tokens: "Bearer tokens from `api_tokens_file`; `serve` refuses to start without any.",
     "none" => None: "No authentication at all: anyone who reaches the port may trigger rebuilds and promote. Only for a port no one else can reach; `serve` logs a warning at start.",
 });
+
+/// An action a caller may be granted in `api.rights` (docs/operations.md "Rights").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", try_from = "String")]
+pub enum Right {
+    /// Every `GET` under `/v1` and the dashboard's pages; every caller has it.
+    Read,
+    /// Continue a waiting manual judgment (`promote`, the dashboard's Promote button).
+    Promote,
+    /// Stop a waiting manual judgment (`promote` with `stop: true`, the Stop button).
+    Stop,
+    /// Make an outbox record due again (`POST /v1/outbox/{id}/retry`, the Retry button).
+    Retry,
+    /// Forget an outbox record (`DELETE /v1/outbox/{id}`, the Drop button).
+    Drop,
+    /// Sync a product's chart (`POST .../sync`).
+    Sync,
+    /// Trigger a Jenkins rebuild (`POST .../rebuild`).
+    Rebuild,
+    /// Report a built image (`POST .../built`, what Jenkins jobs call).
+    Built,
+    /// Every right.
+    #[serde(rename = "*")]
+    All,
+}
+
+super::model::named_variants!(Right {
+    "read" => Read: "Every `GET` under `/v1` and the dashboard's pages; every caller has it.",
+    "promote" => Promote: "Continue a waiting manual judgment.",
+    "stop" => Stop: "Stop a waiting manual judgment.",
+    "retry" => Retry: "Make an outbox record due again.",
+    "drop" => Drop: "Forget an outbox record.",
+    "sync" => Sync: "Sync a product's chart.",
+    "rebuild" => Rebuild: "Trigger a Jenkins rebuild.",
+    "built" => Built: "Report a built image (what Jenkins jobs call).",
+    "*" => All: "Every right.",
+});
+
+impl Right {
+    /// Every right but `*`, in the order the docs list them.
+    pub const EACH: [Right; 8] = [
+        Right::Read,
+        Right::Promote,
+        Right::Stop,
+        Right::Retry,
+        Right::Drop,
+        Right::Sync,
+        Right::Rebuild,
+        Right::Built,
+    ];
+
+    /// The name the config uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Right::Read => "read",
+            Right::Promote => "promote",
+            Right::Stop => "stop",
+            Right::Retry => "retry",
+            Right::Drop => "drop",
+            Right::Sync => "sync",
+            Right::Rebuild => "rebuild",
+            Right::Built => "built",
+            Right::All => "*",
+        }
+    }
+}
+
+impl std::fmt::Display for Right {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The `api:` section.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -58,6 +131,11 @@ pub struct ApiSettings {
     /// probes there.
     #[schemars(with = "Option<String>")]
     pub probe_listen: Option<SocketAddr>,
+    /// Which caller may take which action: caller name (the NAME of a `NAME:TOKEN` line of
+    /// `api_tokens_file`, or `token-<fingerprint>`) to rights (read, promote, stop, retry, drop,
+    /// sync, rebuild, built, or `*` for all). Absent: every token has every right (a warning at
+    /// start says how to restrict). Present: a caller not listed may only read.
+    pub rights: Option<BTreeMap<String, Vec<Right>>>,
 }
 
 impl ApiSettings {
@@ -80,6 +158,7 @@ impl Default for ApiSettings {
             idle_timeout: Self::IDLE_TIMEOUT,
             max_connections: Self::MAX_CONNECTIONS,
             probe_listen: None,
+            rights: None,
         }
     }
 }
@@ -124,6 +203,17 @@ pub(super) fn validate(c: &Config, err: &mut impl FnMut(String, String)) {
             ),
         );
     }
+    if let Some(rights) = &a.rights
+        && a.auth == ApiAuth::None
+        && !rights.is_empty()
+    {
+        err(
+            "api.rights".into(),
+            "has no effect with api.auth: none (every caller is anonymous and may do \
+             everything); set api.auth: tokens or remove api.rights"
+                .into(),
+        );
+    }
     if a.max_connections < 8 {
         err(
             "api.max_connections".into(),
@@ -134,4 +224,26 @@ pub(super) fn validate(c: &Config, err: &mut impl FnMut(String, String)) {
             ),
         );
     }
+}
+
+/// Problems with `rights`' callers: each must name a line of `api_tokens_file` (`names` are the
+/// callers those lines identify), so a typo cannot silently leave someone without rights.
+pub(super) fn unknown_callers(
+    rights: &BTreeMap<String, Vec<Right>>,
+    names: &[String],
+) -> Vec<super::Problem> {
+    rights
+        .keys()
+        .filter(|caller| !names.contains(caller))
+        .map(|caller| {
+            super::Problem::new(
+                format!("api.rights.{caller}"),
+                format!(
+                    "no line of api_tokens_file names the caller {caller:?}; use the NAME of a \
+                     NAME:TOKEN line or token-<first 8 hex digits of the token's SHA-256> (what \
+                     the daemon logs as caller), or add a line {caller}:TOKEN"
+                ),
+            )
+        })
+        .collect()
 }

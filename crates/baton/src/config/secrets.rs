@@ -136,6 +136,15 @@ impl Secrets {
                 "holds no token; write one token per line",
             ));
         }
+        if let Some(rights) = &c.api.rights
+            && c.api_tokens_file.is_some()
+            && problems.is_empty()
+        {
+            let names = crate::api::auth::Tokens::new(&s.api_tokens)
+                .names()
+                .to_vec();
+            problems.extend(super::api::unknown_callers(rights, &names));
+        }
         if problems.is_empty() {
             Ok(s)
         } else {

@@ -16,6 +16,7 @@ use super::auth::{self, Viewer};
 use super::pages::{self, layout};
 use super::session::Session;
 use crate::api::ops;
+use crate::config::api::Right;
 use crate::promote::PromoteRequest;
 
 /// The fields every action form carries.
@@ -143,6 +144,13 @@ pub async fn outbox(
         Err(r) => return *r,
     };
     let by = v.caller().unwrap_or("unknown");
+    let right = match op {
+        OutboxOp::Retry => Right::Retry,
+        OutboxOp::Drop => Right::Drop,
+    };
+    if let Err(e) = crate::api::rights::require(&s.app, by, right) {
+        return pages::api_error(&s, Some(&v), e);
+    }
     let result = match op {
         OutboxOp::Retry => ops::retry_record(&s.app, id, by).await.map(|r| {
             (

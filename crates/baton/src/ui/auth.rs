@@ -29,6 +29,13 @@ impl Viewer {
     pub fn caller(&self) -> Option<&str> {
         self.session.as_ref().map(|s| s.caller.as_str())
     }
+
+    /// Whether the viewer is logged in with `right` (`api.rights`), so the page offers the
+    /// action; the action itself checks again ([`crate::api::rights::require`]).
+    pub fn may(&self, state: &UiState, right: crate::config::api::Right) -> bool {
+        self.caller()
+            .is_some_and(|c| crate::api::rights::allowed(&state.app.config.config.api, c, right))
+    }
 }
 
 fn now_s() -> i64 {

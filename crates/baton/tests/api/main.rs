@@ -10,4 +10,5 @@ mod explain_api;
 mod explain_cases;
 mod hooks;
 mod parsers_prop;
+mod rights;
 mod routes;

@@ -60,15 +60,21 @@ pub struct Api {
 impl Api {
     /// Starts the server and returns once it listens.
     pub async fn start() -> Self {
+        Self::start_with("", &[TOKEN]).await
+    }
+
+    /// Starts the server over [`CONFIG`] followed by `extra` (top-level YAML keys, e.g.
+    /// `api: {rights: ...}`), accepting the `api_tokens_file` lines `tokens`.
+    pub async fn start_with(extra: &str, tokens: &[&str]) -> Self {
         baton::install_crypto_provider();
         let (store, dir) = super::sqlite().await;
         let file = dir.path().join("baton.yaml");
-        std::fs::write(&file, CONFIG).unwrap();
+        std::fs::write(&file, format!("{CONFIG}{extra}\n")).unwrap();
         let loaded = baton::config::load_with_env(Path::new(&file), Default::default()).unwrap();
         let (tx, rx) = mpsc::channel(4);
         let state = AppState {
             config: Arc::new(loaded),
-            tokens: Tokens::new(&[TOKEN.to_owned().into()]),
+            tokens: Tokens::new(&tokens.iter().map(|t| (*t).into()).collect::<Vec<_>>()),
             outbox: Outbox::new(store.clone(), Clock::system()),
             jobs: tx,
             metrics: Default::default(),

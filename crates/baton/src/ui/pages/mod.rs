@@ -121,6 +121,7 @@ pub fn api_error(s: &UiState, v: Option<&Viewer>, e: ApiError) -> Response {
     let status = match &e {
         ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
         ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
         ApiError::NotFound(_) => StatusCode::NOT_FOUND,
         ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         ApiError::Conflict(_) => StatusCode::CONFLICT,

@@ -6,6 +6,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{layout, when};
+use crate::config::api::Right;
 use crate::store::outbox::{Record, State as RecordState};
 use crate::ui::UiState;
 use crate::ui::auth::Viewer;
@@ -63,10 +64,10 @@ fn table(s: &UiState, v: &Viewer, records: &[Record], empty: &str) -> Markup {
                 thead { tr { th { "id" } th { "kind · target" } th { "attempts" } th { "last error" } th { "created" } th { "action" } } }
                 tbody { @for r in records { tr {
                     td { (r.id) }
-                    td { code { (r.kind) } br; span class="muted" { (r.target) }
-                         @if let Some(ev) = &r.event_id { br; span class="muted" { "event " code { (ev) } } } }
+                    td { code { (r.kind) } br; span { (r.target) }
+                         @if let Some(ev) = &r.event_id { br; span { "event " code { (ev) } } } }
                     td { (r.attempts)
-                         @if r.state == RecordState::Pending { br; span class="muted" { "next " (when(r.next_attempt_at)) } } }
+                         @if r.state == RecordState::Pending { br; span { "next " (when(r.next_attempt_at)) } } }
                     td { @if let Some(e) = &r.last_error { (e.chars().take(ERROR_CHARS).collect::<String>()) } }
                     td { (when(r.created_at)) }
                     td { (buttons(s, v, r.id)) }
@@ -77,17 +78,23 @@ fn table(s: &UiState, v: &Viewer, records: &[Record], empty: &str) -> Markup {
 }
 
 fn buttons(s: &UiState, v: &Viewer, id: i64) -> Markup {
+    let (retry, drop) = (v.may(s, Right::Retry), v.may(s, Right::Drop));
     html! {
         @match &v.csrf {
+            Some(_) if !retry && !drop => { span { "no right to retry or drop" } }
             Some(csrf) => {
                 div class="actions" {
-                    form method="post" action=(s.paths.at(&format!("/outbox/{id}/retry"))) class="inline" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        button type="submit" class="go" { "Retry " (id) }
+                    @if retry {
+                        form method="post" action=(s.paths.at(&format!("/outbox/{id}/retry"))) class="inline" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" class="go" { "Retry " (id) }
+                        }
                     }
-                    form method="post" action=(s.paths.at(&format!("/outbox/{id}/drop"))) class="inline" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        button type="submit" class="stop" { "Drop " (id) }
+                    @if drop {
+                        form method="post" action=(s.paths.at(&format!("/outbox/{id}/drop"))) class="inline" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" class="stop" { "Drop " (id) }
+                        }
                     }
                 }
             }

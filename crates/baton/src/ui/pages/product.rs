@@ -8,6 +8,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{layout, link, when};
+use crate::config::api::Right;
 use crate::store::events::Event;
 use crate::ui::UiState;
 use crate::ui::auth::Viewer;
@@ -109,8 +110,8 @@ fn judgments(
                         td {
                             (j.stage_name.as_deref().unwrap_or("manual judgment")) " · execution "
                             (link(super::execution_url(s, product, &j.execution_id).as_deref(), &j.execution_id))
-                            br; span class="muted" { (j.artifact.describe()) }
-                            @if let Some(ev) = &j.baton_event { br; span class="muted" { "started by " code { (ev) } } }
+                            br; span { (j.artifact.describe()) }
+                            @if let Some(ev) = &j.baton_event { br; span { "started by " code { (ev) } } }
                         }
                         td { @if let Some(t) = j.since { (when(t)) } }
                         td {
@@ -125,18 +126,24 @@ fn judgments(
     }
 }
 
-fn judgment_form(s: &UiState, v: &Viewer, product: &str, env: &str) -> Markup {
+pub(in crate::ui) fn judgment_form(s: &UiState, v: &Viewer, product: &str, env: &str) -> Markup {
     let action = s
         .paths
         .at(&format!("/products/{product}/environments/{env}/judgment"));
+    let (promote, stop) = (v.may(s, Right::Promote), v.may(s, Right::Stop));
     html! {
         @match &v.csrf {
+            Some(_) if !promote && !stop => { span { "no right to promote or stop" } }
             Some(csrf) => {
                 form method="post" action=(action) class="actions" aria-label={ "judgment for " (env) } {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="text" name="input" maxlength="4096" placeholder="note (optional)" aria-label="note recorded with the judgment";
-                    button type="submit" name="decision" value="continue" class="go" { "Promote " (env) }
-                    button type="submit" name="decision" value="stop" class="stop" { "Stop" }
+                    @if promote {
+                        button type="submit" name="decision" value="continue" class="go" { "Promote " (env) }
+                    }
+                    @if stop {
+                        button type="submit" name="decision" value="stop" class="stop" { "Stop" }
+                    }
                 }
             }
             None => { a href=(s.paths.at("/login")) { "Log in to promote or stop" } }
@@ -154,7 +161,7 @@ fn sources(sources: &Result<Vec<Explained>, String>) -> Markup {
                     thead { tr { th { "source" } th { "last seen" } th { "verdict" } th { "why" } } }
                     tbody { @for x in list { tr {
                         td { code { (x.source) } }
-                        td { @if let Some((value, at)) = &x.seen { code title=(value) { (super::short(value)) } br; (when(*at)) } @else { span class="muted" { "not yet" } } }
+                        td { @if let Some((value, at)) = &x.seen { code title=(value) { (super::short(value)) } br; (when(*at)) } @else { span { "not yet" } } }
                         td { strong { (x.verdict.replace('_', " ")) } }
                         td { @for line in x.why.lines() { (line.trim_start_matches([' ', '-'])) br; } }
                     } } }
@@ -174,14 +181,14 @@ fn timeline(s: &UiState, product: &str, d: &ProductPage) -> Markup {
                 thead { tr { th { "when" } th { "kind" } th { "correlation: commit or base digest → queue item → build → Echo event → execution" } } }
                 tbody { @for e in &d.events { tr {
                     td { (when(e.created_at)) br; code class="muted" { (e.id) } }
-                    td { (e.kind) @if let Some(i) = &e.image { br; span class="muted" { (i) } } }
+                    td { (e.kind) @if let Some(i) = &e.image { br; span { (i) } } }
                     td { (chain(s, product, e)) }
                 } } }
             } }
         }
         nav class="pager" aria-label="timeline pages" {
             @if d.page > 0 { a href={ (here) "?page=" (d.page - 1) "#timeline" } { "← newer" } }
-            span class="muted" { "page " (d.page + 1) }
+            span { "page " (d.page + 1) }
             @if d.more { a href={ (here) "?page=" (d.page + 1) "#timeline" } { "older →" } }
         }
     }
@@ -196,7 +203,7 @@ fn chain(s: &UiState, product: &str, e: &Event) -> Markup {
         ul class="chain" {
             @for (label, value) in crate::explain::text::chain(&json) {
                 li {
-                    span class="muted" { (label) " " }
+                    span { (label) " " }
                     @match label {
                         "build" => { (link(c.build_url.as_deref(), &format!("#{value}"))) }
                         "execution" => { (link(super::execution_url(s, product, &value).as_deref(), &value)) }

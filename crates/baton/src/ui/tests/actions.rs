@@ -49,7 +49,7 @@ async fn pages_need_a_session_unless_open_and_the_cookie_is_strict() {
 }
 
 /// A webhook record for the outbox page.
-fn record(key: &str) -> NewRecord {
+pub(super) fn record(key: &str) -> NewRecord {
     NewRecord {
         kind: "spinnaker.webhook".into(),
         target: "spinnaker".into(),
@@ -62,7 +62,7 @@ fn record(key: &str) -> NewRecord {
 
 /// Collects what the log subscriber writes.
 #[derive(Clone, Default)]
-struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub(super) struct Sink(pub(super) std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl std::io::Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -75,11 +75,10 @@ impl std::io::Write for Sink {
     }
 }
 
-#[tokio::test]
-async fn outbox_actions_need_the_sessions_csrf_token() {
-    // The daemon's log, as the API's retry and drop write it (with the caller).
+/// What this thread logs until the guard drops.
+pub(super) fn capture_logs() -> (Sink, tracing::subscriber::DefaultGuard) {
     let logs = Sink::default();
-    let _log = tracing::subscriber::set_default(
+    let guard = tracing::subscriber::set_default(
         tracing_subscriber::fmt()
             .with_ansi(false)
             .with_writer({
@@ -88,6 +87,13 @@ async fn outbox_actions_need_the_sessions_csrf_token() {
             })
             .finish(),
     );
+    (logs, guard)
+}
+
+#[tokio::test]
+async fn outbox_actions_need_the_sessions_csrf_token() {
+    // The daemon's log, as the API's retry and drop write it (with the caller).
+    let (logs, _log) = capture_logs();
     let u = ui(PRODUCT).await;
     let now = OffsetDateTime::now_utc();
     let (dead, _) = u.store.enqueue(&record("k1"), now).await.unwrap();

@@ -19,11 +19,13 @@ use crate::store::events::{Correlation, Event};
 
 mod actions;
 mod look;
+mod rights;
 
 pub(super) const TOKEN: &str = "alice-secret-token-0123";
 
 pub(super) struct Ui {
     pub(super) router: Router,
+    pub(super) state: UiState,
     pub(super) store: Store,
     _dir: tempfile::TempDir,
 }
@@ -55,8 +57,10 @@ pub(super) async fn ui(yaml: &str) -> Ui {
         jobs,
         metrics: Default::default(),
     };
+    let state = UiState::new(app, None, &lines);
     Ui {
-        router: router(UiState::new(app, None, &lines)),
+        router: router(state.clone()),
+        state,
         store,
         _dir: dir,
     }
