@@ -24,6 +24,12 @@ pub struct PushEvent {
     pub after: String,
     /// Whether the push deleted the ref.
     pub deleted: bool,
+    /// The commit the ref pointed to before the push, when the host says.
+    pub before: Option<String>,
+    /// Every path the pushed commits added, modified or removed, when the host listed the
+    /// files of every pushed commit (GitHub, GitLab, Gitea with file lists; not a forced push,
+    /// not a truncated list); `None`: unknown, read every watched file.
+    pub changed: Option<Vec<String>>,
 }
 
 /// What a verified webhook asks for.
@@ -52,6 +58,12 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
         (Provider::GitHub, "ping") | (Provider::Bitbucket, "diagnostics:ping") => HookEvent::Ping,
         (Provider::GitHub, "push") | (Provider::Gitea, "push") => {
             let p: HubPush = decode(provider, body)?;
+            // GitHub lists at most 2048 commits; Gitea says how many there were.
+            let complete = !p.forced
+                && p.commits.len() < 2048
+                && p.total_commits.is_none_or(|n| n <= p.commits.len());
+            let changed = complete.then(|| changed_paths(&p.commits)).flatten();
+            let before = p.before.clone();
             let urls = present([
                 p.repository.clone_url,
                 p.repository.ssh_url,
@@ -59,10 +71,19 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                 p.repository.git_url,
                 p.repository.url,
             ]);
-            HookEvent::Push(vec![push(p.git_ref, p.after, p.deleted, urls)])
+            let event = push(p.git_ref, p.after, p.deleted, urls);
+            HookEvent::Push(vec![PushEvent {
+                before,
+                changed,
+                ..event
+            }])
         }
         (Provider::GitLab, "Push Hook" | "Tag Push Hook") => {
             let p: GitLabPush = decode(provider, body)?;
+            // GitLab lists at most 20 commits of `total_commits_count`.
+            let complete = p.total_commits_count.is_none_or(|n| n <= p.commits.len());
+            let changed = complete.then(|| changed_paths(&p.commits)).flatten();
+            let before = p.before.clone();
             let mut urls = Vec::new();
             if let Some(r) = p.project {
                 urls.extend(present([r.git_http_url, r.git_ssh_url, r.web_url]));
@@ -70,7 +91,12 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
             if let Some(r) = p.repository {
                 urls.extend(present([r.git_http_url, r.git_ssh_url, r.homepage, r.url]));
             }
-            HookEvent::Push(vec![push(p.git_ref, p.after, false, urls)])
+            let event = push(p.git_ref, p.after, false, urls);
+            HookEvent::Push(vec![PushEvent {
+                before,
+                changed,
+                ..event
+            }])
         }
         (Provider::Bitbucket, "repo:refs_changed") => {
             let p: BitbucketPush = decode(provider, body)?;
@@ -84,7 +110,11 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                 .into_iter()
                 .map(|c| {
                     let deleted = c.kind.eq_ignore_ascii_case("DELETE");
-                    push(c.ref_id, c.to_hash, deleted, urls.clone())
+                    let before = c.from_hash.clone();
+                    PushEvent {
+                        before,
+                        ..push(c.ref_id, c.to_hash, deleted, urls.clone())
+                    }
                 })
                 .collect();
             HookEvent::Push(pushes)
@@ -101,6 +131,7 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                 .into_iter()
                 .filter_map(|c| {
                     let deleted = c.new.is_none();
+                    let before = c.old.as_ref().map(|o| o.target.hash.clone());
                     let target = c.new.or(c.old)?;
                     let git_ref = match target.kind.as_str() {
                         "branch" | "named_branch" => format!("refs/heads/{}", target.name),
@@ -112,7 +143,10 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                     } else {
                         target.target.hash
                     };
-                    Some(push(git_ref, after, deleted, urls.clone()))
+                    Some(PushEvent {
+                        before,
+                        ..push(git_ref, after, deleted, urls.clone())
+                    })
                 })
                 .collect();
             HookEvent::Push(pushes)
@@ -140,7 +174,24 @@ fn push_event(
         branch,
         after,
         deleted,
+        before: None,
+        changed: None,
     }
+}
+
+/// The union of the files every commit lists; `None` if a commit lists none of the three
+/// fields (the host did not say).
+fn changed_paths(commits: &[PushedCommit]) -> Option<Vec<String>> {
+    let mut paths = std::collections::BTreeSet::new();
+    for c in commits {
+        if c.added.is_none() && c.modified.is_none() && c.removed.is_none() {
+            return None;
+        }
+        for list in [&c.added, &c.modified, &c.removed].into_iter().flatten() {
+            paths.extend(list.iter().cloned());
+        }
+    }
+    Some(paths.into_iter().collect())
 }
 
 /// GitHub's default content type is `application/x-www-form-urlencoded` with the JSON in the
@@ -201,7 +252,21 @@ struct HubPush {
     after: String,
     #[serde(default)]
     deleted: bool,
+    before: Option<String>,
+    #[serde(default)]
+    forced: bool,
+    #[serde(default)]
+    commits: Vec<PushedCommit>,
+    total_commits: Option<usize>,
     repository: HubRepository,
+}
+
+/// A pushed commit's file lists (GitHub, GitLab, Gitea).
+#[derive(Debug, Deserialize)]
+struct PushedCommit {
+    added: Option<Vec<String>>,
+    modified: Option<Vec<String>>,
+    removed: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,6 +283,10 @@ struct GitLabPush {
     #[serde(rename = "ref")]
     git_ref: String,
     after: String,
+    before: Option<String>,
+    #[serde(default)]
+    commits: Vec<PushedCommit>,
+    total_commits_count: Option<usize>,
     project: Option<GitLabRepository>,
     repository: Option<GitLabRepository>,
 }
@@ -260,6 +329,7 @@ struct BitbucketLink {
 struct BitbucketChange {
     ref_id: String,
     to_hash: String,
+    from_hash: Option<String>,
     #[serde(rename = "type")]
     kind: String,
 }
