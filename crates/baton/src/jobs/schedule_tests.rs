@@ -141,6 +141,57 @@ async fn cron_loop_fires_on_schedule_retries_errors_and_stops_on_shutdown() {
     assert_eq!(at[4], datetime!(2026-11-29 12:30:00 UTC) + off);
 }
 
+/// A poll interval is measured from the start of one check to the start of the next: a 1 s
+/// poll whose checks take 300 ms starts every second, not every 1.3 s; a check longer than
+/// the interval is followed by the next at once.
+#[tokio::test(start_paused = true)]
+async fn poll_intervals_run_start_to_start() {
+    let t0 = datetime!(2026-11-29 12:00:00 UTC);
+    let clock = Clock::starting_at(t0);
+    let starts: Arc<Mutex<Vec<OffsetDateTime>>> = Arc::default();
+    let (_tx, rx) = mpsc::channel::<()>(1);
+    let shutdown = CancellationToken::new();
+    let settings = LoopSettings {
+        source: "chart-source:p".into(),
+        schedule: Schedule::Every(Duration::from_secs(1)),
+        clock: clock.clone(),
+        metrics: Arc::new(Metrics::default()),
+        store: None,
+        turns: None,
+        limit: None,
+        recorded_error: false,
+    };
+    let (c, k, stop) = (starts.clone(), clock.clone(), shutdown.clone());
+    let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |_| {
+        let (c, k, stop) = (c.clone(), k.clone(), stop.clone());
+        async move {
+            let n = {
+                let mut c = c.lock().unwrap();
+                c.push(k.now());
+                c.len()
+            };
+            // The third check takes longer than the interval.
+            let took = if n == 3 { 1500 } else { 300 };
+            tokio::time::sleep(Duration::from_millis(took)).await;
+            if n >= 5 {
+                stop.cancel();
+            }
+            Ok("unchanged")
+        }
+    }));
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("the loop stops on shutdown")
+        .unwrap();
+    let ms: Vec<i128> = starts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| (*t - t0).whole_milliseconds())
+        .collect();
+    assert_eq!(ms, vec![0, 1000, 2000, 3500, 4500]);
+}
+
 /// Runs one loop for `source` until its second check (a trigger after the start-up one), so
 /// the first check's bookkeeping is done.
 async fn two_checks(store: &Store, source: &str, recorded_error: bool) {
