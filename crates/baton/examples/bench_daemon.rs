@@ -161,19 +161,47 @@ async fn baseline(http: &reqwest::Client, daemon: &BatonProcess) -> anyhow::Resu
     }
 }
 
-async fn latency(bin: &str, syncs: usize, pushes: usize, peers: usize) -> anyhow::Result<()> {
+/// A latency run's parts: FakeSpinnaker, the watched repo, `baton serve` past its baseline.
+struct Bench {
+    _dir: tempfile::TempDir,
+    spinnaker: FakeSpinnaker,
+    repo: GitRepo,
+    daemon: BatonProcess,
+    http: reqwest::Client,
+}
+
+/// Starts FakeSpinnaker and `bin serve` on a fresh config polling every `poll`, and waits for
+/// the first check's baseline.
+async fn bench_setup(bin: &str, poll: &str) -> anyhow::Result<Bench> {
     let rig = Rig::load()?;
     let dir = tempfile::tempdir()?;
     let spinnaker = FakeSpinnaker::builder()
         .start(tokio::net::TcpListener::bind("127.0.0.1:0").await?)
         .await?;
-    let repo = write_config(&rig, dir.path(), spinnaker.url(), "1h")?;
+    let repo = write_config(&rig, dir.path(), spinnaker.url(), poll)?;
     let daemon = start(bin, dir.path())?;
     baton::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
     baseline(&http, &daemon).await?;
+    Ok(Bench {
+        _dir: dir,
+        spinnaker,
+        repo,
+        daemon,
+        http,
+    })
+}
+
+async fn latency(bin: &str, syncs: usize, pushes: usize, peers: usize) -> anyhow::Result<()> {
+    let Bench {
+        _dir,
+        spinnaker,
+        repo,
+        daemon,
+        http,
+    } = bench_setup(bin, "1h").await?;
 
     let mut sync_lat = Vec::new();
     for i in 0..syncs {

@@ -4,25 +4,17 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::{Bench, bench_setup, chart_hooks, commit, next_hook, row};
 use rand::Rng as _;
-use testkit::rig::Rig;
-use testkit::spinnaker::FakeSpinnaker;
-
-use super::{baseline, chart_hooks, commit, next_hook, row, start, write_config};
 
 pub async fn latency(bin: &str, samples: usize) -> anyhow::Result<()> {
-    let rig = Rig::load()?;
-    let dir = tempfile::tempdir()?;
-    let spinnaker = FakeSpinnaker::builder()
-        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await?)
-        .await?;
-    let repo = write_config(&rig, dir.path(), spinnaker.url(), "1s")?;
-    let daemon = start(bin, dir.path())?;
-    baton::install_crypto_provider();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    baseline(&http, &daemon).await?;
+    let Bench {
+        _dir,
+        spinnaker,
+        repo,
+        daemon,
+        ..
+    } = bench_setup(bin, "1s").await?;
     let mut lat = Vec::new();
     for i in 0..samples {
         let pause = rand::rng().random_range(0..1000);

@@ -1,11 +1,14 @@
 //! Verified payloads of each provider, read into one [`PushEvent`] shape.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::HookError;
+
+#[path = "payload_wire.rs"]
+mod wire;
 use super::provider::Provider;
 use super::verify::Verified;
+use wire::*;
 
 /// One ref moved by a push, the same for every provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,138 +245,6 @@ fn scm_url(web: &str) -> Option<String> {
     let (project, repos, slug) = (parts.next()?, parts.next()?, parts.next()?);
     (repos == "repos" && !project.is_empty() && !slug.is_empty())
         .then(|| format!("{base}/scm/{}/{slug}", project.to_ascii_lowercase()))
-}
-
-/// GitHub and Gitea push payloads share these fields.
-#[derive(Debug, Deserialize)]
-struct HubPush {
-    #[serde(rename = "ref")]
-    git_ref: String,
-    after: String,
-    #[serde(default)]
-    deleted: bool,
-    before: Option<String>,
-    #[serde(default)]
-    forced: bool,
-    #[serde(default)]
-    commits: Vec<PushedCommit>,
-    total_commits: Option<usize>,
-    repository: HubRepository,
-}
-
-/// A pushed commit's file lists (GitHub, GitLab, Gitea).
-#[derive(Debug, Deserialize)]
-struct PushedCommit {
-    added: Option<Vec<String>>,
-    modified: Option<Vec<String>>,
-    removed: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct HubRepository {
-    clone_url: Option<String>,
-    ssh_url: Option<String>,
-    html_url: Option<String>,
-    git_url: Option<String>,
-    url: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct GitLabPush {
-    #[serde(rename = "ref")]
-    git_ref: String,
-    after: String,
-    before: Option<String>,
-    #[serde(default)]
-    commits: Vec<PushedCommit>,
-    total_commits_count: Option<usize>,
-    project: Option<GitLabRepository>,
-    repository: Option<GitLabRepository>,
-}
-
-#[derive(Debug, Deserialize)]
-struct GitLabRepository {
-    git_http_url: Option<String>,
-    git_ssh_url: Option<String>,
-    web_url: Option<String>,
-    homepage: Option<String>,
-    url: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketPush {
-    repository: BitbucketRepository,
-    changes: Vec<BitbucketChange>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketRepository {
-    links: Option<BitbucketLinks>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketLinks {
-    #[serde(default)]
-    clone: Vec<BitbucketLink>,
-    #[serde(default, rename = "self")]
-    self_: Vec<BitbucketLink>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketLink {
-    href: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BitbucketChange {
-    ref_id: String,
-    to_hash: String,
-    from_hash: Option<String>,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-/// Bitbucket Cloud `repo:push`: `push.changes[].new` is `null` when a ref was deleted.
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudPush {
-    repository: BitbucketCloudRepository,
-    push: BitbucketCloudChanges,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudRepository {
-    full_name: Option<String>,
-    links: Option<BitbucketCloudLinks>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudLinks {
-    html: Option<BitbucketLink>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudChanges {
-    changes: Vec<BitbucketCloudChange>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudChange {
-    new: Option<BitbucketCloudRef>,
-    old: Option<BitbucketCloudRef>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudRef {
-    #[serde(rename = "type")]
-    kind: String,
-    name: String,
-    target: BitbucketCloudTarget,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudTarget {
-    hash: String,
 }
 
 #[cfg(test)]

@@ -8,6 +8,20 @@ fn cron(expr: &str) -> croner::Cron {
     crate::config::parse_cron(expr).unwrap()
 }
 
+/// A loop's settings without store, turns or limit.
+fn bare(source: &str, schedule: Schedule, clock: &Clock) -> LoopSettings {
+    LoopSettings {
+        source: source.into(),
+        schedule,
+        clock: clock.clone(),
+        metrics: Arc::new(Metrics::default()),
+        store: None,
+        turns: None,
+        limit: None,
+        recorded_error: false,
+    }
+}
+
 #[test]
 fn cron_checks_spread_over_the_first_half_of_the_interval() {
     let every_minute = Schedule::Cron(Arc::new(cron("* * * * *")));
@@ -83,14 +97,12 @@ async fn cron_loop_fires_on_schedule_retries_errors_and_stops_on_shutdown() {
     let (tx, rx) = mpsc::channel(4);
     let shutdown = CancellationToken::new();
     let settings = LoopSettings {
-        source: "base-image:p/i".into(),
-        schedule: Schedule::Cron(Arc::new(cron("*/15 * * * *"))),
-        clock: clock.clone(),
         metrics: metrics.clone(),
-        store: None,
-        turns: None,
-        limit: None,
-        recorded_error: false,
+        ..bare(
+            "base-image:p/i",
+            Schedule::Cron(Arc::new(cron("*/15 * * * *"))),
+            &clock,
+        )
     };
     let (c, k, stop) = (calls.clone(), clock.clone(), shutdown.clone());
     let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |t| {
@@ -151,16 +163,11 @@ async fn poll_intervals_run_start_to_start() {
     let starts: Arc<Mutex<Vec<OffsetDateTime>>> = Arc::default();
     let (_tx, rx) = mpsc::channel::<()>(1);
     let shutdown = CancellationToken::new();
-    let settings = LoopSettings {
-        source: "chart-source:p".into(),
-        schedule: Schedule::Every(Duration::from_secs(1)),
-        clock: clock.clone(),
-        metrics: Arc::new(Metrics::default()),
-        store: None,
-        turns: None,
-        limit: None,
-        recorded_error: false,
-    };
+    let settings = bare(
+        "chart-source:p",
+        Schedule::Every(Duration::from_secs(1)),
+        &clock,
+    );
     let (c, k, stop) = (starts.clone(), clock.clone(), shutdown.clone());
     let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |_| {
         let (c, k, stop) = (c.clone(), k.clone(), stop.clone());
