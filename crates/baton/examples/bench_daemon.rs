@@ -11,6 +11,10 @@
 //!   (the raw cost of a check and a delivery); PUSHES times commit, then a signed GitHub push
 //!   to `/hooks/github`, until the chart webhook arrives.
 //!
+//! - `bench_daemon poll BATON_BIN SAMPLES`: the same set-up with `poll: 1s` and no trigger;
+//!   SAMPLES times commit -> chart webhook, each commit at a random moment of the interval
+//!   (`bench_daemon/poll.rs`).
+//!
 //! - `bench_daemon startup URL RUNS IDLE_SECS -- CMD ARGS...`: RUNS times, starts CMD and
 //!   polls `URL/readyz` every millisecond until it answers 200 (time from spawn); after the
 //!   last run waits IDLE_SECS and reads `VmRSS` from `/proc/PID/status`. Prints one line:
@@ -29,6 +33,9 @@ use serde_json::json;
 use testkit::baton::BatonProcess;
 use testkit::rig::{GitRepo, Rig};
 use testkit::spinnaker::FakeSpinnaker;
+
+#[path = "bench_daemon/poll.rs"]
+mod poll;
 
 const APP: &str = "micro-gw";
 const TOKEN: &str = "bench-token";
@@ -49,7 +56,7 @@ fn commit(repo: &GitRepo, dev: &str, msg: &str) -> anyhow::Result<String> {
 }
 
 /// Writes config + secrets into `dir`; returns the git repo it watches.
-fn write_config(rig: &Rig, dir: &Path, gate: &str) -> anyhow::Result<GitRepo> {
+fn write_config(rig: &Rig, dir: &Path, gate: &str, poll: &str) -> anyhow::Result<GitRepo> {
     let repo = rig.new_git_repo("bench")?;
     commit(&repo, "replicas: 1\n", "initial")?;
     let helm = rig.new_helm_repo("bench")?;
@@ -68,7 +75,7 @@ products:
   - name: {APP}
     environments: [dev, prod]
     chart: {{repository: "{helm}", name: microgateway, version: "3.0.1"}}
-    chart_source: {{git: "{git}", branch: main, poll: 1h}}
+    chart_source: {{git: "{git}", branch: main, poll: {poll}}}
 "#,
         db = dir.join("data/baton.db").display(),
         helm = helm.url,
@@ -126,19 +133,8 @@ fn row(name: &str, mut v: Vec<Duration>) -> String {
     )
 }
 
-async fn latency(bin: &str, syncs: usize, pushes: usize, peers: usize) -> anyhow::Result<()> {
-    let rig = Rig::load()?;
-    let dir = tempfile::tempdir()?;
-    let spinnaker = FakeSpinnaker::builder()
-        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await?)
-        .await?;
-    let repo = write_config(&rig, dir.path(), spinnaker.url())?;
-    let daemon = start(bin, dir.path())?;
-    baton::install_crypto_provider();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    // The first check is a baseline (nothing sent); wait for it to be recorded.
+/// Waits (at most 60 s) until the first check's baseline (nothing sent) is recorded.
+async fn baseline(http: &reqwest::Client, daemon: &BatonProcess) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let ev: serde_json::Value = http
@@ -156,13 +152,56 @@ async fn latency(bin: &str, syncs: usize, pushes: usize, peers: usize) -> anyhow
             })
         });
         if done {
-            break;
+            return Ok(());
         }
         if Instant::now() > deadline {
             bail!("no baseline within 60 s: {ev}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A latency run's parts: FakeSpinnaker, the watched repo, `baton serve` past its baseline.
+struct Bench {
+    _dir: tempfile::TempDir,
+    spinnaker: FakeSpinnaker,
+    repo: GitRepo,
+    daemon: BatonProcess,
+    http: reqwest::Client,
+}
+
+/// Starts FakeSpinnaker and `bin serve` on a fresh config polling every `poll`, and waits for
+/// the first check's baseline.
+async fn bench_setup(bin: &str, poll: &str) -> anyhow::Result<Bench> {
+    let rig = Rig::load()?;
+    let dir = tempfile::tempdir()?;
+    let spinnaker = FakeSpinnaker::builder()
+        .start(tokio::net::TcpListener::bind("127.0.0.1:0").await?)
+        .await?;
+    let repo = write_config(&rig, dir.path(), spinnaker.url(), poll)?;
+    let daemon = start(bin, dir.path())?;
+    baton::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    baseline(&http, &daemon).await?;
+    Ok(Bench {
+        _dir: dir,
+        spinnaker,
+        repo,
+        daemon,
+        http,
+    })
+}
+
+async fn latency(bin: &str, syncs: usize, pushes: usize, peers: usize) -> anyhow::Result<()> {
+    let Bench {
+        _dir,
+        spinnaker,
+        repo,
+        daemon,
+        http,
+    } = bench_setup(bin, "1h").await?;
 
     let mut sync_lat = Vec::new();
     for i in 0..syncs {
@@ -212,13 +251,18 @@ async fn latency(bin: &str, syncs: usize, pushes: usize, peers: usize) -> anyhow
     let secret = WebhookSecret::new(SecretString::from(HOOK_SECRET.to_owned()))?;
     let mut push_lat = Vec::new();
     for i in 0..pushes {
+        let before = repo
+            .head("main")?
+            .context("the bench repo has a main branch")?;
         let sha = commit(
             &repo,
             &format!("replicas: {}\n", 10_000 + i),
             "dev via push",
         )?;
+        // As GitHub sends it: the old and new head and each commit's files.
         let body = serde_json::to_vec(&json!({
-            "ref": "refs/heads/main", "after": sha, "deleted": false,
+            "ref": "refs/heads/main", "before": before, "after": sha, "deleted": false,
+            "commits": [{"added": [], "removed": [], "modified": ["values-dev.yaml"]}],
             "repository": {"clone_url": repo.http_url},
         }))?;
         let n = chart_hooks(&spinnaker).len();
@@ -344,7 +388,7 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("config") => {
             let dir = Path::new(args.get(1).context("usage: config DIR")?);
-            write_config(&Rig::load()?, dir, "http://127.0.0.1:9")?;
+            write_config(&Rig::load()?, dir, "http://127.0.0.1:9", "1h")?;
             Ok(())
         }
         Some("latency") => {
@@ -352,6 +396,10 @@ async fn main() -> anyhow::Result<()> {
                 .get(1)
                 .context("usage: latency BATON_BIN SYNCS PUSHES PEERS")?;
             latency(bin, num(2)?, num(3)?, num(4)?).await
+        }
+        Some("poll") => {
+            let bin = args.get(1).context("usage: poll BATON_BIN SAMPLES")?;
+            poll::latency(bin, num(2)?).await
         }
         Some("startup") => {
             let url = args
@@ -367,7 +415,7 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => bail!(
             "usage: bench_daemon config DIR | latency BATON_BIN SYNCS PUSHES PEERS | \
-             startup URL RUNS IDLE_SECS -- CMD ARGS..."
+             poll BATON_BIN SAMPLES | startup URL RUNS IDLE_SECS -- CMD ARGS..."
         ),
     }
 }

@@ -197,6 +197,22 @@ pub enum Error {
         /// Last lines of stderr.
         stderr: String,
     },
+    /// A commit named by a push or an operator is not on the watched branch of the remote.
+    #[error(
+        "commit {commit} is not on branch {branch} of {}: {why}; name a commit of that branch \
+         (git log {branch}) or leave the commit out to use the branch head",
+        crate::redact::text(url)
+    )]
+    NotOnBranch {
+        /// The commit as given.
+        commit: String,
+        /// The watched branch.
+        branch: String,
+        /// The remote (without credentials).
+        url: String,
+        /// What the check found.
+        why: String,
+    },
 }
 
 /// Coarse classification of an [`Error`], for observations and metrics.
@@ -247,6 +263,7 @@ impl Error {
             | Error::UnsafeArchive { .. }
             | Error::RefusedBefore { .. } => ErrorKind::InvalidContent,
             Error::Git { .. } => ErrorKind::Server,
+            Error::NotOnBranch { .. } => ErrorKind::NotFound,
         }
     }
 }

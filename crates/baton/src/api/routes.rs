@@ -103,7 +103,11 @@ async fn record_event(
     Ok(event.id)
 }
 
-/// `POST /v1/products/{product}/sync` -> 202 [`Accepted`].
+/// How long `sync` with a commit waits for the commit to be checked before answering 202.
+const SYNC_COMMIT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// `POST /v1/products/{product}/sync` -> 202 [`Accepted`]; 422 when the named commit is not
+/// on the chart source's branch.
 #[utoipa::path(post, path = "/v1/products/{product}/sync", tag = "delivery",
     params(("product" = String, Path, description = "product name")),
     request_body(content = Option<SyncRequest>, description = "optional; empty is all defaults"),
@@ -126,19 +130,13 @@ pub async fn sync(
             "commit: {c:?} is not a git commit id (7-64 hex digits)"
         )));
     }
-    // The git source reads the values files at the branch head only; syncing a pinned commit
-    // would deliver the head's content under the pinned commit's name.
-    if let Some(c) = &req.commit {
-        return Err(ApiError::Unprocessable(format!(
-            "commit: syncing at a pinned commit ({c}) is not supported yet; baton syncs the \
-             branch head: leave commit out (baton sync PRODUCT without --commit)"
-        )));
-    }
     let correlation = Correlation {
         commit: req.commit.clone(),
         ..Default::default()
     };
     let event_id = record_event(&s, &name, "sync", None, correlation).await?;
+    let (verdict, answer) = crate::jobs::chart::Verdict::channel();
+    let pinned = req.commit.is_some();
     send(
         &s,
         Job::Sync {
@@ -146,8 +144,23 @@ pub async fn sync(
             commit: req.commit,
             force: req.force,
             event_id: event_id.clone(),
+            verdict,
         },
     )?;
+    // A named commit must be on the watched branch: wait for the chart loop to check it
+    // (one fetch), so that a wrong commit is a 422 here rather than a failed event later.
+    if pinned {
+        match tokio::time::timeout(SYNC_COMMIT_WAIT, answer).await {
+            Ok(Ok(Err(why))) => return Err(ApiError::Unprocessable(format!("commit: {why}"))),
+            Ok(Err(_)) => {
+                return Err(ApiError::Unavailable(format!(
+                    "the sync was not run (event {event_id} says why); retry shortly"
+                )));
+            }
+            // Checked, or still checking: the event follows the rest.
+            Ok(Ok(Ok(()))) | Err(_) => {}
+        }
+    }
     Ok((StatusCode::ACCEPTED, Json(Accepted { event_id })))
 }
 

@@ -124,8 +124,9 @@ pub enum Command {
         /// Deliver even if this content was delivered before.
         #[arg(long)]
         force: bool,
-        /// Sync to this commit instead of the branch head (the daemon refuses it with 422 until
-        /// the git source can read at a pinned commit).
+        /// Sync the values files at this commit of the chart source's branch (full or
+        /// abbreviated id) instead of at its head; a commit not on the branch is refused. It
+        /// does not pin the branch: the next check follows the head again.
         #[arg(long)]
         commit: Option<String>,
     },

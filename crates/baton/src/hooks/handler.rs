@@ -199,6 +199,8 @@ async fn act(
                 delivery_id: delivery_id.to_owned(),
                 git_ref: push.git_ref.clone(),
                 after: push.after.clone(),
+                before: push.before.clone(),
+                changed: push.changed.clone(),
             };
             match tokio::time::timeout(state.send_timeout, state.checks.send(request)).await {
                 Ok(Ok(())) => triggered.push(source.0),

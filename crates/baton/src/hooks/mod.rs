@@ -61,6 +61,11 @@ pub struct CheckRequest {
     pub git_ref: String,
     /// The commit the ref points to now, as the host reported it.
     pub after: String,
+    /// The commit the ref pointed to before, when the host says.
+    pub before: Option<String>,
+    /// The paths the pushed commits touched, when the host listed them all
+    /// ([`PushEvent::changed`]).
+    pub changed: Option<Vec<String>>,
 }
 
 /// Everything the webhook router needs from the daemon.

@@ -1,11 +1,14 @@
 //! Verified payloads of each provider, read into one [`PushEvent`] shape.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::error::HookError;
+
+#[path = "payload_wire.rs"]
+mod wire;
 use super::provider::Provider;
 use super::verify::Verified;
+use wire::*;
 
 /// One ref moved by a push, the same for every provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,12 @@ pub struct PushEvent {
     pub after: String,
     /// Whether the push deleted the ref.
     pub deleted: bool,
+    /// The commit the ref pointed to before the push, when the host says.
+    pub before: Option<String>,
+    /// Every path the pushed commits added, modified or removed, when the host listed the
+    /// files of every pushed commit (GitHub, GitLab, Gitea with file lists; not a forced push,
+    /// not a truncated list); `None`: unknown, read every watched file.
+    pub changed: Option<Vec<String>>,
 }
 
 /// What a verified webhook asks for.
@@ -52,6 +61,12 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
         (Provider::GitHub, "ping") | (Provider::Bitbucket, "diagnostics:ping") => HookEvent::Ping,
         (Provider::GitHub, "push") | (Provider::Gitea, "push") => {
             let p: HubPush = decode(provider, body)?;
+            // GitHub lists at most 2048 commits; Gitea says how many there were.
+            let complete = !p.forced
+                && p.commits.len() < 2048
+                && p.total_commits.is_none_or(|n| n <= p.commits.len());
+            let changed = complete.then(|| changed_paths(&p.commits)).flatten();
+            let before = p.before.clone();
             let urls = present([
                 p.repository.clone_url,
                 p.repository.ssh_url,
@@ -59,10 +74,19 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                 p.repository.git_url,
                 p.repository.url,
             ]);
-            HookEvent::Push(vec![push(p.git_ref, p.after, p.deleted, urls)])
+            let event = push(p.git_ref, p.after, p.deleted, urls);
+            HookEvent::Push(vec![PushEvent {
+                before,
+                changed,
+                ..event
+            }])
         }
         (Provider::GitLab, "Push Hook" | "Tag Push Hook") => {
             let p: GitLabPush = decode(provider, body)?;
+            // GitLab lists at most 20 commits of `total_commits_count`.
+            let complete = p.total_commits_count.is_none_or(|n| n <= p.commits.len());
+            let changed = complete.then(|| changed_paths(&p.commits)).flatten();
+            let before = p.before.clone();
             let mut urls = Vec::new();
             if let Some(r) = p.project {
                 urls.extend(present([r.git_http_url, r.git_ssh_url, r.web_url]));
@@ -70,7 +94,12 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
             if let Some(r) = p.repository {
                 urls.extend(present([r.git_http_url, r.git_ssh_url, r.homepage, r.url]));
             }
-            HookEvent::Push(vec![push(p.git_ref, p.after, false, urls)])
+            let event = push(p.git_ref, p.after, false, urls);
+            HookEvent::Push(vec![PushEvent {
+                before,
+                changed,
+                ..event
+            }])
         }
         (Provider::Bitbucket, "repo:refs_changed") => {
             let p: BitbucketPush = decode(provider, body)?;
@@ -84,7 +113,11 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                 .into_iter()
                 .map(|c| {
                     let deleted = c.kind.eq_ignore_ascii_case("DELETE");
-                    push(c.ref_id, c.to_hash, deleted, urls.clone())
+                    let before = c.from_hash.clone();
+                    PushEvent {
+                        before,
+                        ..push(c.ref_id, c.to_hash, deleted, urls.clone())
+                    }
                 })
                 .collect();
             HookEvent::Push(pushes)
@@ -101,6 +134,7 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                 .into_iter()
                 .filter_map(|c| {
                     let deleted = c.new.is_none();
+                    let before = c.old.as_ref().map(|o| o.target.hash.clone());
                     let target = c.new.or(c.old)?;
                     let git_ref = match target.kind.as_str() {
                         "branch" | "named_branch" => format!("refs/heads/{}", target.name),
@@ -112,7 +146,10 @@ pub fn parse(verified: &Verified, delivery_id: &str) -> Result<HookEvent, HookEr
                     } else {
                         target.target.hash
                     };
-                    Some(push(git_ref, after, deleted, urls.clone()))
+                    Some(PushEvent {
+                        before,
+                        ..push(git_ref, after, deleted, urls.clone())
+                    })
                 })
                 .collect();
             HookEvent::Push(pushes)
@@ -140,7 +177,24 @@ fn push_event(
         branch,
         after,
         deleted,
+        before: None,
+        changed: None,
     }
+}
+
+/// The union of the files every commit lists; `None` if a commit lists none of the three
+/// fields (the host did not say).
+fn changed_paths(commits: &[PushedCommit]) -> Option<Vec<String>> {
+    let mut paths = std::collections::BTreeSet::new();
+    for c in commits {
+        if c.added.is_none() && c.modified.is_none() && c.removed.is_none() {
+            return None;
+        }
+        for list in [&c.added, &c.modified, &c.removed].into_iter().flatten() {
+            paths.extend(list.iter().cloned());
+        }
+    }
+    Some(paths.into_iter().collect())
 }
 
 /// GitHub's default content type is `application/x-www-form-urlencoded` with the JSON in the
@@ -191,119 +245,6 @@ fn scm_url(web: &str) -> Option<String> {
     let (project, repos, slug) = (parts.next()?, parts.next()?, parts.next()?);
     (repos == "repos" && !project.is_empty() && !slug.is_empty())
         .then(|| format!("{base}/scm/{}/{slug}", project.to_ascii_lowercase()))
-}
-
-/// GitHub and Gitea push payloads share these fields.
-#[derive(Debug, Deserialize)]
-struct HubPush {
-    #[serde(rename = "ref")]
-    git_ref: String,
-    after: String,
-    #[serde(default)]
-    deleted: bool,
-    repository: HubRepository,
-}
-
-#[derive(Debug, Deserialize)]
-struct HubRepository {
-    clone_url: Option<String>,
-    ssh_url: Option<String>,
-    html_url: Option<String>,
-    git_url: Option<String>,
-    url: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct GitLabPush {
-    #[serde(rename = "ref")]
-    git_ref: String,
-    after: String,
-    project: Option<GitLabRepository>,
-    repository: Option<GitLabRepository>,
-}
-
-#[derive(Debug, Deserialize)]
-struct GitLabRepository {
-    git_http_url: Option<String>,
-    git_ssh_url: Option<String>,
-    web_url: Option<String>,
-    homepage: Option<String>,
-    url: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketPush {
-    repository: BitbucketRepository,
-    changes: Vec<BitbucketChange>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketRepository {
-    links: Option<BitbucketLinks>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketLinks {
-    #[serde(default)]
-    clone: Vec<BitbucketLink>,
-    #[serde(default, rename = "self")]
-    self_: Vec<BitbucketLink>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketLink {
-    href: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BitbucketChange {
-    ref_id: String,
-    to_hash: String,
-    #[serde(rename = "type")]
-    kind: String,
-}
-
-/// Bitbucket Cloud `repo:push`: `push.changes[].new` is `null` when a ref was deleted.
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudPush {
-    repository: BitbucketCloudRepository,
-    push: BitbucketCloudChanges,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudRepository {
-    full_name: Option<String>,
-    links: Option<BitbucketCloudLinks>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudLinks {
-    html: Option<BitbucketLink>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudChanges {
-    changes: Vec<BitbucketCloudChange>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudChange {
-    new: Option<BitbucketCloudRef>,
-    old: Option<BitbucketCloudRef>,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudRef {
-    #[serde(rename = "type")]
-    kind: String,
-    name: String,
-    target: BitbucketCloudTarget,
-}
-
-#[derive(Debug, Deserialize)]
-struct BitbucketCloudTarget {
-    hash: String,
 }
 
 #[cfg(test)]

@@ -42,6 +42,11 @@ fn github_recorded_push() {
     assert_eq!(p.delivery_id, "d-1");
     assert_eq!(p.branch.as_deref(), Some("main"));
     assert_eq!(p.after, "da68b0f38d58d68196651e808317bfae708fa9f0");
+    assert_eq!(
+        p.before.as_deref(),
+        Some("2db7f3420a69bf04b399549e8059e03003114196")
+    );
+    assert_eq!(p.changed, Some(vec!["README.md".to_owned()]));
     assert!(!p.deleted);
     assert!(
         p.repo_urls
@@ -58,6 +63,7 @@ fn gitea_push() {
     let [p] = pushes(Provider::Gitea, "push", GITEA).try_into().unwrap();
     assert_eq!(p.branch.as_deref(), Some("develop"));
     assert_eq!(p.after, "bffeb74224043ba2feb48d137756c8a9331c449a");
+    assert_eq!(p.changed, None, "this Gitea lists no files per commit");
     assert!(
         p.repo_urls
             .contains(&"http://localhost:3000/gitea/webhooks.git".to_owned())
@@ -199,4 +205,52 @@ fn a_bad_payload_names_the_json_path() {
     .unwrap_err()
     .to_string();
     assert!(missing.contains("changes"), "{missing}");
+}
+
+/// The changed files are taken only from a complete, unforced list of commits.
+#[test]
+fn changed_files_only_from_complete_lists() {
+    let hub = |extra: &str| {
+        format!(
+            r#"{{"ref": "refs/heads/main", "after": "{a}", "before": "{b}", {extra}
+            "repository": {{"clone_url": "https://h/o/r.git"}}}}"#,
+            a = "1".repeat(40),
+            b = "2".repeat(40),
+        )
+    };
+    let commits = r#""commits": [
+        {"added": ["a.yaml"], "modified": ["values-dev.yaml"], "removed": []},
+        {"added": [], "modified": ["values-dev.yaml"], "removed": ["old.yaml"]}],"#;
+    let [p] = pushes(Provider::GitHub, "push", &hub(commits))
+        .try_into()
+        .unwrap();
+    assert_eq!(p.before.as_deref(), Some("2".repeat(40).as_str()));
+    assert_eq!(
+        p.changed,
+        Some(vec![
+            "a.yaml".into(),
+            "old.yaml".into(),
+            "values-dev.yaml".into()
+        ])
+    );
+    let forced = format!("{commits} \"forced\": true,");
+    let [p] = pushes(Provider::GitHub, "push", &hub(&forced))
+        .try_into()
+        .unwrap();
+    assert_eq!(p.changed, None, "a forced push rewrote history");
+    let truncated = format!("{commits} \"total_commits\": 30,");
+    let [p] = pushes(Provider::Gitea, "push", &hub(&truncated))
+        .try_into()
+        .unwrap();
+    assert_eq!(p.changed, None, "28 commits were left out");
+    let gitlab = format!(
+        r#"{{"ref": "refs/heads/main", "after": "{a}", "before": "{b}", {commits}
+        "total_commits_count": 21, "project": {{"git_http_url": "https://h/o/r.git"}}}}"#,
+        a = "1".repeat(40),
+        b = "2".repeat(40),
+    );
+    let [p] = pushes(Provider::GitLab, "Push Hook", &gitlab)
+        .try_into()
+        .unwrap();
+    assert_eq!(p.changed, None, "GitLab lists 20 of 21");
 }

@@ -1,11 +1,15 @@
-//! The chart sync job (issue 6 §4): read the values files at the chart-source head and the
-//! chart the config selects, decide with [`policy::chart`], and enqueue one Spinnaker chart
+//! The chart sync job (issue 6 §4): read the values files at the chart-source head (or at the
+//! commit a push or an operator names, [`chart_at`](self::at)) and the chart the config selects, decide with [`policy::chart`], and enqueue one Spinnaker chart
 //! event naming only the environments whose values (or the chart) changed.
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
 use baton_sources::CheckOutcome;
 use baton_sources::git::{FileState, Git, GitObservation, GitWatch};
+
+#[path = "chart_at.rs"]
+mod at;
+pub use at::{Pushed, Verdict};
 use baton_sources::helm::{ChartObservation, ChartWatch, RefusedArchive};
 
 use super::context::JobContext;
@@ -21,16 +25,18 @@ use crate::wire::{self, ChartArtifact, ChartEvent};
 pub enum ChartTrigger {
     /// The poll interval passed.
     Poll,
-    /// A push webhook named the chart source.
-    Hook,
+    /// A push webhook named the chart source (and, usually, its new head).
+    Hook(Pushed),
     /// An operator asked (`baton sync`); the event was recorded by the API.
     Manual {
         /// Deliver even if unchanged.
         force: bool,
-        /// The requested commit (only the branch head can be synced in this build).
+        /// The commit to sync at (on the branch); `None`: the branch head.
         commit: Option<String>,
         /// The `sync` event.
         event_id: String,
+        /// Answered once `commit` was checked against the branch.
+        verdict: Verdict,
     },
 }
 
@@ -100,12 +106,7 @@ impl ChartSync {
         let git_id = chart_source_id(name);
         let repo_id = chart_repo_id(name);
         let last_git: Option<GitObservation> = ctx.last_json(&git_id).await?;
-        let git_obs = match self.watch.check(&self.git, last_git.as_ref()).await.outcome {
-            CheckOutcome::Error { message, .. } => bail!("chart source of {name}: {message}"),
-            CheckOutcome::Changed { new, .. } => (new, true),
-            CheckOutcome::Unchanged { current } => (current, false),
-        };
-        let (git_obs, moved) = git_obs;
+        let (git_obs, moved) = self.observe_git(ctx, trigger, last_git.as_ref()).await?;
         let last_chart: Option<ChartObservation> = ctx.last_json(&repo_id).await?;
         // The negative cache: an archive that failed the checks is not downloaded again while
         // the repository still offers it (kept in the store for restarts and replicas).
@@ -177,19 +178,7 @@ impl ChartSync {
             force,
         });
         let commit = git_obs.commit.clone().unwrap_or_default();
-        let mut note = match (trigger, &decision) {
-            (
-                ChartTrigger::Manual {
-                    commit: Some(c), ..
-                },
-                _,
-            ) if !commit.starts_with(c.as_str()) => {
-                format!(
-                    "synced the branch head {commit}, not {c} (pinning a commit is not supported); "
-                )
-            }
-            _ => String::new(),
-        };
+        let mut note = String::new();
         match &decision {
             Decision::Rejected(why) => {
                 if moved || manual || last_git.is_none() {

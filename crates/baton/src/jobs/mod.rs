@@ -25,12 +25,14 @@ pub enum Job {
     Sync {
         /// Product name.
         product: String,
-        /// Commit to sync to (default: the branch head).
+        /// Commit to sync at (default: the branch head); it must be on the branch.
         commit: Option<String>,
         /// Deliver even if the content was delivered before.
         force: bool,
         /// The event recorded for this request.
         event_id: String,
+        /// Answered once `commit` was checked against the branch (the API waits for it).
+        verdict: chart::Verdict,
     },
     /// Trigger the Jenkins build of `image` now.
     Rebuild {

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Job;
-use super::chart::{ChartSync, ChartTrigger, chart_source_id};
+use super::chart::{ChartSync, ChartTrigger, Pushed, chart_source_id};
 use super::context::JobContext;
 use super::image::{ImageJob, artifact_id, base_id};
 use super::schedule::{CheckLimit, LoopSettings, Schedule, run_loop};
@@ -38,13 +38,20 @@ impl Triggers {
         WatchTable::new(self.watches.clone())
     }
 
-    /// Asks the loop of `source` to check now; `false` if no loop has that id.
-    pub fn check_now(&self, source: &str) -> bool {
+    /// Asks the loop of the pushed source to check now (a chart source at the pushed
+    /// commit); `false` if no loop has that id.
+    pub fn check_now(&self, req: &CheckRequest) -> bool {
+        let source = req.source.0.as_str();
         if let Some(tx) = self
             .charts
             .get(source.strip_prefix("chart-source:").unwrap_or("\0"))
         {
-            let _ = tx.try_send(ChartTrigger::Hook);
+            let _ = tx.try_send(ChartTrigger::Hook(Pushed {
+                delivery_id: req.delivery_id.clone(),
+                after: req.after.clone(),
+                before: req.before.clone(),
+                changed: req.changed.clone(),
+            }));
             return true;
         }
         if let Some(tx) = self.checks.get(source) {
@@ -239,7 +246,7 @@ pub async fn intake(
             req = checks.recv(), if checks_open => match req {
                 Some(req) => {
                     tracing::info!(source = %req.source, delivery = %req.delivery_id, "push webhook: checking now");
-                    if !triggers.check_now(&req.source.0) {
+                    if !triggers.check_now(&req) {
                         tracing::warn!(source = %req.source, "push webhook names a source with no loop");
                     }
                 }
@@ -247,9 +254,9 @@ pub async fn intake(
             },
             job = jobs.recv() => match job {
                 None => return,
-                Some(Job::Sync { product, commit, force, event_id }) => {
+                Some(Job::Sync { product, commit, force, event_id, verdict }) => {
                     let sent = match triggers.charts.get(&product) {
-                        Some(tx) => tx.try_send(ChartTrigger::Manual { force, commit, event_id: event_id.clone() })
+                        Some(tx) => tx.try_send(ChartTrigger::Manual { force, commit, event_id: event_id.clone(), verdict })
                             .map_err(|_| "the chart loop is busy or stopped; retry shortly"),
                         None => Err("the product has no chart_source to sync from"),
                     };

@@ -162,8 +162,8 @@ impl Default for CheckLimit {
     }
 }
 
-/// Runs `check` at start, then on the schedule and whenever a trigger arrives, until
-/// `shutdown`. `check` gets the trigger that woke it (`None` for a scheduled run) and returns
+/// Runs `check` at start, then on the schedule (an interval from the start of one check to
+/// the start of the next) and whenever a trigger arrives, until `shutdown`. `check` gets the trigger that woke it (`None` for a scheduled run) and returns
 /// the outcome label; an error is logged, counted, recorded, and retried after
 /// [`error_delay`] — it never ends the loop. With `turns`, a scheduled run (not a retry, not a
 /// trigger) happens only when this replica wins its turn; otherwise the loop sleeps until the
@@ -220,6 +220,7 @@ pub async fn run_loop<T, F, Fut>(
             },
             _ => None,
         };
+        let started = s.clock.now();
         // The check is boxed so that it takes memory only while it runs: inline, the largest
         // check future (an HTTP request, a statement) would be part of every sleeping loop.
         let result = tokio::select! {
@@ -244,9 +245,15 @@ pub async fn run_loop<T, F, Fut>(
                 failures = 0;
                 stale_error = false;
                 s.metrics.source_check(&s.source, outcome, now);
-                (s.schedule.next_check(&s.source, now) - now)
+                // An interval runs start to start (a 1 s poll whose check takes 200 ms waits
+                // 800 ms); a check longer than the interval is followed by the next at once.
+                let from = match s.schedule {
+                    Schedule::Every(_) => started,
+                    Schedule::Cron(_) => now,
+                };
+                (s.schedule.next_check(&s.source, from) - now)
                     .try_into()
-                    .unwrap_or(Duration::from_secs(1))
+                    .unwrap_or(Duration::ZERO)
             }
             Err(e) => {
                 failures = failures.saturating_add(1);

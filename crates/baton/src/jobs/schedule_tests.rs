@@ -8,6 +8,20 @@ fn cron(expr: &str) -> croner::Cron {
     crate::config::parse_cron(expr).unwrap()
 }
 
+/// A loop's settings without store, turns or limit.
+fn bare(source: &str, schedule: Schedule, clock: &Clock) -> LoopSettings {
+    LoopSettings {
+        source: source.into(),
+        schedule,
+        clock: clock.clone(),
+        metrics: Arc::new(Metrics::default()),
+        store: None,
+        turns: None,
+        limit: None,
+        recorded_error: false,
+    }
+}
+
 #[test]
 fn cron_checks_spread_over_the_first_half_of_the_interval() {
     let every_minute = Schedule::Cron(Arc::new(cron("* * * * *")));
@@ -83,14 +97,12 @@ async fn cron_loop_fires_on_schedule_retries_errors_and_stops_on_shutdown() {
     let (tx, rx) = mpsc::channel(4);
     let shutdown = CancellationToken::new();
     let settings = LoopSettings {
-        source: "base-image:p/i".into(),
-        schedule: Schedule::Cron(Arc::new(cron("*/15 * * * *"))),
-        clock: clock.clone(),
         metrics: metrics.clone(),
-        store: None,
-        turns: None,
-        limit: None,
-        recorded_error: false,
+        ..bare(
+            "base-image:p/i",
+            Schedule::Cron(Arc::new(cron("*/15 * * * *"))),
+            &clock,
+        )
     };
     let (c, k, stop) = (calls.clone(), clock.clone(), shutdown.clone());
     let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |t| {
@@ -139,6 +151,52 @@ async fn cron_loop_fires_on_schedule_retries_errors_and_stops_on_shutdown() {
     );
     assert_eq!(at[3], datetime!(2026-11-29 12:15:00 UTC) + off);
     assert_eq!(at[4], datetime!(2026-11-29 12:30:00 UTC) + off);
+}
+
+/// A poll interval is measured from the start of one check to the start of the next: a 1 s
+/// poll whose checks take 300 ms starts every second, not every 1.3 s; a check longer than
+/// the interval is followed by the next at once.
+#[tokio::test(start_paused = true)]
+async fn poll_intervals_run_start_to_start() {
+    let t0 = datetime!(2026-11-29 12:00:00 UTC);
+    let clock = Clock::starting_at(t0);
+    let starts: Arc<Mutex<Vec<OffsetDateTime>>> = Arc::default();
+    let (_tx, rx) = mpsc::channel::<()>(1);
+    let shutdown = CancellationToken::new();
+    let settings = bare(
+        "chart-source:p",
+        Schedule::Every(Duration::from_secs(1)),
+        &clock,
+    );
+    let (c, k, stop) = (starts.clone(), clock.clone(), shutdown.clone());
+    let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |_| {
+        let (c, k, stop) = (c.clone(), k.clone(), stop.clone());
+        async move {
+            let n = {
+                let mut c = c.lock().unwrap();
+                c.push(k.now());
+                c.len()
+            };
+            // The third check takes longer than the interval.
+            let took = if n == 3 { 1500 } else { 300 };
+            tokio::time::sleep(Duration::from_millis(took)).await;
+            if n >= 5 {
+                stop.cancel();
+            }
+            Ok("unchanged")
+        }
+    }));
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .expect("the loop stops on shutdown")
+        .unwrap();
+    let ms: Vec<i128> = starts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| (*t - t0).whole_milliseconds())
+        .collect();
+    assert_eq!(ms, vec![0, 1000, 2000, 3500, 4500]);
 }
 
 /// Runs one loop for `source` until its second check (a trigger after the start-up one), so

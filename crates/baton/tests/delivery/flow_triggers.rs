@@ -1,35 +1,50 @@
 //! End to end on the rig: the chart job's other triggers. A signed push webhook checks the
-//! chart source at once (the poll is an hour away); a manual sync of delivered content sends
-//! nothing and says so; `sync --force` sends it again for every environment.
+//! chart source at once (the poll is an hour away) at the pushed commit, without listing the
+//! remote's refs, reading only the files the push changed; a push naming a commit the remote
+//! does not hold is refused with an event; a manual sync of delivered content sends nothing
+//! and says so; `sync --force` sends it again for every environment; `sync --commit` syncs
+//! at a commit of the branch and answers 422 for any other.
 
 use baton_harness::flow;
 
 use std::time::Duration;
 
 use baton::hooks::{WebhookSecret, sign_sha256};
+use flow::git_counter::GitCounter;
 use flow::{Daemon, TOKEN, chart_webhooks, wait_for};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use testkit::rig::Rig;
+use testkit::rig::{GitRepo, Rig};
 use testkit::spinnaker::FakeSpinnaker;
 
 const APP: &str = "micro-gw";
 const HOOK_SECRET: &str = "push-hook-secret";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_webhook_manual_sync_and_force() {
-    let Some(rig) = Rig::for_test() else { return };
+/// A daemon watching a fresh rig repo (through `counter` when given), its baseline taken.
+struct Setup {
+    _dir: tempfile::TempDir,
+    repo: GitRepo,
+    spinnaker: FakeSpinnaker,
+    daemon: Daemon,
+}
+
+fn files(dev: &'static [u8], prod: &'static [u8]) -> Vec<(&'static str, Option<&'static [u8]>)> {
+    vec![
+        ("values-dev.yaml", Some(dev)),
+        ("values-prod.yaml", Some(prod)),
+    ]
+}
+
+async fn setup(rig: &Rig, prefix: &str, counter: Option<&GitCounter>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let repo = rig.new_git_repo("flow-hook").unwrap();
-    let files = |dev: &'static [u8]| {
-        vec![
-            ("values-dev.yaml", Some(dev)),
-            ("values-prod.yaml", Some(b"replicas: 3\n".as_slice())),
-        ]
-    };
-    repo.commit("main", &files(b"replicas: 1\n"), "initial")
-        .unwrap();
-    let helm = rig.new_helm_repo("hook").unwrap();
+    let repo = rig.new_git_repo(prefix).unwrap();
+    repo.commit(
+        "main",
+        &files(b"replicas: 1\n", b"replicas: 3\n"),
+        "initial",
+    )
+    .unwrap();
+    let helm = rig.new_helm_repo(prefix).unwrap();
     helm.publish("microgateway", "3.0.1", "replicas: 1\n")
         .unwrap();
     let spinnaker = FakeSpinnaker::builder()
@@ -38,6 +53,11 @@ async fn push_webhook_manual_sync_and_force() {
         .unwrap();
     std::fs::write(dir.path().join("api-tokens"), format!("{TOKEN}\n")).unwrap();
     std::fs::write(dir.path().join("hook-secret"), format!("{HOOK_SECRET}\n")).unwrap();
+    let git = match counter {
+        // http://host:port/git/... -> http://proxy/git/...
+        Some(c) => format!("{}/git/{}", c.base, repo.name),
+        None => repo.http_url.clone(),
+    };
     let file = dir.path().join("baton.yaml");
     std::fs::write(
         &file,
@@ -58,7 +78,6 @@ products:
             db = dir.path().join("data/baton.db").display(),
             gate = spinnaker.url(),
             helm = helm.url,
-            git = repo.http_url,
         ),
     )
     .unwrap();
@@ -72,6 +91,44 @@ products:
         })
     })
     .await;
+    Setup {
+        _dir: dir,
+        repo,
+        spinnaker,
+        daemon,
+    }
+}
+
+/// Posts a signed GitHub push webhook; returns the status.
+async fn push(daemon: &Daemon, body: &Value, delivery: &str) -> u16 {
+    let body = serde_json::to_vec(body).unwrap();
+    let secret = WebhookSecret::new(SecretString::from(HOOK_SECRET.to_owned())).unwrap();
+    baton::install_crypto_provider();
+    let r = reqwest::Client::new()
+        .post(format!("{}/hooks/github", daemon.url))
+        .timeout(Duration::from_secs(30))
+        .header("X-GitHub-Event", "push")
+        .header("X-GitHub-Delivery", delivery)
+        .header("X-Hub-Signature-256", sign_sha256(&secret, &body))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_webhook_manual_sync_and_force() {
+    let Some(rig) = Rig::for_test() else { return };
+    let Setup {
+        repo,
+        spinnaker,
+        daemon,
+        ..
+    } = setup(&rig, "flow-hook", None).await;
+    let api = daemon.api();
+    let files = |dev: &'static [u8]| files(dev, b"replicas: 3\n");
 
     // A push, announced by a signed GitHub webhook: checked now, not in an hour.
     let commit = repo
@@ -159,4 +216,111 @@ products:
     assert_eq!(chart_webhooks(&spinnaker).len(), 2);
     drop(daemon);
     spinnaker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_reads_its_commit_and_sync_commit_must_be_on_the_branch() {
+    let Some(rig) = Rig::for_test() else { return };
+    let upstream = rig
+        .git_http_base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let counter = GitCounter::start(&upstream).await;
+    let s = setup(&rig, "flow-pushed", Some(&counter)).await;
+    let (api, url) = (
+        s.daemon.api(),
+        format!("{}/git/{}", counter.base, s.repo.name),
+    );
+    let first = s.repo.head("main").unwrap().unwrap();
+    let hub = |before: &str, after: &str, changed: &[&str]| {
+        json!({
+            "ref": "refs/heads/main", "before": before, "after": after,
+            "commits": [{"added": [], "removed": [], "modified": changed}],
+            "repository": {"clone_url": url},
+        })
+    };
+
+    // Both files change, the push lists only dev: the daemon fetches the pushed commit by id
+    // (no ls-refs), reads dev and sends dev only.
+    let c2 = s
+        .repo
+        .commit(
+            "main",
+            &files(b"replicas: 2\n", b"replicas: 4\n"),
+            "dev 2, prod 4",
+        )
+        .unwrap();
+    let (ls_refs, fetches) = (counter.ls_refs(), counter.fetches());
+    assert_eq!(
+        push(&s.daemon, &hub(&first, &c2, &["values-dev.yaml"]), "p-1").await,
+        202
+    );
+    let sent = wait_for("the chart webhook after the push", 30, || async {
+        chart_webhooks(&s.spinnaker).into_iter().next()
+    })
+    .await;
+    assert_eq!(sent["parameters"]["commit"], c2.as_str());
+    assert_eq!(
+        sent["environments"], "dev",
+        "prod was not read: the push did not list it"
+    );
+    assert_eq!(counter.ls_refs(), ls_refs, "the push path lists no refs");
+    assert!(counter.fetches() > fetches, "the commit was fetched");
+
+    // A push naming a commit the remote does not hold is refused with an event, and the
+    // branch head (already observed) is checked instead: nothing is sent.
+    let bogus = "0123456789abcdef0123456789abcdef01234567";
+    assert_eq!(push(&s.daemon, &hub(&c2, bogus, &[]), "p-2").await, 202);
+    let refused = wait_for("the refused push's event", 30, || async {
+        api.events(APP).await.into_iter().find_map(|e| {
+            let d = e["detail"].as_str()?;
+            d.contains("push p-2 refused").then(|| d.to_owned())
+        })
+    })
+    .await;
+    assert!(
+        refused.contains(bogus) && refused.contains("is not on branch main"),
+        "{refused}"
+    );
+
+    // `sync --commit` at an abbreviated commit of the branch: its files, under its id.
+    let (status, v) = api
+        .post(
+            "/v1/products/micro-gw/sync",
+            json!({"commit": &first[..10], "force": true}),
+        )
+        .await;
+    assert_eq!(status, 202, "{v}");
+    let pinned = wait_for("the chart webhook of the pinned sync", 30, || async {
+        chart_webhooks(&s.spinnaker).into_iter().nth(1)
+    })
+    .await;
+    assert_eq!(pinned["parameters"]["commit"], first.as_str());
+    assert_eq!(pinned["parameters"]["batonEvent"], v["event_id"]);
+    assert_eq!(pinned["environments"], "dev,prod");
+
+    // A commit of another branch, or one the remote does not have: 422 naming the branch.
+    let side = s
+        .repo
+        .commit("side", &files(b"replicas: 9\n", b"replicas: 9\n"), "side")
+        .unwrap();
+    for commit in [side.as_str(), bogus] {
+        let (status, v) = api
+            .post("/v1/products/micro-gw/sync", json!({"commit": commit}))
+            .await;
+        assert_eq!(status, 422, "{commit}: {v}");
+        let text = v.to_string();
+        assert!(
+            text.contains(commit) && text.contains("is not on branch main"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        chart_webhooks(&s.spinnaker).len(),
+        2,
+        "nothing more was sent"
+    );
 }

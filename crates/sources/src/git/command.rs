@@ -84,6 +84,38 @@ impl Git {
         ok_codes: &[i32],
         shown: &str,
     ) -> Result<Output, Error> {
+        self.run_with(dir, args, None, ok_codes, shown).await
+    }
+
+    /// [`Git::run`] in a local repository, with `input` on stdin, never fetching missing
+    /// objects from the promisor remote (`GIT_NO_LAZY_FETCH`): reads of a partial clone fetch
+    /// what they need explicitly, in one request, instead of one process per missing object.
+    pub(crate) async fn run_local(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        input: Option<&[u8]>,
+        ok_codes: &[i32],
+        shown: &str,
+    ) -> Result<Output, Error> {
+        self.run_with(
+            Some(dir),
+            args,
+            Some(input.unwrap_or_default()),
+            ok_codes,
+            shown,
+        )
+        .await
+    }
+
+    async fn run_with(
+        &self,
+        dir: Option<&Path>,
+        args: &[&str],
+        local_input: Option<&[u8]>,
+        ok_codes: &[i32],
+        shown: &str,
+    ) -> Result<Output, Error> {
         let mut cmd = Command::new(&self.binary);
         cmd.args([
             "-c",
@@ -127,7 +159,11 @@ impl Git {
         )
         .env_remove("BATON_GIT_USERNAME")
         .env_remove("BATON_GIT_PASSWORD")
-        .stdin(Stdio::null())
+        .stdin(if local_input.is_some_and(|i| !i.is_empty()) {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -138,22 +174,35 @@ impl Git {
         if let Some(d) = dir {
             cmd.current_dir(d);
         }
-        let child = cmd.spawn().map_err(|source| Error::Io {
+        if local_input.is_some() {
+            cmd.env("GIT_NO_LAZY_FETCH", "1");
+        }
+        let mut child = cmd.spawn().map_err(|source| Error::Io {
             action: "run",
             path: self.binary.display().to_string(),
             source,
         })?;
-        let out = tokio::time::timeout(self.timeout, child.wait_with_output())
+        let io_err = |source| Error::Io {
+            action: "wait for",
+            path: format!("git {shown}"),
+            source,
+        };
+        let done = async {
+            // The input is a few object names: it fits in the pipe, so writing all of it
+            // before reading cannot block on git's output.
+            if let (Some(input), Some(mut stdin)) = (local_input, child.stdin.take()) {
+                use tokio::io::AsyncWriteExt as _;
+                stdin.write_all(input).await?;
+            }
+            child.wait_with_output().await
+        };
+        let out = tokio::time::timeout(self.timeout, done)
             .await
             .map_err(|_| Error::Timeout {
                 what: format!("git {shown}"),
                 after: self.timeout,
             })?
-            .map_err(|source| Error::Io {
-                action: "wait for",
-                path: format!("git {shown}"),
-                source,
-            })?;
+            .map_err(io_err)?;
         let code = out.status.code();
         if out.status.success() || code.is_some_and(|c| ok_codes.contains(&c)) {
             return Ok(Output {

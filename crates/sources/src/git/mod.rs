@@ -14,12 +14,14 @@ mod command;
 mod credentials;
 mod ls_refs;
 mod observation;
+mod read;
 pub mod refs;
 mod watch;
 
 pub use command::Git;
 pub use credentials::{GitCredentialConfig, credentials_for, git_for};
 pub use observation::{FileState, GitObservation, History};
+pub use read::{AtCommit, OnBranch};
 pub use watch::GitWatch;
 
 #[cfg(test)]

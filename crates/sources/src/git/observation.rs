@@ -30,8 +30,11 @@ pub struct GitObservation {
 pub enum History {
     /// The previous commit is an ancestor of the new one.
     FastForward,
-    /// It is not: the branch was rewritten (force-push).
+    /// Neither is an ancestor of the other: the branch was rewritten (force-push).
     ForcePush,
+    /// The new commit is an ancestor of the previous one: the branch was moved back, or a
+    /// push delivered late names an older commit than the one observed.
+    Behind,
     /// The previous commit is not known locally (cache lost); ancestry was not checked.
     Unknown,
 }

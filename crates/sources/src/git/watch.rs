@@ -1,4 +1,4 @@
-//! The branch watch: `ls-remote`, then a blob-filtered fetch and the watched files.
+//! The branch watch: `ls-refs`, then a blob-filtered fetch and the watched files (`read`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,13 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::command::Git;
 use super::ls_refs::{LsRef, ls_ref};
-use super::observation::{FileState, GitObservation, History};
+use super::observation::GitObservation;
 use super::refs::{parse_ls_remote, valid_branch};
-use crate::yaml::{YamlLimits, validate};
 use crate::{CheckReport, Error};
-
-/// Largest watched file read from a commit.
-const MAX_FILE_BYTES: usize = 4 << 20;
 
 /// A branch of a remote and the files to read from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,59 +109,17 @@ impl GitWatch {
             return Ok(self.empty(None));
         };
         // Same commit and the same watched paths: nothing to read.
-        if let Some(l) = last.filter(|l| {
-            l.commit.as_deref() == Some(head.as_str()) && l.files.keys().eq(self.sorted_files())
-        }) {
+        if let Some(l) = last.filter(|l| self.same_commit(l, &head)) {
             return Ok(l.clone());
         }
         let repo = self.ensure_cache(git).await?;
         let refspec = format!("+refs/heads/{b}:refs/heads/{b}", b = self.branch);
-        let shown = format!("fetch {} {}", self.shown_url(), self.branch);
-        git.run(
-            Some(&repo),
-            &[
-                "fetch",
-                "--no-tags",
-                "--no-write-fetch-head",
-                "--quiet",
-                "origin",
-                &refspec,
-            ],
-            &[],
-            &shown,
-        )
-        .await?;
+        self.fetch(git, &repo, &[&refspec]).await?;
         // The branch may have moved again since ls-remote: report what was fetched.
         let commit = self
             .rev(git, &repo, &format!("refs/heads/{}", self.branch))
             .await?;
-        let out = git
-            .run(
-                Some(&repo),
-                &["log", "-1", "--format=%an <%ae>%x00%s", &commit, "--"],
-                &[],
-                "log",
-            )
-            .await?;
-        let meta = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
-        let (author, subject) = meta
-            .split_once('\0')
-            .map_or((meta.clone(), String::new()), |(a, s)| {
-                (a.to_string(), s.to_string())
-            });
-        let history = match last.and_then(|l| l.commit.as_deref()) {
-            None => None,
-            Some(prev) => Some(self.relation(git, &repo, prev, &commit).await?),
-        };
-        let files = self.read_files(git, &repo, &commit, last).await?;
-        Ok(GitObservation {
-            commit: Some(commit),
-            author: Some(author),
-            subject: Some(subject),
-            history,
-            files,
-            ..self.empty(None)
-        })
+        self.read_at(git, &repo, &commit, last, None).await
     }
 
     fn empty(&self, commit: Option<String>) -> GitObservation {
@@ -180,7 +134,7 @@ impl GitWatch {
         }
     }
 
-    fn sorted_files(&self) -> Vec<&String> {
+    pub(super) fn sorted_files(&self) -> Vec<&String> {
         let mut v: Vec<&String> = self.files.iter().collect();
         v.sort();
         v.dedup();
@@ -188,7 +142,7 @@ impl GitWatch {
     }
 
     /// The URL without any userinfo, for observations and errors.
-    fn shown_url(&self) -> String {
+    pub(super) fn shown_url(&self) -> String {
         match url::Url::parse(&self.url) {
             Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
                 let _ = u.set_username("");
@@ -199,7 +153,7 @@ impl GitWatch {
         }
     }
 
-    async fn ensure_cache(&self, git: &Git) -> Result<PathBuf, Error> {
+    pub(super) async fn ensure_cache(&self, git: &Git) -> Result<PathBuf, Error> {
         let repo = self.cache_dir.clone();
         let ready = repo.join("baton-ready");
         if ready.exists() {
@@ -232,127 +186,19 @@ impl GitWatch {
 
     async fn rev(&self, git: &Git, repo: &Path, rev: &str) -> Result<String, Error> {
         let out = git
-            .run(
-                Some(repo),
+            .run_local(
+                repo,
                 &[
                     "rev-parse",
                     "--verify",
                     "--quiet",
                     &format!("{rev}^{{commit}}"),
                 ],
+                None,
                 &[],
                 "rev-parse",
             )
             .await?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    }
-
-    async fn relation(
-        &self,
-        git: &Git,
-        repo: &Path,
-        prev: &str,
-        new: &str,
-    ) -> Result<History, Error> {
-        let known = git
-            .run(
-                Some(repo),
-                &["cat-file", "-e", &format!("{prev}^{{commit}}")],
-                &[1, 128],
-                "cat-file -e",
-            )
-            .await?;
-        if known.code != Some(0) {
-            return Ok(History::Unknown);
-        }
-        let out = git
-            .run(
-                Some(repo),
-                &["merge-base", "--is-ancestor", prev, new],
-                &[1],
-                "merge-base --is-ancestor",
-            )
-            .await?;
-        Ok(if out.code == Some(0) {
-            History::FastForward
-        } else {
-            History::ForcePush
-        })
-    }
-
-    async fn read_files(
-        &self,
-        git: &Git,
-        repo: &Path,
-        commit: &str,
-        last: Option<&GitObservation>,
-    ) -> Result<BTreeMap<String, FileState>, Error> {
-        let mut args = vec!["ls-tree", "-z", "--full-tree", commit, "--"];
-        args.extend(self.files.iter().map(String::as_str));
-        let out = git.run(Some(repo), &args, &[], "ls-tree").await?;
-        let mut blobs = BTreeMap::new();
-        for entry in out.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-            let entry = String::from_utf8_lossy(entry);
-            // "<mode> <type> <oid>\t<path>"
-            if let Some((meta, path)) = entry.split_once('\t')
-                && let [_, "blob", oid] = meta.split(' ').collect::<Vec<_>>().as_slice()
-            {
-                blobs.insert(path.to_string(), oid.to_string());
-            }
-        }
-        let mut files = BTreeMap::new();
-        for path in &self.files {
-            let state = match blobs.get(path) {
-                None => FileState::Absent,
-                Some(oid) => match last
-                    .and_then(|l| l.files.get(path))
-                    .filter(|s| s.blob() == Some(oid.as_str()))
-                {
-                    Some(same) => same.clone(),
-                    None => self.read_blob(git, repo, oid).await?,
-                },
-            };
-            files.insert(path.clone(), state);
-        }
-        Ok(files)
-    }
-
-    async fn read_blob(&self, git: &Git, repo: &Path, oid: &str) -> Result<FileState, Error> {
-        let size = git
-            .run(Some(repo), &["cat-file", "-s", oid], &[], "cat-file -s")
-            .await?;
-        let size: usize = String::from_utf8_lossy(&size.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(usize::MAX);
-        let sha_of = |b: &[u8]| crate::http::sha256_digest(b);
-        if size > MAX_FILE_BYTES {
-            return Ok(FileState::Invalid {
-                sha256: String::new(),
-                blob: oid.to_string(),
-                line: 0,
-                column: 0,
-                message: format!("file is {size} bytes; the limit is {MAX_FILE_BYTES}"),
-            });
-        }
-        let out = git
-            .run(Some(repo), &["cat-file", "blob", oid], &[], "cat-file blob")
-            .await?;
-        let content = out.stdout;
-        let sha256 = sha_of(&content);
-        Ok(match validate(&content, &YamlLimits::default()) {
-            Ok(()) => FileState::Present {
-                sha256,
-                blob: oid.to_string(),
-                content,
-            },
-            Err(p) => FileState::Invalid {
-                sha256,
-                blob: oid.to_string(),
-                line: p.line,
-                column: p.column,
-                message: p.message,
-            },
-        })
     }
 }

@@ -93,7 +93,11 @@ async fn follow_a_branch(rig: &Rig, via_http: bool) {
 
     repo.set_branch(branch, Some(&c1)).expect("force-push");
     let rewound = changed(watch.check(&git, Some(&broken)).await.outcome);
-    assert_eq!(rewound.history, Some(History::ForcePush));
+    assert_eq!(
+        rewound.history,
+        Some(History::Behind),
+        "reset to an ancestor"
+    );
     assert_eq!(rewound.commit.as_deref(), Some(c1.as_str()));
 
     repo.set_branch(branch, None).expect("delete");

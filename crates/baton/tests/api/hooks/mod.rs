@@ -202,6 +202,8 @@ async fn a_push_to_a_watched_branch_requests_exactly_one_check_at_once() {
                 delivery_id: "d-1".into(),
                 git_ref: git_ref.into(),
                 after: after.into(),
+                before: got[0].before.clone(),
+                changed: got[0].changed.clone(),
             }],
             "{provider}"
         );
