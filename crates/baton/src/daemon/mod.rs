@@ -32,7 +32,6 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Loaded;
-use crate::store::redact;
 
 pub use handle::{DaemonHandle, Ready};
 
@@ -144,7 +143,7 @@ impl Daemon {
         let state_url = parts.state_url.clone();
         let (tracker, replica) = parts.spawn(listener, &shutdown)?;
         tracker.close();
-        tracing::info!(%addr, state = %redact(&state_url), "baton listening on {addr}");
+        tracing::info!(%addr, state = %state_url, "baton listening on {addr}");
         ready_tx.send_replace(true);
 
         shutdown.cancelled().await;

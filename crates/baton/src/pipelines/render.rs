@@ -106,9 +106,7 @@ fn chart_expected(id: &str, chart: &Chart) -> ExpectedArtifact {
             let mut e = ExpectedArtifact::matching(id, HELM_CHART, exact(&chart.name));
             if let Some(m) = e.match_artifact.as_mut() {
                 // An exact version pins the chart; a range lets any version baton resolved in.
-                m.version = semver::Version::parse(&chart.version)
-                    .ok()
-                    .map(|_| exact(&chart.version));
+                m.version = chart.version.exact().map(|_| exact(chart.version.as_str()));
                 m.artifact_account = chart.artifact_account.clone();
             }
             e

@@ -172,7 +172,9 @@ impl Stand {
         let file = dir.path().join("baton.yaml");
         std::fs::write(&file, config(dir.path(), fake.url())).unwrap();
         let loaded = baton::config::load_with_env(&file, Default::default()).unwrap();
-        let store = Store::open(&loaded.config.state).await.unwrap();
+        let store = Store::open(&loaded.config.state.connect_url())
+            .await
+            .unwrap();
         seed(&store).await;
         store.close().await;
         let baton = tokio::task::spawn_blocking(move || {
