@@ -4,7 +4,7 @@
 //! 10,000-image config in memory). The overrides are a small tree of key paths
 //! ([`Overrides`]); `super::layer` wraps the file's deserializer and, at each map whose path has
 //! overrides, replaces the file's value of an overridden key with the environment's and adds
-//! overridden keys the file lacks ([`Synth`] for a whole missing section).
+//! overridden keys the file lacks ([`FromEnv`]).
 //!
 //! An environment value is a string; it reads as a bool or a number where the field wants one
 //! (`BATON__OUTBOX__MAX_ATTEMPTS=8`), as a string everywhere else. Lists cannot be overridden.
@@ -62,30 +62,97 @@ impl Overrides {
     }
 }
 
-/// A section the file lacks, made only of overrides.
-pub(super) struct Synth<'o, E>(&'o Overrides, PhantomData<E>);
+/// What the environment gives for one key: a value, or a level of overrides (a section the
+/// file lacks). A value reads as a bool or a number where the field wants one, else a string.
+pub(super) struct FromEnv<'o, E> {
+    env: Env<'o>,
+    error: PhantomData<E>,
+}
 
-impl<'o, E> Synth<'o, E> {
-    pub(super) fn new(level: &'o Overrides) -> Self {
-        Synth(level, PhantomData)
+#[derive(Clone, Copy)]
+enum Env<'o> {
+    Level(&'o Overrides),
+    Value(&'o str),
+}
+
+impl<'o, E> FromEnv<'o, E> {
+    pub(super) fn level(level: &'o Overrides) -> Self {
+        Self::of(Env::Level(level))
+    }
+
+    pub(super) fn node(node: &'o Node) -> Self {
+        Self::of(match node {
+            Node::Level(level) => Env::Level(level),
+            Node::Value(v) => Env::Value(v),
+        })
+    }
+
+    fn of(env: Env<'o>) -> Self {
+        FromEnv {
+            env,
+            error: PhantomData,
+        }
     }
 }
 
-impl<'de, E: de::Error> Deserializer<'de> for Synth<'_, E> {
+impl<'de, E: de::Error> Deserializer<'de> for FromEnv<'_, E> {
     type Error = E;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_map(Overlay::new(None::<NoMap<E>>, Some(self.0)))
+        let text = match self.env {
+            Env::Level(level) => {
+                return visitor.visit_map(Overlay::new(None::<NoMap<E>>, Some(level)));
+            }
+            Env::Value(text) => text,
+        };
+        let v = text.trim();
+        if let Ok(b) = v.parse::<bool>() {
+            visitor.visit_bool(b)
+        } else if let Ok(n) = v.parse::<u64>() {
+            visitor.visit_u64(n)
+        } else if let Ok(n) = v.parse::<i64>() {
+            visitor.visit_i64(n)
+        } else if let Ok(n) = v.parse::<f64>() {
+            visitor.visit_f64(n)
+        } else {
+            visitor.visit_str(text)
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.env {
+            Env::Value(text) => visitor.visit_str(text),
+            Env::Level(_) => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        self.deserialize_str(visitor)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         visitor.visit_some(self)
     }
 
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        match self.env {
+            Env::Value(text) => visitor.visit_enum(text.into_deserializer()),
+            Env::Level(_) => self.deserialize_any(visitor),
+        }
+    }
+
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
-        ignored_any
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct ignored_any
     }
 }
 
@@ -101,63 +168,5 @@ impl<'de, E: de::Error> MapAccess<'de> for NoMap<E> {
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, _: S) -> Result<S::Value, E> {
         Err(de::Error::custom("value without a key"))
-    }
-}
-
-/// One environment value: a bool or a number where the field wants one, else a string.
-pub(super) struct EnvValue<'a, E>(&'a str, PhantomData<E>);
-
-impl<'a, E> EnvValue<'a, E> {
-    pub(super) fn new(v: &'a str) -> Self {
-        EnvValue(v, PhantomData)
-    }
-}
-
-impl<'de, E: de::Error> Deserializer<'de> for EnvValue<'_, E> {
-    type Error = E;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        let v = self.0.trim();
-        if let Ok(b) = v.parse::<bool>() {
-            visitor.visit_bool(b)
-        } else if let Ok(n) = v.parse::<u64>() {
-            visitor.visit_u64(n)
-        } else if let Ok(n) = v.parse::<i64>() {
-            visitor.visit_i64(n)
-        } else if let Ok(n) = v.parse::<f64>() {
-            visitor.visit_f64(n)
-        } else {
-            visitor.visit_str(self.0)
-        }
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_str(self.0)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_str(self.0)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_str(self.0)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, E> {
-        visitor.visit_enum(self.0.into_deserializer())
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf
-        unit unit_struct newtype_struct seq tuple tuple_struct map struct ignored_any
     }
 }

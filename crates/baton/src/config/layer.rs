@@ -14,7 +14,7 @@ use serde::de::{
 };
 
 use super::Problem;
-use super::env::{EnvValue, Node, Overrides, Synth};
+use super::env::{FromEnv, Node, Overrides};
 
 thread_local! {
     /// The key path being decoded on this thread.
@@ -153,14 +153,14 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, V> {
     /// An empty (`jenkins:`) section still takes the overrides below it.
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
         match self.level {
-            Some(level) => self.visitor.visit_some(Synth::new(level)),
+            Some(level) => self.visitor.visit_some(FromEnv::level(level)),
             None => self.visitor.visit_none(),
         }
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
         match self.level {
-            Some(level) => self.visitor.visit_some(Synth::new(level)),
+            Some(level) => self.visitor.visit_some(FromEnv::level(level)),
             None => self.visitor.visit_unit(),
         }
     }
@@ -299,12 +299,11 @@ impl<'de, 'o, A: MapAccess<'de>> MapAccess<'de> for Overlay<'o, A> {
                         level: Some(level),
                     })
                 }
-                (Current::File(Some(Node::Value(v))), Some(map)) => {
+                (Current::File(Some(node)), Some(map)) => {
                     map.next_value::<de::IgnoredAny>()?;
-                    seed.deserialize(EnvValue::new(v))
+                    seed.deserialize(FromEnv::node(node))
                 }
-                (Current::Env(Node::Value(v)), _) => seed.deserialize(EnvValue::new(v)),
-                (Current::Env(Node::Level(level)), _) => seed.deserialize(Synth::new(level)),
+                (Current::Env(node), _) => seed.deserialize(FromEnv::node(node)),
                 (Current::File(_), None) => Err(de::Error::custom("value without a key")),
             }
         })

@@ -369,8 +369,8 @@ named_variants!(Jitter {
     "none" => None: "Exactly `d` (tests and debugging).",
 });
 
-/// The variant named `v`, or an error listing the valid names (serde's own message through the
-/// `config` crate names only the Rust type).
+/// The variant named `v`, or an error listing the valid names (serde's own message for an
+/// unknown variant does not say which value was given).
 pub(super) fn one_of<T: Copy>(v: &str, variants: &[(&str, T)]) -> Result<T, String> {
     variants
         .iter()
