@@ -75,29 +75,26 @@ fn yaml(text: &str, overrides: &Overrides, unknown: &mut Vec<String>) -> Result<
             stop
         })
     });
-    let limited =
-        |e: &serde_saphyr::Error| {
-            // The budget, alias and depth checks name the limit; the positioned text says where.
-            baton_sources::yaml::validate(text.as_bytes(), &limits).err().map(|p| {
-            Problem::new(
-                "",
-                format!(
-                    "refused at {p} (limits: {} aliases, {} nodes, depth {}); write the values \
-                     out instead of nesting aliases",
-                    limits.max_aliases, limits.max_events, limits.max_depth
-                ),
-            )
-        })
-        .unwrap_or_else(|| Problem::new("", format!("cannot parse: {}", e.without_snippet())))
-        };
-    match (decoded, failed) {
-        (Ok(config), _) => Ok(config),
-        (Err(_), Some(e)) if e.path().iter().next().is_some() => {
-            Err(at_path(e, |e| e.without_snippet().to_string()))
-        }
-        (Err(_), Some(e)) => Err(limited(e.inner())),
-        (Err(e), None) => Err(limited(&e)),
+    let error = match decoded {
+        Ok(config) => return Ok(config),
+        Err(e) => e,
+    };
+    // A syntax error or a breached limit (budget, aliases, depth) is about the file, wherever
+    // decoding met it; the positioned text says where.
+    if let Err(p) = baton_sources::yaml::validate(text.as_bytes(), &limits) {
+        return Err(Problem::new(
+            "",
+            format!(
+                "refused at {p} (limits: {} aliases, {} nodes, depth {}); write the values out \
+                 instead of nesting aliases",
+                limits.max_aliases, limits.max_events, limits.max_depth
+            ),
+        ));
     }
+    Err(match failed {
+        Some(e) => at_path(e, |e| e.without_snippet().to_string()),
+        None => Problem::new("", format!("cannot parse: {}", error.without_snippet())),
+    })
 }
 
 /// Whether `text` holds no YAML node: only blank lines, comments and document markers.
@@ -120,11 +117,22 @@ fn typed<'de, D: Deserializer<'de>>(
     ))
 }
 
-/// A decode error as a problem at its key path.
+/// A decode error as a problem at its key path; a missing key is named in the path
+/// (`products[0].name: is required`), not only in the message.
 fn at_path<E>(e: serde_path_to_error::Error<E>, message: impl Fn(&E) -> String) -> Problem {
     let path = e.path().to_string();
-    let path = if path == "." { String::new() } else { path };
-    Problem::new(path, message(e.inner()))
+    let mut path = if path == "." { String::new() } else { path };
+    let mut message = message(e.inner());
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some((field, after)) = rest.split_once('`')
+    {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(field);
+        message = format!("is required but missing{after}; add it");
+    }
+    Problem::new(path, message)
 }
 
 /// Formats a serde_ignored path as `a.b[0].c`.

@@ -151,6 +151,8 @@ fn load_checked(
     problems.extend(deferred);
     let mut config = match decoded {
         Ok(config) => config,
+        // A problem of the whole file (syntax, limits) makes the others moot.
+        Err(p) if p.path.is_empty() => return Err(fail(vec![p])),
         Err(p) => {
             problems.push(p);
             return Err(fail(problems));

@@ -263,9 +263,12 @@ impl Cron {
     }
 }
 
+/// Each distinct expression and what it parsed to.
+type CronCache = HashMap<Arc<str>, Result<Cron, String>>;
+
 thread_local! {
     /// Crons parsed by the load running on this thread ([`share_crons`]).
-    static CRONS: RefCell<Option<HashMap<Arc<str>, Result<Cron, String>>>> =
+    static CRONS: RefCell<Option<CronCache>> =
         const { RefCell::new(None) };
 }
 

@@ -12,13 +12,13 @@ pub(super) fn validate(c: &Config) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut err = |path: String, msg: String| out.push(Problem::new(path, msg));
 
-    if let Some(j) = &c.jenkins {
-        if j.user.trim().is_empty() {
-            err(
-                "jenkins.user".into(),
-                "is empty; name the Jenkins user of the token".into(),
-            );
-        }
+    if let Some(j) = &c.jenkins
+        && j.user.trim().is_empty()
+    {
+        err(
+            "jenkins.user".into(),
+            "is empty; name the Jenkins user of the token".into(),
+        );
     }
     if let Some(s) = &c.spinnaker {
         for (key, v) in [

@@ -155,13 +155,13 @@ pub async fn record_saves(loaded: &Loaded, report: &[Applied]) -> Option<String>
     let state = &loaded.config.state;
     let unwaited = "the daemon may send this application's events before Echo's pipeline cache \
         has the saved pipelines (they can start nothing or the old version)";
-    if let Some(file) = state.sqlite_file() {
-        if !file.exists() {
-            return Some(format!(
-                "state: no SQLite file at {}, so the saves are not recorded; {unwaited}",
-                file.display()
-            ));
-        }
+    if let Some(file) = state.sqlite_file()
+        && !file.exists()
+    {
+        return Some(format!(
+            "state: no SQLite file at {}, so the saves are not recorded; {unwaited}",
+            file.display()
+        ));
     }
     let store = match crate::store::Store::open(&state.connect_url()).await {
         Ok(s) => s,
