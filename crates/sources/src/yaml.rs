@@ -52,8 +52,9 @@ impl std::fmt::Display for YamlProblem {
     }
 }
 
-/// Options for serde-saphyr built from `limits`.
-pub(crate) fn options(limits: &YamlLimits) -> serde_saphyr::Options {
+/// Options for serde-saphyr built from `limits` (also used by baton's config loader, so a
+/// config is decoded under the same budget as a values file).
+pub fn options(limits: &YamlLimits) -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_reader_input_bytes = Some(limits.max_bytes);
     budget.max_depth = limits.max_depth;

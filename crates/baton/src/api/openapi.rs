@@ -46,7 +46,10 @@ struct ApiDoc;
 const ERRORS: [(&str, &str); 8] = [
     ("400", "the body or query is not well formed"),
     ("401", "no or wrong bearer token"),
-    ("403", "the caller lacks the right for this action (api.rights)"),
+    (
+        "403",
+        "the caller lacks the right for this action (api.rights)",
+    ),
     ("404", "no such product, environment, image or record"),
     ("409", "conflicts with the current state or config"),
     ("413", "the body is larger than 64 KiB"),

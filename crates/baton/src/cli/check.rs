@@ -74,15 +74,15 @@ pub(super) async fn run(config_file: &Path, offline: bool, json: bool) -> ExitCo
             };
             let state = &loaded.config.state;
             // A SQLite file is local: probing it (read-only) needs no network.
-            if offline && !state.starts_with("sqlite:") {
+            if offline && state.sqlite_file().is_none() {
                 row(
                     "state store",
-                    &redact(state),
+                    &state.to_string(),
                     Outcome::Skip,
                     "not probed (--offline)".into(),
                 );
             } else {
-                probe_store(state, &mut row).await;
+                probe_store(&state.connect_url(), &mut row).await;
             }
             match (&secrets, offline) {
                 (Some(secrets), false) => {
@@ -140,10 +140,10 @@ fn endpoints(l: &Loaded) -> Vec<(&'static str, String)> {
     let c = &l.config;
     let mut out = Vec::new();
     if let Some(j) = &c.jenkins {
-        out.push(("jenkins", j.url.clone()));
+        out.push(("jenkins", j.url.to_string()));
     }
     if let Some(s) = &c.spinnaker {
-        out.push(("gate", s.gate_url.clone()));
+        out.push(("gate", s.gate_url.to_string()));
     }
     for r in &c.registries {
         out.push(("registry", r.host.clone()));

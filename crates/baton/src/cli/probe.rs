@@ -27,10 +27,10 @@ pub async fn all(loaded: &Loaded, secrets: &Secrets) -> Vec<Probed> {
     let c = &loaded.config;
     let mut out = Vec::new();
     if let Some(j) = &c.jenkins {
-        out.push(("jenkins", j.url.clone(), jenkins(j, secrets).await));
+        out.push(("jenkins", j.url.to_string(), jenkins(j, secrets).await));
     }
     if let Some(s) = &c.spinnaker {
-        out.push(("gate", s.gate_url.clone(), gate(s, secrets).await));
+        out.push(("gate", s.gate_url.to_string(), gate(s, secrets).await));
     }
     let http = http();
     for r in &c.registries {

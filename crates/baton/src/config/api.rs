@@ -4,8 +4,8 @@
 //! Every route is covered, the push webhooks under `/hooks/*` included: the limits are applied
 //! by [`crate::api::serve`] to the whole router after every merge.
 
-use std::net::SocketAddr;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -190,9 +190,7 @@ pub(super) fn validate(c: &Config, err: &mut impl FnMut(String, String)) {
     }
     if let Some(probe) = a.probe_listen
         && probe.port() != 0
-        && c.listen
-            .parse::<SocketAddr>()
-            .is_ok_and(|l| l.port() == probe.port())
+        && c.listen.port() == probe.port()
     {
         err(
             "api.probe_listen".into(),

@@ -1,25 +1,37 @@
-//! The config file: YAML or TOML by extension, layered with `BATON__KEY__SUB` environment
-//! overrides (via the `config` crate), decoded into [`model::Config`], then validated as a whole.
-//! Every problem names the file and the key path; all problems are reported at once.
+//! The config file: YAML or TOML by extension, decoded straight into the typed
+//! [`model::Config`] with `BATON__KEY__SUB` environment overrides applied on the way (`env`),
+//! then checked as a whole (`validate`). Every problem names the file and the key path; all
+//! problems are reported at once. Values users need typed (URLs, addresses, version ranges,
+//! crons, the state URL) are parsed here, once ([`types`]).
 //!
 //! Relative `*_file` paths are resolved against the config file's folder. Secrets are read by
 //! [`secrets::Secrets::load`], never kept in the model.
 
 pub mod api;
+mod decode;
 pub mod docs;
+mod env;
+mod layer;
 pub mod model;
 pub mod notifications;
 mod product;
 pub mod secrets;
+pub mod types;
 mod validate;
 
 pub use validate::parse_cron;
 
 #[cfg(test)]
+mod env_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod types_tests;
 
 use std::collections::HashMap;
 use std::fmt;
+
+use decode::Format;
 use std::path::{Path, PathBuf};
 
 use baton_sources::yaml::YamlLimits;
@@ -111,8 +123,8 @@ fn load_checked(
         problems,
     };
     let format = match file.extension().and_then(|e| e.to_str()) {
-        Some("yaml" | "yml") => config::FileFormat::Yaml,
-        Some("toml") => config::FileFormat::Toml,
+        Some("yaml" | "yml") => Format::Yaml,
+        Some("toml") => Format::Toml,
         _ => {
             return Err(fail(vec![Problem::new(
                 "",
@@ -120,30 +132,13 @@ fn load_checked(
             )]));
         }
     };
-    let text = read_bounded(file, format).map_err(|m| fail(vec![Problem::new("", m)]))?;
-    let env: config::Map<String, String> = env
-        .into_iter()
-        .filter(|(k, _)| k.starts_with("BATON__"))
-        .collect();
-    let env_keys: Vec<String> = env.keys().cloned().collect();
+    let text = read_bounded(file).map_err(|m| fail(vec![Problem::new("", m)]))?;
+    let overrides = env::Overrides::from_env(&env);
+    let env_keys: Vec<&String> = env.keys().filter(|k| k.starts_with("BATON__")).collect();
     let fail = |problems: Vec<Problem>| fail(blame_env(problems, &env_keys));
-    let layered = config::Config::builder()
-        .add_source(config::File::from_str(&text, format))
-        .add_source(
-            config::Environment::with_prefix("BATON")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true)
-                .source(Some(env)),
-        )
-        .build()
-        .map_err(|e| fail(vec![Problem::new("", format!("cannot parse: {e}"))]))?;
 
     let mut unknown = Vec::new();
-    let mut on_ignored = |path: serde_ignored::Path<'_>| unknown.push(key_path(&path));
-    let decoded: Result<Config, _> = serde_path_to_error::deserialize(
-        serde_ignored::Deserializer::new(layered, &mut on_ignored),
-    );
+    let (decoded, deferred) = decode::decode(&text, format, &overrides, &mut unknown);
     let mut problems: Vec<Problem> = unknown
         .into_iter()
         .map(|p| {
@@ -153,15 +148,13 @@ fn load_checked(
             )
         })
         .collect();
+    problems.extend(deferred);
     let mut config = match decoded {
         Ok(config) => config,
-        Err(e) => {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            problems.push(Problem::new(
-                path,
-                clean_message(&e.into_inner().to_string()),
-            ));
+        // A problem of the whole file (syntax, limits) makes the others moot.
+        Err(p) if p.path.is_empty() => return Err(fail(vec![p])),
+        Err(p) => {
+            problems.push(p);
             return Err(fail(problems));
         }
     };
@@ -182,11 +175,10 @@ fn load_checked(
     })
 }
 
-/// Reads the config under the values files' budget ([`YamlLimits::default`]): a file over the
-/// size limit is refused before it is read whole, and a YAML file is checked for alias
-/// expansion, depth and node counts before the `config` crate (which expands aliases without
-/// bound) sees it, so a "billion laughs" config fails at once instead of exhausting memory.
-fn read_bounded(file: &Path, format: config::FileFormat) -> Result<String, String> {
+/// Reads the config under the values files' size budget ([`YamlLimits::default`]): a file over
+/// the limit is refused before it is read whole. (Alias expansion, depth and node counts are
+/// bounded while the YAML is decoded, see `decode`.)
+fn read_bounded(file: &Path) -> Result<String, String> {
     use std::io::Read;
     let limits = YamlLimits::default();
     let mut bytes = Vec::new();
@@ -199,11 +191,6 @@ fn read_bounded(file: &Path, format: config::FileFormat) -> Result<String, Strin
             limits.max_bytes
         ));
     }
-    if matches!(format, config::FileFormat::Yaml) {
-        baton_sources::yaml::validate(&bytes, &limits).map_err(|p| {
-            format!("refused at {p} (limits: {} aliases, {} nodes, depth {}); write the values out instead of nesting aliases", limits.max_aliases, limits.max_events, limits.max_depth)
-        })?;
-    }
     String::from_utf8(bytes).map_err(|e| {
         format!(
             "not UTF-8 at byte {}; save the config as UTF-8",
@@ -213,7 +200,7 @@ fn read_bounded(file: &Path, format: config::FileFormat) -> Result<String, Strin
 }
 
 /// Notes on each problem whose value came from an environment override.
-fn blame_env(problems: Vec<Problem>, env_keys: &[String]) -> Vec<Problem> {
+fn blame_env(problems: Vec<Problem>, env_keys: &[&String]) -> Vec<Problem> {
     problems
         .into_iter()
         .map(|mut p| {
@@ -229,65 +216,8 @@ fn blame_env(problems: Vec<Problem>, env_keys: &[String]) -> Vec<Problem> {
         .collect()
 }
 
-/// Formats a serde_ignored path as `a.b[0].c`.
-fn key_path(path: &serde_ignored::Path<'_>) -> String {
-    use serde_ignored::Path as P;
-    match path {
-        P::Root => String::new(),
-        P::Seq { parent, index } => format!("{}[{index}]", key_path(parent)),
-        P::Map { parent, key } => {
-            let parent = key_path(parent);
-            if parent.is_empty() {
-                key.clone()
-            } else {
-                format!("{parent}.{key}")
-            }
-        }
-        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
-            key_path(parent)
-        }
-    }
-}
-
-/// The `config` crate appends its own key locations (the path is already ours) and writes
-/// `products[0]name` for `products[0].name`.
-fn clean_message(message: &str) -> String {
-    let message = match message.find(" for key `") {
-        Some(i) => &message[..i],
-        None => message,
-    };
-    let mut out = String::with_capacity(message.len() + 4);
-    let mut after_bracket = false;
-    for c in message.chars() {
-        if after_bracket && (c.is_alphanumeric() || c == '_') {
-            out.push('.');
-        }
-        after_bracket = c == ']';
-        out.push(c);
-    }
-    out
-}
-
-/// A relative SQLite path is resolved against the config's folder, like every `*_file`.
-fn resolve_state(state: &mut String, base: &Path) {
-    let Some(rest) = state.strip_prefix("sqlite://") else {
-        return;
-    };
-    let (path, query) = rest
-        .split_once('?')
-        .map_or((rest, None), |(p, q)| (p, Some(q)));
-    if path.is_empty() || Path::new(path).is_absolute() {
-        return;
-    }
-    let joined = base.join(path);
-    *state = match query {
-        Some(q) => format!("sqlite://{}?{q}", joined.display()),
-        None => format!("sqlite://{}", joined.display()),
-    };
-}
-
 fn resolve_paths(config: &mut Config, base: &Path) {
-    resolve_state(&mut config.state, base);
+    config.state.resolve(base);
     notifications::resolve(&mut config.notifications, base);
     let fix = |p: &mut PathBuf| {
         if p.is_relative() {

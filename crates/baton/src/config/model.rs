@@ -1,7 +1,8 @@
-//! The typed shape of the config file (docs/configuration.md). Pure data: parsing lives in
-//! [`super::load`], whole-file checks in `validate`. `Serialize` and `JsonSchema` feed
+//! The typed shape of the config file. Pure data: values users need typed are parsed at load
+//! ([`super::types`]), whole-file checks live in `validate`. `Serialize` and `JsonSchema` feed
 //! the generated reference ([`super::docs`]): doc comments, defaults and examples show there.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ pub use super::product::{
 use serde::{Deserialize, Serialize};
 
 pub use super::api::{ApiAuth, ApiSettings};
+pub use super::types::{ChartVersion, Cron, HttpUrl, StateUrl};
 
 /// The whole config file.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -22,11 +24,14 @@ pub struct Config {
     /// `postgres://...`.
     #[serde(default = "default_state")]
     #[schemars(example = "postgres://baton@db:5432/baton")]
-    pub state: String,
+    pub state: StateUrl,
     /// Address the HTTP API listens on.
-    #[serde(default = "default_listen")]
+    #[serde(
+        default = "default_listen",
+        deserialize_with = "super::types::socket_addr"
+    )]
     #[schemars(example = "127.0.0.1:8080")]
-    pub listen: String,
+    pub listen: SocketAddr,
     /// File with one API bearer token per line (`#` comments and blank lines ignored).
     #[schemars(example = "/etc/baton/secrets/api-tokens")]
     pub api_tokens_file: Option<PathBuf>,
@@ -59,12 +64,15 @@ pub struct Config {
     pub notifications: super::notifications::Notifications,
 }
 
-fn default_state() -> String {
-    "sqlite://baton-data/baton.db".to_owned()
+fn default_state() -> StateUrl {
+    StateUrl::Sqlite {
+        path: PathBuf::from("baton-data/baton.db"),
+        query: None,
+    }
 }
 
-fn default_listen() -> String {
-    "0.0.0.0:8080".to_owned()
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 8080))
 }
 
 /// What the first observation of a source does.
@@ -83,7 +91,7 @@ pub enum FirstSeen {
 pub struct Jenkins {
     /// Base URL of the controller.
     #[schemars(example = "https://jenkins.example.com")]
-    pub url: String,
+    pub url: HttpUrl,
     /// User the API token belongs to.
     pub user: String,
     /// File holding the user's API token.
@@ -96,7 +104,7 @@ pub struct Jenkins {
 pub struct Spinnaker {
     /// Base URL of Gate.
     #[schemars(example = "https://gate.example.com")]
-    pub gate_url: String,
+    pub gate_url: HttpUrl,
     /// How baton authenticates to Gate.
     #[serde(default)]
     pub auth: GateAuth,
@@ -361,8 +369,8 @@ named_variants!(Jitter {
     "none" => None: "Exactly `d` (tests and debugging).",
 });
 
-/// The variant named `v`, or an error listing the valid names (serde's own message through the
-/// `config` crate names only the Rust type).
+/// The variant named `v`, or an error listing the valid names (serde's own message for an
+/// unknown variant does not say which value was given).
 pub(super) fn one_of<T: Copy>(v: &str, variants: &[(&str, T)]) -> Result<T, String> {
     variants
         .iter()
@@ -393,7 +401,7 @@ pub struct UiSettings {
     pub secure_cookie: bool,
     /// Base URL of Spinnaker's UI (Deck), for links to executions; without it the links go
     /// to Gate's JSON.
-    pub spinnaker_ui_url: Option<String>,
+    pub spinnaker_ui_url: Option<HttpUrl>,
 }
 
 impl Default for UiSettings {

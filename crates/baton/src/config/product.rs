@@ -124,7 +124,7 @@ pub struct Chart {
     pub name: String,
     /// Exact version or a semver range.
     #[schemars(example = "^3.0")]
-    pub version: String,
+    pub version: super::types::ChartVersion,
     /// How the chart travels to Spinnaker.
     #[serde(default)]
     pub delivery: ChartDelivery,
@@ -171,7 +171,7 @@ pub struct Image {
     pub base: String,
     /// Cron (5 or 6 fields) for checking the base digest.
     #[schemars(example = "*/15 * * * *")]
-    pub check: Option<String>,
+    pub check: Option<super::types::Cron>,
     /// Repository the Jenkins job pushes to, `host/repo` (no tag).
     #[schemars(example = "registry.internal:5000/acme/petstore")]
     pub target: String,

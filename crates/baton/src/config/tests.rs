@@ -35,12 +35,16 @@ fn has(problems: &[Problem], path: &str, needle: &str) -> bool {
 fn example_baton_yaml_parses_as_designed() {
     let l = load_with_env(&examples().join("baton.yaml"), HashMap::new()).unwrap();
     let c = &l.config;
-    assert_eq!(c.listen, "0.0.0.0:8080");
+    assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
     assert_eq!(c.first_seen, FirstSeen::Baseline);
     let p = l.product("micro-gw").unwrap();
     assert_eq!(p.environments, ["dev", "staging", "prod"]);
     let chart = p.chart.as_ref().unwrap();
-    assert_eq!(chart.version, "3.0.1-1");
+    assert_eq!(chart.version.as_str(), "3.0.1-1");
+    assert_eq!(
+        chart.version.exact(),
+        Some(semver::Version::parse("3.0.1-1").unwrap())
+    );
     assert_eq!(chart.delivery, ChartDelivery::Embedded);
     assert_eq!(p.chart_source.as_ref().unwrap().poll.as_secs(), 60);
     assert_eq!(p.images[0].jenkins_job, "micro-gw/petstore-image");
@@ -54,8 +58,8 @@ fn example_baton_yaml_parses_as_designed() {
     assert!(c.ui.enabled && !c.ui.open_read_only);
     assert_eq!(c.ui.path_prefix, "/ui");
     assert_eq!(
-        c.ui.spinnaker_ui_url.as_deref(),
-        Some("https://spinnaker.example.com")
+        c.ui.spinnaker_ui_url.as_ref().map(|u| u.as_str()),
+        Some("https://spinnaker.example.com/")
     );
 }
 
@@ -101,7 +105,7 @@ fn toml_is_accepted_by_extension() {
         "listen = \"127.0.0.1:9000\"\n[outbox]\nmax_delay = \"5m\"\n[[products]]\nname = \"demo\"\n",
     );
     let l = load_with_env(&f, HashMap::new()).unwrap();
-    assert_eq!(l.config.listen, "127.0.0.1:9000");
+    assert_eq!(l.config.listen, "127.0.0.1:9000".parse().unwrap());
     assert_eq!(l.config.outbox.max_delay.as_secs(), 300);
 }
 
@@ -117,8 +121,11 @@ fn env_overrides_nested_keys() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let l = load_with_env(&examples().join("baton.yaml"), env).unwrap();
-    assert_eq!(l.config.jenkins.unwrap().url, "http://127.0.0.1:18081");
-    assert_eq!(l.config.listen, "127.0.0.1:9999");
+    assert_eq!(
+        l.config.jenkins.unwrap().url.as_str(),
+        "http://127.0.0.1:18081/"
+    );
+    assert_eq!(l.config.listen, "127.0.0.1:9999".parse().unwrap());
 }
 
 #[test]
@@ -202,7 +209,10 @@ fn a_type_error_names_its_path() {
     );
     let p = problems(&f, &[]);
     assert_eq!(p[0].path, "products[0].images", "{p:#?}");
-    assert!(p[0].message.contains("expected a sequence"), "{p:#?}");
+    assert!(
+        p[0].message.contains("expected sequence") && p[0].message.contains("line 3"),
+        "names what was expected and where: {p:#?}"
+    );
 }
 
 #[test]

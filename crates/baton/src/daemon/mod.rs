@@ -36,7 +36,6 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Loaded;
-use crate::store::redact;
 
 pub use handle::{DaemonHandle, Ready};
 
@@ -185,7 +184,7 @@ impl Daemon {
         if let Some(probe) = probe_addr {
             tracing::info!(%probe, "probes (/healthz, /readyz, /metrics) on {probe}");
         }
-        tracing::info!(%addr, state = %redact(&state_url), "baton listening on {addr}");
+        tracing::info!(%addr, state = %state_url, "baton listening on {addr}");
         ready_tx.send_replace(true);
 
         shutdown.cancelled().await;

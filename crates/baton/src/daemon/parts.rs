@@ -22,12 +22,12 @@ use crate::outbox::deliverers::Deliverers;
 use crate::outbox::follow::{BuildFollower, FollowSettings};
 use crate::outbox::worker::{Worker, WorkerSettings};
 use crate::promote::Promoter;
-use crate::store::{Store, redact};
+use crate::store::Store;
 
 /// Everything [`super::Daemon::run`] starts.
 pub(super) struct Parts {
     pub(super) store: Store,
-    pub(super) state_url: String,
+    pub(super) state_url: crate::config::types::StateUrl,
     outbox: Outbox,
     settings: WorkerSettings,
     metrics: Arc<Metrics>,
@@ -66,12 +66,13 @@ impl Parts {
             .transpose()
             .context("git.webhook_secret_file")?;
         let c = &loaded.config;
-        let store = Store::open(&c.state)
+        let store = Store::open(&c.state.connect_url())
             .await
-            .with_context(|| format!("opening the state store {}", redact(&c.state)))?;
+            .with_context(|| format!("opening the state store {}", c.state))?;
         let clock = Clock::system();
         let outbox = Outbox::new(store.clone(), clock.clone());
-        let replica = crate::ha::Replica::start(&store, &c.state, cache_dir, &clock).await?;
+        let replica =
+            crate::ha::Replica::start(&store, &c.state.connect_url(), cache_dir, &clock).await?;
         let (jobs_tx, jobs_rx) = jobs::channel();
 
         let mut settings = WorkerSettings::from(&c.outbox);

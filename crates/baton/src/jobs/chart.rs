@@ -88,7 +88,7 @@ impl ChartSync {
             chart: ChartWatch {
                 repository: chart.repository.clone(),
                 name: chart.name.clone(),
-                version: chart.version.clone(),
+                version: chart.version.as_str().to_owned(),
                 prereleases: false,
             },
         }))

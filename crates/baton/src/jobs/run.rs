@@ -112,7 +112,6 @@ pub fn sources(
     // long as it lives, 10,000 times over.
     let shared = Arc::new(ctx.clone());
     // One parsed cron per distinct expression, shared by the loops that use it.
-    let mut crons: HashMap<&str, Arc<croner::Cron>> = HashMap::new();
     for p in &ctx.config.config.products {
         if let (Some(sync), Some(cs)) = (ChartSync::new(ctx, p)?, &p.chart_source) {
             let (tx, rx) = mpsc::channel(TRIGGERS);
@@ -143,17 +142,9 @@ pub fn sources(
             let job = Arc::new(ImageJob::new(p, img)?);
             t.images
                 .insert((p.name.clone(), img.name.clone()), job.clone());
-            if let Some(expr) = &img.check {
-                let cron = match crons.get(expr.as_str()) {
-                    Some(c) => c.clone(),
-                    None => {
-                        let c = Arc::new(crate::config::parse_cron(expr).map_err(|e| {
-                            anyhow::anyhow!("product {}: image {}: check: {e}", p.name, img.name)
-                        })?);
-                        crons.insert(expr, c.clone());
-                        c
-                    }
-                };
+            if let Some(check) = &img.check {
+                // Parsed at load; images with the same expression share one pattern.
+                let cron = check.pattern().clone();
                 let (tx, rx) = mpsc::channel::<()>(TRIGGERS);
                 let id = base_id(&p.name, &img.name);
                 t.checks.insert(id.clone(), tx);

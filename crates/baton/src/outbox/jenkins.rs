@@ -71,7 +71,7 @@ impl JenkinsDeliverer {
                 .to_owned()
         })?;
         crate::install_crypto_provider();
-        JenkinsClient::builder(&j.url)
+        JenkinsClient::builder(j.url.as_str())
             .credentials(&j.user, token)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))

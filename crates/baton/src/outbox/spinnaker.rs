@@ -144,7 +144,7 @@ impl SpinnakerDeliverer {
             }
         };
         crate::install_crypto_provider();
-        Client::builder(&s.gate_url)
+        Client::builder(s.gate_url.as_str())
             .auth(auth)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))

@@ -155,19 +155,15 @@ pub async fn record_saves(loaded: &Loaded, report: &[Applied]) -> Option<String>
     let state = &loaded.config.state;
     let unwaited = "the daemon may send this application's events before Echo's pipeline cache \
         has the saved pipelines (they can start nothing or the old version)";
-    if let Some(rest) = state.strip_prefix("sqlite:") {
-        let file = rest
-            .trim_start_matches("//")
-            .split('?')
-            .next()
-            .unwrap_or("");
-        if !std::path::Path::new(file).exists() {
-            return Some(format!(
-                "state: no SQLite file at {file}, so the saves are not recorded; {unwaited}"
-            ));
-        }
+    if let Some(file) = state.sqlite_file()
+        && !file.exists()
+    {
+        return Some(format!(
+            "state: no SQLite file at {}, so the saves are not recorded; {unwaited}",
+            file.display()
+        ));
     }
-    let store = match crate::store::Store::open(state).await {
+    let store = match crate::store::Store::open(&state.connect_url()).await {
         Ok(s) => s,
         Err(e) => {
             return Some(format!(
@@ -247,7 +243,7 @@ pub fn gate_client(loaded: &Loaded, timeout: Duration) -> anyhow::Result<Client>
             }
         }
     };
-    Client::builder(spin.gate_url.clone())
+    Client::builder(spin.gate_url.as_str())
         .auth(auth)
         .timeout(timeout)
         .build()

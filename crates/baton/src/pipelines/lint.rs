@@ -67,9 +67,10 @@ pub fn sample_events(config: &Config) -> anyhow::Result<Vec<SampleEvent>> {
     let mut bodies = Vec::new();
     for p in &config.products {
         if let Some(chart) = &p.chart {
-            let version = semver::Version::parse(&chart.version)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|_| "0.0.0".into());
+            let version = chart
+                .version
+                .exact()
+                .map_or_else(|| "0.0.0".into(), |v| v.to_string());
             let values: Vec<(&str, String)> = p
                 .environments
                 .iter()

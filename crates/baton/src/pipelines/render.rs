@@ -61,6 +61,20 @@ pub fn render(config: &Config) -> anyhow::Result<Vec<RenderedApp>> {
     Ok(apps)
 }
 
+/// The names of the pipelines [`render`] writes for `config`, without building them: the
+/// daemon's delivery checks need only the names, and rendering the documents of 10,000 image
+/// pipelines at start peaked at ~100 MB of heap (bench/README.md "Scale").
+pub fn names(config: &Config) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for p in &config.products {
+        if p.chart.is_some() {
+            out.extend(p.environments.iter().map(|env| deploy_id(&p.name, env)));
+        }
+        out.extend(p.images.iter().map(|i| image_id(&p.name, &i.name)));
+    }
+    out
+}
+
 /// The id (and name) of the deploy pipeline of `env`.
 pub fn deploy_id(app: &str, env: &str) -> String {
     format!("{app}-deploy-{env}")
@@ -106,9 +120,7 @@ fn chart_expected(id: &str, chart: &Chart) -> ExpectedArtifact {
             let mut e = ExpectedArtifact::matching(id, HELM_CHART, exact(&chart.name));
             if let Some(m) = e.match_artifact.as_mut() {
                 // An exact version pins the chart; a range lets any version baton resolved in.
-                m.version = semver::Version::parse(&chart.version)
-                    .ok()
-                    .map(|_| exact(&chart.version));
+                m.version = chart.version.exact().map(|_| exact(chart.version.as_str()));
                 m.artifact_account = chart.artifact_account.clone();
             }
             e

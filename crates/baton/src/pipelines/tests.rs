@@ -32,6 +32,18 @@ fn committed_files_match_what_render_writes_for_the_example() {
 }
 
 #[test]
+fn names_are_those_of_the_rendered_pipelines() {
+    let config = &example().config;
+    let rendered: std::collections::HashSet<String> = render(config)
+        .unwrap()
+        .iter()
+        .flat_map(|a| a.pipelines.iter().map(|p| p.name.clone()))
+        .collect();
+    assert!(rendered.len() > 3, "{rendered:?}");
+    assert_eq!(super::render::names(config), rendered);
+}
+
+#[test]
 fn drift_names_a_changed_and_an_extra_file() {
     let apps = render(&example().config).unwrap();
     let dir = tempfile::tempdir().unwrap();

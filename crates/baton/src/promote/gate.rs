@@ -38,7 +38,7 @@ pub fn client(spinnaker: &Spinnaker, secret: Option<&SecretString>) -> anyhow::R
             }
         }
     };
-    Ok(Client::builder(spinnaker.gate_url.clone())
+    Ok(Client::builder(spinnaker.gate_url.as_str())
         .auth(auth)
         .timeout(GATE_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))

@@ -222,7 +222,9 @@ impl Stand {
             .replacen("http://", &format!("http://dash:{GATE_URL_SECRET}@"), 1);
         std::fs::write(&file, config(dir.path(), &gate)).unwrap();
         let loaded = baton::config::load_with_env(&file, Default::default()).unwrap();
-        let store = Store::open(&loaded.config.state).await.unwrap();
+        let store = Store::open(&loaded.config.state.connect_url())
+            .await
+            .unwrap();
         seed(&store).await;
         store.close().await;
         let baton = tokio::task::spawn_blocking(move || {

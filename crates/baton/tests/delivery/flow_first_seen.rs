@@ -41,7 +41,7 @@ async fn first_sight_is_delivered_oci_reference_and_base_image() {
     let file = Config::new(TOKEN)
         .jenkins(Some(&jenkins.url()))
         .jenkins_token(JENKINS_TOKEN)
-        .gate(&spinnaker.url())
+        .gate(spinnaker.url())
         .line("first_seen: deliver")
         .line(&format!("registries:\n  - {{host: \"{registry}\", insecure: true}}"))
         .line(FAST_OUTBOX)

@@ -56,13 +56,7 @@ impl DeliveryChecks {
     /// verification was recorded.
     pub fn from_config(config: &Config, wake: Arc<Notify>) -> Option<Self> {
         let s = config.spinnaker.as_ref()?;
-        let rendered = crate::pipelines::render(config)
-            .map(|apps| {
-                apps.iter()
-                    .flat_map(|a| a.pipelines.iter().map(|p| p.name.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let rendered = crate::pipelines::render::names(config);
         Some(Self {
             verify_deadline: s.verify_deadline,
             echo_cache_wait: s.echo_cache_wait,

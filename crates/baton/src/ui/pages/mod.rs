@@ -82,12 +82,12 @@ pub fn execution_url(s: &UiState, app: &str, id: &str) -> Option<String> {
     if let Some(deck) = &c.ui.spinnaker_ui_url {
         return Some(format!(
             "{}/#/applications/{}/executions/details/{}",
-            deck.trim_end_matches('/'),
+            deck.as_str().trim_end_matches('/'),
             enc(app),
             enc(id)
         ));
     }
-    let mut gate = url::Url::parse(&c.spinnaker.as_ref()?.gate_url).ok()?;
+    let mut gate = c.spinnaker.as_ref()?.gate_url.url().clone();
     let _ = gate.set_username("");
     let _ = gate.set_password(None);
     Some(format!(
