@@ -1,6 +1,7 @@
 //! The chart sync job (issue 6 §4): read the values files at the chart-source head (or at the
-//! commit a push or an operator names, [`chart_at`](self::at)) and the chart the config selects, decide with [`policy::chart`], and enqueue one Spinnaker chart
-//! event naming only the environments whose values (or the chart) changed.
+//! commit a push or an operator names: `chart_at.rs`) and the chart the config selects, decide
+//! with [`policy::chart`], and enqueue one Spinnaker chart event naming only the environments
+//! whose values (or the chart) changed.
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
