@@ -2,7 +2,7 @@
 
 use baton_harness::common;
 
-use common::api::{Api, D, TOKEN, assert_error};
+use common::api::{Api, D, assert_error};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -61,9 +61,7 @@ async fn built_enqueues_the_image_event_once_per_digest() {
     );
     assert_eq!(api.store.outbox_counts().await.unwrap().pending, 1);
 
-    let (s, v) = api
-        .call(reqwest::Method::GET, "/v1/status", Some(TOKEN), None)
-        .await;
+    let (s, v) = api.get("/v1/status").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["outbox"]["pending"], 1);
     assert_eq!(
@@ -161,64 +159,22 @@ async fn outbox_can_be_listed_retried_and_dropped_by_hand() {
         )
         .await;
     let id = v["outbox_id"].as_i64().unwrap();
-    let (s, list) = api
-        .call(
-            reqwest::Method::GET,
-            "/v1/outbox?state=pending",
-            Some(TOKEN),
-            None,
-        )
-        .await;
+    let (s, list) = api.get("/v1/outbox?state=pending").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["records"][0]["id"], id);
-    let got = api
-        .call(
-            reqwest::Method::GET,
-            "/v1/outbox?state=lost",
-            Some(TOKEN),
-            None,
-        )
-        .await;
+    let got = api.get("/v1/outbox?state=lost").await;
     assert_error(&got, StatusCode::BAD_REQUEST, "bad_request", "lost");
     let (s, _) = api.post(&format!("/v1/outbox/{id}/retry"), None).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = api
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/v1/outbox/{id}"),
-            Some(TOKEN),
-            None,
-        )
-        .await;
+    let (s, v) = api.delete(&format!("/v1/outbox/{id}")).await;
     assert_eq!((s, v), (StatusCode::OK, json!({"dropped": id})));
-    let got = api
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/v1/outbox/{id}"),
-            Some(TOKEN),
-            None,
-        )
-        .await;
+    let got = api.delete(&format!("/v1/outbox/{id}")).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found", "not found");
     let got = api.post("/v1/outbox/abc/retry", None).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found", "ids are numbers");
-    let got = api
-        .call(
-            reqwest::Method::GET,
-            "/v1/events?limit=lots",
-            Some(TOKEN),
-            None,
-        )
-        .await;
+    let got = api.get("/v1/events?limit=lots").await;
     assert_error(&got, StatusCode::BAD_REQUEST, "bad_request", "limit");
-    let (s, ev) = api
-        .call(
-            reqwest::Method::GET,
-            "/v1/events?product=micro-gw",
-            Some(TOKEN),
-            None,
-        )
-        .await;
+    let (s, ev) = api.get("/v1/events?product=micro-gw").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(ev["events"][0]["kind"], "image");
 }

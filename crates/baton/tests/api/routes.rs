@@ -78,9 +78,7 @@ async fn v1_needs_a_valid_bearer_token() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let (s, v) = api
-        .call(reqwest::Method::GET, "/v1/status", Some(TOKEN), None)
-        .await;
+    let (s, v) = api.get("/v1/status").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["products"][0]["name"], "micro-gw");
     assert_eq!(
@@ -88,14 +86,7 @@ async fn v1_needs_a_valid_bearer_token() {
         json!({"name": "prod", "delivered": null})
     );
     assert_eq!(v["outbox"]["pending"], 0);
-    let got = api
-        .call(
-            reqwest::Method::GET,
-            "/v1/products/micro-gw/sync",
-            Some(TOKEN),
-            None,
-        )
-        .await;
+    let got = api.get("/v1/products/micro-gw/sync").await;
     assert_error(
         &got,
         StatusCode::METHOD_NOT_ALLOWED,

@@ -125,6 +125,18 @@ impl Api {
         (status, json)
     }
 
+    /// `GET path` with [`TOKEN`].
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, Some(TOKEN), None)
+            .await
+    }
+
+    /// `DELETE path` with [`TOKEN`].
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::DELETE, path, Some(TOKEN), None)
+            .await
+    }
+
     /// `POST path` with [`TOKEN`].
     pub async fn post(&self, path: &str, body: Option<&str>) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(TOKEN), body)

@@ -151,6 +151,24 @@ impl Stand {
         }
     }
 
+    /// Supersedes what waits for a judgment in `envs` of [`APP`], for the event `deliver`
+    /// returned (`baton_event`, `echo_event`), as the deliverer does after a chart event.
+    pub async fn supersede(
+        &self,
+        envs: &[&str],
+        baton_event: &str,
+        echo_event: &str,
+    ) -> Vec<baton::promote::Superseded> {
+        let new = baton::promote::NewEvent {
+            baton_event,
+            echo_event: Some(echo_event),
+        };
+        self.promoter
+            .supersede_for_event(APP, envs, new)
+            .await
+            .unwrap()
+    }
+
     /// What the chart deliverer does: records a chart event, posts it to Echo and correlates
     /// Echo's event id. Returns (baton event id, Echo event id).
     pub async fn deliver(&self, envs: &[&str], values: &str) -> (String, String) {

@@ -1,6 +1,5 @@
 //! A newer chart event supersedes an older execution still waiting for its judgment.
 
-use baton::promote::NewEvent;
 use spinnaker_client::model::execution::ExecutionStatus;
 
 use super::harness::{APP, Stand};
@@ -18,18 +17,7 @@ async fn newer_event_cancels_the_stale_judgment_and_its_execution_runs() {
     // limitConcurrent: the new execution queues behind the forgotten judgment
     assert_eq!(new.status, ExecutionStatus::NotStarted);
 
-    let done = s
-        .promoter
-        .supersede_for_event(
-            APP,
-            &["dev", "staging"],
-            NewEvent {
-                baton_event: &new_ev,
-                echo_event: Some(&new_echo),
-            },
-        )
-        .await
-        .unwrap();
+    let done = s.supersede(&["dev", "staging"], &new_ev, &new_echo).await;
     assert_eq!(done.len(), 1, "{done:?}");
     assert_eq!(done[0].execution_id, old.id);
     assert_eq!(done[0].old_event.as_deref(), Some(old_ev.as_str()));
@@ -46,18 +34,7 @@ async fn newer_event_cancels_the_stale_judgment_and_its_execution_runs() {
     s.waiting(&new.id).await;
 
     // calling it again (the new one now waits) cancels nothing
-    let again = s
-        .promoter
-        .supersede_stale(
-            APP,
-            "staging",
-            NewEvent {
-                baton_event: &new_ev,
-                echo_event: Some(&new_echo),
-            },
-        )
-        .await
-        .unwrap();
+    let again = s.supersede(&["staging"], &new_ev, &new_echo).await;
     assert!(again.is_empty(), "{again:?}");
 
     let events = s.store.events(Some(APP), 50).await.unwrap();
@@ -94,18 +71,7 @@ async fn superseding_can_be_turned_off() {
     let old = s.execution_of(&old_echo, "staging").await;
     s.waiting(&old.id).await;
     let (new_ev, new_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDIK").await;
-    let done = s
-        .promoter
-        .supersede_stale(
-            APP,
-            "staging",
-            NewEvent {
-                baton_event: &new_ev,
-                echo_event: Some(&new_echo),
-            },
-        )
-        .await
-        .unwrap();
+    let done = s.supersede(&["staging"], &new_ev, &new_echo).await;
     assert!(done.is_empty());
     let still = s.waiting(&old.id).await;
     assert_eq!(still.status, ExecutionStatus::Running);
