@@ -107,3 +107,13 @@ pub async fn assert_nothing_left_to_send(store: &Store) {
     let counts = store.outbox_counts().await.unwrap();
     assert_eq!(counts.pending, 0, "records still to send: {counts:?}");
 }
+
+/// The Gate stand-in for application `micro-gw`, on 127.0.0.1.
+pub async fn gate() -> testkit::spinnaker::FakeSpinnaker {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    testkit::spinnaker::FakeSpinnaker::builder()
+        .application("micro-gw")
+        .start(listener)
+        .await
+        .unwrap()
+}

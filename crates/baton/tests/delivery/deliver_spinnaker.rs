@@ -11,19 +11,9 @@ use baton::outbox::deliverers::Deliverers;
 use baton::outbox::spinnaker::SpinnakerDeliverer;
 use baton::store::Store;
 use baton::store::outbox::State;
-use deliver::{enqueue_for_event, outbox, settled, start_worker};
+use deliver::{enqueue_for_event, gate, outbox, settled, start_worker};
 use serde_json::json;
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
-use tokio::net::TcpListener;
-
-async fn gate() -> FakeSpinnaker {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    FakeSpinnaker::builder()
-        .application("micro-gw")
-        .start(listener)
-        .await
-        .unwrap()
-}
 
 fn deliverers(gate: &FakeSpinnaker, store: &Store) -> Deliverers {
     let client = spinnaker_client::Client::builder(gate.url())

@@ -14,12 +14,12 @@ use baton_harness::ha;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
+use baton_harness::deliver::gate;
 use daemon::{digest, digest_of, post_built, write_config};
 use testkit::baton::BatonProcess;
 use testkit::rig::Rig;
 use testkit::rig::postgres::OwnPostgres;
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
-use tokio::net::TcpListener;
 
 const CHANGES: u32 = 5;
 const OUTAGE: u32 = 5;
@@ -102,16 +102,6 @@ async fn an_outage_delays_but_loses_and_reorders_nothing() {
         records.iter().all(|r| r["state"] == "delivered"),
         "{outbox}"
     );
-}
-
-/// The Gate stand-in for application `micro-gw`, on 127.0.0.1.
-async fn gate() -> FakeSpinnaker {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    FakeSpinnaker::builder()
-        .application("micro-gw")
-        .start(listener)
-        .await
-        .unwrap()
 }
 
 /// The password in the URL of `pg`.

@@ -151,6 +151,17 @@ impl Stand {
         }
     }
 
+    /// Asserts that execution `id` ended CANCELED with a reason naming baton event `by`.
+    pub async fn assert_cancelled_by(&self, id: &str, by: &str) {
+        let cancelled = self.finished(id).await;
+        assert_eq!(
+            cancelled.status,
+            spinnaker_client::model::execution::ExecutionStatus::Canceled
+        );
+        let reason = cancelled.cancellation_reason.as_deref().unwrap_or("");
+        assert!(reason.contains(by), "{cancelled:?}");
+    }
+
     /// Supersedes what waits for a judgment in `envs` of [`APP`], for the event `deliver`
     /// returned (`baton_event`, `echo_event`), as the deliverer does after a chart event.
     pub async fn supersede(

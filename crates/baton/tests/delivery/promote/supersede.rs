@@ -21,16 +21,7 @@ async fn newer_event_cancels_the_stale_judgment_and_its_execution_runs() {
     assert_eq!(done.len(), 1, "{done:?}");
     assert_eq!(done[0].execution_id, old.id);
     assert_eq!(done[0].old_event.as_deref(), Some(old_ev.as_str()));
-    let cancelled = s.finished(&old.id).await;
-    assert_eq!(cancelled.status, ExecutionStatus::Canceled);
-    assert!(
-        cancelled
-            .cancellation_reason
-            .as_deref()
-            .unwrap_or("")
-            .contains(&new_ev),
-        "{cancelled:?}"
-    );
+    s.assert_cancelled_by(&old.id, &new_ev).await;
     s.waiting(&new.id).await;
 
     // calling it again (the new one now waits) cancels nothing
@@ -126,16 +117,7 @@ async fn the_chart_deliverer_supersedes_stale_judgments_itself() {
         .with_supersede(s.promoter.clone(), "chart");
     deliverer.deliver(&record).await.unwrap();
 
-    let cancelled = s.finished(&old.id).await;
-    assert_eq!(cancelled.status, ExecutionStatus::Canceled);
-    assert!(
-        cancelled
-            .cancellation_reason
-            .as_deref()
-            .unwrap_or("")
-            .contains(&new_ev),
-        "{cancelled:?}"
-    );
+    s.assert_cancelled_by(&old.id, &new_ev).await;
     let events = s.store.events(Some(APP), 50).await.unwrap();
     assert!(
         events.iter().any(|e| e.kind == "supersede"),
