@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub mod git_counter;
-
 /// The API token the configs accept.
 pub const TOKEN: &str = "flow-test-token";
 

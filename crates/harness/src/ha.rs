@@ -94,6 +94,7 @@ struct Forward {
 /// Starts an HTTP forwarder to `upstream` (`http://HOST:PORT`) on 127.0.0.1; returns its base
 /// URL and the requests it saw.
 pub async fn forwarder(upstream: &str) -> (String, Seen) {
+    baton::install_crypto_provider();
     let seen: Seen = Arc::default();
     let state = Forward {
         upstream: upstream.trim_end_matches('/').to_owned(),
@@ -191,6 +192,15 @@ pub fn percentile(d: &mut [Duration], p: usize) -> Duration {
         return Duration::ZERO;
     }
     d[((d.len() - 1) * p).div_ceil(100)]
+}
+
+/// How many requests the forwarder saw with `method` (`"POST ls-refs"`, `"POST fetch"`, `"GET"`…).
+pub fn seen_count(seen: &Seen, method: &str) -> usize {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, m, _)| m == method)
+        .count()
 }
 
 /// ls-refs polls of the git server the forwarder saw from `from` to `until`, and the longest

@@ -6,11 +6,11 @@
 //! at a commit of the branch and answers 422 for any other.
 
 use baton_harness::flow;
+use baton_harness::ha;
 
 use std::time::Duration;
 
 use baton::hooks::{WebhookSecret, sign_sha256};
-use flow::git_counter::GitCounter;
 use flow::{Daemon, TOKEN, chart_webhooks, wait_for};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -20,7 +20,8 @@ use testkit::spinnaker::FakeSpinnaker;
 const APP: &str = "micro-gw";
 const HOOK_SECRET: &str = "push-hook-secret";
 
-/// A daemon watching a fresh rig repo (through `counter` when given), its baseline taken.
+/// A daemon watching a fresh rig repo (through the forwarder at `via` when given), its baseline
+/// taken.
 struct Setup {
     _dir: tempfile::TempDir,
     repo: GitRepo,
@@ -35,7 +36,7 @@ fn files(dev: &'static [u8], prod: &'static [u8]) -> Vec<(&'static str, Option<&
     ]
 }
 
-async fn setup(rig: &Rig, prefix: &str, counter: Option<&GitCounter>) -> Setup {
+async fn setup(rig: &Rig, prefix: &str, via: Option<&str>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let repo = rig.new_git_repo(prefix).unwrap();
     repo.commit(
@@ -53,9 +54,9 @@ async fn setup(rig: &Rig, prefix: &str, counter: Option<&GitCounter>) -> Setup {
         .unwrap();
     std::fs::write(dir.path().join("api-tokens"), format!("{TOKEN}\n")).unwrap();
     std::fs::write(dir.path().join("hook-secret"), format!("{HOOK_SECRET}\n")).unwrap();
-    let git = match counter {
-        // http://host:port/git/... -> http://proxy/git/...
-        Some(c) => format!("{}/git/{}", c.base, repo.name),
+    let git = match via {
+        // http://host:port/git/... -> http://forwarder/git/...
+        Some(base) => format!("{base}/git/{}", repo.name),
         None => repo.http_url.clone(),
     };
     let file = dir.path().join("baton.yaml");
@@ -221,19 +222,11 @@ async fn push_webhook_manual_sync_and_force() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_reads_its_commit_and_sync_commit_must_be_on_the_branch() {
     let Some(rig) = Rig::for_test() else { return };
-    let upstream = rig
-        .git_http_base
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
-    let counter = GitCounter::start(&upstream).await;
-    let s = setup(&rig, "flow-pushed", Some(&counter)).await;
-    let (api, url) = (
-        s.daemon.api(),
-        format!("{}/git/{}", counter.base, s.repo.name),
-    );
+    let (base, seen) = ha::forwarder(&rig.git_http_base.replace("/git", "")).await;
+    let s = setup(&rig, "flow-pushed", Some(&base)).await;
+    let (api, url) = (s.daemon.api(), format!("{base}/git/{}", s.repo.name));
+    let ls_refs = || ha::seen_count(&seen, "POST ls-refs");
+    let fetches = || ha::seen_count(&seen, "POST fetch");
     let first = s.repo.head("main").unwrap().unwrap();
     let hub = |before: &str, after: &str, changed: &[&str]| {
         json!({
@@ -253,7 +246,7 @@ async fn a_push_reads_its_commit_and_sync_commit_must_be_on_the_branch() {
             "dev 2, prod 4",
         )
         .unwrap();
-    let (ls_refs, fetches) = (counter.ls_refs(), counter.fetches());
+    let (ls_refs_before, fetches_before) = (ls_refs(), fetches());
     assert_eq!(
         push(&s.daemon, &hub(&first, &c2, &["values-dev.yaml"]), "p-1").await,
         202
@@ -267,8 +260,8 @@ async fn a_push_reads_its_commit_and_sync_commit_must_be_on_the_branch() {
         sent["environments"], "dev",
         "prod was not read: the push did not list it"
     );
-    assert_eq!(counter.ls_refs(), ls_refs, "the push path lists no refs");
-    assert!(counter.fetches() > fetches, "the commit was fetched");
+    assert_eq!(ls_refs(), ls_refs_before, "the push path lists no refs");
+    assert!(fetches() > fetches_before, "the commit was fetched");
 
     // A push naming a commit the remote does not hold is refused with an event, and the
     // branch head (already observed) is checked instead: nothing is sent.
