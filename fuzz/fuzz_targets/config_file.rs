@@ -9,6 +9,6 @@ fuzz_target!(|data: &[u8]| {
     for name in ["baton.yaml", "baton.toml"] {
         let file = dir.path().join(name);
         std::fs::write(&file, data).unwrap();
-        let _ = baton::config::load_with_env(&file, Default::default());
+        let _ = baton_core::config::load_with_env(&file, Default::default());
     }
 });

@@ -2,7 +2,7 @@
 //! and a GitHub signature verifies only when it is the right HMAC.
 #![no_main]
 
-use baton::hooks::{Provider, Unverified, WebhookSecret, parse, sign_sha256};
+use baton_daemon::hooks::{Provider, Unverified, WebhookSecret, parse, sign_sha256};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;

@@ -2,7 +2,7 @@
 //! error, never a panic. The first byte picks the provider and the event header.
 #![no_main]
 
-use baton::hooks::{Provider, Unverified, WebhookSecret, parse, sign_sha256};
+use baton_daemon::hooks::{Provider, Unverified, WebhookSecret, parse, sign_sha256};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;

@@ -27,7 +27,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
-use baton::hooks::{WebhookSecret, sign_sha256};
+use baton_daemon::hooks::{WebhookSecret, sign_sha256};
 use secrecy::SecretString;
 use serde_json::json;
 use testkit::baton::BatonProcess;
@@ -180,7 +180,7 @@ async fn bench_setup(bin: &str, poll: &str) -> anyhow::Result<Bench> {
         .await?;
     let repo = write_config(&rig, dir.path(), spinnaker.url(), poll)?;
     let daemon = start(bin, dir.path())?;
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
@@ -326,7 +326,7 @@ fn vm_rss_kib(pid: u32) -> anyhow::Result<u64> {
 }
 
 async fn startup(url: &str, runs: usize, idle: u64, cmd: &[String]) -> anyhow::Result<()> {
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .pool_max_idle_per_host(0)

@@ -10,19 +10,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use baton::clock::Clock;
-use baton::config::model::OutboxSettings;
-use baton::outbox::worker::{Worker, WorkerSettings};
-use baton::outbox::{Deliver, Delivered, DeliveryError, Effect, Outbox};
-use baton::store::Store;
-use baton::store::outbox::Record;
+use baton_core::config::model::OutboxSettings;
+use baton_daemon::clock::Clock;
+use baton_daemon::outbox::worker::{Worker, WorkerSettings};
+use baton_daemon::outbox::{Deliver, Delivered, DeliveryError, Effect, Outbox};
+use baton_daemon::store::Store;
+use baton_daemon::store::outbox::Record;
 use tokio_util::sync::CancellationToken;
 
 struct Instant0(Arc<AtomicUsize>);
 
 impl Deliver for Instant0 {
     fn kinds(&self) -> Vec<&'static str> {
-        vec![baton::outbox::SPINNAKER_WEBHOOK]
+        vec![baton_daemon::outbox::SPINNAKER_WEBHOOK]
     }
 
     fn deliver(&self, _: &Record) -> impl Future<Output = Result<Delivered, DeliveryError>> + Send {

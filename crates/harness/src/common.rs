@@ -2,7 +2,7 @@
 
 pub mod api;
 
-use baton::store::{PoolSettings, Store};
+use baton_daemon::store::{PoolSettings, Store};
 use tempfile::TempDir;
 
 /// A fresh SQLite store in a temp folder (keep the folder alive as long as the store).

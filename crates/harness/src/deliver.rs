@@ -3,15 +3,15 @@
 
 use std::time::Duration;
 
-use baton::clock::Clock;
-use baton::config::model::{Jitter, OutboxSettings};
-use baton::outbox::deliverers::Deliverers;
-use baton::outbox::policy::RetryPolicy;
-use baton::outbox::worker::{Worker, WorkerSettings};
-use baton::outbox::{Effect, Outbox};
-use baton::store::Store;
-use baton::store::events::{Correlation, Event, new_event_id};
-use baton::store::outbox::{Record, State};
+use baton_core::config::model::{Jitter, OutboxSettings};
+use baton_daemon::clock::Clock;
+use baton_daemon::outbox::deliverers::Deliverers;
+use baton_daemon::outbox::policy::RetryPolicy;
+use baton_daemon::outbox::worker::{Worker, WorkerSettings};
+use baton_daemon::outbox::{Effect, Outbox};
+use baton_daemon::store::Store;
+use baton_daemon::store::events::{Correlation, Event, new_event_id};
+use baton_daemon::store::outbox::{Record, State};
 use tokio_util::sync::CancellationToken;
 
 /// Retry quickly: 100 ms, 200 ms, 400 ms… capped at 1 s, no jitter, 5 attempts.

@@ -12,7 +12,7 @@ pub const TOKEN: &str = "flow-test-token";
 
 /// The daemon, in this test's process, through its library entry point; stopped on drop.
 pub struct Daemon {
-    _handle: baton::daemon::DaemonHandle,
+    _handle: baton_daemon::daemon::DaemonHandle,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
 }
@@ -25,9 +25,9 @@ impl Daemon {
             .with_env_filter("info")
             .with_test_writer()
             .try_init();
-        let config = baton::config::load(file).expect("the test's config loads");
+        let config = baton_core::config::load(file).expect("the test's config loads");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut handle = baton::daemon::Daemon::builder(config)
+        let mut handle = baton_daemon::daemon::Daemon::builder(config)
             .listener(listener)
             .cache_dir(file.parent().expect("config folder").join("cache"))
             .drain(Duration::from_secs(2))
@@ -65,7 +65,7 @@ impl Daemon {
 }
 
 fn reqwest_client() -> reqwest::Client {
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use baton::store::Store;
+use baton_daemon::store::Store;
 
 use crate::daemon::{TARGET, TOKEN};
 
@@ -94,7 +94,7 @@ struct Forward {
 /// Starts an HTTP forwarder to `upstream` (`http://HOST:PORT`) on 127.0.0.1; returns its base
 /// URL and the requests it saw.
 pub async fn forwarder(upstream: &str) -> (String, Seen) {
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let seen: Seen = Arc::default();
     let state = Forward {
         upstream: upstream.trim_end_matches('/').to_owned(),
@@ -246,7 +246,7 @@ pub fn received(gate: &testkit::spinnaker::FakeSpinnaker) -> (Vec<String>, Vec<S
 /// triggers the kills caught (their builds are checked by [`builds::check_builds`]).
 pub fn redeliveries(
     kills: &[(SystemTime, Vec<i64>)],
-    records: &[baton::store::outbox::Record],
+    records: &[baton_daemon::store::outbox::Record],
     gate: &testkit::spinnaker::FakeSpinnaker,
 ) -> (Vec<Duration>, usize) {
     let arrivals = gate.requests();
@@ -257,11 +257,11 @@ pub fn redeliveries(
         .flat_map(|(at, ids)| ids.iter().map(move |id| (at, id)))
     {
         let r = records.iter().find(|r| r.id == *id).unwrap();
-        if r.kind == baton::outbox::JENKINS_BUILD {
+        if r.kind == baton_daemon::outbox::JENKINS_BUILD {
             caught_triggers += 1;
             continue;
         }
-        if r.state == baton::store::outbox::State::Superseded {
+        if r.state == baton_daemon::store::outbox::State::Superseded {
             continue;
         }
         let again = arrivals

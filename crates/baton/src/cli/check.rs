@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{self, Loaded, secrets::Secrets};
-use crate::store::{Store, redact};
+use baton_core::config::{self, Loaded, secrets::Secrets};
+use baton_daemon::store::{Store, redact};
 
 #[derive(PartialEq)]
 enum Outcome {
@@ -150,14 +150,14 @@ fn endpoints(l: &Loaded) -> Vec<(&'static str, String)> {
     }
     for p in &c.products {
         if let Some(ch) = &p.chart {
-            out.push(("helm repo", ch.repository.clone()));
+            out.push(("helm repo", ch.repository.to_string()));
         }
         if let Some(cs) = &p.chart_source {
-            out.push(("git remote", cs.git.clone()));
+            out.push(("git remote", cs.git.to_string()));
         }
         for i in &p.images {
             if let Some(a) = &i.artifact_source {
-                out.push(("git remote", a.git.clone()));
+                out.push(("git remote", a.git.to_string()));
             }
         }
     }

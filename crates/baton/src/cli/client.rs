@@ -1,5 +1,5 @@
 //! The operator verbs that talk to a daemon's HTTP API. Requests and answers are the API's
-//! own types ([`crate::api::types`]), so the CLI decodes exactly what the daemon sends.
+//! own types ([`baton_daemon::api::types`]), so the CLI decodes exactly what the daemon sends.
 
 use std::time::Duration;
 
@@ -8,11 +8,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::types::{
+use baton_daemon::api::types::{
     Accepted, DropAnswer, ErrorBody, EventsAnswer, ExplainAnswer, OutboxAnswer, PromoteAnswer,
     PromoteBody, RetryAnswer, StatusAnswer, SyncRequest,
 };
-use crate::promote::matrix::Matrix;
+use baton_daemon::promote::matrix::Matrix;
 
 /// Where the daemon is and how to authenticate.
 #[derive(Debug, clap::Args)]
@@ -38,7 +38,7 @@ async fn call<T: DeserializeOwned>(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> anyhow::Result<T> {
-    crate::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(5))
@@ -114,7 +114,7 @@ pub(super) async fn environments(server: &Server, product: &str, json: bool) -> 
     if json {
         return print_json(&v);
     }
-    print!("{}", super::matrix::render(&as_value(&v)?));
+    print!("{}", super::matrix::render(&v));
     Ok(())
 }
 
@@ -229,7 +229,7 @@ pub(super) async fn explain(server: &Server, product: &str, json: bool) -> anyho
     if json {
         return print_json(&v);
     }
-    print!("{}", crate::explain::text::render(&as_value(&v)?));
+    print!("{}", baton_daemon::explain::text::render(&v));
     Ok(())
 }
 
@@ -247,6 +247,6 @@ pub(super) async fn events(
     if json {
         return print_json(&v);
     }
-    print!("{}", crate::explain::text::events(&as_value(&v)?));
+    print!("{}", baton_daemon::explain::text::events(&v));
     Ok(())
 }

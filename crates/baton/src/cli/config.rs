@@ -4,7 +4,7 @@
 
 use clap::Subcommand;
 
-use crate::config::docs;
+use baton_core::config::docs;
 
 /// `baton config ...`.
 #[derive(Debug, Subcommand)]

@@ -1,37 +1,42 @@
 //! `baton status PRODUCT`: the environment matrix (`GET /v1/products/{product}/environments`)
-//! as a table, or the API's JSON unchanged with `--output json`.
+//! as a table, or the API's JSON unchanged with `--output json`. Rendered from the typed
+//! answer the API returns ([`Matrix`]).
 
-use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-use crate::promote::artifacts::short;
+use baton_daemon::promote::artifacts::{ChartRan, Ran, short};
+use baton_daemon::promote::matrix::{EnvState, Matrix, NO_STAGE, NOT_RUN};
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("-")
+fn at(t: Option<OffsetDateTime>) -> String {
+    t.and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "-".to_owned())
 }
 
-fn chart(c: &Value) -> String {
-    if c.is_null() {
+fn chart(c: Option<&ChartRan>) -> String {
+    let Some(c) = c else {
         return "-".to_owned();
-    }
-    let digest = c["digest"]
-        .as_str()
+    };
+    let digest = c
+        .digest
+        .as_deref()
         .map(short)
         .unwrap_or_else(|| "digest ?".into());
-    format!("{} {} {digest}", s(&c["name"]), s(&c["version"]))
+    format!(
+        "{} {} {digest}",
+        c.name,
+        c.version.as_deref().unwrap_or("-")
+    )
 }
 
 /// What an artifact (`Ran`) is, in a few words.
-fn artifact(a: &Value) -> String {
+fn artifact(a: &Ran) -> String {
     let mut parts = Vec::new();
-    if !a["chart"].is_null() {
-        parts.push(format!("chart {}", chart(&a["chart"])));
+    if a.chart.is_some() {
+        parts.push(format!("chart {}", chart(a.chart.as_ref())));
     }
-    if let Some(d) = a["image"]["digest"].as_str() {
-        parts.push(format!(
-            "image {}@{}",
-            s(&a["image"]["repository"]),
-            short(d)
-        ));
+    if let Some(i) = &a.image {
+        parts.push(format!("image {}@{}", i.repository, short(&i.digest)));
     }
     if parts.is_empty() {
         "no chart or image".to_owned()
@@ -40,101 +45,108 @@ fn artifact(a: &Value) -> String {
     }
 }
 
-/// The matrix JSON as a table of what runs where, then per environment what waits and
-/// whether it may be promoted.
-pub fn render(v: &Value) -> String {
-    let mut out = format!("product {} (as of {})\n", s(&v["product"]), s(&v["as_of"]));
-    if let Some(e) = v["gate_error"].as_str() {
+/// The matrix as a table of what runs where, then per environment what waits and whether it
+/// may be promoted.
+pub fn render(v: &Matrix) -> String {
+    let mut out = format!("product {} (as of {})\n", v.product, at(Some(v.as_of)));
+    if let Some(e) = &v.gate_error {
         out.push_str(&format!("Spinnaker executions unknown: {e}\n"));
     }
     out.push_str(&format!(
         "{:10} {:22} {:40} {:20} {:20} {:28} {}\n",
         "ENV", "STATE", "DEPLOYED CHART", "VALUES", "IMAGE", "EXECUTION", "FINISHED"
     ));
-    let empty = Vec::new();
-    let envs = v["environments"].as_array().unwrap_or(&empty);
-    for e in envs {
-        let d = &e["last_success"];
-        let image = e["image"]["digest"].as_str().map(short);
+    for e in &v.environments {
+        let d = e.last_success.as_ref();
         out.push_str(&format!(
             "{:10} {:22} {:40} {:20} {:20} {:28} {}\n",
-            s(&e["name"]),
-            state(s(&e["state"])),
-            chart(&d["chart"]),
-            d["values_digest"].as_str().map(short).unwrap_or("-".into()),
-            image.as_deref().unwrap_or("-"),
-            s(&d["execution_id"]),
-            s(&d["finished_at"]),
+            e.name,
+            state(e.state),
+            chart(d.and_then(|d| d.chart.as_ref())),
+            d.and_then(|d| d.values_digest.as_deref())
+                .map(short)
+                .unwrap_or("-".into()),
+            e.image
+                .as_ref()
+                .map(|i| short(&i.digest))
+                .unwrap_or("-".into()),
+            d.map(|d| d.execution_id.as_str()).unwrap_or("-"),
+            at(d.and_then(|d| d.finished_at)),
         ));
     }
     out.push_str("\nVERIFICATION (the stage that ends each execution and gates promotion)\n");
-    for e in envs {
+    for e in &v.environments {
         out.push_str(&format!(
             "{:10} newest {}; last success {}\n",
-            s(&e["name"]),
-            verified(&e["newest"], "id"),
-            verified(&e["last_success"], "execution_id"),
+            e.name,
+            verified(e.newest.as_ref().map(|x| (&x.id, &x.verification))),
+            verified(
+                e.last_success
+                    .as_ref()
+                    .map(|x| (&x.execution_id, &x.verification))
+            ),
         ));
     }
     out.push_str("\nJUDGMENTS AND PROMOTION\n");
-    for e in envs {
-        let name = s(&e["name"]);
-        let j = &e["pending_judgment"];
-        let mut line = match j["execution_id"].as_str() {
-            Some(x) => format!(
-                "{name:10} waits since {} in execution {x} for {}: ",
-                s(&j["since"]),
-                artifact(&j["artifact"])
+    for e in &v.environments {
+        let name = &e.name;
+        let j = e.pending_judgment.as_ref();
+        let mut line = match j {
+            Some(j) => format!(
+                "{name:10} waits since {} in execution {} for {}: ",
+                at(j.since),
+                j.execution_id,
+                artifact(&j.artifact)
             ),
             None => format!("{name:10} "),
         };
-        let p = &e["promotion"];
-        if p["allowed"].as_bool() == Some(true) {
+        let reason = e.promotion.reason.as_deref().unwrap_or("-");
+        if e.promotion.allowed {
             line.push_str(&format!(
                 "promotion allowed: baton promote {} {name}",
-                s(&v["product"])
+                v.product
             ));
-        } else if j.is_null() {
-            line.push_str(s(&p["reason"]));
+        } else if j.is_none() {
+            line.push_str(reason);
         } else {
-            line.push_str(&format!("promotion refused: {}", s(&p["reason"])));
+            line.push_str(&format!("promotion refused: {reason}"));
         }
         out.push_str(&line);
         out.push('\n');
-        if let Some(r) = e["running"]["id"].as_str()
-            && j.is_null()
+        if let Some(r) = &e.running
+            && j.is_none()
         {
             out.push_str(&format!(
-                "{:10} running: execution {r} ({}) of {}\n",
+                "{:10} running: execution {} ({}) of {}\n",
                 "",
-                s(&e["running"]["status"]),
-                artifact(&e["running"]["artifact"])
+                r.id,
+                r.status,
+                artifact(&r.artifact)
             ));
         }
     }
     out
 }
 
-/// `execution ID: RESULT` of an execution (its id under `id_key`), or `-` without one.
-fn verified(x: &Value, id_key: &str) -> String {
-    let Some(id) = x[id_key].as_str() else {
+/// `ID: RESULT` of an execution and its verification, or `-` without one.
+fn verified(x: Option<(&String, &String)>) -> String {
+    let Some((id, verification)) = x else {
         return "-".to_owned();
     };
-    let result = match s(&x["verification"]) {
-        "NOT_RUN" => "not run",
-        "NO_STAGE" => "no verification stage",
+    let result = match verification.as_str() {
+        NOT_RUN => "not run",
+        NO_STAGE => "no verification stage",
         other => other,
     };
     format!("{id}: {result}")
 }
 
-fn state(api: &str) -> &str {
-    match api {
-        "waiting" => "waiting for judgment",
-        "sent" => "sent, no execution",
-        "nothing" => "nothing delivered",
-        "unknown" => "unknown (Gate)",
-        other => other,
+/// The state in words short enough for the table's column.
+fn state(s: EnvState) -> &'static str {
+    match s {
+        EnvState::Sent => "sent, no execution",
+        EnvState::Unknown => "unknown (Gate)",
+        other => other.label(),
     }
 }
 
@@ -144,20 +156,21 @@ mod tests {
 
     #[test]
     fn refusals_and_waiting_judgments_are_spelled_out() {
-        let v = serde_json::json!({"product": "micro-gw", "as_of": "2026-12-01T10:00:00Z", "gate_error": null,
+        let v: Matrix = serde_json::from_value(serde_json::json!({"product": "micro-gw", "as_of": "2026-12-01T10:00:00Z", "gate_error": null,
             "environments": [
-              {"name": "dev", "state": "failed", "image": null,
-               "newest": {"id": "01DEV2", "verification": "TERMINAL"},
-               "last_success": {"execution_id": "01DEV", "finished_at": "2026-12-01T09:00:00Z", "verification": "SUCCEEDED",
+              {"name": "dev", "pipeline": "micro-gw-deploy-dev", "state": "failed", "image": null,
+               "newest": {"id": "01DEV2", "pipeline": "micro-gw-deploy-dev", "status": "TERMINAL", "started_at": null, "artifact": {}, "verification": "TERMINAL"},
+               "last_success": {"execution_id": "01DEV", "pipeline": "micro-gw-deploy-dev", "finished_at": "2026-12-01T09:00:00Z", "verification": "SUCCEEDED",
                  "chart": {"name": "microgateway", "version": "3.0.1-1", "digest": format!("sha256:{}", "a".repeat(64))},
                  "values_digest": format!("sha256:{}", "b".repeat(64))},
                "pending_judgment": null, "running": null,
                "promotion": {"allowed": false, "reason": "nothing waits for a judgment in micro-gw-deploy-dev"}},
-              {"name": "prod", "state": "waiting", "last_success": null, "image": null,
-               "newest": {"id": "01PROD", "verification": "NOT_RUN"}, "running": null,
-               "pending_judgment": {"execution_id": "01PROD", "since": "2026-12-01T09:30:00Z",
+              {"name": "prod", "pipeline": "micro-gw-deploy-prod", "state": "waiting", "last_success": null, "image": null,
+               "newest": {"id": "01PROD", "pipeline": "micro-gw-deploy-prod", "status": "RUNNING", "started_at": null, "artifact": {}, "verification": "NOT_RUN"}, "running": null,
+               "pending_judgment": {"execution_id": "01PROD", "stage_id": "judge", "since": "2026-12-01T09:30:00Z",
                  "artifact": {"chart": {"name": "microgateway", "version": "3.0.1-2", "digest": null}}},
-               "promotion": {"allowed": false, "reason": "staging has no SUCCEEDED execution of chart microgateway"}}]});
+               "promotion": {"allowed": false, "reason": "staging has no SUCCEEDED execution of chart microgateway"}}]}))
+        .unwrap();
         let text = render(&v);
         assert!(
             text.contains(

@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Subcommand;
 
-use crate::config;
-use crate::pipelines::{self, apply, lint};
+use baton_core::config;
+use baton_core::pipelines::{self, lint};
+use baton_daemon::pipelines::apply;
 
 /// `baton pipelines ...`.
 #[derive(Debug, Subcommand)]

@@ -11,10 +11,10 @@
 
 use std::time::Duration;
 
-use crate::config::Loaded;
-use crate::config::secrets::Secrets;
-use crate::outbox::jenkins::JenkinsDeliverer;
-use crate::outbox::spinnaker::SpinnakerDeliverer;
+use baton_core::config::Loaded;
+use baton_core::config::secrets::Secrets;
+use baton_daemon::outbox::jenkins::JenkinsDeliverer;
+use baton_daemon::outbox::spinnaker::SpinnakerDeliverer;
 
 /// How long one probe may take.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,14 +42,14 @@ pub async fn all(loaded: &Loaded, secrets: &Secrets) -> Vec<Probed> {
     let mut git = Vec::new();
     for p in &c.products {
         if let Some(ch) = &p.chart {
-            helm.push(ch.repository.clone());
+            helm.push(ch.repository.to_string());
         }
         if let Some(cs) = &p.chart_source {
-            git.push(cs.git.clone());
+            git.push(cs.git.to_string());
         }
         for i in &p.images {
             if let Some(a) = &i.artifact_source {
-                git.push(a.git.clone());
+                git.push(a.git.to_string());
             }
         }
     }
@@ -80,7 +80,7 @@ pub async fn all(loaded: &Loaded, secrets: &Secrets) -> Vec<Probed> {
 }
 
 fn http() -> Result<reqwest::Client, String> {
-    crate::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(PROBE_TIMEOUT)
         .connect_timeout(PROBE_TIMEOUT)
@@ -88,7 +88,10 @@ fn http() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-async fn jenkins(j: &crate::config::model::Jenkins, secrets: &Secrets) -> Result<String, String> {
+async fn jenkins(
+    j: &baton_core::config::model::Jenkins,
+    secrets: &Secrets,
+) -> Result<String, String> {
     let client =
         JenkinsDeliverer::client_from_config(j, secrets.jenkins_token.as_ref(), PROBE_TIMEOUT)?;
     let who = client.who_am_i().await.map_err(|e| baton_http::chain(&e))?;
@@ -102,7 +105,10 @@ async fn jenkins(j: &crate::config::model::Jenkins, secrets: &Secrets) -> Result
     Ok(format!("Jenkins {version}, authenticated as {}", who.name))
 }
 
-async fn gate(s: &crate::config::model::Spinnaker, secrets: &Secrets) -> Result<String, String> {
+async fn gate(
+    s: &baton_core::config::model::Spinnaker,
+    secrets: &Secrets,
+) -> Result<String, String> {
     let client = SpinnakerDeliverer::client_from_config(s, secrets.gate.as_ref(), PROBE_TIMEOUT)?;
     let health = client.health().await.map_err(|e| baton_http::chain(&e))?;
     let status = health

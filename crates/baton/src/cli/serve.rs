@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
-use crate::config;
-use crate::daemon::Daemon;
+use baton_core::config;
+use baton_daemon::daemon::Daemon;
 
 /// What `baton serve` was asked for.
 pub(super) struct ServeArgs {

@@ -15,7 +15,7 @@ use baton_sources::helm::{ChartWatch, HelmClient};
 use baton_sources::registry::{ImageReference, ImageWatch, Registries, RegistryConfig};
 use serde_json::json;
 
-use crate::jobs::context::{SOURCE_TIMEOUT, git_credentials, registry_configs};
+use baton_daemon::jobs::context::{SOURCE_TIMEOUT, git_credentials, registry_configs};
 
 /// `baton probe ...`; with `--output json` each verb prints JSON (`images`: one object a
 /// line).
@@ -77,7 +77,7 @@ enum Probe {
 
 /// Runs one probe; an error (or any failed reference of `images`) fails the command.
 pub async fn run(config: &Path, args: ProbeArgs, json: bool) -> anyhow::Result<()> {
-    crate::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let conf = load_config(config)?;
 
     match args.what {
@@ -139,7 +139,7 @@ pub async fn run(config: &Path, args: ProbeArgs, json: bool) -> anyhow::Result<(
 }
 
 /// The config when its file exists; a `--config` naming a missing file is an error.
-fn load_config(file: &Path) -> anyhow::Result<Option<crate::config::Config>> {
+fn load_config(file: &Path) -> anyhow::Result<Option<baton_core::config::Config>> {
     if !file.exists() {
         if file != Path::new("baton.yaml") {
             bail!(
@@ -149,7 +149,7 @@ fn load_config(file: &Path) -> anyhow::Result<Option<crate::config::Config>> {
         }
         return Ok(None);
     }
-    Ok(Some(crate::config::load_for_probes(file)?.config))
+    Ok(Some(baton_core::config::load_for_probes(file)?.config))
 }
 
 fn parse_ref(s: &str) -> anyhow::Result<ImageReference> {
@@ -159,7 +159,7 @@ fn parse_ref(s: &str) -> anyhow::Result<ImageReference> {
 /// Clients for the hosts of `refs`: the config's entries, with `insecure` and `concurrency`
 /// applied to every host named.
 fn registries(
-    conf: Option<&crate::config::Config>,
+    conf: Option<&baton_core::config::Config>,
     refs: &[ImageReference],
     insecure: bool,
     concurrency: usize,
@@ -222,7 +222,7 @@ fn text(found: &serde_json::Value) -> String {
 }
 
 async fn images(
-    conf: Option<&crate::config::Config>,
+    conf: Option<&baton_core::config::Config>,
     file: &Path,
     concurrency: usize,
     insecure: bool,

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::api::types::StatusAnswer;
-use crate::promote::artifacts::short;
-use crate::store::outbox::Record;
+use baton_daemon::api::types::StatusAnswer;
+use baton_daemon::promote::artifacts::short;
+use baton_daemon::store::outbox::Record;
 
 fn or_dash(v: Option<&str>) -> &str {
     v.unwrap_or("-")
@@ -121,7 +121,7 @@ pub fn render(v: &StatusAnswer) -> String {
         "\noutbox: {} pending, {} dead, {} delivered (kept), {} superseded",
         o.pending, o.dead, o.delivered, o.superseded
     );
-    out.push_str(&crate::ha::status::render(&v.replicas));
+    out.push_str(&baton_daemon::ha::status::render(&v.replicas));
     out
 }
 

@@ -78,7 +78,7 @@ impl GitRepo {
 
 /// The daemon, in this process, with a small client of its HTTP API; stopped when dropped.
 pub struct Daemon {
-    handle: crate::daemon::DaemonHandle,
+    handle: baton_daemon::daemon::DaemonHandle,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     http: reqwest::Client,
@@ -88,9 +88,9 @@ pub struct Daemon {
 impl Daemon {
     /// Builds the daemon for `config` and waits (at most `wait`) until it is ready.
     pub async fn start(config: &Path, token: &str, wait: Duration) -> anyhow::Result<Self> {
-        let loaded = crate::config::load(config)?;
+        let loaded = baton_core::config::load(config)?;
         let cache = config.parent().unwrap_or(Path::new(".")).join("cache");
-        let mut handle = crate::daemon::Daemon::builder(loaded)
+        let mut handle = baton_daemon::daemon::Daemon::builder(loaded)
             .cache_dir(cache)
             .drain(Duration::from_secs(2))
             .build()
@@ -99,7 +99,7 @@ impl Daemon {
         tokio::time::timeout(wait, handle.ready())
             .await
             .with_context(|| format!("baton was not ready within {wait:?}"))??;
-        crate::install_crypto_provider();
+        baton_daemon::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))

@@ -1,6 +1,6 @@
 //! `baton demo`: the whole hand-off on one machine with no external services. Starts the
 //! Jenkins and Spinnaker stand-ins (testkit), a local git repository, a local Helm repository
-//! and a minimal OCI registry in-process, runs the [`crate::daemon::Daemon`] on them in this
+//! and a minimal OCI registry in-process, runs the [`baton_daemon::daemon::Daemon`] on them in this
 //! process (its log goes to [`logs`], printed when a step fails), then walks through a
 //! values change -> dev deployed, staging waiting -> promote -> staging deployed, and a moved
 //! base image -> rebuild -> image event, printing a timeline. Every wait is bounded. It prints

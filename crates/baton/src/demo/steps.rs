@@ -219,7 +219,9 @@ pub(super) async fn run(
     ));
 
     // 4. What runs where now: the environment matrix, as `baton status micro-gw` prints it.
-    let matrix = d.get(&format!("/v1/products/{APP}/environments")).await?;
+    let matrix: baton_daemon::promote::matrix::Matrix =
+        serde_json::from_value(d.get(&format!("/v1/products/{APP}/environments")).await?)
+            .context("the environment matrix baton answered")?;
     t.say(&format!("environment matrix (baton status {APP}):"));
     for line in crate::cli::matrix::render(&matrix).lines() {
         t.say(&format!("  {line}"));

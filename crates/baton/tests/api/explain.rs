@@ -5,12 +5,13 @@ use baton_harness::common;
 
 use std::time::Duration;
 
-use baton::config::model::Product;
-use baton::explain::{explain, text};
-use baton::outbox::Effect;
-use baton::store::Store;
-use baton::store::events::{Correlation, Event, Observation};
-use baton::store::outbox::NewRecord;
+use baton_core::config::model::Product;
+use baton_daemon::api::types::ExplainAnswer;
+use baton_daemon::explain::{explain, text};
+use baton_daemon::outbox::Effect;
+use baton_daemon::store::Store;
+use baton_daemon::store::events::{Correlation, Event, Observation};
+use baton_daemon::store::outbox::NewRecord;
 use serde_json::{Value, json};
 use testkit::spinnaker::FakeSpinnaker;
 use time::OffsetDateTime;
@@ -82,8 +83,12 @@ async fn webhook_record(store: &Store, event: &str, body: &Value) -> i64 {
 /// What `baton explain mgw` prints for the chart source, and the JSON of that source.
 async fn chart_source(store: &Store, gate: Option<&spinnaker_client::Client>) -> (String, Value) {
     let sources = explain(store, &product(), gate).await.unwrap();
-    let v = json!({"product": "mgw", "sources": sources});
-    let text = text::render(&v);
+    let answer = ExplainAnswer {
+        product: "mgw".into(),
+        sources,
+    };
+    let text = text::render(&answer);
+    let v = serde_json::to_value(&answer).unwrap();
     (text, v["sources"][0].clone())
 }
 
@@ -146,7 +151,10 @@ async fn baseline_unchanged_and_rejected_say_why_nothing_was_sent() {
         .await
         .unwrap();
     let sources = explain(&store, &product(), None).await.unwrap();
-    let text = text::render(&json!({"product": "mgw", "sources": sources}));
+    let text = text::render(&ExplainAnswer {
+        product: "mgw".into(),
+        sources,
+    });
     assert!(
         text.contains("base-image:mgw/gw\n  seen:    sha256:aaa"),
         "{text}"
@@ -293,7 +301,7 @@ async fn unmatched_and_waiting_say_which_pipeline_and_why() {
         .await
         .unwrap();
     store
-        .start_verification(&baton::store::verify::Verification {
+        .start_verification(&baton_daemon::store::verify::Verification {
             event_id: ev.clone(),
             application: "mgw".into(),
             echo_event_id: "echo-1".into(),

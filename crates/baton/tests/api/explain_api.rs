@@ -5,11 +5,12 @@ use baton_harness::common;
 
 use std::time::Duration;
 
-use baton::config::model::Product;
-use baton::explain::{explain, text};
-use baton::outbox::Effect;
-use baton::store::events::{Correlation, Event, Observation};
-use baton::store::outbox::NewRecord;
+use baton_core::config::model::Product;
+use baton_daemon::api::types::ExplainAnswer;
+use baton_daemon::explain::{explain, text};
+use baton_daemon::outbox::Effect;
+use baton_daemon::store::events::{Correlation, Event, Observation};
+use baton_daemon::store::outbox::NewRecord;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -111,7 +112,12 @@ async fn base_image_rebuild_is_followed_to_its_jenkins_build_then_unchanged() {
     );
     store.mark_delivered(r.id, "t", now, None).await.unwrap();
 
-    let render = |sources| text::render(&json!({"product": "mgw", "sources": sources}));
+    let render = |sources| {
+        text::render(&ExplainAnswer {
+            product: "mgw".into(),
+            sources,
+        })
+    };
     let text = render(explain(&store, &product(), None).await.unwrap());
     assert!(
         text.contains(&format!(

@@ -2,7 +2,7 @@
 //! (`cases/echo_orca.json`), the same table the Spinnaker stand-in and spinnaker-client are
 //! tested against: every case's verdict must read as the table says.
 
-use baton::explain::triggers::why_not;
+use baton_daemon::explain::triggers::why_not;
 use serde_json::Value;
 use testkit::spinnaker::cases;
 

@@ -6,7 +6,7 @@
 //! `PROPTEST_CASES=100000 cargo test -p baton --release --test api parsers_prop` runs a long
 //! campaign (docs/hardening.md).
 
-use baton::hooks::{HookEvent, Provider, Unverified, WebhookSecret, parse, sign_sha256};
+use baton_daemon::hooks::{HookEvent, Provider, Unverified, WebhookSecret, parse, sign_sha256};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use secrecy::SecretString;
@@ -118,7 +118,7 @@ proptest! {
         for name in ["c.yaml", "c.toml"] {
             let file = dir.path().join(name);
             std::fs::write(&file, &text).unwrap();
-            let _ = baton::config::load_with_env(&file, Default::default());
+            let _ = baton_core::config::load_with_env(&file, Default::default());
         }
     }
 }

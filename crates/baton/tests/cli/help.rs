@@ -166,7 +166,7 @@ mod get {
             .enable_all()
             .build()
             .unwrap();
-        baton::install_crypto_provider();
+        baton_daemon::install_crypto_provider();
         rt.block_on(async {
             let resp = reqwest::Client::new()
                 .get(format!("http://{addr}/healthz"))

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
-use baton::config::{self, Loaded};
-use baton::pipelines::apply::{self, Applied, Options, Outcome};
-use baton::pipelines::{RenderedApp, render};
-use baton::wire;
+use baton_core::config::{self, Loaded};
+use baton_core::pipelines::{RenderedApp, render};
+use baton_core::wire;
+use baton_daemon::pipelines::apply::{self, Applied, Options, Outcome};
 use spinnaker_client::Client;
 use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use testkit::spinnaker::FakeSpinnaker;

@@ -213,7 +213,7 @@ fn serve_answers_the_operator_verbs_and_stops_on_sigterm() {
         .build()
         .unwrap();
     let posted: serde_json::Value = rt.block_on(async {
-        baton::install_crypto_provider();
+        baton_daemon::install_crypto_provider();
         let resp = reqwest::Client::new()
             .post(format!(
                 "{}/v1/products/micro-gw/images/petstore/built",
@@ -258,7 +258,7 @@ fn serve_answers_the_operator_verbs_and_stops_on_sigterm() {
     let (stdout, _) = text(&out);
     let want = format!(
         "reachable, schema version {}",
-        baton::store::latest_version()
+        baton_daemon::store::latest_version()
     );
     assert!(stdout.contains(&want), "{stdout}");
 }

@@ -276,9 +276,9 @@ async fn the_daemon_serves_the_dashboard_unless_disabled() {
             state.display()
         );
         std::fs::write(&file, yaml).unwrap();
-        let loaded = baton::config::load_with_env(&file, Default::default()).unwrap();
+        let loaded = baton_core::config::load_with_env(&file, Default::default()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut daemon = baton::daemon::Daemon::builder(loaded)
+        let mut daemon = baton_daemon::daemon::Daemon::builder(loaded)
             .listener(listener)
             .cache_dir(dir.path().join("cache"))
             .build()
@@ -302,6 +302,43 @@ async fn the_daemon_serves_the_dashboard_unless_disabled() {
                 answer.headers()["location"],
                 "/ui/login?next=%2Fui%2Foutbox"
             );
+        }
+        // /openapi.json lists the dashboard exactly when it is served, and each page and
+        // form it lists is routed (a wrong method would be 405, an unknown path 404).
+        let doc: serde_json::Value = http
+            .get(format!("{}/openapi.json", daemon.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ui: Vec<(&String, &serde_json::Value)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p.starts_with("/ui"))
+            .collect();
+        assert_eq!(ui.len(), if want == 303 { 8 } else { 0 }, "with {extra:?}");
+        for (path, ops) in ui {
+            let concrete = path
+                .replace("{product}", "micro-gw")
+                .replace("{env}", "dev")
+                .replace("{id}", "1")
+                .replace("{op}", "retry");
+            for method in ops.as_object().unwrap().keys() {
+                let m: reqwest::Method = method.to_uppercase().parse().unwrap();
+                let answer = http
+                    .request(m, format!("{}{concrete}", daemon.url()))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = answer.status().as_u16();
+                assert!(
+                    ![404, 405].contains(&status),
+                    "{method} {path} is documented but answers {status}"
+                );
+            }
         }
         daemon.stop().await.unwrap();
     }

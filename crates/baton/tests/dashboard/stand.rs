@@ -11,11 +11,11 @@ use std::path::Path;
 use base64::Engine as _;
 use std::time::Duration;
 
-use baton::clock::Clock;
-use baton::outbox::{Effect, Outbox};
-use baton::store::Store;
-use baton::store::events::{Correlation, Delivered, Event};
-use baton::wire::{ChartArtifact, ChartEvent, ImageEvent, chart_event, image_event};
+use baton_core::wire::{ChartArtifact, ChartEvent, ImageEvent, chart_event, image_event};
+use baton_daemon::clock::Clock;
+use baton_daemon::outbox::{Effect, Outbox};
+use baton_daemon::store::Store;
+use baton_daemon::store::events::{Correlation, Delivered, Event};
 use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use testkit::baton::BatonProcess;
 use testkit::spinnaker::FakeSpinnaker;
@@ -195,7 +195,7 @@ async fn seed(store: &Store) {
 
 impl Stand {
     pub async fn start() -> Self {
-        baton::install_crypto_provider();
+        baton_daemon::install_crypto_provider();
         let mut builder = FakeSpinnaker::builder()
             .application(APP)
             .application("orders")
@@ -221,7 +221,7 @@ impl Stand {
             .url()
             .replacen("http://", &format!("http://dash:{GATE_URL_SECRET}@"), 1);
         std::fs::write(&file, config(dir.path(), &gate)).unwrap();
-        let loaded = baton::config::load_with_env(&file, Default::default()).unwrap();
+        let loaded = baton_core::config::load_with_env(&file, Default::default()).unwrap();
         let store = Store::open(&loaded.config.state.connect_url())
             .await
             .unwrap();

@@ -8,11 +8,11 @@ use baton_harness::deliver;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use baton::outbox::Effect;
-use baton::outbox::deliverers::Deliverers;
-use baton::outbox::follow::{BuildFollower, FollowSettings};
-use baton::outbox::jenkins::JenkinsDeliverer;
-use baton::store::Store;
+use baton_daemon::outbox::Effect;
+use baton_daemon::outbox::deliverers::Deliverers;
+use baton_daemon::outbox::follow::{BuildFollower, FollowSettings};
+use baton_daemon::outbox::jenkins::JenkinsDeliverer;
+use baton_daemon::store::Store;
 use deliver::{enqueue_for_event, outbox, settled, start_worker, until};
 use secrecy::SecretString;
 use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
@@ -62,7 +62,10 @@ fn start_follower(j: &FakeJenkins, store: &Store, d: &JenkinsDeliverer) -> Cance
 }
 
 /// The outbox worker with only the Jenkins deliverer.
-fn start_jenkins_worker(outbox: &baton::outbox::Outbox, d: JenkinsDeliverer) -> CancellationToken {
+fn start_jenkins_worker(
+    outbox: &baton_daemon::outbox::Outbox,
+    d: JenkinsDeliverer,
+) -> CancellationToken {
     start_worker(
         outbox,
         Deliverers {
@@ -79,7 +82,7 @@ async fn until_result(
     event: &str,
     secs: u64,
     what: &str,
-) -> baton::store::events::Correlation {
+) -> baton_daemon::store::events::Correlation {
     until(Duration::from_secs(secs), what, async || {
         let e = store.event(event).await.unwrap().unwrap();
         e.correlation.build_result.is_some()

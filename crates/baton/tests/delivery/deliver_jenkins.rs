@@ -8,11 +8,11 @@ use baton_harness::deliver;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use baton::outbox::Effect;
-use baton::outbox::deliverers::Deliverers;
-use baton::outbox::jenkins::JenkinsDeliverer;
-use baton::store::Store;
-use baton::store::outbox::State;
+use baton_daemon::outbox::Effect;
+use baton_daemon::outbox::deliverers::Deliverers;
+use baton_daemon::outbox::jenkins::JenkinsDeliverer;
+use baton_daemon::store::Store;
+use baton_daemon::store::outbox::State;
 use deliver::{enqueue_for_event, outbox, settled, start_worker};
 use secrecy::SecretString;
 use testkit::jenkins::{BuildScript, FakeJenkins, Fault, FaultKind, JobSpec, ParamSpec, UserSpec};

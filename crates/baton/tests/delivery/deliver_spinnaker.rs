@@ -6,11 +6,11 @@ use baton_harness::deliver;
 
 use std::time::Duration;
 
-use baton::outbox::Effect;
-use baton::outbox::deliverers::Deliverers;
-use baton::outbox::spinnaker::SpinnakerDeliverer;
-use baton::store::Store;
-use baton::store::outbox::State;
+use baton_daemon::outbox::Effect;
+use baton_daemon::outbox::deliverers::Deliverers;
+use baton_daemon::outbox::spinnaker::SpinnakerDeliverer;
+use baton_daemon::store::Store;
+use baton_daemon::store::outbox::State;
 use deliver::{enqueue_for_event, gate, outbox, settled, start_worker};
 use serde_json::json;
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};

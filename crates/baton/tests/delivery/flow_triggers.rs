@@ -10,7 +10,7 @@ use baton_harness::ha;
 
 use std::time::Duration;
 
-use baton::hooks::{WebhookSecret, sign_sha256};
+use baton_daemon::hooks::{WebhookSecret, sign_sha256};
 use flow::{Daemon, TOKEN, chart_webhooks, wait_for};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -104,7 +104,7 @@ products:
 async fn push(daemon: &Daemon, body: &Value, delivery: &str) -> u16 {
     let body = serde_json::to_vec(body).unwrap();
     let secret = WebhookSecret::new(SecretString::from(HOOK_SECRET.to_owned())).unwrap();
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let r = reqwest::Client::new()
         .post(format!("{}/hooks/github", daemon.url))
         .timeout(Duration::from_secs(30))
@@ -141,7 +141,7 @@ async fn push_webhook_manual_sync_and_force() {
     }))
     .unwrap();
     let secret = WebhookSecret::new(SecretString::from(HOOK_SECRET.to_owned())).unwrap();
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

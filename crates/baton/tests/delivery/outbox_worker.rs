@@ -1,4 +1,4 @@
-//! The delivery loop on a manual clock (see `baton::clock` for why not tokio's paused clock),
+//! The delivery loop on a manual clock (see `baton_daemon::clock` for why not tokio's paused clock),
 //! against a real SQLite store. The receiver is a test double of the network side: it records
 //! when it was called and answers from a script. The test moves time only while the worker is
 //! idle, to the deadline it sleeps until, so call times are exact.
@@ -10,13 +10,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use baton::clock::{Clock, ManualClock};
-use baton::config::model::Jitter;
-use baton::outbox::policy::RetryPolicy;
-use baton::outbox::worker::{Worker, WorkerSettings};
-use baton::outbox::{Deliver, Delivered, DeliveryError, Effect, Outbox};
-use baton::store::Store;
-use baton::store::outbox::{Record, State};
+use baton_core::config::model::Jitter;
+use baton_daemon::clock::{Clock, ManualClock};
+use baton_daemon::outbox::policy::RetryPolicy;
+use baton_daemon::outbox::worker::{Worker, WorkerSettings};
+use baton_daemon::outbox::{Deliver, Delivered, DeliveryError, Effect, Outbox};
+use baton_daemon::store::Store;
+use baton_daemon::store::outbox::{Record, State};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -77,7 +77,7 @@ impl Receiver {
 
 impl Deliver for Receiver {
     fn kinds(&self) -> Vec<&'static str> {
-        vec![baton::outbox::SPINNAKER_WEBHOOK]
+        vec![baton_daemon::outbox::SPINNAKER_WEBHOOK]
     }
 
     fn deliver(
@@ -143,7 +143,7 @@ fn at(secs: u64) -> OffsetDateTime {
 }
 
 struct Harness {
-    metrics: Arc<baton::metrics::Metrics>,
+    metrics: Arc<baton_daemon::metrics::Metrics>,
     store: Store,
     outbox: Outbox,
     clock: ManualClock,

@@ -5,9 +5,9 @@ use baton_harness::on_both_backends;
 
 use std::time::Duration;
 
-use baton::store::events::{Correlation, Delivered, Event, Observation, new_event_id};
-use baton::store::outbox::{NewRecord, State};
-use baton::store::{Store, StoreError, latest_version};
+use baton_daemon::store::events::{Correlation, Delivered, Event, Observation, new_event_id};
+use baton_daemon::store::outbox::{NewRecord, State};
+use baton_daemon::store::{Store, StoreError, latest_version};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -514,7 +514,7 @@ async fn sqlite_file_is_created_in_wal_mode() {
 
 #[tokio::test]
 async fn an_unreachable_postgres_is_a_clear_error() {
-    let settings = baton::store::PoolSettings {
+    let settings = baton_daemon::store::PoolSettings {
         acquire_timeout: Duration::from_secs(2),
         ..Default::default()
     };

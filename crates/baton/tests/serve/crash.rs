@@ -30,7 +30,7 @@ fn received(gate: &FakeSpinnaker) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_survives_kill_9_with_at_most_one_duplicate_per_kill() {
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let test_started = std::time::Instant::now();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gate = FakeSpinnaker::builder()
@@ -66,9 +66,9 @@ async fn every_change_survives_kill_9_with_at_most_one_duplicate_per_kill() {
         daemon.kill9();
         let at = std::time::SystemTime::now();
         *kills += 1;
-        let store = baton::store::Store::open(&db).await.unwrap();
+        let store = baton_daemon::store::Store::open(&db).await.unwrap();
         let leased = store
-            .list_records(Some(baton::store::outbox::State::Pending), 1000)
+            .list_records(Some(baton_daemon::store::outbox::State::Pending), 1000)
             .await
             .unwrap()
             .into_iter()
@@ -126,7 +126,7 @@ async fn every_change_survives_kill_9_with_at_most_one_duplicate_per_kill() {
         }
         *c += 1;
     }
-    let store = baton::store::Store::open(&db).await.unwrap();
+    let store = baton_daemon::store::Store::open(&db).await.unwrap();
     let records = store.list_records(None, 1000).await.unwrap();
     store.close().await;
     // Each record on the wire at a kill was delivered again within 20 s of the kill, at the
@@ -151,7 +151,7 @@ async fn every_change_survives_kill_9_with_at_most_one_duplicate_per_kill() {
     assert!(
         records
             .iter()
-            .all(|r| r.state == baton::store::outbox::State::Delivered),
+            .all(|r| r.state == baton_daemon::store::outbox::State::Delivered),
         "{records:?}"
     );
     let reclaimed = records.iter().filter(|r| r.attempts > 1).count();

@@ -27,9 +27,9 @@ use std::time::{Duration, Instant, SystemTime};
 use base64::Engine as _;
 use std::sync::{Arc, Mutex};
 
-use baton::store::Store;
-use baton::store::events::base_image_source;
-use baton::store::outbox::State;
+use baton_daemon::store::Store;
+use baton_daemon::store::events::base_image_source;
+use baton_daemon::store::outbox::State;
 use daemon::{digest, post_built};
 use ha::builds::{self, FROM_BUILDS};
 use ha::dev_values;
@@ -46,7 +46,7 @@ const POLL: Duration = Duration::from_secs(2);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_survive_kill_9_every_5s() {
     let Some(rig) = Rig::for_test() else { return };
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let kills_wanted: u32 = std::env::var("HA_KILLS")
         .ok()
         .and_then(|k| k.parse().ok())

@@ -29,7 +29,7 @@ async fn outbox(http: &reqwest::Client, url: &str) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_an_outage_only_the_newest_chart_event_is_sent() {
     let Some(rig) = Rig::for_test() else { return };
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let (repo, helm, v0) = ha::chart_fixtures(&rig, "ha-latest");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let gate = FakeSpinnaker::builder()

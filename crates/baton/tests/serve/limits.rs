@@ -98,7 +98,7 @@ async fn idle_connections_past_the_cap_make_room_for_health_checks() {
     for _ in 0..60 {
         idle.push(TcpStream::connect(addr(&d)).await.unwrap());
     }
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let http = reqwest::Client::new();
     for path in ["/healthz", "/readyz"] {
         let r = http
@@ -152,9 +152,9 @@ async fn the_probe_listener_answers_while_every_api_connection_is_taken() {
         text.replace(limits, "api: {probe_listen: \"127.0.0.1:0\"}"),
     )
     .unwrap();
-    let cap = baton::config::api::ApiSettings::MAX_CONNECTIONS;
+    let cap = baton_core::config::api::ApiSettings::MAX_CONNECTIONS;
     // This process holds `cap` sockets and more; raise its open-files limit like serve does.
-    assert!(baton::api::limits::connection_cap(cap + 64) >= cap + 64);
+    assert!(baton_daemon::api::limits::connection_cap(cap + 64) >= cap + 64);
     let d = daemon::start(&file);
     let probe = d
         .probe_url

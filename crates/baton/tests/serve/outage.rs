@@ -26,7 +26,7 @@ const OUTAGE: u32 = 5;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_delays_but_loses_and_reorders_nothing() {
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let gate = gate().await;
     // The outage: the next OUTAGE webhooks answer 503, then Gate is back.
     gate.set_fault(Fault {
@@ -179,7 +179,7 @@ async fn wait_chart(gate: &FakeSpinnaker, n: u32, secs: u64, d: &BatonProcess) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_loses_nothing_and_the_daemon_resumes() {
     let Some(rig) = Rig::for_test() else { return };
-    baton::install_crypto_provider();
+    baton_daemon::install_crypto_provider();
     let mut pg = OwnPostgres::start_new().unwrap();
     let (repo, helm, _) = ha::chart_fixtures(&rig, "db-outage");
     let gate = gate().await;
@@ -203,7 +203,7 @@ async fn a_postgres_restart_loses_nothing_and_the_daemon_resumes() {
         .unwrap()
     };
     // Revision 0 is the baseline (first_seen: baseline); revision 1 is sent.
-    let store = baton::store::Store::open(pg.url()).await.unwrap();
+    let store = baton_daemon::store::Store::open(pg.url()).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while store.delivered().await.unwrap().is_empty() {
         assert!(Instant::now() < deadline, "no baseline:\n{}", d.log());

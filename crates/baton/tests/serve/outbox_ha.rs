@@ -7,11 +7,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use baton::clock::Clock;
-use baton::config::model::OutboxSettings;
-use baton::outbox::worker::{Worker, WorkerSettings};
-use baton::outbox::{Deliver, Delivered, DeliveryError, Effect, Outbox};
-use baton::store::Store;
+use baton_core::config::model::OutboxSettings;
+use baton_daemon::clock::Clock;
+use baton_daemon::outbox::worker::{Worker, WorkerSettings};
+use baton_daemon::outbox::{Deliver, Delivered, DeliveryError, Effect, Outbox};
+use baton_daemon::store::Store;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -26,12 +26,12 @@ struct Receiver {
 
 impl Deliver for Receiver {
     fn kinds(&self) -> Vec<&'static str> {
-        vec![baton::outbox::SPINNAKER_WEBHOOK]
+        vec![baton_daemon::outbox::SPINNAKER_WEBHOOK]
     }
 
     fn deliver(
         &self,
-        record: &baton::store::outbox::Record,
+        record: &baton_daemon::store::outbox::Record,
     ) -> impl Future<Output = Result<Delivered, DeliveryError>> + Send {
         let calls = self.calls.clone();
         let entry = (record.target.clone(), record.id, self.name);

@@ -3,11 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baton::api::{AppState, auth::Tokens, router, serve};
-use baton::clock::Clock;
-use baton::jobs::Job;
-use baton::outbox::Outbox;
-use baton::store::Store;
+use baton_daemon::api::{AppState, auth::Tokens, router, serve};
+use baton_daemon::clock::Clock;
+use baton_daemon::jobs::Job;
+use baton_daemon::outbox::Outbox;
+use baton_daemon::store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -66,11 +66,12 @@ impl Api {
     /// Starts the server over [`CONFIG`] followed by `extra` (top-level YAML keys, e.g.
     /// `api: {rights: ...}`), accepting the `api_tokens_file` lines `tokens`.
     pub async fn start_with(extra: &str, tokens: &[&str]) -> Self {
-        baton::install_crypto_provider();
+        baton_daemon::install_crypto_provider();
         let (store, dir) = super::sqlite().await;
         let file = dir.path().join("baton.yaml");
         std::fs::write(&file, format!("{CONFIG}{extra}\n")).unwrap();
-        let loaded = baton::config::load_with_env(Path::new(&file), Default::default()).unwrap();
+        let loaded =
+            baton_core::config::load_with_env(Path::new(&file), Default::default()).unwrap();
         let (tx, rx) = mpsc::channel(4);
         let state = AppState {
             config: Arc::new(loaded),
@@ -82,7 +83,7 @@ impl Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        let settings = baton::config::api::ApiSettings::default();
+        let settings = baton_core::config::api::ApiSettings::default();
         let served = shutdown.clone();
         tokio::spawn(async move { serve(listener, router(state), &settings, served).await });
         let http = reqwest::Client::builder()

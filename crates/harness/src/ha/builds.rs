@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use baton::store::Store;
+use baton_daemon::store::Store;
 use testkit::jenkins::FakeJenkins;
 
 use crate::daemon::post_built;

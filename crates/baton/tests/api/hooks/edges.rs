@@ -165,7 +165,7 @@ async fn a_daemon_that_stopped_taking_checks_gets_503_and_the_hook_can_be_redeli
     let (tx, rx) = mpsc::channel(4);
     drop(rx);
     let state = HooksState::new(secret(), SharedWatchTable::new(table()), tx);
-    let seen = Arc::new(baton::hooks::RecentDeliveries::default());
+    let seen = Arc::new(baton_daemon::hooks::RecentDeliveries::default());
     let app = router(state.with_seen_deliveries(seen.clone()));
     let headers = signed(Provider::GitHub, GITHUB, "s-1");
     let (status, json) = post(&app, "/hooks/github", &headers, GITHUB).await;
@@ -296,15 +296,18 @@ async fn merged_into_an_api_with_a_smaller_body_limit_the_hook_limit_holds() {
 /// A delivery log whose backing store is down.
 struct BrokenStore;
 
-impl baton::hooks::SeenDeliveries for BrokenStore {
+impl baton_daemon::hooks::SeenDeliveries for BrokenStore {
     fn first_sighting<'a>(
         &'a self,
-        _: baton::hooks::Delivery<'a>,
-    ) -> baton::hooks::DedupeFuture<'a, bool> {
+        _: baton_daemon::hooks::Delivery<'a>,
+    ) -> baton_daemon::hooks::DedupeFuture<'a, bool> {
         Box::pin(async { Err("database is locked".into()) })
     }
 
-    fn forget<'a>(&'a self, _: baton::hooks::Delivery<'a>) -> baton::hooks::DedupeFuture<'a, ()> {
+    fn forget<'a>(
+        &'a self,
+        _: baton_daemon::hooks::Delivery<'a>,
+    ) -> baton_daemon::hooks::DedupeFuture<'a, ()> {
         Box::pin(async { Err("database is locked".into()) })
     }
 }

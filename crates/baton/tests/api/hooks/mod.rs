@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use baton::hooks::{
+use baton_daemon::hooks::{
     CheckRequest, HookCounters, HooksState, Outcome, Provider, SharedWatchTable, SourceId,
     WatchTable, WebhookSecret, router, sign_sha256,
 };

@@ -3,9 +3,9 @@
 //! replica sharing the state store; a `payload=` form body is accepted, signed over the raw
 //! form bytes.
 
-use baton::clock::Clock;
-use baton::store::Store;
-use baton::store::deliveries::StoredDeliveries;
+use baton_daemon::clock::Clock;
+use baton_daemon::store::Store;
+use baton_daemon::store::deliveries::StoredDeliveries;
 
 use super::*;
 

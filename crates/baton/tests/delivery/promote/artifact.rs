@@ -232,7 +232,7 @@ fn image_pipelines() -> Vec<PipelineConfig> {
 /// image pipeline and staging's execution, waiting for its judgment.
 async fn roll_image(s: &Stand, digest: &str) -> (Execution, Execution) {
     let id = s.record("image", Default::default()).await;
-    let body = baton::wire::image_event(&baton::wire::ImageEvent {
+    let body = baton_core::wire::image_event(&baton_core::wire::ImageEvent {
         product: APP,
         image: "petstore",
         repository: "registry.example.com/acme/petstore",

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton::ha::turns::Turns;
+use baton_daemon::ha::turns::Turns;
 use spinnaker_client::model::execution::ExecutionStatus;
 use tokio_util::sync::CancellationToken;
 
@@ -22,8 +22,8 @@ async fn a_judgment_past_its_deadline_is_stopped_or_reminded_of_once() {
     s.waiting(&staging.id).await;
     s.waiting(&prod.id).await;
 
-    let loaded = baton::config::load_with_env(&s.config_file, Default::default()).unwrap();
-    let every = baton::promote::deadline::check_every(&loaded.config).unwrap();
+    let loaded = baton_core::config::load_with_env(&s.config_file, Default::default()).unwrap();
+    let every = baton_daemon::promote::deadline::check_every(&loaded.config).unwrap();
     assert_eq!(
         every,
         Duration::from_secs(1),

@@ -5,13 +5,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton::api::{AppState, auth::Tokens, router, serve};
-use baton::clock::Clock;
-use baton::outbox::Outbox;
-use baton::promote::Promoter;
-use baton::store::Store;
-use baton::store::events::{Correlation, Event, new_event_id};
-use baton::wire::{ChartArtifact, ChartEvent, chart_event};
+use baton_core::wire::{ChartArtifact, ChartEvent, chart_event};
+use baton_daemon::api::{AppState, auth::Tokens, router, serve};
+use baton_daemon::clock::Clock;
+use baton_daemon::outbox::Outbox;
+use baton_daemon::promote::Promoter;
+use baton_daemon::store::Store;
+use baton_daemon::store::events::{Correlation, Event, new_event_id};
 use reqwest::StatusCode;
 use serde_json::Value;
 use spinnaker_client::Client;
@@ -32,7 +32,7 @@ pub struct Stand {
     pub gate: Client,
     pub store: Store,
     pub promoter: Arc<Promoter>,
-    pub metrics: Arc<baton::metrics::Metrics>,
+    pub metrics: Arc<baton_daemon::metrics::Metrics>,
     pub url: String,
     pub http: reqwest::Client,
     /// The config file the promoter was built from.
@@ -81,8 +81,9 @@ impl Stand {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("baton.yaml");
         std::fs::write(&file, config("http://127.0.0.1:9", true, "")).unwrap();
-        let loaded = baton::config::load_with_env(Path::new(&file), Default::default()).unwrap();
-        let apps = baton::pipelines::render(&loaded.config).unwrap();
+        let loaded =
+            baton_core::config::load_with_env(Path::new(&file), Default::default()).unwrap();
+        let apps = baton_core::pipelines::render(&loaded.config).unwrap();
         let pipelines = apps.into_iter().flat_map(|a| a.pipelines).collect();
         Self::with(pipelines, true, "").await
     }
@@ -94,7 +95,7 @@ impl Stand {
         supersede: bool,
         product_extra: &str,
     ) -> Self {
-        baton::install_crypto_provider();
+        baton_daemon::install_crypto_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut builder = FakeSpinnaker::builder()
             .match_delay(Duration::from_millis(20))
@@ -106,11 +107,12 @@ impl Stand {
         let (store, dir) = baton_harness::common::sqlite().await;
         let file = dir.path().join("baton.yaml");
         std::fs::write(&file, config(fake.url(), supersede, product_extra)).unwrap();
-        let loaded =
-            Arc::new(baton::config::load_with_env(Path::new(&file), Default::default()).unwrap());
+        let loaded = Arc::new(
+            baton_core::config::load_with_env(Path::new(&file), Default::default()).unwrap(),
+        );
         let sp = loaded.config.spinnaker.clone().unwrap();
-        let gate = baton::promote::gate::client(&sp, None).unwrap();
-        let metrics = Arc::new(baton::metrics::Metrics::default());
+        let gate = baton_daemon::promote::gate::client(&sp, None).unwrap();
+        let metrics = Arc::new(baton_daemon::metrics::Metrics::default());
         let promoter = Arc::new(
             Promoter::new(gate.clone(), store.clone(), Clock::system(), loaded.clone())
                 .with_metrics(metrics.clone()),
@@ -132,7 +134,7 @@ impl Stand {
             serve(
                 api,
                 app,
-                &baton::config::api::ApiSettings::default(),
+                &baton_core::config::api::ApiSettings::default(),
                 served,
             )
             .await
@@ -169,8 +171,8 @@ impl Stand {
         envs: &[&str],
         baton_event: &str,
         echo_event: &str,
-    ) -> Vec<baton::promote::Superseded> {
-        let new = baton::promote::NewEvent {
+    ) -> Vec<baton_daemon::promote::Superseded> {
+        let new = baton_daemon::promote::NewEvent {
             baton_event,
             echo_event: Some(echo_event),
         };

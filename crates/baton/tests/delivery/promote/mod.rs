@@ -222,12 +222,12 @@ async fn uncorrelated_execution_is_found_by_the_running_fallback() {
     let s = Stand::start(true).await;
     // posted without recording Echo's id on the baton event
     let id = s.record("chart", Default::default()).await;
-    let body = baton::wire::chart_event(&baton::wire::ChartEvent {
+    let body = baton_core::wire::chart_event(&baton_core::wire::ChartEvent {
         product: APP,
         commit: "0123abc",
         chart: "microgateway",
         version: "3.0.1-1",
-        artifact: baton::wire::ChartArtifact::Embedded {
+        artifact: baton_core::wire::ChartArtifact::Embedded {
             base64: "H4tjaGFydC0zLjAuMS0x",
         },
         environments: vec!["staging"],

@@ -72,10 +72,10 @@ async fn superseding_can_be_turned_off() {
 /// stale judgment by itself (no caller has to remember to).
 #[tokio::test]
 async fn the_chart_deliverer_supersedes_stale_judgments_itself() {
-    use baton::outbox::spinnaker::SpinnakerDeliverer;
-    use baton::store::events::Correlation;
-    use baton::store::outbox::{Record, State};
-    use baton::wire::{ChartArtifact, ChartEvent, chart_event};
+    use baton_core::wire::{ChartArtifact, ChartEvent, chart_event};
+    use baton_daemon::outbox::spinnaker::SpinnakerDeliverer;
+    use baton_daemon::store::events::Correlation;
+    use baton_daemon::store::outbox::{Record, State};
 
     let s = Stand::start(true).await;
     let (_, old_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;

@@ -279,7 +279,7 @@ fn a_bad_receiver_url_is_a_config_error_naming_the_key_and_not_the_secret() {
     assert!(!ok, "{text}");
     assert!(
         text.contains("notifications.targets[0].url ")
-            && text.contains("\"ftp://hooks.example\" is not an http(s) URL"),
+            && text.contains("\"ftp://hooks.example\" is not an http:// or https:// URL"),
         "{text}"
     );
 

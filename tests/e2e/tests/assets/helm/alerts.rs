@@ -30,8 +30,10 @@ fn exposition() -> String {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("m.db").display());
-        let store = baton::store::Store::open(&url).await.expect("open store");
-        let metrics = baton::metrics::Metrics::default();
+        let store = baton_daemon::store::Store::open(&url)
+            .await
+            .expect("open store");
+        let metrics = baton_daemon::metrics::Metrics::default();
         let now = time::OffsetDateTime::now_utc();
         metrics.set_pending_judgments("micro-gw", "staging", 1);
         metrics.source_check("chart-source:micro-gw", "unchanged", now);

@@ -1,0 +1,197 @@
+//! The dashboard's actions: promote or stop a waiting judgment, retry or drop an outbox
+//! record. Each needs a valid session and the session's CSRF token, and goes through the same
+//! function as the API's handler ([`crate::api::promote::judge`],
+//! [`crate::api::ops::retry_record`], [`crate::api::ops::drop_record`]), so it is checked and
+//! recorded the same way, with the logged-in caller as "by".
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use maud::html;
+use serde::Deserialize;
+
+use super::UiState;
+use super::auth::{self, Viewer};
+use super::pages::{self, layout};
+use super::session::Session;
+use crate::api::ops;
+use crate::promote::PromoteRequest;
+use baton_core::config::api::Right;
+
+/// The fields every action form carries.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ActionForm {
+    /// The session's CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+    /// `continue` or `stop` (judgments).
+    #[serde(default)]
+    pub decision: String,
+    /// Recorded as the judgment input (judgments).
+    #[serde(default)]
+    pub input: String,
+}
+
+/// 403: the CSRF token is missing or wrong.
+pub fn csrf_refused(s: &UiState) -> Response {
+    pages::error_page(
+        s,
+        None,
+        StatusCode::FORBIDDEN,
+        "refused: the form's CSRF token is missing or does not belong to your session; reload the page and try again",
+    )
+}
+
+/// The session, when the request has one and the form's CSRF token belongs to it.
+fn authorize(s: &UiState, headers: &HeaderMap, form: &ActionForm) -> Result<Viewer, Box<Response>> {
+    let Some(session) = auth::session(s, headers) else {
+        return Err(Box::new(pages::error_page(
+            s,
+            None,
+            StatusCode::UNAUTHORIZED,
+            "log in first: actions need a session (your API token exchanged at the login form)",
+        )));
+    };
+    if !s.key.check_csrf(&session, &form.csrf) {
+        tracing::warn!(caller = %session.caller, "dashboard action refused: bad CSRF token");
+        return Err(Box::new(csrf_refused(s)));
+    }
+    Ok(viewer(s, session))
+}
+
+fn viewer(s: &UiState, session: Session) -> Viewer {
+    Viewer {
+        csrf: Some(s.key.csrf(&session)),
+        session: Some(session),
+    }
+}
+
+fn done(s: &UiState, v: &Viewer, title: &str, message: String, back: (&str, String)) -> Response {
+    let body = html! {
+        h1 { (title) }
+        p class="notice" role="status" { (message) }
+        p { a href=(back.1) { "Back to " (back.0) } }
+    };
+    pages::html(layout::page(s, Some(v), title, body))
+}
+
+/// `POST /products/{product}/environments/{env}/judgment` (`decision` = continue or stop).
+#[utoipa::path(post, path = "/products/{product}/environments/{env}/judgment", tag = "dashboard",
+    summary = "Continue or stop the judgment waiting in an environment",
+    params(("product" = String, Path, description = "Product name"), ("env" = String, Path, description = "Environment")),
+    request_body(content = ActionForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done: back to the page"),
+        (status = 401, description = "Not logged in (HTML)", content_type = "text/html"),
+        (status = 403, description = "The CSRF token is wrong, or the caller lacks the right (HTML)", content_type = "text/html"),
+        (status = 422, description = "Refused, with the reason (HTML)", content_type = "text/html"),
+    ))]
+pub async fn judgment(
+    State(s): State<UiState>,
+    Path((product, environment)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let v = match authorize(&s, &headers, &form) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let stop = match form.decision.as_str() {
+        "continue" => false,
+        "stop" => true,
+        other => {
+            let msg = format!("decision: {other:?} is neither continue nor stop");
+            return pages::error_page(&s, Some(&v), StatusCode::UNPROCESSABLE_ENTITY, &msg);
+        }
+    };
+    let req = PromoteRequest {
+        product,
+        environment,
+        stop,
+        input: Some(form.input.trim().to_owned()).filter(|i| !i.is_empty()),
+        force: false,
+        by: v.caller().unwrap_or("unknown").to_owned(),
+    };
+    match crate::api::promote::judge(&s.app, s.promoter.as_ref(), &req).await {
+        Ok(done_) => {
+            let verb = if stop { "Stopped" } else { "Promoted" };
+            let message = format!(
+                "{verb} {} {}: judgment {} by {} (execution {}, recorded as event {})",
+                req.product,
+                req.environment,
+                if stop { "stop" } else { "continue" },
+                req.by,
+                done_.execution_id,
+                done_.event_id
+            );
+            let back = s.paths.at(&format!("/products/{}", req.product));
+            done(&s, &v, verb, message, (&req.product, back))
+        }
+        Err(e) => pages::api_error(&s, Some(&v), e),
+    }
+}
+
+/// What an outbox button asks for.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxOp {
+    /// Make the record due again now.
+    Retry,
+    /// Forget the record.
+    Drop,
+}
+
+/// `POST /outbox/{id}/retry` and `POST /outbox/{id}/drop`.
+#[utoipa::path(post, path = "/outbox/{id}/{op}", tag = "dashboard", summary = "Retry or drop an outbox record",
+    params(("id" = i64, Path, description = "Outbox record id"), ("op" = OutboxOp, Path, description = "retry or drop")),
+    request_body(content = ActionForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Done: back to the page"),
+        (status = 401, description = "Not logged in (HTML)", content_type = "text/html"),
+        (status = 403, description = "The CSRF token is wrong, or the caller lacks the right (HTML)", content_type = "text/html"),
+        (status = 422, description = "Refused, with the reason (HTML)", content_type = "text/html"),
+    ))]
+pub async fn outbox(
+    State(s): State<UiState>,
+    Path((id, op)): Path<(i64, OutboxOp)>,
+    headers: HeaderMap,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let v = match authorize(&s, &headers, &form) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    let by = v.caller().unwrap_or("unknown");
+    let right = match op {
+        OutboxOp::Retry => Right::Retry,
+        OutboxOp::Drop => Right::Drop,
+    };
+    if let Err(e) = crate::api::rights::require(&s.app, by, right) {
+        return pages::api_error(&s, Some(&v), e);
+    }
+    let result = match op {
+        OutboxOp::Retry => ops::retry_record(&s.app, id, by).await.map(|r| {
+            (
+                "Retried",
+                format!("outbox record {} ({}) is due again now", r.id, r.kind),
+            )
+        }),
+        OutboxOp::Drop => ops::drop_record(&s.app, id, by).await.map(|r| {
+            (
+                "Dropped",
+                format!("outbox record {} ({}) is forgotten", r.id, r.kind),
+            )
+        }),
+    };
+    match result {
+        Ok((title, message)) => done(
+            &s,
+            &v,
+            title,
+            message,
+            ("the outbox", s.paths.at("/outbox")),
+        ),
+        Err(e) => pages::api_error(&s, Some(&v), e),
+    }
+}
