@@ -76,18 +76,22 @@ pub fn digest_of(body: &[u8]) -> String {
         .to_owned()
 }
 
-/// `GET /v1/outbox` of a running daemon: the JSON list of records.
-pub async fn outbox_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
-    let v: serde_json::Value = http
-        .get(format!("{url}/v1/outbox"))
-        .bearer_auth(TOKEN)
+/// `GET url` of a running daemon with `token`: its JSON answer.
+pub async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> serde_json::Value {
+    http.get(url)
+        .bearer_auth(token)
         .timeout(Duration::from_secs(5))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// `GET /v1/outbox` of a running daemon: the JSON list of records.
+pub async fn outbox_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    let v = get_json(http, &format!("{url}/v1/outbox"), TOKEN).await;
     v.get("records").cloned().unwrap_or(v)
 }
 

@@ -7,6 +7,8 @@
 mod browser;
 mod stand;
 
+use baton_harness::common::api::documented_operations;
+use baton_harness::daemon::get_json;
 use fantoccini::Locator;
 
 use browser::Browser;
@@ -305,40 +307,20 @@ async fn the_daemon_serves_the_dashboard_unless_disabled() {
         }
         // /openapi.json lists the dashboard exactly when it is served, and each page and
         // form it lists is routed (a wrong method would be 405, an unknown path 404).
-        let doc: serde_json::Value = http
-            .get(format!("{}/openapi.json", daemon.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let ui: Vec<(&String, &serde_json::Value)> = doc["paths"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(p, _)| p.starts_with("/ui"))
-            .collect();
-        assert_eq!(ui.len(), if want == 303 { 8 } else { 0 }, "with {extra:?}");
-        for (path, ops) in ui {
-            let concrete = path
-                .replace("{product}", "micro-gw")
-                .replace("{env}", "dev")
-                .replace("{id}", "1")
-                .replace("{op}", "retry");
-            for method in ops.as_object().unwrap().keys() {
-                let m: reqwest::Method = method.to_uppercase().parse().unwrap();
-                let answer = http
-                    .request(m, format!("{}{concrete}", daemon.url()))
-                    .send()
-                    .await
-                    .unwrap();
-                let status = answer.status().as_u16();
-                assert!(
-                    ![404, 405].contains(&status),
-                    "{method} {path} is documented but answers {status}"
-                );
-            }
+        let doc = get_json(&http, &format!("{}/openapi.json", daemon.url()), TOKEN).await;
+        let ui = documented_operations(&doc, "/ui");
+        assert_eq!(ui.len(), if want == 303 { 9 } else { 0 }, "with {extra:?}");
+        for (m, path, concrete) in ui {
+            let answer = http
+                .request(m.clone(), format!("{}{concrete}", daemon.url()))
+                .send()
+                .await
+                .unwrap();
+            let status = answer.status().as_u16();
+            assert!(
+                ![404, 405].contains(&status),
+                "{m} {path} is documented but answers {status}"
+            );
         }
         daemon.stop().await.unwrap();
     }

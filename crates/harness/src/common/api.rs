@@ -152,3 +152,26 @@ pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str, d
     let d = got.1["detail"].as_str().unwrap();
     assert!(d.contains(detail), "detail {d:?} lacks {detail:?}");
 }
+
+/// Every operation an OpenAPI document (`/openapi.json`'s JSON) lists under a path starting
+/// with `prefix`: its method, its path as documented, and the path with each placeholder filled
+/// with a value the test configs know (`micro-gw`, `petstore`, `dev`, record 999999, `retry`).
+pub fn documented_operations(doc: &Value, prefix: &str) -> Vec<(reqwest::Method, String, String)> {
+    let mut out = Vec::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        if !path.starts_with(prefix) {
+            continue;
+        }
+        let concrete = path
+            .replace("{product}", "micro-gw")
+            .replace("{image}", "petstore")
+            .replace("{env}", "dev")
+            .replace("{id}", "999999")
+            .replace("{op}", "retry");
+        for method in ops.as_object().expect("operations").keys() {
+            let m = method.to_uppercase().parse().expect("an HTTP method");
+            out.push((m, path.clone(), concrete.clone()));
+        }
+    }
+    out
+}

@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use spinnaker_client::model::execution::ExecutionStatus;
 use testkit::spinnaker::{Fault, FaultKind};
 
+use baton_harness::daemon::get_json;
+
 use super::harness::{APP, Stand, TOKEN};
 
 /// Starts the binary on `config`; returns the child and its address.
@@ -158,15 +160,7 @@ async fn serve_stops_a_judgment_past_its_configured_deadline() {
     let http = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let v: serde_json::Value = http
-            .get(format!("{url}/v1/events?product={APP}"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = get_json(&http, &format!("{url}/v1/events?product={APP}"), TOKEN).await;
         let found =
             v["events"].as_array().unwrap().iter().any(|e| {
                 e["kind"] == "judgment_deadline" && e["execution_id"] == staging.id.as_str()
