@@ -55,17 +55,14 @@ fn chart_body(envs: &str) -> Value {
            "artifacts": [{"type": "embedded/base64", "name": "mgw-3.0.1.tgz", "reference": "AAAA"}]})
 }
 
-/// Enqueues the chart webhook of `event` and claims it (one attempt).
-async fn webhook_record(store: &Store, event: &str, body: &Value) -> i64 {
-    let effect = Effect::SpinnakerWebhook {
-        source: "chart".into(),
-        body: body.clone(),
-    };
+/// Enqueues `effect` of product mgw for `event` under `key` and claims it (one attempt), as
+/// worker `t`.
+pub(crate) async fn claimed_record(store: &Store, effect: Effect, key: &str, event: &str) -> i64 {
     let new = NewRecord {
         kind: effect.kind().into(),
         target: effect.target("mgw"),
         payload: serde_json::to_value(&effect).unwrap(),
-        key: format!("k-{event}"),
+        key: key.into(),
         event_id: Some(event.into()),
         supersede: None,
     };
@@ -78,6 +75,15 @@ async fn webhook_record(store: &Store, event: &str, body: &Value) -> i64 {
             .unwrap()
     );
     r.id
+}
+
+/// Enqueues the chart webhook of `event` and claims it (one attempt).
+async fn webhook_record(store: &Store, event: &str, body: &Value) -> i64 {
+    let effect = Effect::SpinnakerWebhook {
+        source: "chart".into(),
+        body: body.clone(),
+    };
+    claimed_record(store, effect, &format!("k-{event}"), event).await
 }
 
 /// What `baton explain mgw` prints for the chart source, and the JSON of that source.

@@ -3,14 +3,11 @@
 
 use baton_harness::common;
 
-use std::time::Duration;
-
 use baton_core::config::model::Product;
 use baton_daemon::api::types::ExplainAnswer;
 use baton_daemon::explain::{explain, text};
 use baton_daemon::outbox::Effect;
 use baton_daemon::store::events::{Correlation, Event, Observation};
-use baton_daemon::store::outbox::NewRecord;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -94,23 +91,9 @@ async fn base_image_rebuild_is_followed_to_its_jenkins_build_then_unchanged() {
         job: "mgw/gw".into(),
         params: Default::default(),
     };
-    let new = NewRecord {
-        kind: effect.kind().into(),
-        target: effect.target("mgw"),
-        payload: serde_json::to_value(&effect).unwrap(),
-        key: "rebuild-1".into(),
-        event_id: Some("ev-rebuild".into()),
-        supersede: None,
-    };
+    let id = super::explain::claimed_record(&store, effect, "rebuild-1", "ev-rebuild").await;
     let now = OffsetDateTime::now_utc();
-    let (r, _) = store.enqueue(&new, now).await.unwrap();
-    assert!(
-        store
-            .claim(r.id, "t", now, now + Duration::from_secs(60))
-            .await
-            .unwrap()
-    );
-    store.mark_delivered(r.id, "t", now, None).await.unwrap();
+    store.mark_delivered(id, "t", now, None).await.unwrap();
 
     let render = |sources| {
         text::render(&ExplainAnswer {
@@ -122,7 +105,7 @@ async fn base_image_rebuild_is_followed_to_its_jenkins_build_then_unchanged() {
     assert!(
         text.contains(&format!(
             "verdict: delivered: outbox record {}, Jenkins queue item 17, build #4 (SUCCESS)",
-            r.id
+            id
         )),
         "{text}"
     );
