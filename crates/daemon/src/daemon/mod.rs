@@ -3,8 +3,8 @@
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
-//! use baton::daemon::Daemon;
-//! let config = baton::config::load("baton.yaml".as_ref())?;
+//! use baton_daemon::daemon::Daemon;
+//! let config = baton_core::config::load("baton.yaml".as_ref())?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let daemon = Daemon::builder(config).listener(listener).build().await?;
 //! println!("listening on {}", daemon.local_addr());

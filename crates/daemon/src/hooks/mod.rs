@@ -169,7 +169,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// signature is the authentication.
 ///
 /// ```
-/// use baton::hooks::{HooksState, SharedWatchTable, WatchTable, WebhookSecret, router};
+/// use baton_daemon::hooks::{HooksState, SharedWatchTable, WatchTable, WebhookSecret, router};
 /// use secrecy::SecretString;
 ///
 /// let secret = WebhookSecret::new(SecretString::from("from the secret file".to_owned()))?;
@@ -180,7 +180,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// let (tx, _checks) = tokio::sync::mpsc::channel(64);
 /// let hooks = router(HooksState::new(secret, watches, tx));
 /// let api: axum::Router<u32> = axum::Router::new().merge(hooks);
-/// # Ok::<(), baton::hooks::HookError>(())
+/// # Ok::<(), baton_daemon::hooks::HookError>(())
 /// ```
 pub fn router<S>(state: HooksState) -> Router<S>
 where

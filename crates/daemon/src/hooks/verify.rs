@@ -50,7 +50,7 @@ pub struct Unverified {
 /// [`Unverified::verify`] makes one:
 ///
 /// ```compile_fail,E0451
-/// use baton::hooks::{Provider, Verified};
+/// use baton_daemon::hooks::{Provider, Verified};
 /// let forged = Verified { provider: Provider::GitHub, headers: Default::default(), body: Default::default() };
 /// ```
 #[derive(Debug)]
