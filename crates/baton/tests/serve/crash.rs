@@ -14,7 +14,6 @@ use daemon::{digest, digest_of, post_built, write_config};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
-use tokio::net::TcpListener;
 
 const CHANGES: u32 = 50;
 const MAX_KILLS: u32 = 10;
@@ -32,12 +31,7 @@ fn received(gate: &FakeSpinnaker) -> Vec<String> {
 async fn every_change_survives_kill_9_with_at_most_one_duplicate_per_kill() {
     baton_daemon::install_crypto_provider();
     let test_started = std::time::Instant::now();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gate = FakeSpinnaker::builder()
-        .application("micro-gw")
-        .start(listener)
-        .await
-        .unwrap();
+    let gate = baton_harness::deliver::gate().await;
     // A slow Echo: each webhook is accepted at once and answered 150 ms later, so a kill
     // often lands after Echo took the event but before baton recorded the delivery.
     gate.set_fault(

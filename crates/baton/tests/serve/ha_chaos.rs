@@ -35,7 +35,7 @@ use ha::builds::{self, FROM_BUILDS};
 use ha::dev_values;
 use rand::{Rng, SeedableRng};
 use testkit::rig::Rig;
-use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
+use testkit::spinnaker::{Fault, FaultKind};
 
 const REPLICAS: usize = 3;
 const COMMITS: u32 = 20;
@@ -72,12 +72,7 @@ async fn three_replicas_survive_kill_9_every_5s() {
         .http_url
         .replace(rig.git_http_base.trim_end_matches("/git"), &git_base);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gate = FakeSpinnaker::builder()
-        .application("micro-gw")
-        .start(listener)
-        .await
-        .unwrap();
+    let gate = baton_harness::deliver::gate().await;
     // Echo answers after 400 ms (HA_ECHO_MS), so kills often land with a webhook on the wire.
     let echo_ms = std::env::var("HA_ECHO_MS")
         .ok()

@@ -31,12 +31,7 @@ async fn after_an_outage_only_the_newest_chart_event_is_sent() {
     let Some(rig) = Rig::for_test() else { return };
     baton_daemon::install_crypto_provider();
     let (repo, helm, v0) = ha::chart_fixtures(&rig, "ha-latest");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let gate = FakeSpinnaker::builder()
-        .application("micro-gw")
-        .start(listener)
-        .await
-        .unwrap();
+    let gate = baton_harness::deliver::gate().await;
     gate.set_fault(Fault::on("/webhooks/", FaultKind::Status(503)));
     let db = rig.new_database("ha_latest").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
