@@ -93,7 +93,7 @@ impl Poller<'_> {
     fn tolerate(&mut self, e: Error) -> Result<(), Error> {
         if e.is_transient() && self.errors < self.opts.max_consecutive_errors {
             self.errors += 1;
-            tracing::warn!(queue_id = self.queue_id, error = %e, attempt = self.errors, "jenkins poll failed; retrying");
+            tracing::warn!(queue_id = self.queue_id, error = %baton_http::chain(&e), attempt = self.errors, "jenkins poll failed; retrying");
             Ok(())
         } else {
             Err(e)

@@ -42,7 +42,8 @@ fn sample_events_come_from_webhook_bodies() {
     );
     let bad = json!({"artifacts": [{"name": {"first": "x"}}]});
     let err = SampleEvent::from_payload("chart", bad.as_object().unwrap().clone()).unwrap_err();
-    assert!(err.to_string().contains("[0].name"), "{err}");
+    let text = baton_http::chain(&err);
+    assert!(text.contains("[0].name"), "{text}");
 }
 
 #[test]
