@@ -50,6 +50,14 @@ impl<T> CheckOutcome<T> {
             CheckOutcome::Error { .. } => None,
         }
     }
+
+    /// The kind and message of a failed check; `None` when it succeeded.
+    pub fn error(&self) -> Option<(ErrorKind, &str)> {
+        match self {
+            CheckOutcome::Error { kind, message } => Some((*kind, message)),
+            _ => None,
+        }
+    }
 }
 
 /// A check's outcome with its timing.
