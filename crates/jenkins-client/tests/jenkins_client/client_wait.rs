@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use futures::StreamExt;
 use jenkins_client::model::BuildResult;
-use jenkins_client::{Error, ParamsIn, WaitOptions};
+use jenkins_client::{Error, WaitOptions};
 use testkit::jenkins::{Fault, FaultKind};
 use tokio_util::sync::CancellationToken;
 
@@ -21,10 +21,7 @@ async fn wait_follows_queue_item_to_result() {
     let j = start(standard()).await;
     let c = client(&j);
     let p = params(&[("BASE_DIGEST", "sha256:dd")]);
-    let t = c
-        .build_with_parameters(&job(PETSTORE), &p, ParamsIn::Form)
-        .await
-        .unwrap();
+    let t = trigger(&c, &p).await;
     let done = c
         .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
         .await
@@ -88,10 +85,7 @@ async fn wait_tolerates_a_few_transient_failures() {
 async fn wait_reports_cancelled_items_deadlines_and_cancellation() {
     let j = start(standard()).await;
     let c = client(&j);
-    let t = c
-        .build_with_parameters(&job(PETSTORE), &[], ParamsIn::Form)
-        .await
-        .unwrap();
+    let t = trigger(&c, &[]).await;
     c.cancel_queue_item(t.queue_id).await.unwrap();
     let e = c
         .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
@@ -100,10 +94,7 @@ async fn wait_reports_cancelled_items_deadlines_and_cancellation() {
     assert!(matches!(e, Error::QueueItemCancelled { .. }), "{e:?}");
 
     let p = params(&[("BASE_DIGEST", "slow")]);
-    let t = c
-        .build_with_parameters(&job(PETSTORE), &p, ParamsIn::Form)
-        .await
-        .unwrap();
+    let t = trigger(&c, &p).await;
     let e = c
         .wait_for_build(t.queue_id, &opts(20), &CancellationToken::new())
         .await
@@ -132,9 +123,7 @@ async fn wait_reports_cancelled_items_deadlines_and_cancellation() {
 async fn console_stream_yields_the_whole_log_then_ends() {
     let j = start(standard()).await;
     let c = client(&j);
-    c.build_with_parameters(&job(PETSTORE), &[], ParamsIn::Form)
-        .await
-        .unwrap();
+    trigger(&c, &[]).await;
     j.advance(Duration::from_secs(5));
     let stream = c.console_stream(
         job(PETSTORE),
