@@ -8,12 +8,18 @@ use std::time::Duration;
 use common::*;
 use futures::StreamExt;
 use jenkins_client::model::BuildResult;
-use jenkins_client::{Error, WaitOptions};
+use jenkins_client::{Error, FinishedBuild, JenkinsClient, WaitOptions};
 use testkit::jenkins::{Fault, FaultKind};
 use tokio_util::sync::CancellationToken;
 
 fn opts(timeout_secs: u64) -> WaitOptions {
     WaitOptions::new(Duration::from_secs(timeout_secs), Duration::from_secs(1))
+}
+
+/// Waits (at most `timeout_secs`, uncancelled) for the build of queue item `queue_id`.
+async fn wait(c: &JenkinsClient, queue_id: u64, timeout_secs: u64) -> Result<FinishedBuild, Error> {
+    c.wait_for_build(queue_id, &opts(timeout_secs), &CancellationToken::new())
+        .await
 }
 
 #[tokio::test(start_paused = true)]
@@ -22,10 +28,7 @@ async fn wait_follows_queue_item_to_result() {
     let c = client(&j);
     let p = params(&[("BASE_DIGEST", "sha256:dd")]);
     let t = trigger(&c, &p).await;
-    let done = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap();
+    let done = wait(&c, t.queue_id, 600).await.unwrap();
     assert_eq!(done.result, BuildResult::Success);
     assert_eq!(done.build.number, 1);
     assert_eq!(
@@ -43,10 +46,7 @@ async fn wait_follows_queue_item_to_result() {
     );
 
     let t = c.build(&job("plain")).await.unwrap();
-    let failed = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap();
+    let failed = wait(&c, t.queue_id, 600).await.unwrap();
     assert_eq!(
         failed.result,
         BuildResult::Failure,
@@ -66,18 +66,12 @@ async fn wait_tolerates_a_few_transient_failures() {
         .path_contains("/queue/item/")
         .times(2),
     );
-    let done = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap();
+    let done = wait(&c, t.queue_id, 600).await.unwrap();
     assert_eq!(done.result, BuildResult::Failure);
 
     let t = c.build(&job("plain")).await.unwrap();
     j.set_fault(Fault::new(FaultKind::Status(500)).path_contains("/queue/item/"));
-    let e = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = wait(&c, t.queue_id, 600).await.unwrap_err();
     assert!(matches!(e, Error::Api { status: 500, .. }), "{e:?}");
 }
 
@@ -87,18 +81,12 @@ async fn wait_reports_cancelled_items_deadlines_and_cancellation() {
     let c = client(&j);
     let t = trigger(&c, &[]).await;
     c.cancel_queue_item(t.queue_id).await.unwrap();
-    let e = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = wait(&c, t.queue_id, 600).await.unwrap_err();
     assert!(matches!(e, Error::QueueItemCancelled { .. }), "{e:?}");
 
     let p = params(&[("BASE_DIGEST", "slow")]);
     let t = trigger(&c, &p).await;
-    let e = c
-        .wait_for_build(t.queue_id, &opts(20), &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = wait(&c, t.queue_id, 20).await.unwrap_err();
     match &e {
         Error::DeadlineExceeded { stage, .. } => {
             assert!(stage.contains("build #1 running"), "{stage}")
