@@ -33,6 +33,14 @@ pub fn skip_or_fail(component: &str, why: &str) {
     );
 }
 
+/// What a user sees of `err`: its causes chained by `baton_http::chain`, after
+/// [`assert_each_cause_once`] on it.
+pub fn shown_once(err: &(dyn std::error::Error + 'static)) -> String {
+    let text = baton_http::chain(err);
+    assert_each_cause_once(err, &text);
+    text
+}
+
 /// Asserts that `err`'s own text leaves its cause out (the rule of baton's error types: a
 /// variant with a `#[source]` names only where and what), and that `chain` (an error printed
 /// with its causes, `baton_http::chain`) names each cause of `err` exactly once. The first

@@ -6,19 +6,12 @@ use spinnaker_client::model::decode;
 use spinnaker_client::model::execution::Execution;
 use spinnaker_client::{Auth, Client, Error};
 
-/// `err` as a user sees it: with its causes, each once, and its own text without them.
-fn shown(err: &Error) -> String {
-    let text = baton_http::chain(err);
-    testkit::assert_each_cause_once(err, &text);
-    text
-}
-
 #[test]
 fn an_unparsable_gate_url_says_which_and_why_once() {
     // No scheme: the operator wrote a host where a URL belongs.
     let err = Client::builder("gate.example.com/api").build().unwrap_err();
     assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
-    let text = shown(&err);
+    let text = testkit::shown_once(&err);
     assert!(text.contains("\"gate.example.com/api\""), "{text}");
     assert!(text.contains("relative URL without a base"), "{text}");
 }
@@ -32,7 +25,7 @@ fn an_unusable_client_certificate_says_what_was_set_up_and_why_once() {
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::Setup { .. }), "{err:?}");
-    let text = shown(&err);
+    let text = testkit::shown_once(&err);
     assert!(text.contains("client certificate"), "{text}");
     assert!(
         text.len() > err.to_string().len(),
@@ -44,7 +37,7 @@ fn an_unusable_client_certificate_says_what_was_set_up_and_why_once() {
 fn a_document_that_does_not_decode_names_the_path_and_the_reason_once() {
     let json = br#"{"id":"x","status":"RUNNING","stages":[{"id":"s","startTime":"soon"}]}"#;
     let err = decode::<Execution>("execution", json).unwrap_err();
-    let text = shown(&err);
+    let text = testkit::shown_once(&err);
     assert!(text.contains("execution at stages[0].startTime"), "{text}");
     assert!(
         text.contains("invalid type"),

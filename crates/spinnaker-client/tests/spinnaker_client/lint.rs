@@ -60,7 +60,7 @@ fn sample_events_come_from_webhook_bodies() {
     );
     let bad = json!({"artifacts": [{"name": {"first": "x"}}]});
     let err = SampleEvent::from_payload("chart", bad.as_object().unwrap().clone()).unwrap_err();
-    let text = baton_http::chain(&err);
+    let text = testkit::shown_once(&err);
     assert!(text.contains("[0].name"), "{text}");
 }
 

@@ -43,10 +43,7 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf 
 
 /// The error reading `p`, as a user sees it: with its causes, each once.
 fn load_err(p: &Path) -> String {
-    let err = ServerSpec::from_file(p).unwrap_err();
-    let text = baton_http::chain(&err);
-    testkit::assert_each_cause_once(&err, &text);
-    text
+    testkit::shown_once(&ServerSpec::from_file(p).unwrap_err())
 }
 
 #[test]
