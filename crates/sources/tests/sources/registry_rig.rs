@@ -45,6 +45,16 @@ fn changed(
     }
 }
 
+/// The rig's bearer-token registry; `None` (a loud skip, or a failure where the rig is
+/// required) when the rig was started without it.
+fn token_registry(rig: &Rig) -> Option<RegistryEndpoint> {
+    let ep = rig.registry_token.clone();
+    if ep.is_none() {
+        testkit::skip_or_fail("rig token registry", "the rig has no RIG_REGISTRY_TOKEN");
+    }
+    ep
+}
+
 /// The kind of a failed check; panics (showing the outcome) when it did not fail.
 fn kind_of(outcome: &CheckOutcome<RegistryObservation>) -> ErrorKind {
     outcome.error().unwrap_or_else(|| panic!("{outcome:?}")).0
@@ -167,7 +177,7 @@ async fn basic_auth_registry() {
 #[tokio::test]
 async fn token_auth_registry_caches_its_token() {
     let Some(rig) = Rig::for_test() else { return };
-    let Some(ep) = rig.registry_token.clone() else {
+    let Some(ep) = token_registry(&rig) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -236,7 +246,7 @@ async fn multi_arch_index_and_one_platform() {
 #[tokio::test]
 async fn anonymous_bearer_tokens_for_public_repositories() {
     let Some(rig) = Rig::for_test() else { return };
-    let Some(ep) = rig.registry_token.clone() else {
+    let Some(ep) = token_registry(&rig) else {
         return;
     };
     let repo = format!("public/{}", repo_name("anon").replace('/', "-"));
