@@ -319,3 +319,12 @@ async fn subscribers_hear_builds_start_and_finish_without_polling() {
     assert_eq!(finished.build.number, 1);
     assert_eq!(finished.build.result.as_deref(), Some("SUCCESS"));
 }
+
+#[test]
+fn segments_are_encoded_as_jenkins_raw_encode_does() {
+    // hudson.Util.rawEncode keeps A-Za-z0-9 and !$&'()*+,-.=@_, encodes UTF-8 bytes in upper case.
+    let raw = testkit::jenkins::raw_encode;
+    assert_eq!(raw("!$&'()*+,-.=@_AZaz09"), "!$&'()*+,-.=@_AZaz09");
+    assert_eq!(raw("base image (rebuild)"), "base%20image%20(rebuild)");
+    assert_eq!(raw("a:b;c~d/ü#?%"), "a%3Ab%3Bc%7Ed%2F%C3%BC%23%3F%25");
+}
