@@ -206,19 +206,10 @@ pub fn chart_webhooks(spinnaker: &testkit::spinnaker::FakeSpinnaker) -> Vec<Valu
 /// The Jenkins stand-in with user `baton` (token `jenkins-api-token`) and one image job `job`
 /// taking the rebuild parameters of docs/wire.md, whose builds take `build` and succeed.
 pub async fn fake_jenkins(job: &str, build: Duration) -> testkit::jenkins::FakeJenkins {
-    use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
-    let mut spec = JobSpec::new(job).script(BuildScript::new(build, "SUCCESS"));
-    for p in [
-        "BASE_IMAGE",
-        "BASE_DIGEST",
-        "BASE_REF",
-        "TARGET_IMAGE",
-        "GIT_COMMIT",
-        "CAUSE",
-        "BATON_EVENT",
-    ] {
-        spec = spec.param(ParamSpec::string(p, ""));
-    }
+    use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, REBUILD_PARAMETERS, UserSpec};
+    let spec = JobSpec::new(job)
+        .script(BuildScript::new(build, "SUCCESS"))
+        .string_params(&REBUILD_PARAMETERS);
     FakeJenkins::builder()
         .user(UserSpec::new("baton", crate::config::JENKINS_TOKEN))
         .job(spec)

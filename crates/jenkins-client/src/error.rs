@@ -22,8 +22,9 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client for Jenkins: {source}")]
+    /// The HTTP client could not be built. The cause is the `source`: print it with
+    /// `baton_http::chain`.
+    #[error("cannot build the HTTP client for Jenkins")]
     HttpClient {
         /// Cause.
         #[source]
@@ -195,8 +196,9 @@ pub enum Error {
         /// Header name.
         header: &'static str,
     },
-    /// JSON did not match the model.
-    #[error("{url}: cannot decode JSON at `{path}`: {source}")]
+    /// JSON did not match the model. The decoder's message is the `source`: print it with
+    /// `baton_http::chain`.
+    #[error("{url}: cannot decode JSON at `{path}`")]
     Decode {
         /// URL called.
         url: String,

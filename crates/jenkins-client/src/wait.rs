@@ -68,7 +68,19 @@ struct Poller<'a> {
     errors: u32,
 }
 
-impl Poller<'_> {
+impl<'a> Poller<'a> {
+    /// A poller of `queue_id` starting now at the first interval.
+    fn new(opts: &'a WaitOptions, cancel: &'a CancellationToken, queue_id: u64) -> Self {
+        Poller {
+            opts,
+            cancel,
+            queue_id,
+            started: Instant::now(),
+            interval: opts.initial_interval,
+            errors: 0,
+        }
+    }
+
     /// Sleeps one (jittered, growing) interval; fails at the deadline or on cancel.
     async fn pause(&mut self, stage: &str) -> Result<(), Error> {
         let deadline = self.started + self.opts.timeout;
@@ -93,7 +105,7 @@ impl Poller<'_> {
     fn tolerate(&mut self, e: Error) -> Result<(), Error> {
         if e.is_transient() && self.errors < self.opts.max_consecutive_errors {
             self.errors += 1;
-            tracing::warn!(queue_id = self.queue_id, error = %e, attempt = self.errors, "jenkins poll failed; retrying");
+            tracing::warn!(queue_id = self.queue_id, error = %baton_http::chain(&e), attempt = self.errors, "jenkins poll failed; retrying");
             Ok(())
         } else {
             Err(e)
@@ -109,14 +121,7 @@ impl JenkinsClient {
         opts: &WaitOptions,
         cancel: &CancellationToken,
     ) -> Result<Executable, Error> {
-        let mut p = Poller {
-            opts,
-            cancel,
-            queue_id,
-            started: Instant::now(),
-            interval: opts.initial_interval,
-            errors: 0,
-        };
+        let mut p = Poller::new(opts, cancel, queue_id);
         self.poll_start(&mut p).await
     }
 
@@ -160,14 +165,7 @@ impl JenkinsClient {
         opts: &WaitOptions,
         cancel: &CancellationToken,
     ) -> Result<FinishedBuild, Error> {
-        let mut p = Poller {
-            opts,
-            cancel,
-            queue_id,
-            started: Instant::now(),
-            interval: opts.initial_interval,
-            errors: 0,
-        };
+        let mut p = Poller::new(opts, cancel, queue_id);
         let exe = self.poll_start(&mut p).await?;
         let url = exe.url.clone().ok_or_else(|| Error::Api {
             method: "GET".to_owned(),

@@ -30,6 +30,67 @@ pub(crate) async fn read_limited(
         })
 }
 
+/// Reads the answer to `GET url` like [`read_limited`]; a status other than 2xx is
+/// [`Error::Api`] with the start of the body.
+pub(crate) async fn read_success(
+    resp: reqwest::Response,
+    url: &url::Url,
+    limit: u64,
+    what: &str,
+) -> Result<bytes::Bytes, Error> {
+    let status = resp.status();
+    let body = read_limited(resp, limit, what).await?;
+    if !status.is_success() {
+        return Err(Error::Api {
+            method: "GET".into(),
+            url: url.to_string(),
+            status: status.as_u16(),
+            body: body_excerpt(&body),
+        });
+    }
+    Ok(body)
+}
+
+/// The `sha256:<hex>` digest of `body` downloaded from `url`; [`Error::DigestMismatch`] when
+/// it is not the `expected` one.
+pub(crate) fn verified_digest(
+    url: &url::Url,
+    body: &[u8],
+    expected: &str,
+) -> Result<String, Error> {
+    let actual = sha256_digest(body);
+    if actual != expected {
+        return Err(Error::DigestMismatch {
+            url: url.to_string(),
+            expected: expected.to_string(),
+            actual,
+        });
+    }
+    Ok(actual)
+}
+
+/// A request to `url` that got no answer: [`Error::Timeout`] when it ran past `after`, else
+/// [`Error::Transport`] with its cause.
+pub(crate) fn transport(
+    method: &str,
+    url: &url::Url,
+    source: reqwest::Error,
+    after: std::time::Duration,
+) -> Error {
+    if source.is_timeout() {
+        Error::Timeout {
+            what: format!("{method} {url}"),
+            after,
+        }
+    } else {
+        Error::Transport {
+            method: method.into(),
+            url: url.to_string(),
+            source,
+        }
+    }
+}
+
 /// The start of a body, lossily decoded, for error messages.
 pub(crate) fn body_excerpt(body: &[u8]) -> String {
     baton_http::body::excerpt(body, 512)

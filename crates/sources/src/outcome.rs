@@ -33,22 +33,12 @@ pub enum CheckOutcome<T> {
 }
 
 impl<T> CheckOutcome<T> {
-    /// Builds an `Error` outcome from an [`Error`], keeping its source chain in the message.
+    /// Builds an `Error` outcome from an [`Error`], its causes in the message once each
+    /// (`baton_http::chain`).
     pub fn from_error(err: &Error) -> Self {
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(s) = source {
-            // Transport errors already spell their causes out in their own text.
-            let text = s.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = s.source();
-        }
         CheckOutcome::Error {
             kind: err.kind(),
-            message,
+            message: baton_http::chain(err),
         }
     }
 
@@ -58,6 +48,14 @@ impl<T> CheckOutcome<T> {
             CheckOutcome::Unchanged { current } => Some(current),
             CheckOutcome::Changed { new, .. } => Some(new),
             CheckOutcome::Error { .. } => None,
+        }
+    }
+
+    /// The kind and message of a failed check; `None` when it succeeded.
+    pub fn error(&self) -> Option<(ErrorKind, &str)> {
+        match self {
+            CheckOutcome::Error { kind, message } => Some((*kind, message)),
+            _ => None,
         }
     }
 }

@@ -61,8 +61,9 @@ impl ApiErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The Gate URL or a path built from it is not a valid URL.
-    #[error("invalid Spinnaker URL {url:?}: {source}")]
+    /// The Gate URL or a path built from it is not a valid URL. Why is the `source`: print
+    /// it with `baton_http::chain`.
+    #[error("invalid Spinnaker URL {url:?}")]
     InvalidUrl {
         /// The URL as given.
         url: String,
@@ -70,8 +71,9 @@ pub enum Error {
         #[source]
         source: url::ParseError,
     },
-    /// Client set-up failed (TLS identity, HTTP client).
-    #[error("cannot set up the Spinnaker client: {what}: {source}")]
+    /// Client set-up failed (TLS identity, HTTP client). The cause is the `source`: print it
+    /// with `baton_http::chain`.
+    #[error("cannot set up the Spinnaker client: {what}")]
     Setup {
         /// What was being set up.
         what: String,
@@ -119,8 +121,9 @@ pub enum Error {
         /// The `Retry-After` header as sent (seconds or an HTTP date), if any.
         retry_after: Option<String>,
     },
-    /// A JSON document did not decode into the model.
-    #[error("cannot decode {what} at {path}: {source}")]
+    /// A JSON document did not decode into the model. The decoder's message is the `source`:
+    /// print it with `baton_http::chain`.
+    #[error("cannot decode {what} at {path}")]
     Decode {
         /// What was decoded.
         what: String,

@@ -33,9 +33,27 @@ pub fn skip_or_fail(component: &str, why: &str) {
     );
 }
 
-/// Asserts that `chain` (an error printed with its causes, `baton_http::chain`) names each
-/// cause of `err` exactly once: an error whose `Display` repeats its `#[source]` reads twice.
+/// What a user sees of `err`: its causes chained by `baton_http::chain`, after
+/// [`assert_each_cause_once`] on it.
+pub fn shown_once(err: &(dyn std::error::Error + 'static)) -> String {
+    let text = baton_http::chain(err);
+    assert_each_cause_once(err, &text);
+    text
+}
+
+/// Asserts that `err`'s own text leaves its cause out (the rule of baton's error types: a
+/// variant with a `#[source]` names only where and what), and that `chain` (an error printed
+/// with its causes, `baton_http::chain`) names each cause of `err` exactly once. The first
+/// check is what catches a `Display` that repeats its source: the chain itself drops a cause
+/// whose text the line already ends with, so it reads once either way.
 pub fn assert_each_cause_once(err: &(dyn std::error::Error + 'static), chain: &str) {
+    if let Some(cause) = err.source() {
+        let (own, cause) = (err.to_string(), cause.to_string());
+        assert!(
+            !own.contains(&cause),
+            "{own:?} repeats its source {cause:?}; leave `{{source}}` out of its #[error] text"
+        );
+    }
     let mut cause = err.source();
     while let Some(c) = cause {
         let text = c.to_string();

@@ -77,7 +77,7 @@ impl JenkinsDeliverer {
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("jenkins.url: {e}"))
+            .map_err(|e| format!("jenkins.url: {}", baton_http::chain(&e)))
     }
 
     /// Triggers the record's job once and records the queue id.

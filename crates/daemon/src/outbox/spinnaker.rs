@@ -100,7 +100,7 @@ impl SpinnakerDeliverer {
                 }
             }
             Ok(Err(e)) => {
-                tracing::warn!(event = %baton_event, error = %e, "could not supersede stale judgments")
+                tracing::warn!(event = %baton_event, error = %baton_http::chain(&e), "could not supersede stale judgments")
             }
             Err(_) => {
                 tracing::warn!(event = %baton_event, "superseding stale judgments timed out")
@@ -149,7 +149,7 @@ impl SpinnakerDeliverer {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .build()
-            .map_err(|e| format!("spinnaker.gate_url: {e}"))
+            .map_err(|e| format!("spinnaker.gate_url: {}", baton_http::chain(&e)))
     }
 
     /// Posts the record's webhook once and records Echo's event id.

@@ -14,10 +14,7 @@ async fn trigger_returns_queue_id_and_identical_parameters_coalesce_with_303() {
     let j = start(standard()).await;
     let c = client(&j);
     let p = params(&[("BASE_DIGEST", "sha256:aa"), ("CAUSE", "base-image")]);
-    let first = c
-        .build_with_parameters(&job(PETSTORE), &p, ParamsIn::Form)
-        .await
-        .unwrap();
+    let first = trigger(&c, &p).await;
     assert!(!first.coalesced);
     assert!(first.location.starts_with(&j.url()), "{}", first.location);
     let again = c
@@ -26,10 +23,7 @@ async fn trigger_returns_queue_id_and_identical_parameters_coalesce_with_303() {
         .unwrap();
     assert_eq!((again.queue_id, again.coalesced), (first.queue_id, true));
     let other = params(&[("BASE_DIGEST", "sha256:bb")]);
-    let third = c
-        .build_with_parameters(&job(PETSTORE), &other, ParamsIn::Form)
-        .await
-        .unwrap();
+    let third = trigger(&c, &other).await;
     assert_ne!(third.queue_id, first.queue_id);
 
     let reqs = j.requests();
@@ -111,26 +105,12 @@ async fn context_path_base_urls_work_with_and_without_slash() {
 async fn queue_items_go_waiting_blocked_buildable_left() {
     let j = start(standard().executors(1)).await;
     let c = client(&j);
-    let a = c
-        .build_with_parameters(
-            &job(PETSTORE),
-            &params(&[("BASE_DIGEST", "a")]),
-            ParamsIn::Form,
-        )
-        .await
-        .unwrap();
+    let a = trigger(&c, &params(&[("BASE_DIGEST", "a")])).await;
     let waiting = c.queue_item(a.queue_id).await.unwrap();
     assert_eq!(waiting.state(), QueueState::Waiting);
     assert!(waiting.why.unwrap().contains("quiet period"));
 
-    let b = c
-        .build_with_parameters(
-            &job(PETSTORE),
-            &params(&[("BASE_DIGEST", "b")]),
-            ParamsIn::Form,
-        )
-        .await
-        .unwrap();
+    let b = trigger(&c, &params(&[("BASE_DIGEST", "b")])).await;
     j.advance(Duration::from_secs(5));
     let p = c.build(&job("plain")).await.unwrap();
     let left = c.queue_item(a.queue_id).await.unwrap();
@@ -172,10 +152,7 @@ async fn left_items_vanish_after_five_minutes() {
 async fn cancel_queue_item_then_it_is_left_and_cancelled() {
     let j = start(standard()).await;
     let c = client(&j);
-    let t = c
-        .build_with_parameters(&job(PETSTORE), &[], ParamsIn::Form)
-        .await
-        .unwrap();
+    let t = trigger(&c, &[]).await;
     c.cancel_queue_item(t.queue_id).await.unwrap();
     let item = c.queue_item(t.queue_id).await.unwrap();
     assert_eq!(
@@ -207,9 +184,7 @@ async fn build_info_job_info_server_info_and_whoami() {
     let j = start(standard().version("2.500.1")).await;
     let c = client(&j);
     let p = params(&[("BASE_DIGEST", "sha256:cc")]);
-    c.build_with_parameters(&job(PETSTORE), &p, ParamsIn::Form)
-        .await
-        .unwrap();
+    trigger(&c, &p).await;
     let info = c.job_info(&job(PETSTORE)).await.unwrap();
     assert!(info.buildable && info.in_queue && info.last_build.is_none());
     let defs = info.parameter_definitions();
@@ -271,9 +246,7 @@ async fn build_info_job_info_server_info_and_whoami() {
 async fn console_grows_and_more_data_stops_at_the_end() {
     let j = start(standard()).await;
     let c = client(&j);
-    c.build_with_parameters(&job(PETSTORE), &[], ParamsIn::Form)
-        .await
-        .unwrap();
+    trigger(&c, &[]).await;
     j.advance(Duration::from_secs(5));
     let first = c.console_chunk(&job(PETSTORE), 1, 0).await.unwrap();
     assert!(first.more && first.text.starts_with("Started by user baton"));

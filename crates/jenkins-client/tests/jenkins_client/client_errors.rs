@@ -119,9 +119,7 @@ async fn password_auth_fetches_a_crumb_once_after_403_and_keeps_it() {
     let j = start(standard()).await;
     let c = client_as(&j, "human", "human-password");
     c.build(&job("plain")).await.unwrap();
-    c.build_with_parameters(&job(PETSTORE), &[], ParamsIn::Form)
-        .await
-        .unwrap();
+    trigger(&c, &[]).await;
     let reqs = j.requests();
     let summary: Vec<(String, u16, bool)> = reqs
         .iter()
@@ -173,10 +171,7 @@ async fn csrf_off_means_no_crumb_issuer() {
 async fn redirect_following_clients_are_refused_with_a_fix() {
     let j = start(standard()).await;
     let p = params(&[("BASE_DIGEST", "x")]);
-    client(&j)
-        .build_with_parameters(&job(PETSTORE), &p, ParamsIn::Form)
-        .await
-        .unwrap();
+    trigger(&client(&j), &p).await;
     jenkins_client::install_crypto_provider();
     let follows = reqwest::Client::new();
     let c = JenkinsClient::builder(j.url())

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use futures::StreamExt;
 use jenkins_client::model::BuildResult;
-use jenkins_client::{Error, ParamsIn, WaitOptions};
+use jenkins_client::{Error, FinishedBuild, JenkinsClient, WaitOptions};
 use testkit::jenkins::{Fault, FaultKind};
 use tokio_util::sync::CancellationToken;
 
@@ -16,19 +16,19 @@ fn opts(timeout_secs: u64) -> WaitOptions {
     WaitOptions::new(Duration::from_secs(timeout_secs), Duration::from_secs(1))
 }
 
+/// Waits (at most `timeout_secs`, uncancelled) for the build of queue item `queue_id`.
+async fn wait(c: &JenkinsClient, queue_id: u64, timeout_secs: u64) -> Result<FinishedBuild, Error> {
+    c.wait_for_build(queue_id, &opts(timeout_secs), &CancellationToken::new())
+        .await
+}
+
 #[tokio::test(start_paused = true)]
 async fn wait_follows_queue_item_to_result() {
     let j = start(standard()).await;
     let c = client(&j);
     let p = params(&[("BASE_DIGEST", "sha256:dd")]);
-    let t = c
-        .build_with_parameters(&job(PETSTORE), &p, ParamsIn::Form)
-        .await
-        .unwrap();
-    let done = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap();
+    let t = trigger(&c, &p).await;
+    let done = wait(&c, t.queue_id, 600).await.unwrap();
     assert_eq!(done.result, BuildResult::Success);
     assert_eq!(done.build.number, 1);
     assert_eq!(
@@ -46,10 +46,7 @@ async fn wait_follows_queue_item_to_result() {
     );
 
     let t = c.build(&job("plain")).await.unwrap();
-    let failed = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap();
+    let failed = wait(&c, t.queue_id, 600).await.unwrap();
     assert_eq!(
         failed.result,
         BuildResult::Failure,
@@ -69,18 +66,12 @@ async fn wait_tolerates_a_few_transient_failures() {
         .path_contains("/queue/item/")
         .times(2),
     );
-    let done = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap();
+    let done = wait(&c, t.queue_id, 600).await.unwrap();
     assert_eq!(done.result, BuildResult::Failure);
 
     let t = c.build(&job("plain")).await.unwrap();
     j.set_fault(Fault::new(FaultKind::Status(500)).path_contains("/queue/item/"));
-    let e = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = wait(&c, t.queue_id, 600).await.unwrap_err();
     assert!(matches!(e, Error::Api { status: 500, .. }), "{e:?}");
 }
 
@@ -88,26 +79,14 @@ async fn wait_tolerates_a_few_transient_failures() {
 async fn wait_reports_cancelled_items_deadlines_and_cancellation() {
     let j = start(standard()).await;
     let c = client(&j);
-    let t = c
-        .build_with_parameters(&job(PETSTORE), &[], ParamsIn::Form)
-        .await
-        .unwrap();
+    let t = trigger(&c, &[]).await;
     c.cancel_queue_item(t.queue_id).await.unwrap();
-    let e = c
-        .wait_for_build(t.queue_id, &opts(600), &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let e = wait(&c, t.queue_id, 600).await.unwrap_err();
     assert!(matches!(e, Error::QueueItemCancelled { .. }), "{e:?}");
 
     let p = params(&[("BASE_DIGEST", "slow")]);
-    let t = c
-        .build_with_parameters(&job(PETSTORE), &p, ParamsIn::Form)
-        .await
-        .unwrap();
-    let e = c
-        .wait_for_build(t.queue_id, &opts(20), &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let t = trigger(&c, &p).await;
+    let e = wait(&c, t.queue_id, 20).await.unwrap_err();
     match &e {
         Error::DeadlineExceeded { stage, .. } => {
             assert!(stage.contains("build #1 running"), "{stage}")
@@ -132,9 +111,7 @@ async fn wait_reports_cancelled_items_deadlines_and_cancellation() {
 async fn console_stream_yields_the_whole_log_then_ends() {
     let j = start(standard()).await;
     let c = client(&j);
-    c.build_with_parameters(&job(PETSTORE), &[], ParamsIn::Form)
-        .await
-        .unwrap();
+    trigger(&c, &[]).await;
     j.advance(Duration::from_secs(5));
     let stream = c.console_stream(
         job(PETSTORE),

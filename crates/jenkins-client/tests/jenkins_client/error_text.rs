@@ -1,6 +1,6 @@
 //! What error messages say (issue 17 item 10): the user without `Some(..)`, a crumb issuer that
 //! cannot be reached told apart from a crumb refused after fetching one, and transport errors
-//! with their cause.
+//! with their cause; each cause printed once.
 
 use crate::common;
 
@@ -50,7 +50,25 @@ async fn transport_errors_say_why_and_name_each_cause_once() {
     let own = err.to_string();
     assert!(own.starts_with("GET http://127.0.0.1:9/"), "{own}");
     assert!(!own.to_lowercase().contains("refused"), "{own}");
-    let text = baton_http::chain(&err);
+    let text = testkit::shown_once(&err);
     assert!(text.to_lowercase().contains("refused"), "{text}");
-    testkit::assert_each_cause_once(&err, &text);
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_json_names_the_place_once_and_the_decoder_once() {
+    // A proxy or a login page answering 200 with HTML instead of Jenkins' JSON.
+    let j = start(standard()).await;
+    j.set_fault(Fault::new(FaultKind::Status(200)).path_contains("whoAmI/api/json"));
+    let err = client(&j).who_am_i().await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let own = err.to_string();
+    assert!(
+        own.contains("whoAmI/api/json") && own.contains("cannot decode JSON"),
+        "{own}"
+    );
+    let text = testkit::shown_once(&err);
+    assert!(
+        text.contains("expected value"),
+        "the decoder's reason is shown: {text}"
+    );
 }

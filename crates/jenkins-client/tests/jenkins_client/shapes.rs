@@ -88,22 +88,13 @@ async fn stand_in_documents_have_recorded_jenkins_shapes() {
     let c = client(&j);
     let u = j.url();
     let p = params(&[("BASE_DIGEST", "a")]);
-    let running = c
-        .build_with_parameters(&job(PETSTORE), &p, ParamsIn::Form)
-        .await
-        .unwrap();
+    let running = trigger(&c, &p).await;
     let p2 = params(&[("BASE_DIGEST", "b")]);
-    let blocked = c
-        .build_with_parameters(&job(PETSTORE), &p2, ParamsIn::Form)
-        .await
-        .unwrap();
+    let blocked = trigger(&c, &p2).await;
     j.advance(Duration::from_secs(5));
     let buildable = c.build(&job("plain")).await.unwrap();
     let p3 = params(&[("BASE_DIGEST", "c")]);
-    let cancelled = c
-        .build_with_parameters(&job(PETSTORE), &p3, ParamsIn::Form)
-        .await
-        .unwrap();
+    let cancelled = trigger(&c, &p3).await;
     c.cancel_queue_item(cancelled.queue_id).await.unwrap();
 
     let item = |id: u64| format!("{u}queue/item/{id}/api/json");

@@ -65,9 +65,13 @@ pub fn helm_prepare() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One cold find + download, as a process of its own (for peak RSS).
-pub async fn helm_once(url: &str, chart: &str, version: &str) -> anyhow::Result<()> {
-    let cache = tempfile::tempdir()?;
+/// A client with an empty cache in `cache`, and the watch of `chart` `version` at `url`.
+fn cold(
+    cache: &tempfile::TempDir,
+    url: &str,
+    chart: &str,
+    version: &str,
+) -> anyhow::Result<(HelmClient, ChartWatch)> {
     let client = HelmClient::new(
         cache.path().to_path_buf(),
         Arc::new(Registries::default()),
@@ -75,11 +79,18 @@ pub async fn helm_once(url: &str, chart: &str, version: &str) -> anyhow::Result<
         Duration::from_secs(60),
     )?;
     let watch = ChartWatch {
-        repository: url.to_string(),
-        name: chart.to_string(),
-        version: version.to_string(),
+        repository: url.to_owned(),
+        name: chart.to_owned(),
+        version: version.to_owned(),
         prereleases: false,
     };
+    Ok((client, watch))
+}
+
+/// One cold find + download, as a process of its own (for peak RSS).
+pub async fn helm_once(url: &str, chart: &str, version: &str) -> anyhow::Result<()> {
+    let cache = tempfile::tempdir()?;
+    let (client, watch) = cold(&cache, url, chart, version)?;
     let obs = watch.observe(&client, None).await?;
     println!("{} {} {}", obs.name, obs.version, obs.digest);
     Ok(())
@@ -203,18 +214,7 @@ pub async fn helm_bench() -> anyhow::Result<()> {
     );
 
     let cache = tempfile::tempdir()?;
-    let client = HelmClient::new(
-        cache.path().to_path_buf(),
-        Arc::new(Registries::default()),
-        &[],
-        Duration::from_secs(60),
-    )?;
-    let watch = ChartWatch {
-        repository: url.clone(),
-        name: rig.chart_name.clone(),
-        version: rig.chart_version.clone(),
-        prereleases: false,
-    };
+    let (client, watch) = cold(&cache, &url, &rig.chart_name, &rig.chart_version)?;
     let first = watch.check(&client, None).await;
     let obs = first
         .outcome

@@ -40,7 +40,10 @@ pub async fn registry_bench(tags: usize) -> anyhow::Result<()> {
     sweep(&rig, tags).await
 }
 
+/// The registry at `host`; with `creds`, the rig's token server may receive them (another
+/// port is another origin, see `RegistryConfig::token_hosts`).
 fn config(
+    rig: &Rig,
     host: &str,
     creds: Option<(&str, &str)>,
     dir: &tempfile::TempDir,
@@ -49,6 +52,7 @@ fn config(
     c.insecure = true;
     c.max_concurrency = 16;
     if let Some((u, p)) = creds {
+        c.token_hosts = rig.token_server.iter().cloned().collect();
         let f = dir.path().join(format!("pw-{}", host.replace(':', "_")));
         std::fs::write(&f, p)?;
         c.username = Some(u.to_string());
@@ -66,7 +70,7 @@ async fn single(
 ) -> anyhow::Result<()> {
     let reference = format!("{host}/{repo}:1.0");
     let watch = ImageWatch::new(&reference, None)?;
-    let regs = Registries::new(vec![config(host, creds, dir)?])?;
+    let regs = Registries::new(vec![config(rig, host, creds, dir)?])?;
     watch.observe(&regs, None).await?; // warm: token cached, connection open
     let mut warm = Vec::new();
     for _ in 0..N {
@@ -77,7 +81,7 @@ async fn single(
     let mut cold = Vec::new();
     for _ in 0..N {
         let t = Instant::now();
-        let regs = Registries::new(vec![config(host, creds, dir)?])?;
+        let regs = Registries::new(vec![config(rig, host, creds, dir)?])?;
         watch.observe(&regs, None).await?;
         cold.push(t.elapsed());
     }
@@ -192,50 +196,37 @@ async fn sweep(rig: &Rig, tags: usize) -> anyhow::Result<()> {
         .to_str()?
         .to_string();
     let body = m.bytes().await?;
-    futures::stream::iter(1..tags)
-        .map(|i| {
-            let (http, ct, body, host) = (http.clone(), ct.clone(), body.clone(), host.clone());
-            async move {
-                http.put(format!("http://{host}/v2/{repo}/manifests/t{i}"))
-                    .header("content-type", ct)
-                    .body(body)
-                    .send()
-                    .await?
-                    .error_for_status()
-                    .map(drop)
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+    sixteen_at_a_time((1..tags).map(|i| {
+        let (http, ct, body, host) = (http.clone(), ct.clone(), body.clone(), host.clone());
+        async move {
+            http.put(format!("http://{host}/v2/{repo}/manifests/t{i}"))
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await?
+                .error_for_status()
+                .map(drop)
+        }
+    }))
+    .await?;
     let urls: Vec<String> = (0..tags)
         .map(|i| format!("http://{host}/v2/{repo}/manifests/t{i}"))
         .collect();
 
     // Lower bound: raw HEADs with the same HTTP stack, concurrency 16.
     let raw_client = testkit::rig::http_client()?;
-    let raw = timed(|| async {
-        futures::stream::iter(urls.iter())
-            .map(|u| {
-                let c = raw_client.clone();
-                async move {
-                    c.head(u)
-                        .header("accept", MANIFEST_ACCEPT)
-                        .send()
-                        .await?
-                        .error_for_status()
-                        .map(drop)
-                }
-            })
-            .buffer_unordered(16)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map(drop)
-            .map_err(anyhow::Error::from)
+    let raw = timed(|| {
+        sixteen_at_a_time(urls.iter().map(|u| {
+            let c = raw_client.clone();
+            async move {
+                c.head(u)
+                    .header("accept", MANIFEST_ACCEPT)
+                    .send()
+                    .await?
+                    .error_for_status()
+                    .map(drop)
+            }
+        }))
     })
     .await?;
     let mut cfg = RegistryConfig::anonymous(host.clone());
@@ -245,19 +236,11 @@ async fn sweep(rig: &Rig, tags: usize) -> anyhow::Result<()> {
     let watches: Vec<ImageWatch> = (0..tags)
         .map(|i| ImageWatch::new(&format!("{host}/{repo}:t{i}"), None))
         .collect::<Result<_, _>>()?;
-    let baton = timed(|| async {
-        futures::stream::iter(watches.iter())
-            .map(|w| {
-                let regs = regs.clone();
-                async move { w.observe(&regs, None).await.map(drop) }
-            })
-            .buffer_unordered(16)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-            .map(drop)
-            .map_err(anyhow::Error::from)
+    let baton = timed(|| {
+        sixteen_at_a_time(watches.iter().map(|w| {
+            let regs = regs.clone();
+            async move { w.observe(&regs, None).await.map(drop) }
+        }))
     })
     .await?;
     let list = tempfile::NamedTempFile::new()?;
@@ -284,6 +267,19 @@ async fn sweep(rig: &Rig, tags: usize) -> anyhow::Result<()> {
         xargs.as_secs_f64() / raw.as_secs_f64()
     );
     Ok(())
+}
+
+/// Runs `requests` 16 at a time, as the sweep does; the first failure is the error.
+async fn sixteen_at_a_time<Fut, E>(requests: impl Iterator<Item = Fut>) -> anyhow::Result<()>
+where
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: Into<anyhow::Error>,
+{
+    let done: Vec<Result<(), E>> = futures::stream::iter(requests)
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    done.into_iter().try_for_each(|r| r.map_err(Into::into))
 }
 
 /// Best of three runs of `f`.

@@ -65,7 +65,7 @@ impl GitWatch {
                 match self.fetch(git, &repo, &[&refspec]).await {
                     Ok(()) => at.commit.to_ascii_lowercase(),
                     Err(e) => {
-                        tracing::debug!(commit = %at.commit, error = %e, "fetch by id refused; checking the branch instead");
+                        tracing::debug!(commit = %at.commit, error = %baton_http::chain(&e), "fetch by id refused; checking the branch instead");
                         self.reachable(git, &repo, &at.commit).await?
                     }
                 }

@@ -15,7 +15,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::archive::ArchiveLimits;
 use super::index::{ChartEntry, from_scan, parse_index_reader};
 use super::scan::ChartScan;
-use crate::http::{body_excerpt, read_limited, sha256_digest};
+use crate::http::{body_excerpt, read_success, sha256_digest, transport, verified_digest};
 use crate::registry::Registries;
 use crate::{Credentials, CredentialsConfig, Error};
 
@@ -329,30 +329,10 @@ impl HelmClient {
             .send()
             .await
             .map_err(|source| transport("GET", url, source, self.timeout))?;
-        let status = resp.status();
-        let body = read_limited(
-            resp,
-            self.limits.archive.max_compressed,
-            &format!("chart {url}"),
-        )
-        .await?;
-        if !status.is_success() {
-            return Err(Error::Api {
-                method: "GET".into(),
-                url: url.to_string(),
-                status: status.as_u16(),
-                body: body_excerpt(&body),
-            });
-        }
-        let actual = sha256_digest(&body);
-        if let Some(hex) = want_sha256_hex
-            && actual != format!("sha256:{}", hex.to_ascii_lowercase())
-        {
-            return Err(Error::DigestMismatch {
-                url: url.to_string(),
-                expected: format!("sha256:{hex}"),
-                actual,
-            });
+        let limit = self.limits.archive.max_compressed;
+        let body = read_success(resp, url, limit, &format!("chart {url}")).await?;
+        if let Some(hex) = want_sha256_hex {
+            verified_digest(url, &body, &format!("sha256:{}", hex.to_ascii_lowercase()))?;
         }
         Ok(body)
     }
@@ -389,20 +369,5 @@ async fn excerpt(mut resp: reqwest::Response) -> String {
     match resp.chunk().await {
         Ok(Some(chunk)) => body_excerpt(&chunk),
         _ => String::new(),
-    }
-}
-
-fn transport(method: &str, url: &Url, source: reqwest::Error, after: Duration) -> Error {
-    if source.is_timeout() {
-        Error::Timeout {
-            what: format!("{method} {url}"),
-            after,
-        }
-    } else {
-        Error::Transport {
-            method: method.into(),
-            url: url.to_string(),
-            source,
-        }
     }
 }

@@ -5,6 +5,7 @@
 //! `IgnoredAny`, so even then an index costs the wanted chart's entries, not a YAML tree.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -55,50 +56,43 @@ fn text_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
     }))
 }
 
-struct IndexSeed<'a> {
-    chart: &'a str,
+/// Reads `entries.<chart>` of an index: `None` without `entries`, empty without the chart.
+fn read_entries<'de, D: Deserializer<'de>>(
+    d: D,
+    chart: &str,
+) -> Result<Option<Vec<ChartEntry>>, D::Error> {
+    let seed = OneKey {
+        key: "entries",
+        expecting: "a Helm repository index (a map with `entries`)",
+        value: OneKey {
+            key: chart,
+            expecting: "a map of chart name to versions",
+            value: PhantomData::<Vec<ChartEntry>>,
+        },
+    };
+    Ok(seed.deserialize(d)?.map(Option::unwrap_or_default))
 }
 
-impl<'de> DeserializeSeed<'de> for IndexSeed<'_> {
-    type Value = Option<Vec<ChartEntry>>;
+/// Reads only the value under `key` of a map with `value` (`None` when the key is absent or
+/// the map is `null`); every other value is skipped as `IgnoredAny`, never built.
+#[derive(Clone)]
+struct OneKey<'a, S> {
+    key: &'a str,
+    expecting: &'static str,
+    value: S,
+}
+
+impl<'de, S: DeserializeSeed<'de> + Clone> DeserializeSeed<'de> for OneKey<'_, S> {
+    type Value = Option<S::Value>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for IndexSeed<'_> {
-    type Value = Option<Vec<ChartEntry>>;
+impl<'de, S: DeserializeSeed<'de> + Clone> Visitor<'de> for OneKey<'_, S> {
+    type Value = Option<S::Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Helm repository index (a map with `entries`)")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "entries" {
-                found = Some(map.next_value_seed(EntriesSeed { chart: self.chart })?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(found.map(Option::unwrap_or_default))
-    }
-}
-
-struct EntriesSeed<'a> {
-    chart: &'a str,
-}
-
-impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
-    type Value = Option<Vec<ChartEntry>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EntriesSeed<'_> {
-    type Value = Option<Vec<ChartEntry>>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of chart name to versions")
+        f.write_str(self.expecting)
     }
     fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -106,8 +100,8 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut found = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == self.chart {
-                found = Some(map.next_value::<Vec<ChartEntry>>()?);
+            if key == self.key {
+                found = Some(map.next_value_seed(self.value.clone())?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -133,7 +127,7 @@ pub fn parse_index(body: &[u8], chart: &str, source: &str) -> Result<Vec<ChartEn
     })?;
     let parsed =
         serde_saphyr::with_deserializer_from_str_with_options(text, options(body.len()), |de| {
-            IndexSeed { chart }.deserialize(de)
+            read_entries(de, chart)
         });
     entries_or_error(parsed, source)
 }
@@ -150,7 +144,7 @@ pub(crate) fn from_scan(
         Scan::Unusual => None,
         Scan::Block(snippet) => {
             serde_saphyr::with_deserializer_from_str_with_options(&snippet, options(size), |de| {
-                IndexSeed { chart }.deserialize(de)
+                read_entries(de, chart)
             })
             .ok()
             .flatten()
@@ -169,7 +163,7 @@ pub(crate) fn parse_index_reader(
     let size = usize::try_from(limit).unwrap_or(usize::MAX / 4);
     let parsed =
         serde_saphyr::with_deserializer_from_reader_with_options(reader, options(size), |de| {
-            IndexSeed { chart }.deserialize(de)
+            read_entries(de, chart)
         });
     entries_or_error(parsed, source)
 }

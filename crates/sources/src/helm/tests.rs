@@ -44,6 +44,16 @@ fn client(dir: &tempfile::TempDir) -> HelmClient {
     .expect("client")
 }
 
+/// The watch of chart `demo` at `version` in `repository`.
+fn demo(repository: impl Into<String>, version: &str) -> ChartWatch {
+    ChartWatch {
+        repository: repository.into(),
+        name: "demo".into(),
+        version: version.into(),
+        prereleases: false,
+    }
+}
+
 fn hex(b: &[u8]) -> String {
     crate::http::sha256_digest(b)[7..].to_string()
 }
@@ -82,12 +92,7 @@ async fn selects_downloads_verifies_caches_and_then_costs_one_304() {
         .await;
     let cache = tempfile::tempdir().expect("cache");
     let c = client(&cache);
-    let watch = ChartWatch {
-        repository: format!("{}/repo", server.uri()),
-        name: "demo".into(),
-        version: "^1.0".into(),
-        prereleases: false,
-    };
+    let watch = demo(format!("{}/repo", server.uri()), "^1.0");
     let first = watch.check(&c, None).await;
     let CheckOutcome::Changed { old: None, new } = &first.outcome else {
         panic!("{:?}", first.outcome)
@@ -130,16 +135,9 @@ async fn a_digest_mismatch_is_refused() {
         .mount(&server)
         .await;
     let cache = tempfile::tempdir().expect("cache");
-    let watch = ChartWatch {
-        repository: server.uri(),
-        name: "demo".into(),
-        version: "1.0.0".into(),
-        prereleases: false,
-    };
+    let watch = demo(server.uri(), "1.0.0");
     let r = watch.check(&client(&cache), None).await;
-    let CheckOutcome::Error { kind, message } = r.outcome else {
-        panic!("{:?}", r.outcome)
-    };
+    let (kind, message) = r.outcome.error().expect("refused");
     assert_eq!(kind, ErrorKind::InvalidContent);
     assert!(message.contains("digest mismatch"), "{message}");
 }
@@ -174,12 +172,7 @@ async fn html_oversized_and_missing_versions_are_typed_errors() {
         ("big", "1.0.0", ErrorKind::InvalidContent),
         ("ok", "^2", ErrorKind::NotFound),
     ] {
-        let w = ChartWatch {
-            repository: format!("{}/{repo}", server.uri()),
-            name: "demo".into(),
-            version: version.into(),
-            prereleases: false,
-        };
+        let w = demo(format!("{}/{repo}", server.uri()), version);
         assert_eq!(
             w.observe(&c, None).await.expect_err(repo).kind(),
             kind,
@@ -253,12 +246,7 @@ async fn credentials_stay_on_the_repository_origin() {
     )
     .expect("client");
     for (version, expect) in [("1.0.0", "1.0.0"), ("2.0.0", "2.0.0")] {
-        let w = ChartWatch {
-            repository: repo.uri(),
-            name: "demo".into(),
-            version: version.into(),
-            prereleases: false,
-        };
+        let w = demo(repo.uri(), version);
         assert_eq!(w.observe(&c, None).await.expect(version).version, expect);
     }
 }
@@ -287,12 +275,7 @@ async fn a_flow_style_index_is_parsed_from_a_second_streamed_get() {
         .await;
     let dir = tempfile::tempdir().expect("tmp");
     let c = client(&dir);
-    let watch = ChartWatch {
-        repository: format!("{}/repo", server.uri()),
-        name: "demo".into(),
-        version: "1.0.0".into(),
-        prereleases: false,
-    };
+    let watch = demo(format!("{}/repo", server.uri()), "1.0.0");
     let obs = watch.observe(&c, None).await.expect("observe");
     assert_eq!(
         (obs.version.as_str(), obs.digest.clone()),

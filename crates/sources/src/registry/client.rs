@@ -17,7 +17,7 @@ use super::auth::{Auth, DEFAULT_TOKEN_LIFETIME, RegistryState, TokenResponse};
 use super::challenge::{Challenge, parse_challenge};
 use super::config::RegistryConfig;
 use super::retry::{open_pause, parse_retry_after, retry_delays};
-use crate::http::{body_excerpt, install_crypto_provider, read_limited};
+use crate::http::{body_excerpt, install_crypto_provider, read_success, transport};
 use crate::{Credentials, Error};
 
 /// 429 waits up to this long are waited out in-line; longer ones fail the check.
@@ -267,7 +267,7 @@ impl RegistryClient {
             let resp = req
                 .send()
                 .await
-                .map_err(|source| transport(method, &url, source, self.config.timeout))?;
+                .map_err(|source| transport(method.as_str(), &url, source, self.config.timeout))?;
             if !resp.status().is_redirection() {
                 return Ok(resp);
             }
@@ -324,21 +324,13 @@ impl RegistryClient {
         let resp = req
             .send()
             .await
-            .map_err(|source| transport(&Method::GET, &url, source, self.config.timeout))?;
+            .map_err(|source| transport("GET", &url, source, self.config.timeout))?;
         let status = resp.status();
         self.state.record("TOKEN", status.as_u16(), None);
-        let body = read_limited(resp, 1 << 20, "token response").await?;
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(self.unauthorized(&url, status));
         }
-        if !status.is_success() {
-            return Err(Error::Api {
-                method: "GET".into(),
-                url: url.to_string(),
-                status: status.as_u16(),
-                body: body_excerpt(&body),
-            });
-        }
+        let body = read_success(resp, &url, 1 << 20, "token response").await?;
         let de = &mut serde_json::Deserializer::from_slice(&body);
         let tok: TokenResponse =
             serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
@@ -414,21 +406,6 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         None => false,
-    }
-}
-
-fn transport(method: &Method, url: &Url, source: reqwest::Error, after: Duration) -> Error {
-    if source.is_timeout() {
-        Error::Timeout {
-            what: format!("{method} {url}"),
-            after,
-        }
-    } else {
-        Error::Transport {
-            method: method.to_string(),
-            url: url.to_string(),
-            source,
-        }
     }
 }
 

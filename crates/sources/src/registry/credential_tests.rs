@@ -4,22 +4,11 @@
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use super::tests::{D1, registries, serves_manifest};
+use super::tests::{
+    D1, base_watch, digest_head, password_file, registries, registries_with, serves_manifest,
+};
 use super::*;
 use crate::ErrorKind;
-
-fn failure<T: std::fmt::Debug>(o: &crate::CheckOutcome<T>) -> (ErrorKind, String) {
-    match o {
-        crate::CheckOutcome::Error { kind, message } => (*kind, message.clone()),
-        other => panic!("expected an error, got {other:?}"),
-    }
-}
-
-fn password_file() -> tempfile::NamedTempFile {
-    let f = tempfile::NamedTempFile::new().expect("tempfile");
-    std::fs::write(f.path(), "secret\n").expect("write");
-    f
-}
 
 /// A registry whose challenge sends the token request to `realm`.
 async fn challenging(server: &MockServer, realm: &str) {
@@ -47,11 +36,10 @@ async fn a_realm_on_another_host_gets_no_credentials() {
     // "localhost" is another host than the registry's 127.0.0.1, as a browser would see it.
     let realm = format!("http://localhost:{}/token", elsewhere.address().port());
     challenging(&registry, &realm).await;
-    let pw = password_file();
+    let pw = password_file("secret");
     let (regs, host) = registries(&registry, Some(("user", &pw)));
-    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
-    let report = watch.check(&regs, None).await;
-    let (kind, err) = failure(&report.outcome);
+    let report = base_watch(&host, "1.0").check(&regs, None).await;
+    let (kind, err) = report.outcome.error().expect("refused");
     assert!(
         err.contains("token_hosts") && err.contains("localhost"),
         "{err}"
@@ -73,26 +61,19 @@ async fn a_listed_token_host_gets_them() {
     Mock::given(method("HEAD"))
         .and(path("/v2/acme/base/manifests/1.0"))
         .and(wiremock::matchers::header("authorization", "Bearer t"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Docker-Content-Digest", D1)
-                .insert_header("Content-Type", super::manifest::OCI_MANIFEST),
-        )
+        .respond_with(digest_head(D1, super::manifest::OCI_MANIFEST))
         .mount(&registry)
         .await;
     challenging(&registry, &format!("http://localhost:{port}/token")).await;
     serves_manifest(&registry, Some("t"), 1).await;
-    let pw = password_file();
-    let host = registry.address().to_string();
-    let mut cfg = RegistryConfig::anonymous(host.clone());
-    cfg.insecure = true;
-    cfg.max_retries = 0;
-    cfg.username = Some("user".into());
-    cfg.password_file = Some(pw.path().to_path_buf());
-    cfg.token_hosts = vec![format!("localhost:{port}")];
-    let regs = Registries::new(vec![cfg]).expect("registries");
-    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
-    let report = watch.check(&regs, None).await;
+    let pw = password_file("secret");
+    let (regs, host) = registries_with(&registry, |cfg| {
+        cfg.max_retries = 0;
+        cfg.username = Some("user".into());
+        cfg.password_file = Some(pw.path().to_path_buf());
+        cfg.token_hosts = vec![format!("localhost:{port}")];
+    });
+    let report = base_watch(&host, "1.0").check(&regs, None).await;
     assert_eq!(
         report.outcome.current().map(|o| o.digest.as_str()),
         Some(D1),
@@ -104,7 +85,7 @@ async fn a_listed_token_host_gets_them() {
 #[test]
 fn plain_http_carries_credentials_only_to_loopback_unless_allowed() {
     crate::install_crypto_provider();
-    let pw = password_file();
+    let pw = password_file("secret");
     let client = |host: &str, allow: bool| {
         let mut cfg = RegistryConfig::anonymous(host);
         cfg.insecure = true;
@@ -136,18 +117,13 @@ async fn a_digest_header_that_does_not_match_the_manifest_is_an_error_not_a_chan
     let wrong = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
     Mock::given(method("HEAD"))
         .and(path("/v2/acme/base/manifests/1.0"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Docker-Content-Digest", wrong)
-                .insert_header("Content-Type", super::manifest::OCI_MANIFEST),
-        )
+        .respond_with(digest_head(wrong, super::manifest::OCI_MANIFEST))
         .mount(&registry)
         .await;
     serves_manifest(&registry, None, 1).await;
     let (regs, host) = registries(&registry, None);
-    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
-    let report = watch.check(&regs, None).await;
-    let (kind, err) = failure(&report.outcome);
+    let report = base_watch(&host, "1.0").check(&regs, None).await;
+    let (kind, err) = report.outcome.error().expect("refused");
     assert_eq!(kind, ErrorKind::InvalidContent, "{err}");
     assert!(err.contains(wrong) && err.contains(D1), "{err}");
 }

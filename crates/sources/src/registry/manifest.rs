@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::client::{RegistryClient, header_str};
 use crate::Error;
-use crate::http::{body_excerpt, is_sha256_digest, read_limited, sha256_digest};
+use crate::http::{body_excerpt, is_sha256_digest, read_success, sha256_digest, verified_digest};
 
 /// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -213,35 +213,24 @@ impl RegistryClient {
                 &pull_scope(repository),
             )
             .await?;
-        let status = resp.status();
-        let media_type = if status.is_success() {
+        let media_type = if resp.status().is_success() {
             check_media_type(resp.headers(), url.as_str())?
         } else {
             String::new()
         };
-        let body = read_limited(resp, MAX_MANIFEST_BYTES, &format!("manifest {url}")).await?;
-        if !status.is_success() {
-            return Err(Error::Api {
-                method: "GET".into(),
-                url: url.to_string(),
-                status: status.as_u16(),
-                body: body_excerpt(&body),
-            });
-        }
+        let what = format!("manifest {url}");
+        let body = read_success(resp, &url, MAX_MANIFEST_BYTES, &what).await?;
         if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
             return Err(Error::InvalidResponse {
                 url: url.to_string(),
                 reason: format!("manifest is not JSON: {}", body_excerpt(&body)),
             });
         }
-        let digest = sha256_digest(&body);
-        if reference.starts_with("sha256:") && digest != reference {
-            return Err(Error::DigestMismatch {
-                url: url.to_string(),
-                expected: reference.to_string(),
-                actual: digest,
-            });
-        }
+        let digest = if reference.starts_with("sha256:") {
+            verified_digest(&url, &body, reference)?
+        } else {
+            sha256_digest(&body)
+        };
         Ok((body, media_type, digest))
     }
 
@@ -256,24 +245,8 @@ impl RegistryClient {
         let resp = self
             .send(Method::GET, url.clone(), &["*/*"], &pull_scope(repository))
             .await?;
-        let status = resp.status();
-        let body = read_limited(resp, limit, &format!("blob {url}")).await?;
-        if !status.is_success() {
-            return Err(Error::Api {
-                method: "GET".into(),
-                url: url.to_string(),
-                status: status.as_u16(),
-                body: body_excerpt(&body),
-            });
-        }
-        let actual = sha256_digest(&body);
-        if actual != digest {
-            return Err(Error::DigestMismatch {
-                url: url.to_string(),
-                expected: digest.to_string(),
-                actual,
-            });
-        }
+        let body = read_success(resp, &url, limit, &format!("blob {url}")).await?;
+        verified_digest(&url, &body, digest)?;
         Ok(body)
     }
 
@@ -295,17 +268,8 @@ impl RegistryClient {
                     &pull_scope(repository),
                 )
                 .await?;
-            let status = resp.status();
             let link = header_str(resp.headers(), "link");
-            let body = read_limited(resp, 16 << 20, &format!("tag list {url}")).await?;
-            if !status.is_success() {
-                return Err(Error::Api {
-                    method: "GET".into(),
-                    url: url.to_string(),
-                    status: status.as_u16(),
-                    body: body_excerpt(&body),
-                });
-            }
+            let body = read_success(resp, &url, 16 << 20, &format!("tag list {url}")).await?;
             let de = &mut serde_json::Deserializer::from_slice(&body);
             let tags: Tags = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
                 url: url.to_string(),

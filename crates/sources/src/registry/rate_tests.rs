@@ -6,9 +6,9 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::manifest::{DOCKER_LIST, OCI_MANIFEST};
-use super::tests::{D1, registries, serves_manifest};
+use super::tests::{D1, base_watch, digest_head, registries, registries_with, serves_manifest};
 use super::*;
-use crate::{CheckOutcome, Error, ErrorKind};
+use crate::{Error, ErrorKind};
 
 /// The `retry_after` of a [`Error::RateLimited`] result; panics on anything else.
 fn rate_limited_for(result: Result<RegistryObservation, Error>) -> Duration {
@@ -30,7 +30,7 @@ async fn a_long_retry_after_fails_fast_and_closes_the_window() {
         .mount(&server)
         .await;
     let (regs, host) = registries(&server, None);
-    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
+    let watch = base_watch(&host, "1.0");
     for _ in 0..3 {
         let d = rate_limited_for(watch.observe(&regs, None).await);
         assert!(d > Duration::from_secs(100), "{d:?}");
@@ -50,8 +50,7 @@ async fn a_far_future_retry_after_pauses_the_registry_for_at_most_the_cap() {
     let (regs, host) = registries(&server, None);
     // Every tag of the registry shares the pause: one request for all of them.
     for tag in ["1.0", "1.1", "2.0"] {
-        let watch = ImageWatch::new(&format!("{host}/acme/base:{tag}"), None).expect("watch");
-        let d = rate_limited_for(watch.observe(&regs, None).await);
+        let d = rate_limited_for(base_watch(&host, tag).observe(&regs, None).await);
         assert!(
             d <= retry::MAX_RETRY_AFTER && d > retry::MAX_RETRY_AFTER - Duration::from_secs(60),
             "{d:?}"
@@ -70,18 +69,13 @@ async fn a_short_retry_after_is_waited_out_then_succeeds() {
         .mount(&server)
         .await;
     Mock::given(method("HEAD"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Docker-Content-Digest", D1)
-                .insert_header("Content-Type", DOCKER_LIST),
-        )
+        .respond_with(digest_head(D1, DOCKER_LIST))
         .expect(1)
         .mount(&server)
         .await;
     serves_manifest(&server, None, 1).await;
     let (regs, host) = registries(&server, None);
-    let obs = ImageWatch::new(&format!("{host}/acme/base:1.0"), None)
-        .expect("watch")
+    let obs = base_watch(&host, "1.0")
         .observe(&regs, None)
         .await
         .expect("digest");
@@ -97,8 +91,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
         .mount(&server)
         .await;
     let (regs, host) = registries(&server, None);
-    let err = ImageWatch::new(&format!("{host}/acme/base:1.0"), None)
-        .expect("watch")
+    let err = base_watch(&host, "1.0")
         .observe(&regs, None)
         .await
         .expect_err("503");
@@ -109,24 +102,18 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
 async fn the_budget_stops_requests_before_they_are_sent() {
     let server = MockServer::start().await;
     Mock::given(method("HEAD"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Docker-Content-Digest", D1)
-                .insert_header("Content-Type", OCI_MANIFEST),
-        )
+        .respond_with(digest_head(D1, OCI_MANIFEST))
         .expect(2)
         .mount(&server)
         .await;
-    let host = server.address().to_string();
-    let mut cfg = RegistryConfig::anonymous(host.clone());
-    cfg.insecure = true;
-    cfg.budget = Some(RequestBudget {
-        requests: 3,
-        per: Duration::from_secs(3600),
+    let (regs, host) = registries_with(&server, |cfg| {
+        cfg.budget = Some(RequestBudget {
+            requests: 3,
+            per: Duration::from_secs(3600),
+        });
     });
     serves_manifest(&server, None, 1).await;
-    let regs = Registries::new(vec![cfg]).expect("registries");
-    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
+    let watch = base_watch(&host, "1.0");
     // A new digest: HEAD + the GET that verifies it; the same digest again: HEAD only.
     let first = watch.observe(&regs, None).await.expect("1");
     watch.observe(&regs, Some(&first)).await.expect("2");
@@ -145,26 +132,15 @@ async fn a_slow_registry_times_out_as_a_typed_error() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
         .mount(&server)
         .await;
-    let host = server.address().to_string();
-    let mut cfg = RegistryConfig::anonymous(host.clone());
-    cfg.insecure = true;
-    cfg.timeout = Duration::from_millis(200);
-    cfg.max_retries = 0;
-    let regs = Registries::new(vec![cfg]).expect("registries");
-    let r = ImageWatch::new(&format!("{host}/acme/base:1"), None)
-        .expect("watch")
-        .check(&regs, None)
-        .await;
-    assert!(
-        matches!(
-            r.outcome,
-            CheckOutcome::Error {
-                kind: ErrorKind::Timeout,
-                ..
-            }
-        ),
-        "{:?}",
-        r.outcome
+    let (regs, host) = registries_with(&server, |cfg| {
+        cfg.timeout = Duration::from_millis(200);
+        cfg.max_retries = 0;
+    });
+    let r = base_watch(&host, "1").check(&regs, None).await;
+    assert_eq!(
+        r.outcome.error().map(|e| e.0),
+        Some(ErrorKind::Timeout),
+        "{r:?}"
     );
     assert!(r.took < Duration::from_secs(3), "{:?}", r.took);
 }

@@ -65,22 +65,46 @@ impl wiremock::Match for NoAuthorization {
     }
 }
 
+/// A `HEAD` answer for a tag: its `digest` and the manifest's `content_type`.
+pub(super) fn digest_head(digest: &str, content_type: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .insert_header("Docker-Content-Digest", digest)
+        .insert_header("Content-Type", content_type)
+}
+
+/// The registry `server` over plain HTTP, two retries, with `creds` (user, password file).
 pub(super) fn registries(
     server: &MockServer,
     creds: Option<(&str, &tempfile::NamedTempFile)>,
+) -> (Registries, String) {
+    registries_with(server, |cfg| {
+        if let Some((user, file)) = creds {
+            cfg.username = Some(user.to_string());
+            cfg.password_file = Some(file.path().to_path_buf());
+        }
+    })
+}
+
+/// The registry `server` over plain HTTP, two retries, and what `tweak` changes; with its host.
+pub(super) fn registries_with(
+    server: &MockServer,
+    tweak: impl FnOnce(&mut RegistryConfig),
 ) -> (Registries, String) {
     let host = server.address().to_string();
     let mut cfg = RegistryConfig::anonymous(host.clone());
     cfg.insecure = true;
     cfg.max_retries = 2;
-    if let Some((user, file)) = creds {
-        cfg.username = Some(user.to_string());
-        cfg.password_file = Some(file.path().to_path_buf());
-    }
+    tweak(&mut cfg);
     (Registries::new(vec![cfg]).expect("registries"), host)
 }
 
-fn password_file(pw: &str) -> tempfile::NamedTempFile {
+/// The watch of `acme/base:{tag}` on `host`, the repository the stand-ins serve.
+pub(super) fn base_watch(host: &str, tag: &str) -> ImageWatch {
+    ImageWatch::new(&format!("{host}/acme/base:{tag}"), None).expect("watch")
+}
+
+/// A password file holding `pw`.
+pub(super) fn password_file(pw: &str) -> tempfile::NamedTempFile {
     let f = tempfile::NamedTempFile::new().expect("tempfile");
     std::fs::write(f.path(), format!("{pw}\n")).expect("write");
     f
@@ -93,17 +117,14 @@ async fn one_head_with_four_accept_types_reads_the_digest() {
         .and(path("/v2/acme/base/manifests/1.0"))
         .and(AcceptsAllFour)
         .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Docker-Content-Digest", D1)
-                .insert_header("Content-Type", OCI_MANIFEST)
-                .insert_header("RateLimit-Remaining", "97;w=21600"),
+            digest_head(D1, OCI_MANIFEST).insert_header("RateLimit-Remaining", "97;w=21600"),
         )
         .expect(2)
         .mount(&server)
         .await;
     serves_manifest(&server, None, 1).await;
     let (regs, host) = registries(&server, None);
-    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
+    let watch = base_watch(&host, "1.0");
     let first = watch.check(&regs, None).await;
     let CheckOutcome::Changed { old: None, new } = &first.outcome else {
         panic!("{:?}", first.outcome)
@@ -128,11 +149,7 @@ async fn bearer_challenge_fetches_a_token_once_and_reuses_it() {
     Mock::given(method("HEAD"))
         .and(path("/v2/acme/base/manifests/1.0"))
         .and(HeaderIs("authorization", "Bearer tok-1".into()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Docker-Content-Digest", D1)
-                .insert_header("Content-Type", OCI_MANIFEST),
-        )
+        .respond_with(digest_head(D1, OCI_MANIFEST))
         .expect(2)
         .mount(&server)
         .await;
@@ -164,7 +181,7 @@ async fn bearer_challenge_fetches_a_token_once_and_reuses_it() {
     serves_manifest(&server, Some("tok-1"), 1).await;
     let pw = password_file("secret");
     let (regs, host) = registries(&server, Some(("user", &pw)));
-    let watch = ImageWatch::new(&format!("{host}/acme/base:1.0"), None).expect("watch");
+    let watch = base_watch(&host, "1.0");
     let a = watch.check(&regs, None).await;
     assert_eq!(
         a.outcome.current().map(|o| o.digest.as_str()),
@@ -192,13 +209,8 @@ async fn basic_challenge_and_wrong_password_is_an_auth_error() {
         .await;
     let pw = password_file("wrong");
     let (regs, host) = registries(&server, Some(("user", &pw)));
-    let r = ImageWatch::new(&format!("{host}/acme/base:1.0"), None)
-        .expect("watch")
-        .check(&regs, None)
-        .await;
-    let CheckOutcome::Error { kind, message } = r.outcome else {
-        panic!("{:?}", r.outcome)
-    };
+    let r = base_watch(&host, "1.0").check(&regs, None).await;
+    let (kind, message) = r.outcome.error().expect("a wrong password fails");
     assert_eq!(kind, ErrorKind::Auth);
     assert!(
         message.contains("check the registry credentials") && !message.contains("wrong"),
@@ -256,8 +268,7 @@ async fn missing_digest_header_falls_back_to_get_and_sha256() {
         .mount(&server)
         .await;
     let (regs, host) = registries(&server, None);
-    let obs = ImageWatch::new(&format!("{host}/acme/base:1"), None)
-        .expect("watch")
+    let obs = base_watch(&host, "1")
         .observe(&regs, None)
         .await
         .expect("digest");

@@ -23,6 +23,24 @@ fn client(rig: &Rig, cache: &tempfile::TempDir) -> HelmClient {
     .expect("client")
 }
 
+/// The rig's seeded chart at its seeded version, in `repository`.
+fn seeded(rig: &Rig, repository: &str) -> ChartWatch {
+    ChartWatch {
+        repository: repository.to_owned(),
+        name: rig.chart_name.clone(),
+        version: rig.chart_version.clone(),
+        prereleases: false,
+    }
+}
+
+/// What a first check found; panics (showing the outcome) on anything else.
+fn first_seen<T: std::fmt::Debug>(outcome: &CheckOutcome<T>) -> &T {
+    match outcome {
+        CheckOutcome::Changed { old: None, new } => new,
+        other => panic!("expected a first observation, got {other:?}"),
+    }
+}
+
 fn sha256_of_file(path: &std::path::Path) -> String {
     format!(
         "sha256:{}",
@@ -37,16 +55,9 @@ async fn classic_repository_then_one_304() {
     let Some(rig) = Rig::for_test() else { return };
     let cache = tempfile::tempdir().expect("cache");
     let c = client(&rig, &cache);
-    let watch = ChartWatch {
-        repository: rig.helm_repo_url.clone(),
-        name: rig.chart_name.clone(),
-        version: rig.chart_version.clone(),
-        prereleases: false,
-    };
+    let watch = seeded(&rig, &rig.helm_repo_url);
     let first = watch.check(&c, None).await;
-    let CheckOutcome::Changed { old: None, new } = &first.outcome else {
-        panic!("{:?}", first.outcome)
-    };
+    let new = first_seen(&first.outcome);
     assert_eq!(
         (new.name.as_str(), new.version.as_str()),
         (rig.chart_name.as_str(), rig.chart_version.as_str())
@@ -93,16 +104,9 @@ async fn oci_repository() {
     let Some(rig) = Rig::for_test() else { return };
     let cache = tempfile::tempdir().expect("cache");
     let c = client(&rig, &cache);
-    let watch = ChartWatch {
-        repository: rig.helm_oci.clone(),
-        name: rig.chart_name.clone(),
-        version: rig.chart_version.clone(),
-        prereleases: false,
-    };
+    let watch = seeded(&rig, &rig.helm_oci);
     let first = watch.check(&c, None).await;
-    let CheckOutcome::Changed { old: None, new } = &first.outcome else {
-        panic!("{:?}", first.outcome)
-    };
+    let new = first_seen(&first.outcome);
     assert_eq!(new.version, rig.chart_version);
     assert!(new.manifest_digest.is_some());
     let chart = ChartWatch::load(&c, new).expect("cached");

@@ -45,6 +45,40 @@ fn changed(
     }
 }
 
+/// The rig's bearer-token registry; `None` (a loud skip, or a failure where the rig is
+/// required) when the rig was started without it.
+fn token_registry(rig: &Rig) -> Option<RegistryEndpoint> {
+    let ep = rig.registry_token.clone();
+    if ep.is_none() {
+        testkit::skip_or_fail("rig token registry", "the rig has no RIG_REGISTRY_TOKEN");
+    }
+    ep
+}
+
+/// The kind of a failed check; panics (showing the outcome) when it did not fail.
+fn kind_of(outcome: &CheckOutcome<RegistryObservation>) -> ErrorKind {
+    outcome.error().unwrap_or_else(|| panic!("{outcome:?}")).0
+}
+
+/// How many requests of `method` (or `TOKEN`) the client of `host` has sent.
+fn requests(regs: &Registries, host: &str, method: &str) -> u64 {
+    let counts = regs.client(host).expect("client").request_counts();
+    counts
+        .iter()
+        .filter(|((m, _), _)| m == method)
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// The digest of the arm64 manifest of a pushed index.
+fn arm64(platforms: &[(String, String)]) -> String {
+    platforms
+        .iter()
+        .find(|(p, _)| p.contains("arm64"))
+        .map(|(_, d)| d.clone())
+        .expect("arm64 in the index")
+}
+
 /// Tag moves are seen, non-moves cost exactly one HEAD each, on every auth mode.
 async fn watch_a_moving_tag(rig: &Rig, host: &str, regs: &Registries) {
     let repo = repo_name("base");
@@ -57,30 +91,19 @@ async fn watch_a_moving_tag(rig: &Rig, host: &str, regs: &Registries) {
     assert!(old.is_none());
     assert_eq!(first.digest, d1);
 
-    let client = regs.client(host).expect("client");
-    let heads_before: u64 = client
-        .request_counts()
-        .iter()
-        .filter(|((m, _), _)| m == "HEAD")
-        .map(|(_, n)| n)
-        .sum();
+    let heads_before = requests(regs, host, "HEAD");
     let again = watch.check(regs, Some(&first)).await;
     assert!(
         matches!(again.outcome, CheckOutcome::Unchanged { .. }),
         "{:?}",
         again.outcome
     );
-    let heads_after: u64 = client
-        .request_counts()
-        .iter()
-        .filter(|((m, _), _)| m == "HEAD")
-        .map(|(_, n)| n)
-        .sum();
+    let heads_after = requests(regs, host, "HEAD");
     assert_eq!(
         heads_after - heads_before,
         1,
         "an unchanged check is one HEAD: {:?}",
-        client.request_counts()
+        regs.client(host).expect("client").request_counts()
     );
 
     let d2 = rig
@@ -123,17 +146,7 @@ async fn no_auth_registry() {
     .expect("watch")
     .check(&regs, None)
     .await;
-    assert!(
-        matches!(
-            r.outcome,
-            CheckOutcome::Error {
-                kind: ErrorKind::NotFound,
-                ..
-            }
-        ),
-        "{:?}",
-        r.outcome
-    );
+    assert_eq!(kind_of(&r.outcome), ErrorKind::NotFound);
 }
 
 #[tokio::test]
@@ -150,9 +163,7 @@ async fn basic_auth_registry() {
         .expect("watch")
         .check(&wrong, None)
         .await;
-    let CheckOutcome::Error { kind, message } = r.outcome else {
-        panic!("{:?}", r.outcome)
-    };
+    let (kind, message) = r.outcome.error().expect("a wrong password fails");
     assert_eq!(kind, ErrorKind::Auth);
     assert!(!message.contains("not-the-password"), "{message}");
     let anonymous = Registries::new(vec![insecure(&ep.host)]).expect("registries");
@@ -160,23 +171,13 @@ async fn basic_auth_registry() {
         .expect("watch")
         .check(&anonymous, None)
         .await;
-    assert!(
-        matches!(
-            r.outcome,
-            CheckOutcome::Error {
-                kind: ErrorKind::Auth,
-                ..
-            }
-        ),
-        "{:?}",
-        r.outcome
-    );
+    assert_eq!(kind_of(&r.outcome), ErrorKind::Auth);
 }
 
 #[tokio::test]
 async fn token_auth_registry_caches_its_token() {
     let Some(rig) = Rig::for_test() else { return };
-    let Some(ep) = rig.registry_token.clone() else {
+    let Some(ep) = token_registry(&rig) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -186,15 +187,10 @@ async fn token_auth_registry_caches_its_token() {
     config.token_hosts = vec![rig.token_server.clone().expect("the rig's token server")];
     let regs = Registries::new(vec![config]).expect("registries");
     watch_a_moving_tag(&rig, &ep.host, &regs).await;
-    let counts = regs.client(&ep.host).expect("client").request_counts();
-    let tokens: u64 = counts
-        .iter()
-        .filter(|((m, _), _)| m == "TOKEN")
-        .map(|(_, n)| n)
-        .sum();
     assert_eq!(
-        tokens, 1,
-        "one token for the repository, reused while valid: {counts:?}"
+        requests(&regs, &ep.host, "TOKEN"),
+        1,
+        "one token for the repository, reused while valid"
     );
 }
 
@@ -207,11 +203,7 @@ async fn multi_arch_index_and_one_platform() {
         .push_index(&rig.registry, &repo, "2.0", "multi-one")
         .await
         .expect("push index");
-    let arm1 = platforms1
-        .iter()
-        .find(|(p, _)| p.contains("arm64"))
-        .map(|(_, d)| d.clone())
-        .expect("arm64 in index");
+    let arm1 = arm64(&platforms1);
     let reference = format!("{}/{repo}:2.0", rig.registry);
 
     let by_index = ImageWatch::new(&reference, None)
@@ -233,11 +225,7 @@ async fn multi_arch_index_and_one_platform() {
         .push_index(&rig.registry, &repo, "2.0", "multi-two")
         .await
         .expect("push index 2");
-    let arm2 = platforms2
-        .iter()
-        .find(|(p, _)| p.contains("arm64"))
-        .map(|(_, d)| d.clone())
-        .expect("arm64");
+    let arm2 = arm64(&platforms2);
     let (_, second) = changed(arm.check(&regs, Some(&first)).await.outcome);
     assert_eq!(
         (second.digest.as_str(), second.platform_digest.as_deref()),
@@ -250,17 +238,7 @@ async fn multi_arch_index_and_one_platform() {
         .expect("watch")
         .check(&regs, None)
         .await;
-    assert!(
-        matches!(
-            none.outcome,
-            CheckOutcome::Error {
-                kind: ErrorKind::NotFound,
-                ..
-            }
-        ),
-        "{:?}",
-        none.outcome
-    );
+    assert_eq!(kind_of(&none.outcome), ErrorKind::NotFound);
 }
 
 /// Docker Hub's anonymous flow: no credentials, a 401 with a bearer challenge, an anonymous
@@ -268,7 +246,7 @@ async fn multi_arch_index_and_one_platform() {
 #[tokio::test]
 async fn anonymous_bearer_tokens_for_public_repositories() {
     let Some(rig) = Rig::for_test() else { return };
-    let Some(ep) = rig.registry_token.clone() else {
+    let Some(ep) = token_registry(&rig) else {
         return;
     };
     let repo = format!("public/{}", repo_name("anon").replace('/', "-"));
@@ -290,15 +268,5 @@ async fn anonymous_bearer_tokens_for_public_repositories() {
         .expect("watch")
         .check(&regs, None)
         .await;
-    assert!(
-        matches!(
-            private.outcome,
-            CheckOutcome::Error {
-                kind: ErrorKind::Auth,
-                ..
-            }
-        ),
-        "{:?}",
-        private.outcome
-    );
+    assert_eq!(kind_of(&private.outcome), ErrorKind::Auth);
 }

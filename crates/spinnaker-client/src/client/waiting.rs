@@ -101,10 +101,8 @@ impl Client {
         poll: Duration,
     ) -> Result<Execution, Error> {
         let what = format!("execution {execution_id} to finish");
-        self.poll_until(&what, timeout, poll, || async {
-            let e = self.execution(execution_id).await?;
-            let seen = format!("status {}", e.status);
-            Ok((e.status.is_complete().then_some(e), seen))
+        self.wait_until(execution_id, &what, timeout, poll, |e| {
+            e.status.is_complete()
         })
         .await
     }
@@ -117,11 +115,25 @@ impl Client {
         poll: Duration,
     ) -> Result<Execution, Error> {
         let what = format!("a pending judgment in execution {execution_id}");
-        self.poll_until(&what, timeout, poll, || async {
+        self.wait_until(execution_id, &what, timeout, poll, |e| {
+            e.pending_judgment().is_some() || e.status.is_complete()
+        })
+        .await
+    }
+
+    /// Polls the execution until `done` holds for it (`what` names the wait in the error).
+    async fn wait_until(
+        &self,
+        execution_id: &str,
+        what: &str,
+        timeout: Duration,
+        poll: Duration,
+        done: impl Fn(&Execution) -> bool,
+    ) -> Result<Execution, Error> {
+        self.poll_until(what, timeout, poll, || async {
             let e = self.execution(execution_id).await?;
             let seen = format!("status {}", e.status);
-            let done = e.pending_judgment().is_some() || e.status.is_complete();
-            Ok((done.then_some(e), seen))
+            Ok((done(&e).then_some(e), seen))
         })
         .await
     }

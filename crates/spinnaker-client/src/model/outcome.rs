@@ -51,7 +51,7 @@ pub fn event_artifacts(body: &Map<String, Value>) -> Result<Vec<Artifact>, Strin
                 return Err(format!("artifacts[{i}] is null"));
             }
             super::decode::<Vec<Artifact>>("webhook artifacts", list.to_string().as_bytes())
-                .map_err(|e| e.to_string())
+                .map_err(|e| baton_http::chain(&e))
         }
         Some(v) if falsy(v) => Ok(Vec::new()),
         Some(other) => Err(format!("artifacts is {other}, not a list of artifacts")),

@@ -1,7 +1,7 @@
 //! The pipeline lint finds what Spinnaker would only report at run time.
 
 use serde_json::{Map, Value, json};
-use spinnaker_client::lint::{SampleEvent, lint};
+use spinnaker_client::lint::{Finding, SampleEvent, lint};
 use spinnaker_client::model::artifact::Artifact;
 use spinnaker_client::model::pipeline::PipelineConfig;
 use spinnaker_client::model::stage::StageKind;
@@ -28,6 +28,24 @@ fn pipeline(env: &str) -> PipelineConfig {
     deploy_pipeline("app", env, "mychart", "chart", env != "dev")
 }
 
+/// The dev pipeline, its values artifact matched by the regex `name`.
+fn dev_with_values(name: &str) -> PipelineConfig {
+    let mut p = pipeline("dev");
+    p.expected_artifacts.as_mut().unwrap()[1]
+        .match_artifact
+        .as_mut()
+        .unwrap()
+        .name = Some(name.into());
+    p
+}
+
+/// The only finding, which says `what`.
+fn the_finding<'a>(findings: &'a [Finding], what: &str) -> &'a Finding {
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(findings[0].message.contains(what), "{}", findings[0]);
+    &findings[0]
+}
+
 #[test]
 fn sample_events_come_from_webhook_bodies() {
     let body = json!({"application": "app", "artifacts": [{"type": "embedded/base64", "name": "values-dev.yaml"}]});
@@ -42,7 +60,8 @@ fn sample_events_come_from_webhook_bodies() {
     );
     let bad = json!({"artifacts": [{"name": {"first": "x"}}]});
     let err = SampleEvent::from_payload("chart", bad.as_object().unwrap().clone()).unwrap_err();
-    assert!(err.to_string().contains("[0].name"), "{err}");
+    let text = testkit::shown_once(&err);
+    assert!(text.contains("[0].name"), "{text}");
 }
 
 #[test]
@@ -53,43 +72,22 @@ fn rendered_style_pipelines_are_clean() {
 
 #[test]
 fn values_regex_that_matches_two_posted_files_is_found() {
-    let mut p = pipeline("dev");
-    p.expected_artifacts.as_mut().unwrap()[1]
-        .match_artifact
-        .as_mut()
-        .unwrap()
-        .name = Some("values-.*".into());
-    let findings = lint(&[p], &[event("dev,prod")]);
-    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let findings = lint(&[dev_with_values("values-.*")], &[event("dev,prod")]);
+    let f = the_finding(&findings, "matches 2 artifacts");
     assert!(
-        findings[0].message.contains("matches 2 artifacts"),
-        "{}",
-        findings[0]
+        f.message.contains("values-dev.yaml, values-prod.yaml"),
+        "{f}"
     );
-    assert!(
-        findings[0]
-            .message
-            .contains("values-dev.yaml, values-prod.yaml")
-    );
-    assert_eq!(findings[0].pipeline, "app/app-deploy-dev");
+    assert_eq!(f.pipeline, "app/app-deploy-dev");
 }
 
 #[test]
 fn expected_artifact_no_event_artifact_matches_is_found() {
-    let mut p = pipeline("dev");
-    p.expected_artifacts.as_mut().unwrap()[1]
-        .match_artifact
-        .as_mut()
-        .unwrap()
-        .name = Some("values-dev\\.yml".into());
-    let findings = lint(&[p], &[event("dev")]);
-    assert_eq!(findings.len(), 1, "{findings:#?}");
-    assert!(
-        findings[0].message.contains("could not be resolved"),
-        "{}",
-        findings[0]
+    let findings = lint(&[dev_with_values("values-dev\\.yml")], &[event("dev")]);
+    assert_eq!(
+        the_finding(&findings, "could not be resolved").path,
+        "triggers[0]"
     );
-    assert_eq!(findings[0].path, "triggers[0]");
     let none = lint(&[pipeline("dev")], &[event("prod")]);
     assert!(
         none.is_empty(),

@@ -5,6 +5,7 @@
 mod auth;
 mod cases;
 mod client;
+mod error_text;
 mod lint;
 mod matching;
 mod model_fixtures;

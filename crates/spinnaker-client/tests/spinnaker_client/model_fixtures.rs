@@ -125,13 +125,14 @@ fn unknown_status_is_kept() {
 fn decode_errors_name_the_json_path() {
     let json = br#"[{"name":"p","stages":[{"refId":"1","type":"x"},{"refId":"2","type":"bakeManifest","inputArtifacts":[{"id":7}]}]}]"#;
     let err = decode::<Vec<PipelineConfig>>("pipelines.json", json).unwrap_err();
-    let text = err.to_string();
+    let text = testkit::shown_once(&err);
     assert!(text.contains("pipelines.json"), "{text}");
     assert!(text.contains("[0].stages[1]"), "{text}");
     assert!(text.contains("inputArtifacts[0].id"), "{text}");
     let json = br#"{"id":"x","status":"RUNNING","trigger":{"type":"manual"},"stages":[{"id":"s","status":"RUNNING","startTime":"soon"}]}"#;
     let err = decode::<Execution>("execution", json).unwrap_err();
-    assert!(err.to_string().contains("stages[0].startTime"), "{err}");
+    let text = testkit::shown_once(&err);
+    assert!(text.contains("stages[0].startTime"), "{text}");
 }
 
 /// Guard: a recorded document added to `tests/fixtures/` without a decode test here fails

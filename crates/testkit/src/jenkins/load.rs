@@ -4,12 +4,13 @@ use std::path::Path;
 
 use super::spec::{ParamKind, ServerSpec};
 
-/// Errors reading a spec file.
+/// Errors reading a spec file. A variant with a `source` names only where and what; print the
+/// cause with it through `baton_http::chain` (or `anyhow`'s `{:#}`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SpecError {
     /// The file could not be read.
-    #[error("cannot read jenkins stand-in spec {path}: {source}")]
+    #[error("cannot read jenkins stand-in spec {path}")]
     Read {
         /// File path.
         path: String,
@@ -18,7 +19,7 @@ pub enum SpecError {
         source: std::io::Error,
     },
     /// The YAML did not parse.
-    #[error("{path}: invalid YAML jenkins stand-in spec: {source}")]
+    #[error("{path}: invalid YAML jenkins stand-in spec")]
     Yaml {
         /// File path.
         path: String,
@@ -27,7 +28,7 @@ pub enum SpecError {
         source: Box<serde_saphyr::Error>,
     },
     /// The JSON did not parse.
-    #[error("{path}: invalid JSON jenkins stand-in spec: {source}")]
+    #[error("{path}: invalid JSON jenkins stand-in spec")]
     Json {
         /// File path.
         path: String,
@@ -36,7 +37,7 @@ pub enum SpecError {
         source: serde_json::Error,
     },
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// Address asked for.
         addr: String,

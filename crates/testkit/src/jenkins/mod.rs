@@ -84,7 +84,10 @@ pub use builder::FakeJenkinsBuilder;
 pub use json::raw_encode;
 pub use load::SpecError;
 pub use record::{BuildEvent, BuildRecord, Fault, FaultKind, RecordedRequest};
-pub use spec::{BuildScript, JobSpec, ParamKind, ParamSpec, ServerSpec, StageScript, UserSpec};
+pub use spec::{
+    BuildScript, JobSpec, ParamKind, ParamSpec, REBUILD_PARAMETERS, ServerSpec, StageScript,
+    UserSpec,
+};
 pub use state::LEFT_ITEM_TTL;
 
 use clock::Clock;

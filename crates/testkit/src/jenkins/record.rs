@@ -27,12 +27,22 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// A parameter from the query or the form body (query first, as the servlet API merges them).
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .chain(&self.form)
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        param(&self.query, &self.form, name)
     }
+}
+
+/// The parameter `name` of a request: from `query` first, then from the `form` body, as the
+/// servlet API merges them.
+pub(crate) fn param<'a>(
+    query: &'a [(String, String)],
+    form: &'a [(String, String)],
+    name: &str,
+) -> Option<&'a str> {
+    query
+        .iter()
+        .chain(form)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// A build as tests see it.

@@ -27,11 +27,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// A request parameter from the query or the form.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .chain(&self.form)
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        super::record::param(&self.query, &self.form, name)
     }
 
     /// Renders JSON, honouring `tree=` (or, without it, `depth=` for item lists).

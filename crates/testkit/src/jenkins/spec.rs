@@ -29,6 +29,18 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+/// The parameters baton's image rebuild sends a Jenkins job, in order (docs/wire.md, "Image
+/// rebuild"): the stand-in's image jobs take them, and the shipped Jenkinsfile declares them.
+pub const REBUILD_PARAMETERS: [&str; 7] = [
+    "BASE_IMAGE",
+    "BASE_DIGEST",
+    "BASE_REF",
+    "TARGET_IMAGE",
+    "GIT_COMMIT",
+    "CAUSE",
+    "BATON_EVENT",
+];
+
 /// The whole stand-in configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,6 +149,14 @@ impl JobSpec {
     pub fn param(mut self, p: ParamSpec) -> Self {
         self.parameters.push(p);
         self
+    }
+
+    /// Adds a string parameter, default empty, for each of `names` (e.g.
+    /// [`REBUILD_PARAMETERS`]).
+    pub fn string_params(self, names: &[&str]) -> Self {
+        names
+            .iter()
+            .fold(self, |job, n| job.param(ParamSpec::string(n, "")))
     }
 
     /// Sets the quiet period.

@@ -50,7 +50,7 @@ impl FakeSpinnakerBuilder {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let what = path.display().to_string();
         let value: serde_json::Value =
-            spinnaker_client::model::decode(&what, &bytes).map_err(|e| e.to_string())?;
+            spinnaker_client::model::decode(&what, &bytes).map_err(|e| baton_http::chain(&e))?;
         let list = if value.is_array() {
             value
         } else {
@@ -58,7 +58,7 @@ impl FakeSpinnakerBuilder {
         };
         let configs: Vec<PipelineConfig> =
             spinnaker_client::model::decode(&what, list.to_string().as_bytes())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| baton_http::chain(&e))?;
         self.pipelines.extend(configs);
         Ok(self)
     }

@@ -211,55 +211,29 @@ async fn root_json_shows_folder_contents_by_depth_and_by_nested_tree() {
 async fn build_on_a_parameterized_job_and_delays() {
     let (j, http) = start(builder()).await;
     let auth = Some(("baton", "tok"));
-    let form = call(
-        &http,
-        &j,
-        Method::GET,
-        "job/f/job/sub/job/job%20one/build",
-        auth,
-    )
-    .await;
+    // `job one` in folder `f/sub`, called as `m`.
+    let one = async |m: Method, rel: &str| {
+        call(
+            &http,
+            &j,
+            m,
+            &format!("job/f/job/sub/job/job%20one/{rel}"),
+            auth,
+        )
+        .await
+    };
     assert_eq!(
-        form.status(),
+        one(Method::GET, "build").await.status(),
         200,
         "GET build on a parameterized job shows the parameter form"
     );
-    let post = call(
-        &http,
-        &j,
-        Method::POST,
-        "job/f/job/sub/job/job%20one/build",
-        auth,
-    )
-    .await;
-    assert_eq!(post.status(), 400);
-    let bad = call(
-        &http,
-        &j,
-        Method::POST,
-        "job/f/job/sub/job/job%20one/buildWithParameters?delay=soon",
-        auth,
-    )
-    .await;
+    assert_eq!(one(Method::POST, "build").await.status(), 400);
+    let bad = one(Method::POST, "buildWithParameters?delay=soon").await;
     assert_eq!(bad.status(), 400);
 
-    let first = call(
-        &http,
-        &j,
-        Method::POST,
-        "job/f/job/sub/job/job%20one/buildWithParameters?A=1",
-        auth,
-    )
-    .await;
+    let first = one(Method::POST, "buildWithParameters?A=1").await;
     assert_eq!(first.status(), 201);
-    let again = call(
-        &http,
-        &j,
-        Method::POST,
-        "job/f/job/sub/job/job%20one/buildWithParameters?A=1&delay=0sec",
-        auth,
-    )
-    .await;
+    let again = one(Method::POST, "buildWithParameters?A=1&delay=0sec").await;
     assert_eq!(again.status(), 303);
     assert_eq!(first.headers()["location"], again.headers()["location"]);
     j.advance(Duration::from_millis(1));
@@ -344,4 +318,13 @@ async fn subscribers_hear_builds_start_and_finish_without_polling() {
     assert!(finished.finished);
     assert_eq!(finished.build.number, 1);
     assert_eq!(finished.build.result.as_deref(), Some("SUCCESS"));
+}
+
+#[test]
+fn segments_are_encoded_as_jenkins_raw_encode_does() {
+    // hudson.Util.rawEncode keeps A-Za-z0-9 and !$&'()*+,-.=@_, encodes UTF-8 bytes in upper case.
+    let raw = testkit::jenkins::raw_encode;
+    assert_eq!(raw("!$&'()*+,-.=@_AZaz09"), "!$&'()*+,-.=@_AZaz09");
+    assert_eq!(raw("base image (rebuild)"), "base%20image%20(rebuild)");
+    assert_eq!(raw("a:b;c~d/ü#?%"), "a%3Ab%3Bc%7Ed%2F%C3%BC%23%3F%25");
 }

@@ -41,18 +41,23 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf 
     p
 }
 
+/// The error reading `p`, as a user sees it: with its causes, each once.
+fn load_err(p: &Path) -> String {
+    testkit::shown_once(&ServerSpec::from_file(p).unwrap_err())
+}
+
 #[test]
 fn bad_specs_name_the_place_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(&dir, "a.yaml", "jobs:\n  - path: a//b\n");
-    let e = ServerSpec::from_file(&p).unwrap_err().to_string();
+    let e = load_err(&p);
     assert!(e.contains("jobs[0].path") && e.contains("a.yaml"), "{e}");
     let p = write(
         &dir,
         "b.yaml",
         "jobs:\n  - path: x\n    script: { result: GREEN }\n",
     );
-    let e = ServerSpec::from_file(&p).unwrap_err().to_string();
+    let e = load_err(&p);
     assert!(
         e.contains("jobs[0].script.result") && e.contains("GREEN"),
         "{e}"
@@ -62,23 +67,23 @@ fn bad_specs_name_the_place_and_the_fix() {
         "c.json",
         r#"{"jobs":[{"path":"x","parameters":[{"name":"C","kind":"choice"}]}]}"#,
     );
-    let e = ServerSpec::from_file(&p).unwrap_err().to_string();
+    let e = load_err(&p);
     assert!(e.contains("jobs[0].parameters[0].choices"), "{e}");
     let p = write(&dir, "d.yaml", "jobz: []\n");
-    let e = ServerSpec::from_file(&p).unwrap_err().to_string();
+    let e = load_err(&p);
     assert!(e.contains("jobz"), "unknown keys are rejected: {e}");
     let p = write(
         &dir,
         "f.yaml",
         "jobs:\n  - path: x\n    script: { duration: 3s, stages: [{ name: A, duration: 4s }] }\n",
     );
-    let e = ServerSpec::from_file(&p).unwrap_err().to_string();
+    let e = load_err(&p);
     assert!(
         e.contains("jobs[0].script.stages") && e.contains("4s") && e.contains("script.duration"),
         "{e}"
     );
     let p = write(&dir, "e.yaml", "context_path: jenkins/\n");
-    let e = ServerSpec::from_file(&p).unwrap_err().to_string();
+    let e = load_err(&p);
     assert!(e.contains("context_path"), "{e}");
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use spinnaker_client::Client;
-use spinnaker_client::model::execution::ExecutionStatus;
+use spinnaker_client::model::execution::{Execution, ExecutionStatus};
 use spinnaker_client::model::pipeline::PipelineConfig;
 use testkit::spinnaker::FakeSpinnaker;
 use testkit::spinnaker::sample::{chart_event, deploy_pipeline};
@@ -27,6 +27,16 @@ async fn start(pipelines: Vec<PipelineConfig>) -> (FakeSpinnaker, Client) {
     (fake, client)
 }
 
+/// The deploy pipeline of the chart to `env`, with no judgment.
+fn deploy(env: &str) -> PipelineConfig {
+    deploy_pipeline(APP, env, "microgateway", "chart", false)
+}
+
+/// The executions Echo started for the event `id` (Gate's search by trigger).
+async fn started(client: &Client, id: &str) -> Vec<Execution> {
+    client.find_executions_by_event(APP, id).await.unwrap()
+}
+
 fn event(envs: &[&str]) -> Value {
     chart_event(
         APP,
@@ -44,31 +54,15 @@ fn event(envs: &[&str]) -> Value {
 
 #[tokio::test]
 async fn matching_waits_for_the_delay_then_finds_the_constraint_mid_string() {
-    let (fake, client) = start(vec![deploy_pipeline(
-        APP,
-        "staging",
-        "microgateway",
-        "chart",
-        false,
-    )])
-    .await;
+    let (fake, client) = start(vec![deploy("staging")]).await;
     let event_id = client
         .post_webhook("chart", &event(&["dev", "staging", "prod"]))
         .await
         .unwrap();
     fake.advance(Duration::from_millis(1999));
-    assert!(
-        client
-            .find_executions_by_event(APP, &event_id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(started(&client, &event_id).await.is_empty());
     fake.advance(Duration::from_millis(1));
-    let found = client
-        .find_executions_by_event(APP, &event_id)
-        .await
-        .unwrap();
+    let found = started(&client, &event_id).await;
     assert_eq!(
         found.len(),
         1,
@@ -87,14 +81,7 @@ async fn matching_waits_for_the_delay_then_finds_the_constraint_mid_string() {
 
 #[tokio::test]
 async fn constraint_that_is_not_found_and_source_of_other_case_start_nothing() {
-    let (fake, client) = start(vec![deploy_pipeline(
-        APP,
-        "prod",
-        "microgateway",
-        "chart",
-        false,
-    )])
-    .await;
+    let (fake, client) = start(vec![deploy("prod")]).await;
     let only_dev = client
         .post_webhook("chart", &event(&["dev"]))
         .await
@@ -110,14 +97,7 @@ async fn constraint_that_is_not_found_and_source_of_other_case_start_nothing() {
     };
     fake.advance(Duration::from_secs(3));
     for id in [only_dev, upper, other_app] {
-        assert!(
-            client
-                .find_executions_by_event(APP, &id)
-                .await
-                .unwrap()
-                .is_empty(),
-            "{id}"
-        );
+        assert!(started(&client, &id).await.is_empty(), "{id}");
     }
     assert!(fake.executions(APP).is_empty());
     let good = client
@@ -125,19 +105,12 @@ async fn constraint_that_is_not_found_and_source_of_other_case_start_nothing() {
         .await
         .unwrap();
     fake.advance(Duration::from_secs(3));
-    assert_eq!(
-        client
-            .find_executions_by_event(APP, &good)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(started(&client, &good).await.len(), 1);
 }
 
 #[tokio::test]
 async fn disabled_trigger_is_ignored() {
-    let mut p = deploy_pipeline(APP, "dev", "microgateway", "chart", false);
+    let mut p = deploy("dev");
     p.triggers.as_mut().unwrap()[0].enabled = Some(false);
     let (fake, client) = start(vec![p]).await;
     client
@@ -155,14 +128,7 @@ async fn disabled_trigger_is_ignored() {
 
 #[tokio::test]
 async fn no_artifact_matching_an_expected_artifact_starts_nothing() {
-    let (fake, client) = start(vec![deploy_pipeline(
-        APP,
-        "dev",
-        "microgateway",
-        "chart",
-        false,
-    )])
-    .await;
+    let (fake, client) = start(vec![deploy("dev")]).await;
     let mut e = event(&["dev"]);
     e["artifacts"] = json!([{"type": "embedded/base64", "name": "README.md", "reference": "eA=="}]);
     client.post_webhook("chart", &e).await.unwrap();
@@ -174,7 +140,7 @@ async fn no_artifact_matching_an_expected_artifact_starts_nothing() {
 
 #[tokio::test]
 async fn values_pattern_matching_two_artifacts_fails_on_startup() {
-    let mut p = deploy_pipeline(APP, "dev", "microgateway", "chart", false);
+    let mut p = deploy("dev");
     let values = &mut p.expected_artifacts.as_mut().unwrap()[1];
     values.match_artifact.as_mut().unwrap().name = Some("values-.*".into());
     let (fake, client) = start(vec![p]).await;
@@ -183,7 +149,7 @@ async fn values_pattern_matching_two_artifacts_fails_on_startup() {
         .await
         .unwrap();
     fake.advance(Duration::from_secs(3));
-    let found = client.find_executions_by_event(APP, &id).await.unwrap();
+    let found = started(&client, &id).await;
     assert_eq!(found.len(), 1);
     let e = &found[0];
     assert_eq!(e.status, ExecutionStatus::Terminal);
@@ -209,14 +175,7 @@ async fn values_pattern_matching_two_artifacts_fails_on_startup() {
 
 #[tokio::test]
 async fn missing_expected_artifact_fails_as_unresolved() {
-    let (fake, client) = start(vec![deploy_pipeline(
-        APP,
-        "prod",
-        "microgateway",
-        "chart",
-        false,
-    )])
-    .await;
+    let (fake, client) = start(vec![deploy("prod")]).await;
     let mut e = event(&["prod"]);
     e["artifacts"]
         .as_array_mut()
@@ -224,7 +183,7 @@ async fn missing_expected_artifact_fails_as_unresolved() {
         .retain(|a| a["name"] != "values-prod.yaml");
     let id = client.post_webhook("chart", &e).await.unwrap();
     fake.advance(Duration::from_secs(3));
-    let found = client.find_executions_by_event(APP, &id).await.unwrap();
+    let found = started(&client, &id).await;
     assert_eq!(
         found.len(),
         1,
@@ -241,7 +200,7 @@ async fn missing_expected_artifact_fails_as_unresolved() {
 #[tokio::test]
 async fn one_event_fans_out_to_every_named_environment_with_exact_bytes() {
     let (fake, client) = start(vec![
-        deploy_pipeline(APP, "dev", "microgateway", "chart", false),
+        deploy("dev"),
         deploy_pipeline(APP, "staging", "microgateway", "chart", true),
         deploy_pipeline(APP, "prod", "microgateway", "chart", true),
     ])
@@ -251,7 +210,7 @@ async fn one_event_fans_out_to_every_named_environment_with_exact_bytes() {
         .await
         .unwrap();
     fake.advance(Duration::from_secs(2));
-    let found = client.find_executions_by_event(APP, &id).await.unwrap();
+    let found = started(&client, &id).await;
     assert_eq!(found.len(), 3);
     let dev = fake
         .deployed(APP, "micro-gw-dev")

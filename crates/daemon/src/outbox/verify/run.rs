@@ -109,7 +109,7 @@ impl Verifier {
                     .collect();
                 Look::Verified(ids)
             }
-            Err(e) => Look::GateFailed(e.to_string()),
+            Err(e) => Look::GateFailed(baton_http::chain(&e)),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use jenkins_client::{JenkinsClient, JobPath};
+use jenkins_client::{JenkinsClient, JobPath, ParamsIn, Triggered};
 use secrecy::SecretString;
 use testkit::jenkins::{
     BuildScript, FakeJenkins, FakeJenkinsBuilder, JobSpec, ParamSpec, UserSpec,
@@ -61,6 +61,13 @@ pub fn client(j: &FakeJenkins) -> JenkinsClient {
 
 pub fn job(p: &str) -> JobPath {
     JobPath::parse(p).unwrap()
+}
+
+/// Triggers [`PETSTORE`] with `params` sent as a form; panics when Jenkins refuses.
+pub async fn trigger(c: &JenkinsClient, params: &[(String, String)]) -> Triggered {
+    c.build_with_parameters(&job(PETSTORE), params, ParamsIn::Form)
+        .await
+        .unwrap()
 }
 
 pub fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -18,6 +18,8 @@ mod stub;
 
 use crate::support::{groovy, read, repo_root, run, run_ok};
 use stub::script;
+/// The build parameters baton sends (docs/wire.md, "Image rebuild"), in order.
+use testkit::jenkins::REBUILD_PARAMETERS as BUILD_PARAMETERS;
 
 /// The shared library's Groovy files.
 const LIBRARY: [&str; 7] = [
@@ -34,17 +36,6 @@ const LIBRARY: [&str; 7] = [
 const IMAGE_JOB: &str = "micro-gw/petstore-image";
 const SYNC_JOB: &str = "micro-gw/chart-sync";
 const VERIFY_JOB: &str = "micro-gw/verify";
-
-/// The build parameters baton sends (DESIGN.md, "Jenkins rebuild"), in order.
-const BUILD_PARAMETERS: [&str; 7] = [
-    "BASE_IMAGE",
-    "BASE_DIGEST",
-    "BASE_REF",
-    "TARGET_IMAGE",
-    "GIT_COMMIT",
-    "CAUSE",
-    "BATON_EVENT",
-];
 
 #[test]
 fn library_and_job_scripts_parse_with_jenkins_groovy() {
