@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde_json::Map;
-use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
+use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, REBUILD_PARAMETERS, UserSpec};
 use testkit::spinnaker::FakeSpinnaker;
 use testkit::spinnaker::sample::deploy_pipeline;
 use tokio::net::TcpListener;
@@ -128,18 +128,9 @@ async fn walkthrough(
     let registry = Registry::start(stop.clone()).await?;
     let base_first = registry.set_tag("vendor/base", "1.0", "base v1");
 
-    let mut job = JobSpec::new(JOB).script(BuildScript::new(Duration::from_secs(1), "SUCCESS"));
-    for p in [
-        "BASE_IMAGE",
-        "BASE_DIGEST",
-        "BASE_REF",
-        "TARGET_IMAGE",
-        "GIT_COMMIT",
-        "CAUSE",
-        "BATON_EVENT",
-    ] {
-        job = job.param(ParamSpec::string(p, ""));
-    }
+    let job = JobSpec::new(JOB)
+        .script(BuildScript::new(Duration::from_secs(1), "SUCCESS"))
+        .string_params(&REBUILD_PARAMETERS);
     let jenkins = FakeJenkins::builder()
         .user(UserSpec::new("baton", "demo-jenkins-token"))
         .job(job)
