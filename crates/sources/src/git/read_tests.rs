@@ -1,6 +1,8 @@
 //! Reading at a named commit (file:// upstreams) and the `cat-file --batch` parsing.
 
 use super::*;
+use crate::git::FileState;
+use crate::git::snapshot::commit_meta;
 use crate::git::tests::{Upstream, git};
 
 #[test]
