@@ -2,7 +2,6 @@
 //! hand-made broken ones.
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 use super::*;
 use crate::git::tests::{Upstream, git};
@@ -12,26 +11,9 @@ const ROOMY: Limits = Limits {
     total: 16 << 20,
 };
 
-/// `git pack-objects --stdout` of everything reachable from `main`.
+/// `git pack-objects` of everything reachable from `main`.
 fn pack_of(up: &Upstream, extra: &[&str]) -> Vec<u8> {
-    let mut child = Command::new("git")
-        .args(["pack-objects", "--stdout", "--revs"])
-        .args(extra)
-        .current_dir(&up.work)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pack-objects");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"main\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("pack");
-    assert!(out.status.success());
-    out.stdout
+    up.pack_objects(&[&["--revs"][..], extra].concat(), "main\n")
 }
 
 /// A repository whose second commit changes one line of a long file: git stores a delta.

@@ -2,9 +2,6 @@
 //! real one cannot be made to: broken packs, refusals, oversized objects. The rig tests
 //! (`tests/sources/git_rig.rs`) cover real servers.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -30,21 +27,12 @@ fn answer(pack: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `git pack-objects --stdout` of exactly the objects `ids`.
+/// `git pack-objects` of exactly the objects `ids`.
 fn pack_objects(up: &Upstream, ids: &[String]) -> Vec<u8> {
-    let mut child = Command::new("git")
-        .args(["pack-objects", "--stdout"])
-        .current_dir(&up.work)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("pack-objects");
-    let list = ids.iter().map(|i| format!("{i}\n")).collect::<String>();
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(list.as_bytes()).expect("write");
-    drop(stdin);
-    child.wait_with_output().expect("pack").stdout
+    up.pack_objects(
+        &[],
+        &ids.iter().map(|i| format!("{i}\n")).collect::<String>(),
+    )
 }
 
 /// A server at `/r.git` that wants the password `s3cret`, and a watch of it whose URL
