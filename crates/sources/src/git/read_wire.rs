@@ -106,10 +106,6 @@ impl GitWatch {
             }
         };
         let raw = object(&objects, commit, Kind::Commit, remote)?;
-        let history = match last.and_then(|l| l.commit.as_deref()) {
-            None => None,
-            Some(prev) => Some(relation(remote, &raw.data, prev, commit).await?),
-        };
         let mut blobs = BTreeMap::new();
         if !lookup.is_empty() {
             let root = header(&raw.data, "tree").unwrap_or_default();
@@ -120,34 +116,59 @@ impl GitWatch {
             }
         }
         let wanted = self.wanted(last, &lookup, &blobs);
-        let mut contents = BTreeMap::new();
-        if !wanted.is_empty() {
-            let want = Want {
-                wants: &wanted,
-                ..Want::default()
-            };
-            let what = format!(
-                "{} at {commit}",
-                lookup
-                    .iter()
-                    .map(|p| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let got = match fetch(remote, &want, BLOBS, &what).await? {
-                Fetched::Objects(objects) => objects,
-                Fetched::Missing(msg) | Fetched::UseCli(msg) => {
-                    return Err(wire::protocol(&remote.url, &format!("fetch {what}: {msg}")));
-                }
-            };
-            for oid in &wanted {
-                let blob = object(&got, oid, Kind::Blob, remote)?;
-                contents.insert(oid.to_string(), blob.data.clone());
+        let what = format!(
+            "{} at {commit}",
+            lookup
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        // The history fetch (only when the last commit is not a parent) and the blob fetch
+        // (only when a watched blob changed) do not depend on each other.
+        let history = async {
+            match last.and_then(|l| l.commit.as_deref()) {
+                None => Ok(None),
+                Some(prev) => relation(remote, &raw.data, prev, commit).await.map(Some),
             }
-        }
+        };
+        let (history, contents) = tokio::try_join!(history, read_blobs(remote, &wanted, &what))?;
         let files = self.files(last, &lookup, &blobs, contents)?;
         Ok(Some(self.observed(commit, &raw.data, history, files)))
     }
+}
+
+/// The blobs `wanted`, by id, in one fetch (none when `wanted` is empty).
+async fn read_blobs(
+    remote: &Remote,
+    wanted: &[&str],
+    what: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+    let mut contents = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(contents);
+    }
+    let want = Want {
+        wants: wanted,
+        ..Want::default()
+    };
+    let mut got = match fetch(remote, &want, BLOBS, what).await? {
+        Fetched::Objects(objects) => objects,
+        Fetched::Missing(msg) | Fetched::UseCli(msg) => {
+            return Err(wire::protocol(&remote.url, &format!("fetch {what}: {msg}")));
+        }
+    };
+    for oid in wanted {
+        // Two watched paths may hold the same blob.
+        if contents.contains_key(*oid) {
+            continue;
+        }
+        object(&got, oid, Kind::Blob, remote)?;
+        if let Some(blob) = got.remove(*oid) {
+            contents.insert(oid.to_string(), blob.data);
+        }
+    }
+    Ok(contents)
 }
 
 /// How `new` (whose raw commit is `raw`) relates to `prev`: from its parents when `prev` is

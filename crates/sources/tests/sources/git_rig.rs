@@ -184,6 +184,26 @@ async fn read_pushed_commits(rig: &Rig, via_http: bool) {
         .expect("rewrite");
     assert_eq!(rewritten.history, Some(History::ForcePush));
 
+    // Two watched files with the same content: one blob, read once, both present.
+    let same = &b"a: 4\n"[..];
+    let c5 = repo
+        .commit(
+            branch,
+            &[("mgw/values-prod.yaml", Some(same))],
+            "prod as dev",
+        )
+        .expect("commit");
+    let both = watch
+        .observe_at(&git, None, &pushed(&c5))
+        .await
+        .expect("same blob");
+    for path in ["mgw/values-dev.yaml", "mgw/values-prod.yaml"] {
+        assert!(
+            matches!(&both.files[path], FileState::Present { content, .. } if content == same),
+            "{path}"
+        );
+    }
+
     let bogus = "0123456789abcdef0123456789abcdef01234567";
     let err = watch
         .observe_at(&git, Some(&rewritten), &pushed(bogus))
