@@ -1,7 +1,8 @@
 //! Reading the watched files at one commit, and checking a commit that a push or an operator
 //! names instead of asking the remote for the branch head.
 //!
-//! Why this shape: every `git` process costs a spawn (5-15 ms on a busy 2-core machine), and a
+//! A pushed commit on a `git://` or smart-HTTP remote is read in-process (`read_wire`); this
+//! is the CLI read, for the other remotes and for `sync --commit`. Why this shape: every `git` process costs a spawn (5-15 ms on a busy 2-core machine), and a
 //! partial clone fetches each missing blob in a process of its own when a read touches it. So
 //! a read here is: one `ls-tree` of the watched paths, one explicit fetch of the blobs that
 //! changed (all in one request), and one `cat-file --batch` for the commit and those blobs. The
@@ -11,13 +12,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::command::Git;
-use super::observation::{FileState, GitObservation, History};
+use super::observation::{GitObservation, History};
 use super::watch::GitWatch;
 use crate::Error;
-use crate::yaml::{YamlLimits, validate};
-
-/// Largest watched file read from a commit.
-const MAX_FILE_BYTES: usize = 4 << 20;
 
 /// A commit to read the watched files at, named by a push or an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,13 +51,19 @@ impl GitWatch {
         last: Option<&GitObservation>,
         at: &AtCommit,
     ) -> Result<GitObservation, Error> {
-        let repo = self.ensure_cache(git).await?;
         let full = at.commit.len() >= 40 && at.commit.bytes().all(|b| b.is_ascii_hexdigit());
+        if at.check == OnBranch::Pushed && full {
+            if let Some(l) = last.filter(|l| self.same_commit(l, &at.commit)) {
+                return Ok(l.clone());
+            }
+            let changed = at.changed.as_deref();
+            if let Some(obs) = self.read_wire(git, &at.commit, last, changed).await? {
+                return Ok(obs);
+            }
+        }
+        let repo = self.ensure_cache(git).await?;
         let commit = match at.check {
             OnBranch::Pushed if full => {
-                if let Some(l) = last.filter(|l| self.same_commit(l, &at.commit)) {
-                    return Ok(l.clone());
-                }
                 let refspec = format!("+{}:refs/heads/{}", at.commit, self.branch);
                 match self.fetch(git, &repo, &[&refspec]).await {
                     Ok(()) => at.commit.to_ascii_lowercase(),
@@ -145,7 +148,7 @@ impl GitWatch {
         Ok(full)
     }
 
-    fn not_on_branch(&self, commit: &str, why: String) -> Error {
+    pub(super) fn not_on_branch(&self, commit: &str, why: String) -> Error {
         Error::NotOnBranch {
             commit: commit.to_owned(),
             branch: self.branch.clone(),
@@ -169,23 +172,13 @@ impl GitWatch {
             None => None,
             Some(prev) => Some(self.relation(git, repo, prev, commit).await?),
         };
-        let same_paths = last.is_some_and(|l| l.files.keys().eq(self.sorted_files()));
-        let lookup: Vec<&String> = match (changed, same_paths) {
-            (Some(c), true) => self.files.iter().filter(|p| c.contains(p)).collect(),
-            _ => self.files.iter().collect(),
-        };
+        let lookup = self.lookup(last, changed);
         let blobs = if lookup.is_empty() {
             BTreeMap::new()
         } else {
             self.tree_entries(git, repo, commit, &lookup).await?
         };
-        let previous = |path: &str| last.and_then(|l| l.files.get(path));
-        let wanted: Vec<&str> = lookup
-            .iter()
-            .filter_map(|p| blobs.get(p.as_str()).map(|oid| (p, oid)))
-            .filter(|(p, oid)| previous(p).and_then(FileState::blob) != Some(oid.as_str()))
-            .map(|(_, oid)| oid.as_str())
-            .collect();
+        let wanted = self.wanted(last, &lookup, &blobs);
         if !wanted.is_empty() {
             self.fetch(git, repo, &wanted).await?;
         }
@@ -205,31 +198,8 @@ impl GitWatch {
             .await?;
         let mut objects = parse_batch(&out.stdout);
         let raw = objects.remove(commit).unwrap_or_default();
-        let (author, subject) = commit_meta(&raw);
-        let mut files = BTreeMap::new();
-        for path in &self.files {
-            let state = if !lookup.contains(&path) {
-                previous(path).cloned().unwrap_or(FileState::Absent)
-            } else {
-                match blobs.get(path) {
-                    None => FileState::Absent,
-                    Some(oid) => match previous(path).filter(|s| s.blob() == Some(oid.as_str())) {
-                        Some(same) => same.clone(),
-                        None => file_state(oid, objects.remove(oid.as_str()))?,
-                    },
-                }
-            };
-            files.insert(path.clone(), state);
-        }
-        Ok(GitObservation {
-            url: self.shown_url(),
-            branch: self.branch.clone(),
-            commit: Some(commit.to_owned()),
-            author: Some(author),
-            subject: Some(subject),
-            history,
-            files,
-        })
+        let files = self.files(last, &lookup, &blobs, objects)?;
+        Ok(self.observed(commit, &raw, history, files))
     }
 
     /// Blob ids of `paths` at `commit` (paths not in the tree are left out).
@@ -307,56 +277,6 @@ fn parse_batch(mut out: &[u8]) -> BTreeMap<String, Vec<u8>> {
         out = out.get(size + 1..).unwrap_or_default();
     }
     objects
-}
-
-/// `("Name <email>", subject)` of a raw commit object.
-fn commit_meta(raw: &[u8]) -> (String, String) {
-    let text = String::from_utf8_lossy(raw);
-    let (headers, message) = text.split_once("\n\n").unwrap_or((&text, ""));
-    let author = headers
-        .lines()
-        .find_map(|l| l.strip_prefix("author "))
-        // "Name <email> 1700000000 +0000": drop the time and zone.
-        .map(|a| a.rsplitn(3, ' ').nth(2).unwrap_or(a).to_owned())
-        .unwrap_or_default();
-    let subject = message.lines().next().unwrap_or_default().to_owned();
-    (author, subject)
-}
-
-/// A watched file from its blob; an error if the fetch did not bring the blob.
-fn file_state(oid: &str, content: Option<Vec<u8>>) -> Result<FileState, Error> {
-    let content = content.ok_or_else(|| Error::Git {
-        command: "cat-file --batch".into(),
-        status: "object missing".into(),
-        stderr: format!("blob {oid} was fetched but is not in the cache"),
-    })?;
-    let sha256 = crate::http::sha256_digest(&content);
-    if content.len() > MAX_FILE_BYTES {
-        return Ok(FileState::Invalid {
-            sha256,
-            blob: oid.to_string(),
-            line: 0,
-            column: 0,
-            message: format!(
-                "file is {} bytes; the limit is {MAX_FILE_BYTES}",
-                content.len()
-            ),
-        });
-    }
-    Ok(match validate(&content, &YamlLimits::default()) {
-        Ok(()) => FileState::Present {
-            sha256,
-            blob: oid.to_string(),
-            content,
-        },
-        Err(p) => FileState::Invalid {
-            sha256,
-            blob: oid.to_string(),
-            line: p.line,
-            column: p.column,
-            message: p.message,
-        },
-    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Reading at a named commit (file:// upstreams) and the `cat-file --batch` parsing.
 
 use super::*;
+use crate::git::FileState;
+use crate::git::snapshot::commit_meta;
 use crate::git::tests::{Upstream, git};
 
 #[test]
@@ -155,4 +157,25 @@ async fn a_commit_that_is_not_on_the_branch_is_refused() {
     assert_eq!(pinned.commit.as_deref(), Some(c1.as_str()));
     assert_eq!(pinned.history, Some(History::Behind));
     assert_eq!(content(&pinned, "chart/values-dev.yaml"), b"a: 1\n");
+}
+
+#[tokio::test]
+async fn two_watched_files_with_the_same_content_are_both_read() {
+    let up = Upstream::new();
+    let same = Some("replicas: 2\n");
+    let c1 = up.commit(
+        &[
+            ("chart/values-dev.yaml", same),
+            ("chart/values-prod.yaml", same),
+        ],
+        "same values",
+    );
+    let cache = tempfile::tempdir().expect("cache");
+    let obs = watch_of(&up, cache.path())
+        .observe_at(&Git::new(), None, &pushed(&c1, None))
+        .await
+        .expect("read");
+    for path in ["chart/values-dev.yaml", "chart/values-prod.yaml"] {
+        assert_eq!(content(&obs, path), b"replicas: 2\n");
+    }
 }

@@ -35,6 +35,26 @@ pub(super) fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 impl Upstream {
+    /// `git pack-objects --stdout ARGS` in the work tree, fed `input` (object names or revs).
+    pub(super) fn pack_objects(&self, args: &[&str], input: &str) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut child = Command::new("git")
+            .args(["pack-objects", "--stdout"])
+            .args(args)
+            .current_dir(&self.work)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("pack-objects");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write");
+        drop(stdin);
+        let out = child.wait_with_output().expect("pack");
+        assert!(out.status.success(), "pack-objects {args:?}");
+        out.stdout
+    }
+
     pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let work = dir.path().join("work");

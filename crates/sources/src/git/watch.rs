@@ -1,4 +1,5 @@
-//! The branch watch: `ls-refs`, then a blob-filtered fetch and the watched files (`read`).
+//! The branch watch: `ls-refs`, then the watched files at the head (`read_wire` in-process,
+//! else a blob-filtered fetch into a cache clone and `read`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,8 @@ pub struct GitWatch {
     pub branch: String,
     /// Paths relative to the repository root (e.g. `microgateway/values-dev.yaml`).
     pub files: Vec<String>,
-    /// Local folder for the blob-filtered cache clone of this remote. Run one check at a time
+    /// Local folder for the blob-filtered cache clone of this remote (made only by CLI reads:
+    /// ssh, `file://`, `sync --commit`, servers the in-process client does not serve). Run one check at a time
     /// per folder (the daemon polls each watch from one task); git's own locks refuse overlaps.
     pub cache_dir: PathBuf,
 }
@@ -84,8 +86,9 @@ impl GitWatch {
         parse_ls_remote(&String::from_utf8_lossy(&out.stdout), &refname)
     }
 
-    /// Checks the branch and compares with `last`. Unmoved costs one `ls-remote`; a move costs
-    /// one incremental fetch of commits and trees plus the changed watched blobs.
+    /// Checks the branch and compares with `last`. Unmoved costs one `ls-refs`; a move costs
+    /// one fetch of the commit and its trees plus one of the changed watched blobs
+    /// (in-process, `read_wire`; the CLI's cache clone for other remotes).
     pub async fn check(
         &self,
         git: &Git,
@@ -111,6 +114,9 @@ impl GitWatch {
         // Same commit and the same watched paths: nothing to read.
         if let Some(l) = last.filter(|l| self.same_commit(l, &head)) {
             return Ok(l.clone());
+        }
+        if let Some(obs) = self.read_wire(git, &head, last, None).await? {
+            return Ok(obs);
         }
         let repo = self.ensure_cache(git).await?;
         let refspec = format!("+refs/heads/{b}:refs/heads/{b}", b = self.branch);
