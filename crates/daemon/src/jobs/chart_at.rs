@@ -99,8 +99,9 @@ impl ChartSync {
                     }
                     Err(e) => {
                         let detail = format!(
-                            "push {} refused: {e}; checked the branch head instead",
-                            push.delivery_id
+                            "push {} refused: {}; checked the branch head instead",
+                            push.delivery_id,
+                            baton_http::chain(&e)
                         );
                         tracing::warn!(product = %name, delivery = %push.delivery_id, "{detail}");
                         self.note(ctx, None, &push.after, &detail).await?;
@@ -125,8 +126,9 @@ impl ChartSync {
                         Ok((obs, moved))
                     }
                     Err(e) => {
-                        verdict.send(Err(e.to_string()));
-                        Err(anyhow::anyhow!("chart source of {name}: {e}"))
+                        let why = baton_http::chain(&e);
+                        verdict.send(Err(why.clone()));
+                        Err(anyhow::anyhow!("chart source of {name}: {why}"))
                     }
                 }
             }
