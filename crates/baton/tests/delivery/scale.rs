@@ -14,7 +14,7 @@ use testkit::rig::Rig;
 const IMAGES: usize = 20;
 
 /// Sums the samples of `metric` whose line contains every one of `with`.
-fn sum(metrics: &str, metric: &str, with: &[&str]) -> u64 {
+pub fn sum(metrics: &str, metric: &str, with: &[&str]) -> u64 {
     metrics
         .lines()
         .filter(|l| l.starts_with(metric) && with.iter().all(|w| l.contains(w)))
@@ -22,7 +22,7 @@ fn sum(metrics: &str, metric: &str, with: &[&str]) -> u64 {
         .sum::<f64>() as u64
 }
 
-async fn metrics(url: &str) -> String {
+pub async fn metrics(url: &str) -> String {
     reqwest::get(format!("{url}/metrics"))
         .await
         .expect("GET /metrics")
@@ -57,19 +57,28 @@ async fn state_rows(db: &Path) -> BTreeMap<String, String> {
 }
 
 /// Writes a config with `products` (YAML under `products:`) against the registry `reg`, with
-/// Jenkins and Spinnaker pointing nowhere, and starts the daemon on it; returns it with its URL.
-async fn start(dir: &Path, reg: &str, products: &str) -> (flow::Daemon, String) {
+/// Jenkins and Spinnaker pointing nowhere and the state at `state` (`None`: a SQLite file
+/// `baton.db` in `dir`), and starts the daemon on it; returns it with its URL.
+pub async fn start(
+    dir: &Path,
+    state: Option<&str>,
+    reg: &str,
+    products: &str,
+) -> (flow::Daemon, String) {
     std::fs::write(dir.join("api-tokens"), "scale-test-token\n").unwrap();
     std::fs::write(dir.join("jenkins-token"), "x\n").unwrap();
     let file = dir.join("baton.yaml");
     std::fs::write(
         &file,
         format!(
-            "state: sqlite://{db}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
+            "state: {state}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
              jenkins: {{url: \"http://127.0.0.1:9\", user: baton, token_file: jenkins-token}}\n\
              spinnaker: {{gate_url: \"http://127.0.0.1:9\"}}\n\
              registries:\n  - {{host: \"{reg}\", insecure: true}}\nproducts:\n{products}",
-            db = dir.join("baton.db").display()
+            state = match state {
+                Some(s) => s.to_owned(),
+                None => format!("sqlite://{}", dir.join("baton.db").display()),
+            }
         ),
     )
     .unwrap();
@@ -79,14 +88,14 @@ async fn start(dir: &Path, reg: &str, products: &str) -> (flow::Daemon, String) 
 }
 
 /// One image line of a product's `images:` list, checked by `cron`.
-fn image(reg: &str, name: &str, base: &str, cron: &str) -> String {
+pub fn image(reg: &str, name: &str, base: &str, cron: &str) -> String {
     format!(
         "      - {{name: {name}, base: \"{reg}/{base}\", check: \"{cron}\", target: \"{reg}/acme/{name}\", jenkins_job: p/{name}}}\n"
     )
 }
 
 /// Waits (bounded) until the unchanged-check count reaches `n`; returns the metrics text.
-async fn until_unchanged(url: &str, n: u64) -> String {
+pub async fn until_unchanged(url: &str, n: u64) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let m = metrics(url).await;
@@ -119,7 +128,7 @@ async fn unchanged_cycles_write_nothing_and_the_counter_equals_the_heads_sent() 
         ));
     }
     let db = dir.path().join("baton.db");
-    let (handle, url) = start(dir.path(), &rig.registry, &images).await;
+    let (handle, url) = start(dir.path(), None, &rig.registry, &images).await;
 
     // The first cycle records the baselines; after one unchanged cycle the state is settled.
     let n = IMAGES as u64;
@@ -187,7 +196,7 @@ async fn ten_thousand_tags_answer_readyz_before_the_first_cycle_ends() {
             ));
         }
     }
-    let (handle, url) = start(dir.path(), "127.0.0.1:9", &products).await;
+    let (handle, url) = start(dir.path(), None, "127.0.0.1:9", &products).await;
     let ready = reqwest::get(format!("{url}/readyz"))
         .await
         .expect("GET /readyz");
@@ -235,7 +244,7 @@ async fn a_429_with_a_far_retry_after_pauses_the_registry_without_errors() {
             "* * * * * *",
         ));
     }
-    let (handle, url) = start(dir.path(), &reg, &images).await;
+    let (handle, url) = start(dir.path(), None, &reg, &images).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let m = metrics(&url).await;
