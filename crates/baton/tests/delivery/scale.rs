@@ -94,6 +94,45 @@ pub fn image(reg: &str, name: &str, base: &str, cron: &str) -> String {
     )
 }
 
+/// Pushes tags `t0`, `t1`… of a new repository under `prefix` to the rig's registry; returns
+/// the `images:` entries of a product `p` watching each on `cron`.
+pub async fn watched_tags(rig: &Rig, prefix: &str, n: usize, cron: &str) -> String {
+    let repo = format!("{prefix}/{:08x}", rand::random::<u32>());
+    let mut images = String::from("  - name: p\n    images:\n");
+    for i in 0..n {
+        rig.push_image(&rig.registry, &repo, &format!("t{i}"), &format!("seed{i}"))
+            .await
+            .unwrap();
+        let base = format!("{repo}:t{i}");
+        images.push_str(&image(&rig.registry, &format!("i{i}"), &base, cron));
+    }
+    images
+}
+
+/// Waits (at most 10 s) until the base-image checks the daemons at `urls` counted equal the
+/// HEADs they sent (a check in flight has sent its HEAD but is not counted yet); returns the
+/// count.
+pub async fn until_checks_equal_heads(urls: &[String]) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (mut checks, mut heads) = (0, 0);
+        for url in urls {
+            let m = metrics(url).await;
+            checks += sum(&m, "baton_source_checks_total", &["source=\"base-image:"]);
+            let head = ["method=\"HEAD\"", "status=\"200\""];
+            heads += sum(&m, "baton_registry_requests_total", &head);
+        }
+        if checks == heads {
+            return checks;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "checks {checks} != HEADs {heads}"
+        );
+        tokio::time::sleep(Duration::from_millis(37)).await;
+    }
+}
+
 /// Waits (bounded) until the unchanged-check count reaches `n`; returns the metrics text.
 pub async fn until_unchanged(url: &str, n: u64) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -114,19 +153,7 @@ pub async fn until_unchanged(url: &str, n: u64) -> String {
 async fn unchanged_cycles_write_nothing_and_the_counter_equals_the_heads_sent() {
     let Some(rig) = Rig::for_test() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let repo = format!("scale-test/{:08x}", rand::random::<u32>());
-    let mut images = String::from("  - name: p\n    images:\n");
-    for i in 0..IMAGES {
-        rig.push_image(&rig.registry, &repo, &format!("t{i}"), &format!("seed{i}"))
-            .await
-            .unwrap();
-        images.push_str(&image(
-            &rig.registry,
-            &format!("i{i}"),
-            &format!("{repo}:t{i}"),
-            "* * * * * *",
-        ));
-    }
+    let images = watched_tags(&rig, "scale-test", IMAGES, "* * * * * *").await;
     let db = dir.path().join("baton.db");
     let (handle, url) = start(dir.path(), None, &rig.registry, &images).await;
 
@@ -155,26 +182,8 @@ async fn unchanged_cycles_write_nothing_and_the_counter_equals_the_heads_sent() 
     );
 
     // Counters equal the checks made: every check is one HEAD, and each is counted once.
-    // A check in flight has sent its HEAD but is not counted yet, so read until both agree.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let m = metrics(&url).await;
-        let checks = sum(&m, "baton_source_checks_total", &["source=\"base-image:"]);
-        let heads = sum(
-            &m,
-            "baton_registry_requests_total",
-            &["method=\"HEAD\"", "status=\"200\""],
-        );
-        if checks == heads {
-            assert!(checks >= 5 * n, "{m}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "checks {checks} != HEADs {heads}:\n{m}"
-        );
-        tokio::time::sleep(Duration::from_millis(37)).await;
-    }
+    let checks = until_checks_equal_heads(std::slice::from_ref(&url)).await;
+    assert!(checks >= 5 * n, "{checks} checks");
     handle.stop().await.expect("the daemon stops");
 }
 

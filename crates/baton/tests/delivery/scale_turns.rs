@@ -11,7 +11,7 @@ use testkit::rig::Rig;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use super::scale::{image, metrics, start, sum};
+use super::scale::{metrics, start, sum, until_checks_equal_heads, watched_tags};
 
 const T0: OffsetDateTime = datetime!(2026-11-29 12:00:00 UTC);
 
@@ -72,36 +72,31 @@ const IMAGES: usize = 12;
 const REPLICAS: usize = 3;
 
 /// Checks per base image, summed over the replicas' `/metrics`.
-async fn checks_by_source(urls: &[String]) -> (Vec<u64>, u64, u64) {
+async fn checks_by_source(urls: &[String]) -> Vec<u64> {
     let mut per = vec![0; IMAGES];
-    let (mut checks, mut heads) = (0, 0);
     for url in urls {
         let m = metrics(url).await;
         for (i, n) in per.iter_mut().enumerate() {
-            *n += sum(
-                &m,
-                "baton_source_checks_total",
-                &[&format!("source=\"base-image:p/i{i}\"")],
-            );
+            let source = format!("source=\"base-image:p/i{i}\"");
+            *n += sum(&m, "baton_source_checks_total", &[&source]);
         }
-        checks += sum(&m, "baton_source_checks_total", &["source=\"base-image:"]);
-        heads += sum(&m, "baton_registry_requests_total", &["method=\"HEAD\""]);
     }
-    (per, checks, heads)
+    per
 }
 
-/// Waits (at most 60 s) until the replicas counted `n` base-image checks between them.
-async fn until_checks(urls: &[String], n: u64) -> (Vec<u64>, u64, u64) {
+/// Waits (at most 60 s) until the replicas counted `n` base-image checks between them;
+/// returns the checks per image.
+async fn until_checks(urls: &[String], n: u64) -> Vec<u64> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let counts = checks_by_source(urls).await;
-        if counts.1 >= n {
-            return counts;
+        let per = checks_by_source(urls).await;
+        let all: u64 = per.iter().sum();
+        if all >= n {
+            return per;
         }
         assert!(
             Instant::now() < deadline,
-            "{} checks in 60 s, waiting for {n}",
-            counts.1
+            "{all} checks in 60 s, waiting for {n}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -114,20 +109,7 @@ async fn until_checks(urls: &[String], n: u64) -> (Vec<u64>, u64, u64) {
 async fn three_replicas_check_each_image_once_per_fire_and_count_exactly() {
     let Some(rig) = Rig::for_test() else { return };
     let state = rig.new_database("scale_turns").await.unwrap();
-    let repo = format!("scale-turns/{:08x}", rand::random::<u32>());
-    let mut images = String::from("  - name: p\n    images:\n");
-    for i in 0..IMAGES {
-        rig.push_image(&rig.registry, &repo, &format!("t{i}"), &format!("seed{i}"))
-            .await
-            .unwrap();
-        let base = format!("{repo}:t{i}");
-        images.push_str(&image(
-            &rig.registry,
-            &format!("i{i}"),
-            &base,
-            "* * * * * *",
-        ));
-    }
+    let images = watched_tags(&rig, "scale-turns", IMAGES, "* * * * * *").await;
     let dir = tempfile::tempdir().unwrap();
     let (mut daemons, mut urls) = (Vec::new(), Vec::new());
     for r in 0..REPLICAS {
@@ -138,9 +120,9 @@ async fn three_replicas_check_each_image_once_per_fire_and_count_exactly() {
         urls.push(url);
     }
     // Settled once the baselines are written; then count over at least six cron fires.
-    let (before, _, _) = until_checks(&urls, 2 * IMAGES as u64).await;
+    let before = until_checks(&urls, 2 * IMAGES as u64).await;
     let from = Instant::now();
-    let (after, _, _) = until_checks(&urls, before.iter().sum::<u64>() + 6 * IMAGES as u64).await;
+    let after = until_checks(&urls, before.iter().sum::<u64>() + 6 * IMAGES as u64).await;
     let secs = from.elapsed().as_secs_f64();
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
         let n = (a - b) as f64;
@@ -149,20 +131,8 @@ async fn three_replicas_check_each_image_once_per_fire_and_count_exactly() {
             "image i{i}: {n} checks in {secs:.1} s between {REPLICAS} replicas ({before:?} -> {after:?})"
         );
     }
-    // Counters equal the checks made: each check is one HEAD, counted once. A check in flight
-    // has sent its HEAD but is not counted yet, so read until both agree.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, checks, heads) = checks_by_source(&urls).await;
-        if checks == heads {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "checks {checks} != HEADs {heads}"
-        );
-        tokio::time::sleep(Duration::from_millis(37)).await;
-    }
+    // Counters equal the checks made: each check is one HEAD, counted once.
+    until_checks_equal_heads(&urls).await;
     for d in daemons {
         d.stop().await.expect("the daemon stops");
     }
