@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use baton::store::Store;
+use baton_harness::flow;
 use baton_harness::on_both_backends;
 use testkit::rig::Rig;
 use time::OffsetDateTime;
@@ -87,19 +88,12 @@ async fn checks_by_source(urls: &[String]) -> Vec<u64> {
 /// Waits (at most 60 s) until the replicas counted `n` base-image checks between them;
 /// returns the checks per image.
 async fn until_checks(urls: &[String], n: u64) -> Vec<u64> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let what = format!("{n} base-image checks");
+    flow::wait_for(&what, 60, || async {
         let per = checks_by_source(urls).await;
-        let all: u64 = per.iter().sum();
-        if all >= n {
-            return per;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{all} checks in 60 s, waiting for {n}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (per.iter().sum::<u64>() >= n).then_some(per)
+    })
+    .await
 }
 
 /// Three daemons on one PostgreSQL, 12 base images checked every second: over a few seconds
