@@ -138,11 +138,12 @@ pub struct LoopSettings {
 
 /// How many scheduled checks of the whole daemon may run at once: [`CheckLimit::DEFAULT`].
 ///
-/// Why a limit: every source has a loop of its own, and at start-up (and when many crons fire
-/// together) each would otherwise build its check at once: 10,000 checks in flight, each
-/// waiting for its registry's request permit while holding its buffers, a peak the allocator
-/// keeps. A check takes a permit before it is built, so what waits is only a queue entry.
-/// Triggers (webhooks, `sync`) do not take one: they run at once.
+/// Why a limit: at start-up (and when many crons fire together) every source is due at once,
+/// and without one each would build its check at once: 10,000 checks in flight, each waiting
+/// for its registry's request permit while holding its buffers, a peak the allocator keeps.
+/// A check takes a permit before it is built (in a source loop or a
+/// [`super::cron_group`]), so what waits is only a queue entry. Triggers (webhooks, `sync`) do
+/// not take one: they run at once.
 #[derive(Debug, Clone)]
 pub struct CheckLimit(pub(super) Arc<tokio::sync::Semaphore>);
 
