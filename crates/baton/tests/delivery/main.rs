@@ -15,5 +15,6 @@ mod flow_triggers;
 mod outbox_worker;
 mod promote;
 mod scale;
+mod scale_turns;
 mod store;
 mod verify_notify;

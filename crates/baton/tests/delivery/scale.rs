@@ -14,7 +14,7 @@ use testkit::rig::Rig;
 const IMAGES: usize = 20;
 
 /// Sums the samples of `metric` whose line contains every one of `with`.
-fn sum(metrics: &str, metric: &str, with: &[&str]) -> u64 {
+pub fn sum(metrics: &str, metric: &str, with: &[&str]) -> u64 {
     metrics
         .lines()
         .filter(|l| l.starts_with(metric) && with.iter().all(|w| l.contains(w)))
@@ -22,7 +22,7 @@ fn sum(metrics: &str, metric: &str, with: &[&str]) -> u64 {
         .sum::<f64>() as u64
 }
 
-async fn metrics(url: &str) -> String {
+pub async fn metrics(url: &str) -> String {
     reqwest::get(format!("{url}/metrics"))
         .await
         .expect("GET /metrics")
@@ -57,19 +57,28 @@ async fn state_rows(db: &Path) -> BTreeMap<String, String> {
 }
 
 /// Writes a config with `products` (YAML under `products:`) against the registry `reg`, with
-/// Jenkins and Spinnaker pointing nowhere, and starts the daemon on it; returns it with its URL.
-async fn start(dir: &Path, reg: &str, products: &str) -> (flow::Daemon, String) {
+/// Jenkins and Spinnaker pointing nowhere and the state at `state` (`None`: a SQLite file
+/// `baton.db` in `dir`), and starts the daemon on it; returns it with its URL.
+pub async fn start(
+    dir: &Path,
+    state: Option<&str>,
+    reg: &str,
+    products: &str,
+) -> (flow::Daemon, String) {
     std::fs::write(dir.join("api-tokens"), "scale-test-token\n").unwrap();
     std::fs::write(dir.join("jenkins-token"), "x\n").unwrap();
     let file = dir.join("baton.yaml");
     std::fs::write(
         &file,
         format!(
-            "state: sqlite://{db}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
+            "state: {state}\nlisten: 127.0.0.1:0\napi_tokens_file: api-tokens\n\
              jenkins: {{url: \"http://127.0.0.1:9\", user: baton, token_file: jenkins-token}}\n\
              spinnaker: {{gate_url: \"http://127.0.0.1:9\"}}\n\
              registries:\n  - {{host: \"{reg}\", insecure: true}}\nproducts:\n{products}",
-            db = dir.join("baton.db").display()
+            state = match state {
+                Some(s) => s.to_owned(),
+                None => format!("sqlite://{}", dir.join("baton.db").display()),
+            }
         ),
     )
     .unwrap();
@@ -79,14 +88,53 @@ async fn start(dir: &Path, reg: &str, products: &str) -> (flow::Daemon, String) 
 }
 
 /// One image line of a product's `images:` list, checked by `cron`.
-fn image(reg: &str, name: &str, base: &str, cron: &str) -> String {
+pub fn image(reg: &str, name: &str, base: &str, cron: &str) -> String {
     format!(
         "      - {{name: {name}, base: \"{reg}/{base}\", check: \"{cron}\", target: \"{reg}/acme/{name}\", jenkins_job: p/{name}}}\n"
     )
 }
 
+/// Pushes tags `t0`, `t1`… of a new repository under `prefix` to the rig's registry; returns
+/// the `images:` entries of a product `p` watching each on `cron`.
+pub async fn watched_tags(rig: &Rig, prefix: &str, n: usize, cron: &str) -> String {
+    let repo = format!("{prefix}/{:08x}", rand::random::<u32>());
+    let mut images = String::from("  - name: p\n    images:\n");
+    for i in 0..n {
+        rig.push_image(&rig.registry, &repo, &format!("t{i}"), &format!("seed{i}"))
+            .await
+            .unwrap();
+        let base = format!("{repo}:t{i}");
+        images.push_str(&image(&rig.registry, &format!("i{i}"), &base, cron));
+    }
+    images
+}
+
+/// Waits (at most 10 s) until the base-image checks the daemons at `urls` counted equal the
+/// HEADs they sent (a check in flight has sent its HEAD but is not counted yet); returns the
+/// count.
+pub async fn until_checks_equal_heads(urls: &[String]) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (mut checks, mut heads) = (0, 0);
+        for url in urls {
+            let m = metrics(url).await;
+            checks += sum(&m, "baton_source_checks_total", &["source=\"base-image:"]);
+            let head = ["method=\"HEAD\"", "status=\"200\""];
+            heads += sum(&m, "baton_registry_requests_total", &head);
+        }
+        if checks == heads {
+            return checks;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "checks {checks} != HEADs {heads}"
+        );
+        tokio::time::sleep(Duration::from_millis(37)).await;
+    }
+}
+
 /// Waits (bounded) until the unchanged-check count reaches `n`; returns the metrics text.
-async fn until_unchanged(url: &str, n: u64) -> String {
+pub async fn until_unchanged(url: &str, n: u64) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let m = metrics(url).await;
@@ -105,21 +153,9 @@ async fn until_unchanged(url: &str, n: u64) -> String {
 async fn unchanged_cycles_write_nothing_and_the_counter_equals_the_heads_sent() {
     let Some(rig) = Rig::for_test() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let repo = format!("scale-test/{:08x}", rand::random::<u32>());
-    let mut images = String::from("  - name: p\n    images:\n");
-    for i in 0..IMAGES {
-        rig.push_image(&rig.registry, &repo, &format!("t{i}"), &format!("seed{i}"))
-            .await
-            .unwrap();
-        images.push_str(&image(
-            &rig.registry,
-            &format!("i{i}"),
-            &format!("{repo}:t{i}"),
-            "* * * * * *",
-        ));
-    }
+    let images = watched_tags(&rig, "scale-test", IMAGES, "* * * * * *").await;
     let db = dir.path().join("baton.db");
-    let (handle, url) = start(dir.path(), &rig.registry, &images).await;
+    let (handle, url) = start(dir.path(), None, &rig.registry, &images).await;
 
     // The first cycle records the baselines; after one unchanged cycle the state is settled.
     let n = IMAGES as u64;
@@ -146,26 +182,8 @@ async fn unchanged_cycles_write_nothing_and_the_counter_equals_the_heads_sent() 
     );
 
     // Counters equal the checks made: every check is one HEAD, and each is counted once.
-    // A check in flight has sent its HEAD but is not counted yet, so read until both agree.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let m = metrics(&url).await;
-        let checks = sum(&m, "baton_source_checks_total", &["source=\"base-image:"]);
-        let heads = sum(
-            &m,
-            "baton_registry_requests_total",
-            &["method=\"HEAD\"", "status=\"200\""],
-        );
-        if checks == heads {
-            assert!(checks >= 5 * n, "{m}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "checks {checks} != HEADs {heads}:\n{m}"
-        );
-        tokio::time::sleep(Duration::from_millis(37)).await;
-    }
+    let checks = until_checks_equal_heads(std::slice::from_ref(&url)).await;
+    assert!(checks >= 5 * n, "{checks} checks");
     handle.stop().await.expect("the daemon stops");
 }
 
@@ -187,7 +205,7 @@ async fn ten_thousand_tags_answer_readyz_before_the_first_cycle_ends() {
             ));
         }
     }
-    let (handle, url) = start(dir.path(), "127.0.0.1:9", &products).await;
+    let (handle, url) = start(dir.path(), None, "127.0.0.1:9", &products).await;
     let ready = reqwest::get(format!("{url}/readyz"))
         .await
         .expect("GET /readyz");
@@ -235,7 +253,7 @@ async fn a_429_with_a_far_retry_after_pauses_the_registry_without_errors() {
             "* * * * * *",
         ));
     }
-    let (handle, url) = start(dir.path(), &reg, &images).await;
+    let (handle, url) = start(dir.path(), None, &reg, &images).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let m = metrics(&url).await;

@@ -109,7 +109,7 @@ impl DaemonBuilder {
             .map(TcpListener::local_addr)
             .transpose()
             .context("reading the probe listener's address")?;
-        let parts = parts::Parts::build(&self.config, self.cache_dir, self.drain).await?;
+        let parts = parts::Parts::build(self.config, self.cache_dir, self.drain).await?;
         let (ready_tx, ready_rx) = watch::channel(false);
         Ok(Daemon {
             addr,

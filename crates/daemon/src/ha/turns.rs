@@ -71,6 +71,24 @@ impl Turns {
         ))
     }
 
+    /// Takes the turns of many runs due at `now` at once, each held until its own next run
+    /// (one statement per [`crate::store::leases::LEASE_BATCH`] runs instead of one each:
+    /// 10,000 sources on one cron line are a few statements per interval, not 10,000).
+    /// Returns, in the order given, whether each run is this replica's; a run another replica
+    /// holds is skipped here until its next one is due.
+    pub async fn take_all(
+        &self,
+        works: &[(&str, OffsetDateTime)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<bool>, StoreError> {
+        let names: Vec<(String, OffsetDateTime)> = works
+            .iter()
+            .map(|(w, next)| (format!("source:{w}"), *next))
+            .collect();
+        let won = self.store.try_leases(&names, &self.owner, now).await?;
+        Ok(names.iter().map(|(n, _)| won.contains(n)).collect())
+    }
+
     /// This replica's id.
     pub fn owner(&self) -> &str {
         &self.owner

@@ -7,10 +7,12 @@
 //! - [`chart`]: the chart sync job (values files + chart -> Spinnaker chart event).
 //! - [`image`]: base-image, artifact-source and manual rebuilds (-> Jenkins build).
 //! - [`schedule`]: poll intervals and cron as pure functions of `now`; the source loop.
+//! - [`cron_group`]: one scheduler per cron expression fanning out the base-image checks.
 //! - [`run`]: starting the loops of a config; routing API jobs and webhook checks to them.
 
 pub mod chart;
 pub mod context;
+pub mod cron_group;
 pub mod image;
 pub mod policy;
 pub mod run;

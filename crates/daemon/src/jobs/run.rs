@@ -1,6 +1,7 @@
 //! Starting the source loops of a config and routing work to them: manual syncs and webhook
 //! check requests go to the loop that owns the source (one check at a time per source and
-//! git cache); manual rebuilds run at once.
+//! git cache); manual rebuilds run at once. Base-image checks run from one scheduler per cron
+//! expression ([`super::cron_group`]), not a loop each.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -15,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use super::Job;
 use super::chart::{ChartSync, ChartTrigger, Pushed, chart_source_id};
 use super::context::JobContext;
+use super::cron_group::{Group, run_group};
 use super::image::{ImageJob, artifact_id, base_id};
 use super::schedule::{CheckLimit, LoopSettings, Schedule, run_loop};
 use crate::hooks::{CheckRequest, WatchTable};
@@ -111,7 +113,8 @@ pub fn sources(
     // One context for every loop: a loop keeps its closure (and so what it captured) for as
     // long as it lives, 10,000 times over.
     let shared = Arc::new(ctx.clone());
-    // One parsed cron per distinct expression, shared by the loops that use it.
+    // The base-image checks, by cron expression: one scheduler task each (cron_group).
+    let mut crons: HashMap<&str, CronMembers> = HashMap::new();
     for p in &ctx.config.config.products {
         if let (Some(sync), Some(cs)) = (ChartSync::new(ctx, p)?, &p.chart_source) {
             let (tx, rx) = mpsc::channel(TRIGGERS);
@@ -143,21 +146,14 @@ pub fn sources(
             t.images
                 .insert((p.name.clone(), img.name.clone()), job.clone());
             if let Some(check) = &img.check {
-                // Parsed at load; images with the same expression share one pattern.
-                let cron = check.pattern().clone();
-                let (tx, rx) = mpsc::channel::<()>(TRIGGERS);
                 let id = base_id(&p.name, &img.name);
-                t.checks.insert(id.clone(), tx);
-                let (ctx2, job) = (shared.clone(), job.clone());
-                loops.push(Box::pin(run_loop(
-                    settings(id, Schedule::Cron(cron)),
-                    rx,
-                    shutdown.clone(),
-                    move |_| {
-                        let (ctx, job) = (ctx2.clone(), job.clone());
-                        async move { job.check_base(&ctx).await.map(|d| d.outcome()) }
-                    },
-                )));
+                let group = crons.entry(check.as_str()).or_insert_with(|| CronMembers {
+                    cron: check.pattern().clone(),
+                    sources: Vec::new(),
+                    jobs: Vec::new(),
+                });
+                group.sources.push((id.clone(), failing.contains(&id)));
+                group.jobs.push(job.clone());
             }
             if let Some(a) = &img.artifact_source {
                 let id = artifact_id(&p.name, &img.name);
@@ -190,7 +186,44 @@ pub fn sources(
             }
         }
     }
+    for (
+        _,
+        CronMembers {
+            cron,
+            sources,
+            jobs,
+        },
+    ) in crons
+    {
+        let group = Group {
+            schedule: Schedule::Cron(cron),
+            clock: ctx.clock(),
+            metrics: ctx.metrics.clone(),
+            store: Some(ctx.store().clone()),
+            turns: ctx.turns.clone(),
+            limit: limit.clone(),
+        };
+        let ctx = shared.clone();
+        loops.push(Box::pin(run_group(
+            group,
+            sources,
+            shutdown.clone(),
+            move |i| {
+                let (ctx, job) = (ctx.clone(), jobs[i].clone());
+                async move { job.check_base(&ctx).await.map(|d| d.outcome()) }
+            },
+        )));
+    }
     Ok(Sources { triggers: t, loops })
+}
+
+/// The base images checked on one cron expression.
+struct CronMembers {
+    cron: Arc<croner::Cron>,
+    /// Source id and whether the store holds an error of it.
+    sources: Vec<(String, bool)>,
+    /// The image job of each source, in the same order.
+    jobs: Vec<Arc<ImageJob>>,
 }
 
 /// The source ids of a product's loops (chart source, base images, artifact sources).

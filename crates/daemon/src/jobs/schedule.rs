@@ -69,7 +69,8 @@ impl Schedule {
         }
     }
 
-    fn base_delay(&self, now: OffsetDateTime) -> Duration {
+    /// The regular wait from `now` to the next run (what [`error_delay`] starts from).
+    pub fn base_delay(&self, now: OffsetDateTime) -> Duration {
         (self.next_after(now) - now)
             .try_into()
             .unwrap_or(Duration::from_secs(1))
@@ -137,13 +138,14 @@ pub struct LoopSettings {
 
 /// How many scheduled checks of the whole daemon may run at once: [`CheckLimit::DEFAULT`].
 ///
-/// Why a limit: every source has a loop of its own, and at start-up (and when many crons fire
-/// together) each would otherwise build its check at once: 10,000 checks in flight, each
-/// waiting for its registry's request permit while holding its buffers, a peak the allocator
-/// keeps. A check takes a permit before it is built, so what waits is only a queue entry.
-/// Triggers (webhooks, `sync`) do not take one: they run at once.
+/// Why a limit: at start-up (and when many crons fire together) every source is due at once,
+/// and without one each would build its check at once: 10,000 checks in flight, each waiting
+/// for its registry's request permit while holding its buffers, a peak the allocator keeps.
+/// A check takes a permit before it is built (in a source loop or a
+/// [`super::cron_group`]), so what waits is only a queue entry. Triggers (webhooks, `sync`) do
+/// not take one: they run at once.
 #[derive(Debug, Clone)]
-pub struct CheckLimit(Arc<tokio::sync::Semaphore>);
+pub struct CheckLimit(pub(super) Arc<tokio::sync::Semaphore>);
 
 impl CheckLimit {
     /// 64: four times a registry's default of 16 requests in flight, so a few registries and
@@ -229,56 +231,82 @@ pub async fn run_loop<T, F, Fut>(
         };
         drop(permit);
         let now = s.clock.now();
-        let wait = match result {
-            Ok(outcome) => {
-                if stale_error && let Some(store) = &s.store {
-                    // Recovered: clear the recorded error (an empty value means "none").
-                    let o = Observation {
-                        source: format!("{}#error", s.source),
-                        value: String::new(),
-                        observed_at: now,
-                    };
-                    if let Err(e) = Box::pin(store.record_observation(&o)).await {
-                        tracing::warn!(source = %s.source, "cannot clear the error: {e}");
-                    }
-                }
-                failures = 0;
-                stale_error = false;
-                s.metrics.source_check(&s.source, outcome, now);
-                // An interval runs start to start (a 1 s poll whose check takes 200 ms waits
-                // 800 ms); a check longer than the interval is followed by the next at once.
-                let from = match s.schedule {
-                    Schedule::Every(_) => started,
-                    Schedule::Cron(_) => now,
-                };
-                (s.schedule.next_check(&s.source, from) - now)
-                    .try_into()
-                    .unwrap_or(Duration::ZERO)
-            }
-            Err(e) => {
-                failures = failures.saturating_add(1);
-                stale_error = true;
-                s.metrics.source_check(&s.source, "error", now);
-                if e.downcast_ref::<Repeated>().is_some() {
-                    tracing::debug!(source = %s.source, failures, "source check failed again: {e:#}");
-                } else {
-                    tracing::warn!(source = %s.source, failures, "source check failed: {e:#}");
-                }
-                if let Some(store) = &s.store {
-                    let o = Observation {
-                        source: format!("{}#error", s.source),
-                        value: format!("{e:#}"),
-                        observed_at: now,
-                    };
-                    if let Err(e) = Box::pin(store.record_observation(&o)).await {
-                        tracing::warn!(source = %s.source, "cannot record the error: {e}");
-                    }
-                }
-                error_delay(s.schedule.base_delay(now), failures, &mut rand::rng())
-            }
+        let ok = Box::pin(settle(
+            &s.source,
+            result,
+            stale_error,
+            failures.saturating_add(1),
+            &s.metrics,
+            s.store.as_ref(),
+            now,
+        ))
+        .await;
+        let wait = if ok {
+            failures = 0;
+            stale_error = false;
+            // An interval runs start to start (a 1 s poll whose check takes 200 ms waits
+            // 800 ms); a check longer than the interval is followed by the next at once.
+            let from = match s.schedule {
+                Schedule::Every(_) => started,
+                Schedule::Cron(_) => now,
+            };
+            (s.schedule.next_check(&s.source, from) - now)
+                .try_into()
+                .unwrap_or(Duration::ZERO)
+        } else {
+            failures = failures.saturating_add(1);
+            stale_error = true;
+            error_delay(s.schedule.base_delay(now), failures, &mut rand::rng())
         };
         due = now + wait;
     }
+}
+
+/// What a finished check leaves behind, the same for a source loop and a cron group
+/// ([`super::cron_group`]): the check counted by outcome; an error logged (at debug level when
+/// [`Repeated`]) and recorded as `<source>#error`; on a success after an error recorded
+/// (`stale_error`), that record cleared. `failures` counts this one if it failed. Returns
+/// whether the check succeeded.
+pub async fn settle(
+    source: &str,
+    result: anyhow::Result<&'static str>,
+    stale_error: bool,
+    failures: u32,
+    metrics: &Metrics,
+    store: Option<&Store>,
+    now: OffsetDateTime,
+) -> bool {
+    let (value, ok) = match result {
+        Ok(outcome) => {
+            metrics.source_check(source, outcome, now);
+            if !stale_error {
+                return true;
+            }
+            // Recovered: clear the recorded error (an empty value means "none").
+            (String::new(), true)
+        }
+        Err(e) => {
+            metrics.source_check(source, "error", now);
+            if e.downcast_ref::<Repeated>().is_some() {
+                tracing::debug!(source, failures, "source check failed again: {e:#}");
+            } else {
+                tracing::warn!(source, failures, "source check failed: {e:#}");
+            }
+            (format!("{e:#}"), false)
+        }
+    };
+    if let Some(store) = store {
+        let o = Observation {
+            source: format!("{source}#error"),
+            value,
+            observed_at: now,
+        };
+        if let Err(e) = Box::pin(store.record_observation(&o)).await {
+            let what = if ok { "clear" } else { "record" };
+            tracing::warn!(source, "cannot {what} the error: {e}");
+        }
+    }
+    ok
 }
 
 #[cfg(test)]

@@ -12,6 +12,10 @@ use time::OffsetDateTime;
 
 use super::{Store, StoreError, millis};
 
+/// Most leases taken by one statement of [`Store::try_leases`] (two parameters each; SQLite
+/// allows 32,766 and PostgreSQL 65,535).
+pub const LEASE_BATCH: usize = 500;
+
 /// One lease as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Lease {
@@ -33,21 +37,48 @@ impl Store {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
-            "INSERT INTO leases (name, owner, lease_until) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, \
-             lease_until = excluded.lease_until \
-             WHERE leases.owner IS NULL OR leases.owner = excluded.owner \
-             OR leases.lease_until <= $4",
-        )
-        .bind(name)
-        .bind(owner)
-        .bind(millis(until))
-        .bind(millis(now))
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        let won = self
+            .try_leases(&[(name.to_owned(), until)], owner, now)
+            .await?;
+        Ok(won.contains(name))
+    }
+
+    /// [`Store::try_lease`] for many names at once, each with its own end: one statement per
+    /// [`LEASE_BATCH`] names (sorted, so that two replicas taking overlapping batches lock the
+    /// rows in the same order and never deadlock). Returns the names `owner` now holds.
+    pub async fn try_leases(
+        &self,
+        leases: &[(String, OffsetDateTime)],
+        owner: &str,
+        now: OffsetDateTime,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut sorted: Vec<&(String, OffsetDateTime)> = leases.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut won = HashSet::new();
+        for chunk in sorted.chunks(LEASE_BATCH) {
+            // Placeholders only: the names are bound, never formatted into the statement.
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, $1, ${})", 3 + 2 * i, 4 + 2 * i))
+                .collect();
+            let sql = format!(
+                "INSERT INTO leases (name, owner, lease_until) VALUES {} \
+                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, \
+                 lease_until = excluded.lease_until \
+                 WHERE leases.owner IS NULL OR leases.owner = excluded.owner \
+                 OR leases.lease_until <= $2 RETURNING name",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(millis(now));
+            for (name, until) in chunk {
+                q = q.bind(name.as_str()).bind(millis(*until));
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                won.insert(<(String,)>::from_row(&r)?.0);
+            }
+        }
+        Ok(won)
     }
 
     /// Extends every lease of `owner` whose name starts with `prefix` to `until`, if still
