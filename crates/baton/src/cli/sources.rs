@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use baton_sources::git::{Git, GitWatch, git_for};
-use baton_sources::helm::{ChartWatch, HelmClient};
+use baton_sources::helm::{ChartWatch, HelmClient, VersionSpec};
 use baton_sources::registry::{ImageReference, ImageWatch, Registries, RegistryConfig};
 use serde_json::json;
 
@@ -294,7 +294,9 @@ async fn chart(
     let watch = ChartWatch {
         repository: repo.to_string(),
         name: name.to_string(),
-        version: version.to_string(),
+        version: VersionSpec::parse(version).map_err(|_| {
+            anyhow::anyhow!("VERSION {version:?} is not a version or range; use e.g. 3.0.1 or ^3.0")
+        })?,
         prereleases: false,
     };
     let result = async {

@@ -50,16 +50,16 @@ pub enum HookError {
     /// The request body could not be read.
     #[error("could not read the request body")]
     Body(#[source] axum::Error),
-    /// A verified body is not the push payload this provider sends.
-    #[error("{provider} push payload does not decode at {path}: {source}")]
+    /// A verified body is not the push payload this provider sends. The decode error is in
+    /// the text (the sender reads only the text), not returned as `source()`.
+    #[error("{provider} push payload does not decode at {path}: {cause}")]
     Payload {
         /// Which provider's payload shape was expected.
         provider: &'static str,
         /// The JSON path of the first value that did not fit.
         path: String,
         /// The decode error.
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     /// The store of seen delivery ids failed; the host should redeliver.
     /// A form-encoded body (`application/x-www-form-urlencoded`) without a `payload=` field.

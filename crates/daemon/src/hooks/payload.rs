@@ -226,7 +226,7 @@ fn decode<T: DeserializeOwned>(provider: Provider, body: &[u8]) -> Result<T, Hoo
     serde_path_to_error::deserialize(de).map_err(|e| HookError::Payload {
         provider: provider.as_str(),
         path: e.path().to_string(),
-        source: e.into_inner(),
+        cause: e.into_inner(),
     })
 }
 

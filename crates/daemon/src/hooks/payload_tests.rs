@@ -195,6 +195,9 @@ fn a_bad_payload_names_the_json_path() {
     let text = err.to_string();
     assert!(text.contains("github"), "{text}");
     assert!(text.contains("repository.clone_url"), "{text}");
+    // The decoder's words once, in the text the sender gets; nothing repeats them in a chain.
+    assert_eq!(text.matches("expected a string").count(), 1, "{text}");
+    assert!(std::error::Error::source(&err).is_none(), "{text}");
     let missing = parse(
         &verified(
             Provider::Bitbucket,

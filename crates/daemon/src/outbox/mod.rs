@@ -244,9 +244,9 @@ impl Outbox {
         event_id: Option<&str>,
         supersede: Option<Supersede>,
     ) -> Result<(Record, bool), StoreError> {
-        let payload = serde_json::to_value(effect).map_err(|source| StoreError::Corrupt {
+        let payload = serde_json::to_value(effect).map_err(|cause| StoreError::Corrupt {
             column: "payload",
-            source,
+            cause,
         })?;
         let new = NewRecord {
             kind: effect.kind().to_owned(),

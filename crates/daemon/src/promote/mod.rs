@@ -87,8 +87,9 @@ pub enum PromoteError {
         /// What was found.
         reason: String,
     },
-    /// Gate failed or answered an error.
-    #[error("Spinnaker Gate: {0}")]
+    /// Gate failed or answered an error; its causes are in `source()` (show the error with
+    /// `baton_http::chain`).
+    #[error("Spinnaker Gate")]
     Gate(#[source] spinnaker_client::Error),
     /// The state store failed.
     #[error(transparent)]

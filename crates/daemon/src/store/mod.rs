@@ -28,15 +28,19 @@ use time::OffsetDateTime;
 pub use migrations::latest_version;
 
 /// A state store failure.
+///
+/// The variants that wrap a database or decode error carry its text in their own and do not
+/// return it as their `source()`: sqlx's errors already put their cause in their text, and a
+/// log line (`error = %e`) should say everything without walking a chain.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The database refused or could not be reached.
     #[error("state store: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// A batched write ([`Store::record_observation`]) failed, for every row in it.
     #[error("state store (batched write): {0}")]
-    Batch(#[source] std::sync::Arc<sqlx::Error>),
+    Batch(std::sync::Arc<sqlx::Error>),
     /// The writer committing this row's batch was stopped before it answered (shutdown).
     #[error("state store: the batched write was interrupted")]
     Interrupted,
@@ -76,14 +80,19 @@ pub enum StoreError {
     #[error("{0}")]
     Conflict(String),
     /// A stored value could not be decoded.
-    #[error("state store holds a bad value in {column}: {source}")]
+    #[error("state store holds a bad value in {column}: {cause}")]
     Corrupt {
         /// Column name.
         column: &'static str,
         /// Decode failure.
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(e)
+    }
 }
 
 /// Which database is behind the store.
@@ -412,6 +421,36 @@ mod tests {
     fn placeholders_number_from_one() {
         assert_eq!(placeholders(1), "$1");
         assert_eq!(placeholders(3), "$1, $2, $3");
+    }
+
+    /// A store error read once, as a log line shows it (`%e`): the database's or the
+    /// decoder's words in full, and no `source()` that a chain would print a second time.
+    #[test]
+    fn store_errors_carry_their_cause_once() {
+        let decode = serde_json::from_str::<u8>("x").unwrap_err();
+        let errors = [
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Batch(std::sync::Arc::new(sqlx::Error::PoolClosed)),
+            StoreError::Corrupt {
+                column: "payload",
+                cause: serde_json::from_str::<u8>("x").unwrap_err(),
+            },
+        ];
+        let causes = [
+            sqlx::Error::PoolTimedOut.to_string(),
+            sqlx::Error::PoolClosed.to_string(),
+            decode.to_string(),
+        ];
+        for (e, cause) in errors.iter().zip(causes) {
+            let text = e.to_string();
+            assert_eq!(
+                text.matches(&cause).count(),
+                1,
+                "{text:?} names {cause:?} once"
+            );
+            assert!(std::error::Error::source(e).is_none(), "{text:?}");
+            assert_eq!(baton_http::chain(e), text);
+        }
     }
 
     #[test]

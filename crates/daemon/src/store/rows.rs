@@ -103,7 +103,7 @@ pub(super) struct RecordRow {
 }
 
 fn json(column: &'static str, text: &str) -> Result<serde_json::Value, StoreError> {
-    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { column, source })
+    serde_json::from_str(text).map_err(|cause| StoreError::Corrupt { column, cause })
 }
 
 impl TryFrom<RecordRow> for Record {

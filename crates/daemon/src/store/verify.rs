@@ -150,9 +150,9 @@ impl Store {
             .map(|p| {
                 serde_json::from_str::<serde_json::Value>(&p)
                     .map(|v| v["body"].clone())
-                    .map_err(|source| StoreError::Corrupt {
+                    .map_err(|cause| StoreError::Corrupt {
                         column: "payload",
-                        source,
+                        cause,
                     })
             })
             .transpose()
