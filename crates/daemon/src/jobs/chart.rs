@@ -89,7 +89,7 @@ impl ChartSync {
             chart: ChartWatch {
                 repository: chart.repository.to_string(),
                 name: chart.name.clone(),
-                version: chart.version.as_str().to_owned(),
+                version: chart.version.spec().clone(),
                 prereleases: false,
             },
         }))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use baton_sources::CheckOutcome;
-use baton_sources::helm::{ChartWatch, HelmClient};
+use baton_sources::helm::{ChartWatch, HelmClient, VersionSpec};
 use baton_sources::registry::Registries;
 use sha2::Digest as _;
 use testkit::rig::Rig;
@@ -81,7 +81,7 @@ fn cold(
     let watch = ChartWatch {
         repository: url.to_owned(),
         name: chart.to_owned(),
-        version: version.to_owned(),
+        version: VersionSpec::parse(version)?,
         prereleases: false,
     };
     Ok((client, watch))

@@ -29,7 +29,6 @@ impl ChartWatch {
     pub(crate) async fn observe_oci(
         &self,
         client: &HelmClient,
-        spec: &VersionSpec,
         last: Option<&ChartObservation>,
         guard: &mut Guard,
     ) -> Result<ChartObservation, Error> {
@@ -39,7 +38,7 @@ impl ChartWatch {
             .trim_end_matches('/');
         let r = ImageReference::parse(&format!("{base}/{}", self.name))?;
         let registry = client.registries.client(&r.registry)?;
-        let version = match spec {
+        let version = match &self.version {
             VersionSpec::Exact(v) => v.clone(),
             VersionSpec::Range(_) => {
                 // OCI tags cannot hold '+': Helm writes it as '_'.
@@ -56,7 +55,7 @@ impl ChartWatch {
                         deprecated: false,
                     })
                     .collect();
-                select(&self.name, &entries, spec, self.prereleases)?
+                select(&self.name, &entries, &self.version, self.prereleases)?
                     .version
                     .clone()
             }
@@ -67,7 +66,7 @@ impl ChartWatch {
             .await?
             .ok_or_else(|| Error::NoMatchingVersion {
                 chart: self.name.clone(),
-                constraint: self.version.clone(),
+                constraint: self.version.to_string(),
                 available: format!("no tag {tag} in {}", r.name()),
             })?;
         if let Some(l) = last

@@ -49,7 +49,7 @@ fn demo(repository: impl Into<String>, version: &str) -> ChartWatch {
     ChartWatch {
         repository: repository.into(),
         name: "demo".into(),
-        version: version.into(),
+        version: VersionSpec::parse(version).expect("a version or range"),
         prereleases: false,
     }
 }

@@ -1,5 +1,7 @@
 //! Choosing a chart version: exact, or the highest match of a SemVer range.
 
+use std::fmt;
+
 use semver::{Version, VersionReq};
 
 use super::index::ChartEntry;
@@ -36,6 +38,24 @@ impl VersionSpec {
                     "{spec:?} is not a version or range ({e}); use e.g. \"3.0.1\" or \"^3.0\""
                 ),
             })
+    }
+}
+
+impl std::str::FromStr for VersionSpec {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::parse(s)
+    }
+}
+
+/// The exact version as written, or the range in SemVer's form (`1.2` shows as `=1.2`).
+impl fmt::Display for VersionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VersionSpec::Exact(v) => f.write_str(v),
+            VersionSpec::Range(r) => r.fmt(f),
+        }
     }
 }
 
@@ -86,10 +106,7 @@ pub fn select<'a>(
         }
         Error::NoMatchingVersion {
             chart: chart.to_string(),
-            constraint: match spec {
-                VersionSpec::Exact(s) => s.clone(),
-                VersionSpec::Range(r) => r.to_string(),
-            },
+            constraint: spec.to_string(),
             available: if versions.is_empty() {
                 "none".into()
             } else {

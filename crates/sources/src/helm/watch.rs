@@ -12,16 +12,15 @@ use crate::http::sha256_digest;
 use crate::{CheckReport, Error};
 
 /// What to watch: `chart` in `repository` at `version` (exact or range).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartWatch {
     /// `https://charts.example.com` or `oci://host/path`.
     pub repository: String,
     /// Chart name.
     pub name: String,
-    /// Exact version or SemVer range.
-    pub version: String,
+    /// Exact version or SemVer range, parsed once (where the watch is made).
+    pub version: VersionSpec,
     /// Let ranges pick pre-releases.
-    #[serde(default)]
     pub prereleases: bool,
 }
 
@@ -89,10 +88,9 @@ impl ChartWatch {
         last: Option<&ChartObservation>,
         guard: &mut Guard,
     ) -> Result<ChartObservation, Error> {
-        let spec = VersionSpec::parse(&self.version)?;
         let last = last.filter(|l| l.repository == self.repository);
         if self.repository.starts_with("oci://") {
-            return self.observe_oci(client, &spec, last, guard).await;
+            return self.observe_oci(client, last, guard).await;
         }
         let repo = repo_url(&self.repository)?;
         let index_url = repo
@@ -114,7 +112,7 @@ impl ChartWatch {
                 validators,
             } => (entries, validators),
         };
-        let entry = select(&self.name, &entries, &spec, self.prereleases)?;
+        let entry = select(&self.name, &entries, &self.version, self.prereleases)?;
         let want_hex = entry
             .digest
             .as_deref()

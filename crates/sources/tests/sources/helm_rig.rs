@@ -28,7 +28,7 @@ fn seeded(rig: &Rig, repository: &str) -> ChartWatch {
     ChartWatch {
         repository: repository.to_owned(),
         name: rig.chart_name.clone(),
-        version: rig.chart_version.clone(),
+        version: rig.chart_version.parse().expect("the rig's chart version"),
         prereleases: false,
     }
 }
@@ -92,7 +92,7 @@ async fn classic_repository_then_one_304() {
 
     // A range picks the same (only) version.
     let ranged = ChartWatch {
-        version: "^3.0".into(),
+        version: "^3.0".parse().expect("a range"),
         ..watch.clone()
     };
     let r = ranged.observe(&c, None).await.expect("range");
@@ -119,7 +119,7 @@ async fn oci_repository() {
     );
 
     let ranged = ChartWatch {
-        version: ">=3.0.0".into(),
+        version: ">=3.0.0".parse().expect("a range"),
         ..watch.clone()
     };
     assert_eq!(
