@@ -106,7 +106,7 @@ fn request(want: &Want<'_>) -> Vec<u8> {
     req
 }
 
-enum Section {
+pub(super) enum Section {
     /// The side-band pack data.
     Pack(Vec<u8>),
     /// An `ERR` line, or no `packfile` section: the server did not serve the request.
@@ -117,7 +117,7 @@ enum Section {
 
 /// The pack of an answer: sections (`shallow-info`, `packfile`, ...) separated by delimiters,
 /// each opened by its name; in `packfile`, band 1 is data, 2 progress, 3 a fatal error.
-fn packfile(answer: &[Pkt]) -> Section {
+pub(super) fn packfile(answer: &[Pkt]) -> Section {
     let mut name: Option<&[u8]> = None;
     let mut data = Vec::new();
     let mut found = false;

@@ -18,6 +18,8 @@ mod command;
 mod credentials;
 mod delta;
 mod fetch;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod ls_refs;
 mod observation;
 mod pack;

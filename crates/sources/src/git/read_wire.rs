@@ -30,7 +30,7 @@ const TREES: Limits = Limits {
 };
 
 /// The watched blobs: each at most the largest values file read.
-const BLOBS: Limits = Limits {
+pub(super) const BLOBS: Limits = Limits {
     answer: 32 << 20,
     pack: pack::Limits {
         object: super::snapshot::MAX_FILE_BYTES,
