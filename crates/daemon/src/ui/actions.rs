@@ -4,12 +4,15 @@
 //! [`crate::api::ops::retry_record`], [`crate::api::ops::drop_record`]), so it is checked and
 //! recorded the same way, with the logged-in caller as "by".
 
+use std::collections::BTreeMap;
+
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
+use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder, ResponsesBuilder};
 
 use super::UiState;
 use super::auth::{self, Viewer};
@@ -31,6 +34,32 @@ pub struct ActionForm {
     /// Recorded as the judgment input (judgments).
     #[serde(default)]
     pub input: String,
+}
+
+/// What every action answers, for the OpenAPI document.
+pub struct ActionAnswers;
+
+impl utoipa::IntoResponses for ActionAnswers {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        let page = |what: &str| {
+            ResponseBuilder::new()
+                .description(format!("{what} (HTML)"))
+                .content("text/html", ContentBuilder::new().build())
+        };
+        ResponsesBuilder::new()
+            .response(
+                "303",
+                ResponseBuilder::new().description("Done: back to the page"),
+            )
+            .response("401", page("Not logged in"))
+            .response(
+                "403",
+                page("The CSRF token is wrong, or the caller lacks the right"),
+            )
+            .response("422", page("Refused, with the reason"))
+            .build()
+            .into()
+    }
 }
 
 /// 403: the CSRF token is missing or wrong.
@@ -81,12 +110,7 @@ fn done(s: &UiState, v: &Viewer, title: &str, message: String, back: (&str, Stri
     summary = "Continue or stop the judgment waiting in an environment",
     params(("product" = String, Path, description = "Product name"), ("env" = String, Path, description = "Environment")),
     request_body(content = ActionForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 303, description = "Done: back to the page"),
-        (status = 401, description = "Not logged in (HTML)", content_type = "text/html"),
-        (status = 403, description = "The CSRF token is wrong, or the caller lacks the right (HTML)", content_type = "text/html"),
-        (status = 422, description = "Refused, with the reason (HTML)", content_type = "text/html"),
-    ))]
+    responses(ActionAnswers))]
 pub async fn judgment(
     State(s): State<UiState>,
     Path((product, environment)): Path<(String, String)>,
@@ -146,12 +170,7 @@ pub enum OutboxOp {
 #[utoipa::path(post, path = "/outbox/{id}/{op}", tag = "dashboard", summary = "Retry or drop an outbox record",
     params(("id" = i64, Path, description = "Outbox record id"), ("op" = OutboxOp, Path, description = "retry or drop")),
     request_body(content = ActionForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 303, description = "Done: back to the page"),
-        (status = 401, description = "Not logged in (HTML)", content_type = "text/html"),
-        (status = 403, description = "The CSRF token is wrong, or the caller lacks the right (HTML)", content_type = "text/html"),
-        (status = 422, description = "Refused, with the reason (HTML)", content_type = "text/html"),
-    ))]
+    responses(ActionAnswers))]
 pub async fn outbox(
     State(s): State<UiState>,
     Path((id, op)): Path<(i64, OutboxOp)>,
