@@ -2,7 +2,11 @@
 
 use super::*;
 
-fn github_headers(event: &str, delivery: &str, body: &str) -> Vec<(&'static str, String)> {
+pub(super) fn github_headers(
+    event: &str,
+    delivery: &str,
+    body: &str,
+) -> Vec<(&'static str, String)> {
     vec![
         ("x-github-event", event.to_owned()),
         ("x-github-delivery", delivery.to_owned()),
@@ -56,13 +60,7 @@ async fn bitbucket_test_connection_is_a_ping() {
 async fn a_body_over_the_limit_is_413_with_the_error_shape() {
     let mut h = harness_with(4, |s| s.with_body_limit(1024));
     let body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(2048));
-    let (status, json) = post(
-        &h.app,
-        "/hooks/github",
-        &github_headers("push", "big", &body),
-        &body,
-    )
-    .await;
+    let (status, json) = h.github("push", "big", &body).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(json["error"], "payload_too_large");
     assert_eq!(
@@ -73,13 +71,7 @@ async fn a_body_over_the_limit_is_413_with_the_error_shape() {
     assert!(drain(&mut h.checks).is_empty());
     // The recorded push (8 KiB) fits the default limit.
     let mut ok = harness();
-    let (status, _) = post(
-        &ok.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "d"),
-        GITHUB,
-    )
-    .await;
+    let (status, _) = ok.push(Provider::GitHub, GITHUB, "d").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(drain(&mut ok.checks).len(), 1);
 }
@@ -101,13 +93,7 @@ async fn an_unknown_provider_is_404_naming_the_choices() {
 async fn other_events_are_ignored_and_say_so() {
     let mut h = harness();
     let body = r#"{"action":"opened"}"#;
-    let (status, json) = post(
-        &h.app,
-        "/hooks/github",
-        &github_headers("issues", "i-1", body),
-        body,
-    )
-    .await;
+    let (status, json) = h.github("issues", "i-1", body).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(json["status"], "ignored");
     assert_eq!(json["reason"], "event \"issues\" is not a push");
@@ -118,26 +104,14 @@ async fn other_events_are_ignored_and_say_so() {
 async fn a_verified_but_malformed_push_is_400_and_may_be_redelivered() {
     let mut h = harness();
     let bad = r#"{"ref":"refs/heads/main","after":"abc","repository":{"clone_url":7}}"#;
-    let (status, json) = post(
-        &h.app,
-        "/hooks/github",
-        &github_headers("push", "m-1", bad),
-        bad,
-    )
-    .await;
+    let (status, json) = h.github("push", "m-1", bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(json["error"], "bad_request");
     let detail = json["detail"].as_str().unwrap();
     assert!(detail.contains("repository.clone_url"), "{detail}");
     assert_eq!(h.counters.get(Provider::GitHub, Outcome::BadRequest), 1);
     // Nothing was done for m-1, so a (fixed) redelivery is acted on, not called a duplicate.
-    let (status, _) = post(
-        &h.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "m-1"),
-        GITHUB,
-    )
-    .await;
+    let (status, _) = h.push(Provider::GitHub, GITHUB, "m-1").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(drain(&mut h.checks).len(), 1);
 }
@@ -180,36 +154,18 @@ async fn a_daemon_that_stopped_taking_checks_gets_503_and_the_hook_can_be_redeli
 #[tokio::test(start_paused = true)]
 async fn a_full_check_queue_times_out_into_503() {
     let mut h = harness_with(1, |s| s.with_send_timeout(Duration::from_secs(2)));
-    let (status, _) = post(
-        &h.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "q-1"),
-        GITHUB,
-    )
-    .await;
+    let (status, _) = h.push(Provider::GitHub, GITHUB, "q-1").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     // The queue (capacity 1) is still full: the next push waits 2 s (paused clock), then 503.
     let next = format!("{GITHUB} ");
     let started = tokio::time::Instant::now();
-    let (status, json) = post(
-        &h.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, &next, "q-2"),
-        &next,
-    )
-    .await;
+    let (status, json) = h.push(Provider::GitHub, &next, "q-2").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
     assert_eq!(started.elapsed(), Duration::from_secs(2));
     assert_eq!(h.counters.get(Provider::GitHub, Outcome::Unavailable), 1);
     assert_eq!(drain(&mut h.checks).len(), 1);
     // With room again, the redelivery of q-2 goes through.
-    let (status, _) = post(
-        &h.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, &next, "q-2"),
-        &next,
-    )
-    .await;
+    let (status, _) = h.push(Provider::GitHub, &next, "q-2").await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
 
@@ -315,13 +271,7 @@ impl baton_daemon::hooks::SeenDeliveries for BrokenStore {
 #[tokio::test]
 async fn a_failing_delivery_log_is_503_without_internals_and_without_a_check() {
     let mut h = harness_with(4, |s| s.with_seen_deliveries(Arc::new(BrokenStore)));
-    let (status, json) = post(
-        &h.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "b"),
-        GITHUB,
-    )
-    .await;
+    let (status, json) = h.push(Provider::GitHub, GITHUB, "b").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(json["error"], "unavailable");
     assert!(!json.to_string().contains("database"), "{json}");

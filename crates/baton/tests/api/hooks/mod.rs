@@ -146,6 +146,30 @@ fn path(provider: Provider) -> String {
     format!("/hooks/{provider}")
 }
 
+impl Harness {
+    /// Posts `body` as `provider` sends a push with delivery id `delivery`, correctly signed.
+    async fn push(&self, provider: Provider, body: &str, delivery: &str) -> (StatusCode, Value) {
+        post(
+            &self.app,
+            &path(provider),
+            &signed(provider, body, delivery),
+            body,
+        )
+        .await
+    }
+
+    /// Posts `body` as GitHub sends an `event` with delivery id `delivery`, correctly signed.
+    async fn github(&self, event: &str, delivery: &str, body: &str) -> (StatusCode, Value) {
+        post(
+            &self.app,
+            "/hooks/github",
+            &edges::github_headers(event, delivery, body),
+            body,
+        )
+        .await
+    }
+}
+
 /// The check requests waiting on the channel right now, without waiting for more.
 fn drain(rx: &mut mpsc::Receiver<CheckRequest>) -> Vec<CheckRequest> {
     std::iter::from_fn(|| rx.try_recv().ok()).collect()
@@ -182,13 +206,7 @@ async fn a_push_to_a_watched_branch_requests_exactly_one_check_at_once() {
     for (provider, source, git_ref, after) in expected {
         let mut h = harness();
         let body = fixture(provider);
-        let (status, json) = post(
-            &h.app,
-            &path(provider),
-            &signed(provider, body, "d-1"),
-            body,
-        )
-        .await;
+        let (status, json) = h.push(provider, body, "d-1").await;
         assert_eq!(status, StatusCode::ACCEPTED, "{provider}: {json}");
         assert_eq!(json["status"], "triggered", "{provider}: {json}");
         assert_eq!(json["sources"], serde_json::json!([source]), "{provider}");
@@ -225,24 +243,12 @@ async fn a_redelivered_hook_does_nothing_twice() {
         assert_eq!(drain(&mut h.checks).len(), 1, "{provider}");
         assert_eq!(h.counters.get(provider, Outcome::Duplicate), 1);
         // The same body under another delivery id is a replay too (the id is not signed).
-        let (replay, json) = post(
-            &h.app,
-            &path(provider),
-            &signed(provider, body, "next"),
-            body,
-        )
-        .await;
+        let (replay, json) = h.push(provider, body, "next").await;
         assert_eq!(replay, StatusCode::OK, "{provider}: {json}");
         assert_eq!(json["status"], "duplicate");
         // Another push (another body) is a new request.
         let next = format!("{body} ");
-        let (other, _) = post(
-            &h.app,
-            &path(provider),
-            &signed(provider, &next, "next-push"),
-            &next,
-        )
-        .await;
+        let (other, _) = h.push(provider, &next, "next-push").await;
         assert_eq!(other, StatusCode::ACCEPTED);
         assert_eq!(drain(&mut h.checks).len(), 1, "{provider}");
     }
@@ -252,25 +258,13 @@ async fn a_redelivered_hook_does_nothing_twice() {
 async fn pushes_to_unwatched_repos_or_branches_are_ignored() {
     let mut h = harness();
     let other_repo = GITHUB.replace("jervi/expert-waffle", "jervi/other-repo");
-    let (status, json) = post(
-        &h.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, &other_repo, "a"),
-        &other_repo,
-    )
-    .await;
+    let (status, json) = h.push(Provider::GitHub, &other_repo, "a").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(json["status"], "ignored");
     assert_eq!(json["reason"], "repository is not watched");
 
     let other_branch = GITHUB.replace("refs/heads/main", "refs/heads/feature");
-    let (status, json) = post(
-        &h.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, &other_branch, "b"),
-        &other_branch,
-    )
-    .await;
+    let (status, json) = h.push(Provider::GitHub, &other_branch, "b").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(
         json["reason"],
@@ -278,13 +272,7 @@ async fn pushes_to_unwatched_repos_or_branches_are_ignored() {
     );
 
     let tag = GITHUB.replace("refs/heads/main", "refs/tags/v1");
-    let (_, json) = post(
-        &h.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, &tag, "c"),
-        &tag,
-    )
-    .await;
+    let (_, json) = h.push(Provider::GitHub, &tag, "c").await;
     assert_eq!(json["reason"], "refs/tags/v1 is not a branch");
 
     assert!(drain(&mut h.checks).is_empty());
@@ -294,13 +282,7 @@ async fn pushes_to_unwatched_repos_or_branches_are_ignored() {
 #[tokio::test]
 async fn a_deleted_branch_is_ignored_but_other_refs_of_the_push_are_checked() {
     let mut h = harness();
-    let (status, json) = post(
-        &h.app,
-        "/hooks/bitbucket",
-        &signed(Provider::Bitbucket, BITBUCKET, "d"),
-        BITBUCKET,
-    )
-    .await;
+    let (status, json) = h.push(Provider::Bitbucket, BITBUCKET, "d").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(
         json["sources"],

@@ -25,24 +25,12 @@ async fn a_captured_body_under_a_new_delivery_id_is_a_duplicate_even_after_a_res
     let dir = tempfile::tempdir().unwrap();
     let store = store_at(dir.path()).await;
     let mut first = harness_with(8, stored(&store));
-    let (status, _) = post(
-        &first.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "d-1"),
-        GITHUB,
-    )
-    .await;
+    let (status, _) = first.push(Provider::GitHub, GITHUB, "d-1").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(drain(&mut first.checks).len(), 1);
 
     // Same process, same body, new delivery id: a replay.
-    let (status, json) = post(
-        &first.app,
-        "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "d-forged"),
-        GITHUB,
-    )
-    .await;
+    let (status, json) = first.push(Provider::GitHub, GITHUB, "d-forged").await;
     assert_eq!(
         (status, json["status"].as_str()),
         (StatusCode::OK, Some("duplicate"))
@@ -54,13 +42,7 @@ async fn a_captured_body_under_a_new_delivery_id_is_a_duplicate_even_after_a_res
     let store = store_at(dir.path()).await;
     let mut second = harness_with(8, stored(&store));
     for id in ["d-1", "d-after-restart"] {
-        let (status, json) = post(
-            &second.app,
-            "/hooks/github",
-            &signed(Provider::GitHub, GITHUB, id),
-            GITHUB,
-        )
-        .await;
+        let (status, json) = second.push(Provider::GitHub, GITHUB, id).await;
         assert_eq!(
             (status, json["status"].as_str()),
             (StatusCode::OK, Some("duplicate")),
@@ -74,13 +56,7 @@ async fn a_captured_body_under_a_new_delivery_id_is_a_duplicate_even_after_a_res
 async fn the_in_memory_record_also_keys_by_body() {
     let mut h = harness();
     for (id, want) in [("m-1", "triggered"), ("m-2", "duplicate")] {
-        let (_, json) = post(
-            &h.app,
-            "/hooks/github",
-            &signed(Provider::GitHub, GITHUB, id),
-            GITHUB,
-        )
-        .await;
+        let (_, json) = h.push(Provider::GitHub, GITHUB, id).await;
         assert_eq!(json["status"], want, "{id}: {json}");
     }
     assert_eq!(drain(&mut h.checks).len(), 1);
