@@ -8,6 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use time::OffsetDateTime;
 
@@ -40,20 +41,22 @@ pub struct EnvironmentLabels {
     pub environment: String,
 }
 
-/// Labels of `baton_source_checks_total`.
+/// Labels of `baton_source_checks_total`. The source id is the scheduler's own `Arc`, not a
+/// copy: with 10,000 watched tags there are 20,000 of these series, and each check looks one
+/// up without allocating.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceCheckLabels {
     /// Source id (`chart-source:<product>`, `base-image:<product>/<image>`, ...).
-    pub source: String,
+    pub source: Arc<str>,
     /// `baseline`, `unchanged`, `changed`, `rejected` or `error`.
-    pub outcome: String,
+    pub outcome: &'static str,
 }
 
 /// Labels of `baton_source_last_success_timestamp_seconds`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabels {
     /// Source id.
-    pub source: String,
+    pub source: Arc<str>,
 }
 
 /// Labels of `baton_webhook_requests_total`.
@@ -257,17 +260,17 @@ impl Metrics {
     }
 
     /// Counts a source check's outcome; a success also stamps the source's last-success time.
-    pub fn source_check(&self, source: &str, outcome: &str, at: OffsetDateTime) {
+    pub fn source_check(&self, source: &Arc<str>, outcome: &'static str, at: OffsetDateTime) {
         self.source_checks
             .get_or_create(&SourceCheckLabels {
-                source: source.into(),
-                outcome: outcome.into(),
+                source: source.clone(),
+                outcome,
             })
             .inc();
         if outcome != "error" {
             self.source_last_success
                 .get_or_create(&SourceLabels {
-                    source: source.into(),
+                    source: source.clone(),
                 })
                 .set(at.unix_timestamp_nanos() as f64 / 1e9);
         }
@@ -323,5 +326,28 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sources_series_share_its_id_and_a_check_copies_nothing() {
+        let m = Metrics::default();
+        let id: Arc<str> = "base-image:p/i".into();
+        let now = OffsetDateTime::now_utc();
+        m.source_check(&id, "baseline", now);
+        for _ in 0..3 {
+            m.source_check(&id, "unchanged", now);
+        }
+        // The id, the two `source_checks` series and the last-success series: one string.
+        assert_eq!(Arc::strong_count(&id), 4);
+        let key = SourceCheckLabels {
+            source: id.clone(),
+            outcome: "unchanged",
+        };
+        assert_eq!(m.source_checks.get_or_create(&key).get(), 3);
     }
 }

@@ -2,9 +2,11 @@
 //! Spinnaker clients, the registry, Helm and git-over-HTTP sources, and the CLI's client of
 //! the daemon all build on it.
 //!
-//! - [`client_builder`]: a `reqwest` builder with the TLS provider installed, timeouts, no
-//!   automatic redirects and a `baton` user agent; each client adds what is its own (cookies,
-//!   client certificates, a redirect policy).
+//! - [`client_builder`]: a `reqwest` builder with the TLS provider installed, the process's
+//!   one TLS verifier, timeouts, no automatic redirects and a `baton` user agent; each client
+//!   adds what is its own (cookies, a redirect policy).
+//! - [`tls`]: the system's root certificates read once per process and shared by every
+//!   client; a client's own CA or client certificate ([`tls::ClientTls`]).
 //! - [`retry`]: reading `Retry-After` and the bounded, jittered exponential backoff (built on
 //!   `backon`) for the loops that retry a request.
 //! - [`body`]: reading a body with a size limit, and a short excerpt of it for error messages.
@@ -17,6 +19,7 @@
 pub mod body;
 pub mod redact;
 pub mod retry;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -26,12 +29,13 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A `reqwest` client builder with the crypto provider installed, `timeout` per request (the
-/// whole exchange), a connect timeout of at most 10 s, redirects off (a client that follows
-/// them says so) and `user_agent`.
+/// A `reqwest` client builder with the crypto provider installed, the shared TLS verifier
+/// ([`tls::shared`]: the system's roots are read once per process, not once per client),
+/// `timeout` per request (the whole exchange), a connect timeout of at most 10 s, redirects off
+/// (a client that follows them says so) and `user_agent`. A client with a CA or a client
+/// certificate of its own sets them with [`tls::ClientTls::apply`], not on the builder.
 pub fn client_builder(user_agent: &str, timeout: Duration) -> reqwest::ClientBuilder {
-    install_crypto_provider();
-    reqwest::Client::builder()
+    tls::shared(reqwest::Client::builder())
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))

@@ -71,7 +71,7 @@ pub enum Error {
         #[source]
         source: url::ParseError,
     },
-    /// Client set-up failed (TLS identity, HTTP client). The cause is the `source`: print it
+    /// Client set-up failed (the HTTP client). The cause is the `source`: print it
     /// with `baton_http::chain`.
     #[error("cannot set up the Spinnaker client: {what}")]
     Setup {
@@ -80,6 +80,16 @@ pub enum Error {
         /// The cause.
         #[source]
         source: reqwest::Error,
+    },
+    /// The client's TLS could not be set up: its CA certificate, its client certificate and
+    /// key. The cause is the `source`: print it with `baton_http::chain`.
+    #[error("cannot set up the Spinnaker client's {what}")]
+    Tls {
+        /// What was being set up (`client certificate`, `CA certificate`, `TLS`).
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: baton_http::tls::TlsError,
     },
     /// The request did not get an answer (connect, TLS, timeout, reset). The cause is the
     /// `source`, not part of this text: print it with `baton_http::chain`.

@@ -170,6 +170,12 @@ fn load_checked(
     }
     let base = file.parent().unwrap_or(Path::new("."));
     resolve_paths(&mut config, base);
+    // The decoded lists grew by doubling (YAML gives no length ahead); a daemon keeps them
+    // for its lifetime, so the spare capacity goes (up to a third of 10,000 images' structs).
+    config.products.shrink_to_fit();
+    for p in &mut config.products {
+        p.images.shrink_to_fit();
+    }
     Ok(Loaded {
         file: file.to_owned(),
         config,

@@ -57,7 +57,7 @@ pub struct Group {
 
 /// One source of a group.
 struct Slot {
-    source: String,
+    source: Arc<str>,
     failures: u32,
     /// The store holds an error of this source (from this run or an earlier one).
     stale_error: bool,
@@ -92,7 +92,7 @@ pub async fn run_group<F, Fut>(
         slots: sources
             .into_iter()
             .map(|(source, stale_error)| Slot {
-                source,
+                source: source.into(),
                 failures: 0,
                 stale_error,
             })
@@ -166,7 +166,7 @@ impl State {
         }
         let works: Vec<(&str, OffsetDateTime)> = first
             .iter()
-            .map(|(i, at)| (self.slots[*i].source.as_str(), g.schedule.next_after(*at)))
+            .map(|(i, at)| (&*self.slots[*i].source, g.schedule.next_after(*at)))
             .collect();
         match turns.take_all(&works, now).await {
             Ok(won) => {

@@ -30,7 +30,6 @@ const TRIGGERS: usize = 8;
 pub struct Triggers {
     charts: HashMap<String, mpsc::Sender<ChartTrigger>>,
     checks: HashMap<String, mpsc::Sender<()>>,
-    images: HashMap<(String, String), Arc<ImageJob>>,
     watches: Vec<(String, String, String)>,
 }
 
@@ -102,7 +101,7 @@ pub fn sources(
     let limit = CheckLimit::default();
     let settings = |source: String, schedule: Schedule| LoopSettings {
         recorded_error: failing.contains(&source),
-        source,
+        source: source.into(),
         schedule,
         clock: ctx.clock(),
         metrics: ctx.metrics.clone(),
@@ -115,7 +114,7 @@ pub fn sources(
     let shared = Arc::new(ctx.clone());
     // The base-image checks, by cron expression: one scheduler task each (cron_group).
     let mut crons: HashMap<&str, CronMembers> = HashMap::new();
-    for p in &ctx.config.config.products {
+    for (pi, p) in ctx.config.config.products.iter().enumerate() {
         if let (Some(sync), Some(cs)) = (ChartSync::new(ctx, p)?, &p.chart_source) {
             let (tx, rx) = mpsc::channel(TRIGGERS);
             let id = chart_source_id(&p.name);
@@ -140,11 +139,9 @@ pub fn sources(
                 },
             )));
         }
-        for img in &p.images {
-            // One copy per image, shared by its loops and the rebuild intake.
-            let job = Arc::new(ImageJob::new(p, img)?);
-            t.images
-                .insert((p.name.clone(), img.name.clone()), job.clone());
+        for (ii, img) in p.images.iter().enumerate() {
+            // One per image, shared by its loops; it points into the shared config.
+            let job = Arc::new(ImageJob::new(ctx.config.clone(), pi, ii)?);
             if let Some(check) = &img.check {
                 let id = base_id(&p.name, &img.name);
                 let group = crons.entry(check.as_str()).or_insert_with(|| CronMembers {
@@ -289,9 +286,10 @@ pub async fn intake(
                     }
                 }
                 Some(Job::Rebuild { product, image, event_id }) => {
-                    match triggers.images.get(&(product, image)) {
-                        Some(job) => {
-                            let (ctx, job) = (ctx.clone(), job.clone());
+                    // Rare: the job is made from the config for the request, not kept per image.
+                    match ImageJob::find(&ctx.config, &product, &image) {
+                        Some(Ok(job)) => {
+                            let ctx = ctx.clone();
                             tracker.spawn(async move {
                                 if let Err(e) = job.manual(&ctx, &event_id).await {
                                     tracing::warn!(image = %job.name(), "manual rebuild failed: {e:#}");
@@ -299,6 +297,7 @@ pub async fn intake(
                                 }
                             });
                         }
+                        Some(Err(e)) => fail(&ctx, &event_id, &format!("not run: {e:#}")).await,
                         None => fail(&ctx, &event_id, "not run: no such image in the config").await,
                     }
                 }

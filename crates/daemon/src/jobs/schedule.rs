@@ -116,7 +116,7 @@ pub fn error_delay(regular: Duration, failures: u32, rng: &mut impl Rng) -> Dura
 #[derive(Debug, Clone)]
 pub struct LoopSettings {
     /// Source id (metrics label, observation of the last error).
-    pub source: String,
+    pub source: Arc<str>,
     /// When to check.
     pub schedule: Schedule,
     /// Wall clock (tokio-driven in tests with paused time).
@@ -268,7 +268,7 @@ pub async fn run_loop<T, F, Fut>(
 /// (`stale_error`), that record cleared. `failures` counts this one if it failed. Returns
 /// whether the check succeeded.
 pub async fn settle(
-    source: &str,
+    source: &Arc<str>,
     result: anyhow::Result<&'static str>,
     stale_error: bool,
     failures: u32,
@@ -288,9 +288,13 @@ pub async fn settle(
         Err(e) => {
             metrics.source_check(source, "error", now);
             if e.downcast_ref::<Repeated>().is_some() {
-                tracing::debug!(source, failures, "source check failed again: {e:#}");
+                tracing::debug!(
+                    source = &**source,
+                    failures,
+                    "source check failed again: {e:#}"
+                );
             } else {
-                tracing::warn!(source, failures, "source check failed: {e:#}");
+                tracing::warn!(source = &**source, failures, "source check failed: {e:#}");
             }
             (format!("{e:#}"), false)
         }
@@ -303,7 +307,7 @@ pub async fn settle(
         };
         if let Err(e) = Box::pin(store.record_observation(&o)).await {
             let what = if ok { "clear" } else { "record" };
-            tracing::warn!(source, "cannot {what} the error: {e}");
+            tracing::warn!(source = &**source, "cannot {what} the error: {e}");
         }
     }
     ok

@@ -158,13 +158,12 @@ impl NotifyDeliverer {
         urls: &[Option<SecretString>],
         timeout: Duration,
     ) -> Result<Self, String> {
-        crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("notifications: cannot build the HTTP client: {e}"))?;
+        // Receivers may redirect (a chat service's webhook URL); reqwest's default follows 10.
+        let http =
+            baton_http::client_builder(concat!("baton/", env!("CARGO_PKG_VERSION")), timeout)
+                .redirect(reqwest::redirect::Policy::default())
+                .build()
+                .map_err(|e| format!("notifications: cannot build the HTTP client: {e}"))?;
         let mut map = BTreeMap::new();
         for (i, t) in targets.iter().enumerate() {
             let url = urls.get(i).cloned().flatten().ok_or_else(|| {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use url::Url;
 
-use crate::http::{install_crypto_provider, read_limited};
+use crate::http::read_limited;
 use crate::{Credentials, Error};
 
 /// Largest capability or ref advertisement read (a protocol-v0 server lists every ref).
@@ -207,8 +207,7 @@ pub(crate) async fn send(
 pub(crate) fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
-        install_crypto_provider();
-        reqwest::Client::builder()
+        baton_http::tls::shared(reqwest::Client::builder())
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(300))

@@ -106,22 +106,25 @@ impl ClientBuilder {
             let what = what.to_owned();
             move |source| Error::Setup { what, source }
         };
-        let mut http = baton_http::client_builder(
+        let http = baton_http::client_builder(
             concat!("baton-spinnaker-client/", env!("CARGO_PKG_VERSION")),
             self.timeout,
         )
         .connect_timeout(self.connect_timeout)
         .cookie_store(matches!(self.auth, Auth::FormLogin { .. }));
+        let tls_error = |what| move |source| Error::Tls { what, source };
+        let mut tls = baton_http::tls::ClientTls::default();
         if let Auth::X509 { pem } = &self.auth {
-            let identity = reqwest::Identity::from_pem(pem.expose_secret().as_bytes()).map_err(
-                setup("client certificate (X.509 PEM with certificate and key)"),
-            )?;
-            http = http.identity(identity);
+            tls = tls
+                .identity_pem(pem.expose_secret().as_bytes())
+                .map_err(tls_error("client certificate"))?;
         }
         if let Some(pem) = &self.extra_root_pem {
-            let cert = reqwest::Certificate::from_pem(pem).map_err(setup("CA certificate"))?;
-            http = http.add_root_certificate(cert);
+            tls = tls
+                .extra_roots_pem(pem)
+                .map_err(tls_error("CA certificate"))?;
         }
+        let http = tls.apply(http).map_err(tls_error("TLS"))?;
         let http = http.build().map_err(setup("HTTP client"))?;
         Ok(Client {
             inner: Arc::new(Inner {

@@ -24,7 +24,7 @@ fn an_unusable_client_certificate_says_what_was_set_up_and_why_once() {
         })
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::Setup { .. }), "{err:?}");
+    assert!(matches!(err, Error::Tls { .. }), "{err:?}");
     let text = testkit::shown_once(&err);
     assert!(text.contains("client certificate"), "{text}");
     assert!(

@@ -44,7 +44,7 @@ fn touch_all(s: &Stand) {
     s.metrics
         .delivery("spinnaker.webhook:chart:micro-gw", "delivered");
     s.metrics.source_check(
-        "chart-source:micro-gw",
+        &"chart-source:micro-gw".into(),
         "unchanged",
         time::OffsetDateTime::now_utc(),
     );

@@ -36,7 +36,7 @@ fn exposition() -> String {
         let metrics = baton_daemon::metrics::Metrics::default();
         let now = time::OffsetDateTime::now_utc();
         metrics.set_pending_judgments("micro-gw", "staging", 1);
-        metrics.source_check("chart-source:micro-gw", "unchanged", now);
+        metrics.source_check(&"chart-source:micro-gw".into(), "unchanged", now);
         metrics.render(&store, now).await.expect("render metrics")
     })
 }
