@@ -1,5 +1,6 @@
 //! Decoding the config text into [`Config`] in one pass: the format's own deserializer
-//! (serde-saphyr for YAML, under the values files' [`YamlLimits`]; `toml` for TOML) wrapped in
+//! (serde-saphyr for YAML, under the values files' [`YamlLimits`]; `toml` for TOML;
+//! `serde_json` for JSON, which generated configs can use to start faster) wrapped in
 //! the environment overrides ([`super::env`]), `serde_ignored` (unknown keys are reported, not
 //! silently dropped) and `serde_path_to_error` (every error names its key path).
 //!
@@ -19,6 +20,7 @@ use super::model::Config;
 pub(super) enum Format {
     Yaml,
     Toml,
+    Json,
 }
 
 /// Decodes `text`; keys the config does not know are pushed to `unknown` as key paths.
@@ -47,6 +49,14 @@ fn by_format(
             let de = toml::Deserializer::parse(text)
                 .map_err(|e| Problem::new("", format!("cannot parse: {}", e.message())))?;
             typed(de, overrides, unknown).map_err(|e| at_path(e, |e| e.message().to_owned()))
+        }
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let config =
+                typed(&mut de, overrides, unknown).map_err(|e| at_path(e, ToString::to_string))?;
+            de.end()
+                .map_err(|e| Problem::new("", format!("cannot parse: {e}")))?;
+            Ok(config)
         }
     }
 }

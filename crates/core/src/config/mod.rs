@@ -126,10 +126,11 @@ fn load_checked(
     let format = match file.extension().and_then(|e| e.to_str()) {
         Some("yaml" | "yml") => Format::Yaml,
         Some("toml") => Format::Toml,
+        Some("json") => Format::Json,
         _ => {
             return Err(fail(vec![Problem::new(
                 "",
-                "unknown config format; name the file *.yaml, *.yml or *.toml",
+                "unknown config format; name the file *.yaml, *.yml, *.toml or *.json",
             )]));
         }
     };

@@ -109,6 +109,47 @@ fn toml_is_accepted_by_extension() {
     assert_eq!(l.config.outbox.max_delay.as_secs(), 300);
 }
 
+/// JSON (what a tool that generates thousands of images writes) loads like YAML: values,
+/// environment overrides, unknown keys and key paths in errors.
+#[test]
+fn json_is_accepted_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "b.json",
+        r#"{"listen": "127.0.0.1:9000", "outbox": {"max_delay": "5m"},
+            "products": [{"name": "demo"}]}"#,
+    );
+    let env = HashMap::from([("BATON__OUTBOX__MAX_ATTEMPTS".to_owned(), "3".to_owned())]);
+    let l = load_with_env(&f, env).unwrap();
+    assert_eq!(l.config.listen, "127.0.0.1:9000".parse().unwrap());
+    assert_eq!(l.config.outbox.max_delay.as_secs(), 300);
+    assert_eq!(l.config.outbox.max_attempts, 3);
+    let unknown = write(
+        dir.path(),
+        "u.json",
+        r#"{"products": [{"name": "demo", "colour": "blue"}]}"#,
+    );
+    assert!(has(
+        &problems(&unknown, &[]),
+        "products[0].colour",
+        "unknown key"
+    ));
+    let bad = write(
+        dir.path(),
+        "c.json",
+        r#"{"outbox": {"max_delay": "soon"}, "products": [{"name": "demo"}]}"#,
+    );
+    assert!(has(&problems(&bad, &[]), "outbox.max_delay", "soon"));
+    let broken = write(
+        dir.path(),
+        "d.json",
+        r#"{"products": [{"name": "demo"}]} x"#,
+    );
+    let p = problems(&broken, &[]);
+    assert!(p[0].message.contains("trailing characters"), "{p:?}");
+}
+
 #[test]
 fn env_overrides_nested_keys() {
     let env = [
