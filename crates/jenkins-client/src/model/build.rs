@@ -12,39 +12,31 @@ use super::{Action, Cause, ParameterValue, causes_of, parameters_of};
 #[non_exhaustive]
 pub struct Build {
     /// Java class, e.g. `hudson.model.FreeStyleBuild`.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Build number.
     pub number: u32,
     /// Absolute URL of the build page.
-    #[serde(default)]
     pub url: Option<String>,
     /// Whether it is still running.
     #[serde(default)]
     pub building: bool,
     /// Result; `None` while building.
-    #[serde(default)]
     pub result: Option<BuildResult>,
     /// Run time in ms; 0 while building.
     #[serde(default)]
     pub duration: u64,
     /// Jenkins' estimate in ms; -1 when unknown.
-    #[serde(default)]
     pub estimated_duration: Option<i64>,
     /// Start time in ms since the epoch.
-    #[serde(default)]
     pub timestamp: Option<u64>,
     /// Queue item the build came from.
-    #[serde(default)]
     pub queue_id: Option<u64>,
     /// "#N".
-    #[serde(default)]
     pub display_name: Option<String>,
     /// "folder » job #N".
-    #[serde(default)]
     pub full_display_name: Option<String>,
     /// Description set by the build.
-    #[serde(default)]
     pub description: Option<String>,
     /// Actions (parameters, causes, others).
     #[serde(default)]

@@ -3,36 +3,28 @@
 use serde::Deserialize;
 
 /// A node (the built-in node or an agent) and its executors.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct Computer {
     /// Java class, e.g. `hudson.slaves.SlaveComputer`.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Node name as shown (`Built-In Node` for the controller).
-    #[serde(default)]
     pub display_name: Option<String>,
     /// Whether no executor is busy.
-    #[serde(default)]
     pub idle: Option<bool>,
     /// Whether the node is offline (disconnected or marked offline).
-    #[serde(default)]
     pub offline: Option<bool>,
     /// Whether someone marked it offline on purpose.
-    #[serde(default)]
     pub temporarily_offline: Option<bool>,
     /// Why it is offline, as text (empty when online).
-    #[serde(default)]
     pub offline_cause_reason: Option<String>,
     /// Number of executors.
-    #[serde(default)]
     pub num_executors: Option<u32>,
     /// Labels of the node.
-    #[serde(default)]
     pub assigned_labels: Vec<Label>,
     /// Executors (with `depth=1` or a `tree=` naming them).
-    #[serde(default)]
     pub executors: Vec<Executor>,
 }
 
@@ -69,22 +61,19 @@ pub struct Executor {
     pub progress: i32,
     /// The build it runs (`null` when idle; an object with class, number and URL otherwise,
     /// possibly empty at depth 0).
-    #[serde(default)]
     pub current_executable: Option<CurrentExecutable>,
 }
 
 /// What an executor runs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct CurrentExecutable {
     /// Java class of the build.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Build number.
-    #[serde(default)]
     pub number: Option<u32>,
     /// Absolute URL of the build.
-    #[serde(default)]
     pub url: Option<String>,
 }

@@ -9,14 +9,13 @@ use serde::Deserialize;
 
 /// The whole answer (200 "Triggered jobs.", 404 with only a `message` when no job matched the
 /// token, 500 "There were errors when triggering jobs." with error strings per job).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct GwtResponse {
     /// Summary, e.g. `Triggered jobs.`.
-    #[serde(default)]
     pub message: Option<String>,
     /// Job full name -> what happened to it.
-    #[serde(default)]
     pub jobs: Option<BTreeMap<String, GwtJobResult>>,
 }
 
@@ -44,26 +43,20 @@ pub enum GwtJobResult {
 }
 
 /// `GenericTriggerResults`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct GwtTriggerResult {
     /// Whether a queue item was created (false when the regexp filter did not match).
-    #[serde(default)]
     pub triggered: bool,
     /// Queue item id (0 when not triggered).
-    #[serde(default)]
     pub id: u64,
     /// Queue item URL relative to Jenkins' root, e.g. `queue/item/42/` (null when not triggered).
-    #[serde(default)]
     pub url: Option<String>,
     /// Variables the plugin resolved from the request (name -> value).
-    #[serde(default)]
     pub resolved_variables: BTreeMap<String, String>,
     /// Text the regexp filter was applied to.
-    #[serde(default)]
     pub regexp_filter_text: Option<String>,
     /// The regexp filter.
-    #[serde(default)]
     pub regexp_filter_expression: Option<String>,
 }

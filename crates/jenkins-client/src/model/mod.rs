@@ -32,16 +32,13 @@ use serde::Deserialize;
 #[non_exhaustive]
 pub struct Action {
     /// Java class, e.g. `hudson.model.ParametersAction`.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Parameter values (`ParametersAction`).
-    #[serde(default)]
     pub parameters: Option<Vec<ParameterValue>>,
     /// Causes (`CauseAction`).
-    #[serde(default)]
     pub causes: Option<Vec<Cause>>,
     /// Parameter definitions (`ParametersDefinitionProperty`, also exported as an action).
-    #[serde(default)]
     pub parameter_definitions: Option<Vec<ParameterDefinition>>,
 }
 
@@ -50,7 +47,7 @@ pub struct Action {
 #[non_exhaustive]
 pub struct ParameterValue {
     /// Java class, e.g. `hudson.model.StringParameterValue`.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Name.
     pub name: String,
@@ -76,16 +73,13 @@ impl ParameterValue {
 #[non_exhaustive]
 pub struct Cause {
     /// Java class, e.g. `hudson.model.Cause$UserIdCause`.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// "Started by user …".
-    #[serde(default)]
     pub short_description: Option<String>,
     /// User id for user causes.
-    #[serde(default)]
     pub user_id: Option<String>,
     /// User name for user causes.
-    #[serde(default)]
     pub user_name: Option<String>,
 }
 

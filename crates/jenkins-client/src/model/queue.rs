@@ -5,48 +5,36 @@ use serde::Deserialize;
 use super::{Action, Cause, ParameterValue, causes_of, parameters_of};
 
 /// A queue item (`hudson.model.Queue$Item` subclasses).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct QueueItem {
     /// Java class, e.g. `hudson.model.Queue$LeftItem`.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Queue id (absent in some hand-written fixtures).
-    #[serde(default)]
     pub id: Option<u64>,
     /// Why it is still waiting; null once left.
-    #[serde(default)]
     pub why: Option<String>,
     /// Whether it is blocked.
-    #[serde(default)]
     pub blocked: bool,
     /// Whether it is buildable (waiting for an executor).
-    #[serde(default)]
     pub buildable: bool,
     /// Whether Jenkins thinks it is stuck.
-    #[serde(default)]
     pub stuck: bool,
     /// Left items: whether it was cancelled.
-    #[serde(default)]
     pub cancelled: Option<bool>,
     /// Left items: the build it started.
-    #[serde(default)]
     pub executable: Option<Executable>,
     /// Enqueue time in ms since the epoch.
-    #[serde(default)]
     pub in_queue_since: Option<u64>,
     /// "\nA=1\nB=2".
-    #[serde(default)]
     pub params: Option<String>,
     /// The job.
-    #[serde(default)]
     pub task: Option<Task>,
     /// Relative URL, `queue/item/N/`.
-    #[serde(default)]
     pub url: Option<String>,
     /// Actions (parameters, causes).
-    #[serde(default)]
     pub actions: Vec<Action>,
 }
 
@@ -109,30 +97,27 @@ impl QueueItem {
 #[non_exhaustive]
 pub struct Executable {
     /// Java class of the build.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Build number.
     pub number: u32,
     /// Absolute build URL.
-    #[serde(default)]
     pub url: Option<String>,
 }
 
 /// The job of a queue item.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Task {
     /// Java class (a pipeline placeholder task for `node` steps).
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Short job name (may be null).
-    #[serde(default)]
     pub name: Option<String>,
     /// Absolute job URL (absent for placeholder tasks).
-    #[serde(default)]
     pub url: Option<String>,
     /// Ball colour.
-    #[serde(default)]
     pub color: Option<String>,
 }
 

@@ -5,33 +5,26 @@ use serde::Deserialize;
 use super::JobRef;
 
 /// `/api/json` of the Jenkins root (`hudson.model.Hudson`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct RootInfo {
     /// Java class.
-    #[serde(rename = "_class", default)]
+    #[serde(rename = "_class")]
     pub class: Option<String>,
     /// Whether CSRF crumbs are on.
-    #[serde(default)]
     pub use_crumbs: bool,
     /// Whether security is on.
-    #[serde(default)]
     pub use_security: bool,
     /// Configured root URL.
-    #[serde(default)]
     pub url: Option<String>,
     /// NORMAL or EXCLUSIVE.
-    #[serde(default)]
     pub mode: Option<String>,
     /// Executors on the built-in node.
-    #[serde(default)]
     pub num_executors: Option<u32>,
     /// Whether Jenkins is quieting down (no new builds start).
-    #[serde(default)]
     pub quieting_down: bool,
     /// Top-level jobs and folders.
-    #[serde(default)]
     pub jobs: Vec<JobRef>,
 }
 
@@ -60,10 +53,8 @@ pub struct User {
     /// User id.
     pub id: String,
     /// Full name.
-    #[serde(default)]
     pub full_name: Option<String>,
     /// Absolute URL of the user page.
-    #[serde(default)]
     pub absolute_url: Option<String>,
 }
 

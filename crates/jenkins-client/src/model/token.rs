@@ -10,10 +10,8 @@ pub struct ApiTokenResponse {
     /// `ok` on success, `error` otherwise.
     pub status: String,
     /// The new token (absent when `status` is not `ok`).
-    #[serde(default)]
     pub data: Option<GeneratedApiToken>,
     /// Error text Jenkins sends with `status: error`.
-    #[serde(default)]
     pub message: Option<String>,
 }
 

@@ -10,10 +10,8 @@ use serde::{Deserialize, Deserializer};
 #[non_exhaustive]
 pub struct WorkflowRun {
     /// Build id (the build number as text on current Jenkins; a timestamp on very old ones).
-    #[serde(default)]
     pub id: Option<String>,
     /// Display name, e.g. `#16`.
-    #[serde(default)]
     pub name: Option<String>,
     /// Run status.
     pub status: StageStatus,
@@ -36,7 +34,7 @@ pub struct WorkflowRun {
     #[serde(default)]
     pub stages: Vec<Stage>,
     /// HAL links (`self`, `pendingInputActions`, `artifacts`, …).
-    #[serde(rename = "_links", default)]
+    #[serde(rename = "_links")]
     pub links: Option<RunLinks>,
 }
 
@@ -58,14 +56,12 @@ impl WorkflowRun {
 #[non_exhaustive]
 pub struct Stage {
     /// Flow node id.
-    #[serde(default)]
     pub id: Option<String>,
     /// Stage name as written in the Jenkinsfile.
     pub name: String,
     /// Stage status.
     pub status: StageStatus,
     /// Agent the stage ran on, if reported.
-    #[serde(default)]
     pub exec_node: Option<String>,
     /// Start time in ms since the epoch.
     #[serde(default)]
@@ -77,35 +73,32 @@ pub struct Stage {
     #[serde(default)]
     pub pause_duration_millis: u64,
     /// The error that failed the stage.
-    #[serde(default)]
     pub error: Option<StageError>,
 }
 
 /// Why a stage failed (`ErrorExt`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct StageError {
     /// Message of the exception.
-    #[serde(default)]
     pub message: Option<String>,
     /// Java class of the exception.
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
 }
 
 /// HAL links of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct RunLinks {
     /// This description.
-    #[serde(rename = "self", default)]
+    #[serde(rename = "self")]
     pub self_link: Option<Link>,
     /// Pending `input` steps (present only while paused for input).
-    #[serde(default)]
     pub pending_input_actions: Option<Link>,
     /// Archived artifacts (present only when there are some).
-    #[serde(default)]
     pub artifacts: Option<Link>,
 }
 
