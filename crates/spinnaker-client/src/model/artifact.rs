@@ -194,6 +194,7 @@ impl Artifact {
 }
 
 /// An expected artifact of a pipeline or stage (kork `ExpectedArtifact`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpectedArtifact {
@@ -201,22 +202,16 @@ pub struct ExpectedArtifact {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id: String,
     /// Pattern an incoming artifact must match (see [`ExpectedArtifact::matches`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_artifact: Option<Artifact>,
     /// Fall back to the artifact of the previous execution.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_prior_artifact: Option<bool>,
     /// Fall back to `defaultArtifact`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_default_artifact: Option<bool>,
     /// The artifact used when nothing matched and `useDefaultArtifact` is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_artifact: Option<Artifact>,
     /// The artifact this expectation was bound to (in executions).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_artifact: Option<Artifact>,
     /// Name shown in Deck.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// Keys not modelled here, kept as they were.
     #[serde(flatten)]

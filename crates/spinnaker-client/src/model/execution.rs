@@ -112,6 +112,7 @@ impl fmt::Display for ExecutionStatus {
 }
 
 /// A pipeline execution (`GET /pipelines/{id}`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Execution {
@@ -121,10 +122,8 @@ pub struct Execution {
     #[serde(default)]
     pub application: String,
     /// Pipeline name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Id of the pipeline config this runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_config_id: Option<String>,
     /// Overall status.
     pub status: ExecutionStatus,
@@ -134,31 +133,23 @@ pub struct Execution {
     #[serde(default)]
     pub stages: Vec<StageExecution>,
     /// Epoch milliseconds when it was built.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_time: Option<i64>,
     /// Epoch milliseconds when it started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// Epoch milliseconds when it ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// Whether it was canceled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canceled: Option<bool>,
     /// Who canceled it (`system` for startup failures).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canceled_by: Option<String>,
     /// Why (e.g. `Failed on startup: ...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation_reason: Option<String>,
     /// `PIPELINE` or `ORCHESTRATION`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub execution_type: Option<String>,
     /// Copied from the config.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_concurrent: Option<bool>,
     /// Copied from the config.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_waiting_pipelines: Option<bool>,
     /// Keys not modelled here.
     #[serde(flatten)]
@@ -166,6 +157,7 @@ pub struct Execution {
 }
 
 /// The trigger recorded in an execution.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionTrigger {
@@ -173,25 +165,18 @@ pub struct ExecutionTrigger {
     #[serde(rename = "type", default)]
     pub trigger_type: String,
     /// Parameters (from the webhook's `parameters`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Map<String, Value>>,
     /// Artifacts received and resolved.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifacts: Option<Vec<Artifact>>,
     /// Echo's event id (what `POST /webhooks/...` answered).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// webhook source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// The whole webhook payload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Map<String, Value>>,
     /// User who triggered it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Expected artifacts bound at start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_expected_artifacts: Option<Vec<ExpectedArtifact>>,
     /// Keys not modelled here.
     #[serde(flatten)]
@@ -199,19 +184,18 @@ pub struct ExecutionTrigger {
 }
 
 /// A stage of an execution.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StageExecution {
     /// Stage execution id (what `PATCH /pipelines/{id}/stages/{stageId}` takes).
     pub id: String,
     /// The config's refId.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ref_id: Option<String>,
     /// Stage type.
     #[serde(rename = "type", default)]
     pub stage_type: String,
     /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Status.
     pub status: ExecutionStatus,
@@ -219,19 +203,14 @@ pub struct StageExecution {
     #[serde(default)]
     pub context: StageContext,
     /// Stage outputs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Map<String, Value>>,
     /// Tasks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<Value>>,
     /// Requisite refIds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requisite_stage_ref_ids: Option<Vec<String>>,
     /// Epoch milliseconds when it started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// Epoch milliseconds when it ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// Keys not modelled here.
     #[serde(flatten)]
@@ -239,17 +218,15 @@ pub struct StageExecution {
 }
 
 /// The context of a stage execution; judgment fields typed, the rest kept.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StageContext {
     /// `continue` or `stop` once judged (Orca compares case-insensitively).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judgment_status: Option<String>,
     /// The chosen judgment input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judgment_input: Option<String>,
     /// Who last changed the stage (set by Orca on PATCH).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by: Option<String>,
     /// Everything else.
     #[serde(flatten)]

@@ -8,11 +8,11 @@ use super::stage::Stage;
 
 /// A pipeline configuration as `GET /applications/{app}/pipelineConfigs` returns it and
 /// `POST /pipelines` saves it.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineConfig {
     /// Pipeline config id (front50 assigns one when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Spinnaker application.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -21,22 +21,16 @@ pub struct PipelineConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// With `limitConcurrent`: keep every waiting execution instead of only the newest.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_waiting_pipelines: Option<bool>,
     /// Run one execution of this pipeline at a time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_concurrent: Option<bool>,
     /// Parameter definitions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter_config: Option<Vec<Value>>,
     /// Triggers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggers: Option<Vec<Trigger>>,
     /// Pipeline-level expected artifacts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_artifacts: Option<Vec<ExpectedArtifact>>,
     /// Stages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stages: Option<Vec<Stage>>,
     /// Keys not modelled here (index, updateTs, spelEvaluator, ...), kept as they were.
     #[serde(flatten)]
@@ -89,6 +83,7 @@ pub enum TriggerKind<'a> {
 }
 
 /// A pipeline trigger. Fields of every known kind are optional; the rest stays in `extra`.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Trigger {
@@ -96,40 +91,28 @@ pub struct Trigger {
     #[serde(rename = "type", default)]
     pub trigger_type: String,
     /// Only enabled triggers fire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// webhook: the `{source}` of `/webhooks/webhook/{source}` (compared case-sensitively).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// webhook: payload key -> Java regex that must be found in that top-level payload value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_constraints: Option<Map<String, Value>>,
     /// Ids of the pipeline's expected artifacts this trigger supplies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_artifact_ids: Option<Vec<String>>,
     /// Service account the triggered execution runs as.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_as_user: Option<String>,
     /// docker: registry account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// docker: registry host.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
     /// docker: repository (`org/image`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
     /// docker: tag regex.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     /// pipeline: application of the upstream pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<String>,
     /// pipeline: id of the upstream pipeline config.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline: Option<String>,
     /// pipeline: upstream statuses that fire (`successful`, `failed`, `canceled`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<Vec<String>>,
     /// Keys not modelled here, kept as they were.
     #[serde(flatten)]

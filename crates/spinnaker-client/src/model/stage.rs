@@ -39,17 +39,15 @@ pub enum StageKind {
 }
 
 /// `manualJudgment` stage fields.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManualJudgment {
     /// Choices offered to the judge.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judgment_inputs: Option<Vec<Value>>,
     /// Instructions shown to the judge.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// Whether `stop` fails the pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_pipeline: Option<bool>,
     /// Keys not modelled here.
     #[serde(flatten)]
@@ -57,17 +55,15 @@ pub struct ManualJudgment {
 }
 
 /// An input artifact of a bake: by expected-artifact id or inline.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InputArtifact {
     /// Id of an expected artifact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Artifact account used to fetch it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// The artifact itself, when given inline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact: Option<Artifact>,
     /// Keys not modelled here.
     #[serde(flatten)]
@@ -75,26 +71,21 @@ pub struct InputArtifact {
 }
 
 /// `bakeManifest` stage fields (also the shape of its execution context).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BakeManifest {
     /// `HELM2`, `HELM3`, `KUSTOMIZE`, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_renderer: Option<String>,
     /// HELM: `[0]` is the chart, `[1..]` are values files in order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_artifacts: Option<Vec<InputArtifact>>,
     /// The baked manifest; Spinnaker requires exactly one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_artifacts: Option<Vec<ExpectedArtifact>>,
     /// Helm release name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_name: Option<String>,
     /// Namespace rendered into the manifests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `--set` overrides.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<Map<String, Value>>,
     /// Keys not modelled here.
     #[serde(flatten)]
@@ -102,29 +93,23 @@ pub struct BakeManifest {
 }
 
 /// `deployManifest` stage fields.
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeployManifest {
     /// `artifact` (use `manifestArtifactId`) or `text` (use `manifests`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Expected artifact holding the manifests, with `source: artifact`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest_artifact_id: Option<String>,
     /// Inline manifests, with `source: text`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifests: Option<Vec<Value>>,
     /// Expected artifacts (e.g. images) bound into the manifests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required_artifact_ids: Option<Vec<String>>,
     /// Namespace that replaces the manifests' own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace_override: Option<String>,
     /// Kubernetes account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// Moniker (app, cluster).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moniker: Option<Map<String, Value>>,
     /// Keys not modelled here.
     #[serde(flatten)]

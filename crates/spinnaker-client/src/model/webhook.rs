@@ -7,14 +7,13 @@ use super::artifact::Artifact;
 
 /// A webhook payload. Echo takes `parameters` and `artifacts` from it; every top-level key
 /// is visible to `payloadConstraints`. Any JSON object decodes (the rest lands in `extra`).
+#[serde_with::skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookPayload {
     /// Pipeline parameters for the execution.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Map<String, Value>>,
     /// Artifacts for the trigger.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifacts: Option<Vec<Artifact>>,
     /// All other top-level keys (e.g. `application`).
     #[serde(flatten)]
