@@ -15,16 +15,12 @@ pub struct GitCredentialConfig {
     /// `https://github.com/acme/` or `ssh://git@github.com/acme/`.
     pub url_prefix: String,
     /// HTTP user name (`x-access-token` for GitHub app tokens).
-    #[serde(default)]
     pub username: Option<String>,
     /// File holding the HTTP password or token.
-    #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// Private key for ssh remotes.
-    #[serde(default)]
     pub ssh_key_file: Option<PathBuf>,
     /// known_hosts for ssh remotes (default: the user's); unknown host keys are refused.
-    #[serde(default)]
     pub known_hosts_file: Option<PathBuf>,
 }
 

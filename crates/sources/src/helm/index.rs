@@ -29,10 +29,8 @@ pub struct ChartEntry {
     #[serde(default)]
     pub urls: Vec<String>,
     /// `sha256` hex of the .tgz, when the index has it.
-    #[serde(default)]
     pub digest: Option<String>,
     /// Creation time as written.
-    #[serde(default)]
     pub created: Option<String>,
     /// Deprecated flag.
     #[serde(default)]

@@ -13,11 +13,8 @@ use super::config::RequestBudget;
 /// Token endpoint answer (Docker's `token` or OAuth2's `access_token`).
 #[derive(Deserialize)]
 pub(crate) struct TokenResponse {
-    #[serde(default)]
     pub token: Option<String>,
-    #[serde(default)]
     pub access_token: Option<String>,
-    #[serde(default)]
     pub expires_in: Option<u64>,
 }
 

@@ -14,10 +14,8 @@ pub struct RegistryConfig {
     /// Host as it appears in image references (`docker.io`, `127.0.0.1:5000`).
     pub host: String,
     /// User name for Basic auth or the token endpoint.
-    #[serde(default)]
     pub username: Option<String>,
     /// File holding the password or token.
-    #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// Plain HTTP. Test rigs only.
     #[serde(default)]
@@ -26,7 +24,6 @@ pub struct RegistryConfig {
     #[serde(default = "default_concurrency")]
     pub max_concurrency: usize,
     /// Optional request budget: at most `requests` per `per`.
-    #[serde(default)]
     pub budget: Option<RequestBudget>,
     /// Timeout of one HTTP request.
     #[serde(default = "default_timeout", with = "humantime_serde")]

@@ -75,7 +75,6 @@ pub struct ImageWatch {
     /// The image (`docker.wso2.com/wso2micro-gw:3.0.1`).
     pub reference: ImageReference,
     /// Track this platform's manifest instead of the index (`linux/amd64`, `linux/arm/v7`).
-    #[serde(default)]
     pub platform: Option<Platform>,
 }
 
