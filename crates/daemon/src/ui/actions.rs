@@ -23,16 +23,14 @@ use crate::promote::PromoteRequest;
 use baton_core::config::api::Right;
 
 /// The fields every action form carries.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(default)]
 pub struct ActionForm {
     /// The session's CSRF token.
-    #[serde(default)]
     pub csrf: String,
     /// `continue` or `stop` (judgments).
-    #[serde(default)]
     pub decision: String,
     /// Recorded as the judgment input (judgments).
-    #[serde(default)]
     pub input: String,
 }
 

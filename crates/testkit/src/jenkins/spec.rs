@@ -77,7 +77,6 @@ pub struct UserSpec {
     /// API token (exempt from crumbs).
     pub api_token: SecretString,
     /// Password (needs a crumb for POSTs when CSRF is on).
-    #[serde(default)]
     pub password: Option<SecretString>,
     /// Only `Overall/Read` and `Item/Read`: POSTs answer 403.
     #[serde(default)]
@@ -188,7 +187,6 @@ pub struct ParamSpec {
     #[serde(default)]
     pub kind: ParamKind,
     /// Default value (string, boolean as "true"/"false"; first choice for choice parameters).
-    #[serde(default)]
     pub default: Option<String>,
     /// Allowed values for `choice`.
     #[serde(default)]

@@ -26,7 +26,6 @@ pub struct Expect {
     #[serde(default)]
     pub dropped: bool,
     /// A piece of the startup failure message.
-    #[serde(default)]
     pub failure_contains: Option<String>,
 }
 
@@ -39,10 +38,8 @@ pub struct Case {
     /// Where the fact comes from.
     pub cite: String,
     /// `"fake"` when only the stand-in can check the case, with `why`.
-    #[serde(default)]
     pub only: Option<String>,
     /// Why a case is checked against the stand-in only.
-    #[serde(default)]
     pub why: Option<String>,
     #[serde(default)]
     constraints: Option<Map<String, Value>>,
@@ -61,12 +58,10 @@ pub struct Case {
     #[serde(default)]
     body_ref: Option<String>,
     /// Pipeline fields saved through Gate after the stand-in started (Echo's cache).
-    #[serde(default)]
     pub saved_later: Option<Map<String, Value>>,
     /// What happens.
     pub expect: Expect,
     /// What happens to the same webhook once Echo's cache has polled again.
-    #[serde(default)]
     pub expect_after_refresh: Option<Expect>,
     #[serde(skip)]
     bodies: Map<String, Value>,
