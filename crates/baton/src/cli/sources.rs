@@ -294,8 +294,9 @@ async fn chart(
     let watch = ChartWatch {
         repository: repo.to_string(),
         name: name.to_string(),
-        version: VersionSpec::parse(version).map_err(|_| {
-            anyhow::anyhow!("VERSION {version:?} is not a version or range; use e.g. 3.0.1 or ^3.0")
+        version: VersionSpec::parse(version).map_err(|e| match e {
+            baton_sources::Error::Config { reason, .. } => anyhow::anyhow!("VERSION: {reason}"),
+            other => anyhow::anyhow!("VERSION: {other}"),
         })?,
         prereleases: false,
     };

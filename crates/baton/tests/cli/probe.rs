@@ -123,6 +123,24 @@ async fn the_configs_registry_credentials_apply() {
     );
 }
 
+/// A VERSION that is neither a version nor a range is refused before any request, naming the
+/// argument and why semver refused it.
+#[test]
+fn chart_refuses_a_version_that_does_not_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = baton(
+        dir.path(),
+        &["probe", "chart", "http://127.0.0.1:9", "demo", "3.x.y.z"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("VERSION: \"3.x.y.z\" is not a version or range ("),
+        "{err}"
+    );
+    assert!(err.contains("use e.g."), "{err}");
+}
+
 #[test]
 fn chart_downloads_the_archive_and_git_prints_the_head() {
     let Some(rig) = Rig::for_test() else { return };
