@@ -29,6 +29,18 @@ alive() {
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(proc_pattern "$1")"
 }
 
+# running NAME: the process launched for NAME has not exited. Unlike `alive`, it does not look
+# at the command line: just after `launch`, the child may still be the forked shell or setsid,
+# not yet the program (on a loaded machine, long enough for `alive` to call it dead).
+running() {
+  local pidfile=$RUN/$1.pid pid state
+  [[ -f $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/stat ]] || return 1
+  state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -105,7 +117,7 @@ wait_ready() {
   var=$(port_var "$name")
   deadline=$((SECONDS + 60))
   until ready "$name"; do
-    if ! alive "$name"; then
+    if ! running "$name"; then
       tail -n 20 "$LOG/$name.log" >&2 || true
       die "$name exited during start; its log is $LOG/$name.log"
     fi
