@@ -131,7 +131,6 @@ pub fn map_error(job: &str, id: i64, e: jenkins_client::Error) -> DeliveryError 
     // The error with its causes ("connection refused"), each once.
     let text = baton_http::chain(&e);
     match &e {
-        E::Transport { .. } => DeliveryError::transient(text),
         E::JobDisabled { .. } => DeliveryError::permanent(format!(
             "Jenkins job {job:?} is disabled, so it cannot build (409). Enable it in Jenkins \
              (the job's page > Enable, or `disabled: false` in its definition), then run \

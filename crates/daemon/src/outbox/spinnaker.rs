@@ -200,8 +200,7 @@ impl SpinnakerDeliverer {
         source: &str,
         e: spinnaker_client::Error,
     ) -> DeliveryError {
-        let timed_out =
-            matches!(&e, spinnaker_client::Error::Transport { source, .. } if source.is_timeout());
+        let timed_out = matches!(&e, spinnaker_client::Error::Request(r) if r.is_timeout());
         let mut d = map_error(source, e);
         if timed_out {
             let note = format!(
@@ -227,7 +226,6 @@ pub fn map_error(source: &str, e: spinnaker_client::Error) -> DeliveryError {
     // The error with its causes ("connection refused"), each once.
     let text = baton_http::chain(&e);
     match &e {
-        E::Transport { .. } => DeliveryError::transient(text),
         E::Api {
             status,
             retry_after,
