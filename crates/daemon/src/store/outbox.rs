@@ -198,20 +198,14 @@ impl Store {
     /// The oldest pending record of each target whose kind is in `kinds`, leased or not.
     /// Later records of a target wait behind its head.
     pub async fn pending_heads(&self, kinds: &[&str]) -> Result<Vec<Record>, StoreError> {
-        if kinds.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM outbox o WHERE o.state = 'pending' AND o.id = \
-             (SELECT MIN(i.id) FROM outbox i WHERE i.state = 'pending' AND i.target = o.target) \
-             AND o.kind IN ({}) ORDER BY o.next_attempt_at, o.id",
-            super::placeholders(kinds.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for k in kinds {
-            q = q.bind(*k);
-        }
-        q.fetch_all(self.pool()).await?.iter().map(decode).collect()
+        let sql = |list: &str| {
+            format!(
+                "SELECT {COLUMNS} FROM outbox o WHERE o.state = 'pending' AND o.id = \
+                 (SELECT MIN(i.id) FROM outbox i WHERE i.state = 'pending' AND i.target = o.target) \
+                 AND o.kind IN ({list}) ORDER BY o.next_attempt_at, o.id"
+            )
+        };
+        self.fetch_in(kinds, sql, decode).await
     }
 
     /// Leases record `id` to `owner` until `until`, counting an attempt. False if it is not

@@ -120,18 +120,9 @@ impl Store {
 
     /// The verifications of `events` (any state).
     pub async fn verifications_of(&self, events: &[&str]) -> Result<Vec<Verification>, StoreError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM verifications WHERE event_id IN ({})",
-            super::placeholders(events.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for e in events {
-            q = q.bind(*e);
-        }
-        q.fetch_all(self.pool()).await?.iter().map(decode).collect()
+        let sql =
+            |list: &str| format!("SELECT {COLUMNS} FROM verifications WHERE event_id IN ({list})");
+        self.fetch_in(events, sql, decode).await
     }
 
     /// The body of the Spinnaker webhook that event `event` sent (its newest record).
