@@ -98,13 +98,6 @@ async fn chart_source(store: &Store, gate: Option<&spinnaker_client::Client>) ->
     (text, v["sources"][0].clone())
 }
 
-fn gate_client(fake: &FakeSpinnaker) -> spinnaker_client::Client {
-    spinnaker_client::Client::builder(fake.url())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
 fn pipeline(constraints: Value) -> spinnaker_client::model::pipeline::PipelineConfig {
     serde_json::from_value(json!({
         "application": "mgw", "name": "mgw-deploy-dev", "id": "p-dev",
@@ -231,7 +224,7 @@ async fn delivered_names_the_execution_and_no_execution_names_the_failing_constr
         .start(listener)
         .await
         .unwrap();
-    let gate = gate_client(&fake);
+    let gate = fake.client();
 
     let echo = deliver(&store, &gate, &chart_body("dev")).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -272,7 +265,7 @@ async fn unmatched_and_waiting_say_which_pipeline_and_why() {
         .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
         .await
         .unwrap();
-    let gate = gate_client(&fake);
+    let gate = fake.client();
     let (store, _dir) = common::sqlite().await;
 
     // Waiting: deferred after `baton pipelines apply`, not a failure.

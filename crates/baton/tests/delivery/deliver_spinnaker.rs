@@ -16,10 +16,7 @@ use serde_json::json;
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
 
 fn deliverers(gate: &FakeSpinnaker, store: &Store) -> Deliverers {
-    let client = spinnaker_client::Client::builder(gate.url())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let client = gate.client();
     Deliverers {
         spinnaker: Some(SpinnakerDeliverer::new(client, store.clone())),
         jenkins: None,

@@ -15,10 +15,7 @@ const POLL: Duration = Duration::from_millis(20);
 async fn start(builder: FakeSpinnakerBuilder) -> (FakeSpinnaker, Client) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let fake = builder.start(listener).await.unwrap();
-    let client = Client::builder(fake.url())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let client = fake.client();
     (fake, client)
 }
 
