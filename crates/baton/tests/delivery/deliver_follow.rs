@@ -13,35 +13,18 @@ use baton_daemon::outbox::deliverers::Deliverers;
 use baton_daemon::outbox::follow::{BuildFollower, FollowSettings};
 use baton_daemon::outbox::jenkins::JenkinsDeliverer;
 use baton_daemon::store::Store;
-use deliver::{enqueue_for_event, outbox, settled, start_worker, until};
-use secrecy::SecretString;
-use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
-use tokio::net::TcpListener;
+use deliver::{enqueue_for_event, jenkins_client, outbox, settled, start_worker, until};
+use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec};
 use tokio_util::sync::CancellationToken;
 
 const JOB: &str = "micro-gw/petstore-image";
 
 async fn jenkins(quiet: Duration, script: BuildScript) -> FakeJenkins {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    FakeJenkins::builder()
-        .user(UserSpec::new("baton", "token-1"))
-        .job(
-            JobSpec::new(JOB)
-                .param(ParamSpec::string("BASE_DIGEST", ""))
-                .quiet_period(quiet)
-                .script(script),
-        )
-        .start(listener)
-        .await
-        .unwrap()
-}
-
-fn client(j: &FakeJenkins) -> jenkins_client::JenkinsClient {
-    jenkins_client::JenkinsClient::builder(j.url())
-        .credentials("baton", SecretString::from("token-1"))
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
+    let job = JobSpec::new(JOB)
+        .param(ParamSpec::string("BASE_DIGEST", ""))
+        .quiet_period(quiet)
+        .script(script);
+    deliver::jenkins([job]).await
 }
 
 fn fast() -> FollowSettings {
@@ -56,7 +39,12 @@ fn fast() -> FollowSettings {
 
 fn start_follower(j: &FakeJenkins, store: &Store, d: &JenkinsDeliverer) -> CancellationToken {
     let stop = CancellationToken::new();
-    let f = BuildFollower::new(client(j), store.clone(), d.delivered_signal(), fast());
+    let f = BuildFollower::new(
+        jenkins_client(j),
+        store.clone(),
+        d.delivered_signal(),
+        fast(),
+    );
     tokio::spawn(f.run(stop.clone()));
     stop
 }
@@ -107,7 +95,7 @@ async fn queue_id_leads_to_build_number_and_scripted_result() {
     )
     .await;
     let outbox = outbox(&store);
-    let d = JenkinsDeliverer::new(client(&j), store.clone());
+    let d = JenkinsDeliverer::new(jenkins_client(&j), store.clone());
     let follow = start_follower(&j, &store, &d);
     let work = start_jenkins_worker(&outbox, d);
     let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-1", &build("sha256:01")).await;
@@ -135,7 +123,7 @@ async fn a_restarted_follower_finds_the_build_in_the_store() {
     )
     .await;
     let outbox = outbox(&store);
-    let d = JenkinsDeliverer::new(client(&j), store.clone());
+    let d = JenkinsDeliverer::new(jenkins_client(&j), store.clone());
     let first = start_follower(&j, &store, &d);
     let work = start_jenkins_worker(&outbox, d);
     let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-2", &build("sha256:02")).await;
@@ -160,7 +148,7 @@ async fn a_restarted_follower_finds_the_build_in_the_store() {
     assert_eq!(pending[0].job, JOB);
 
     // "Restart": a new follower with a fresh wake signal and nothing in memory.
-    let d2 = JenkinsDeliverer::new(client(&j), store.clone());
+    let d2 = JenkinsDeliverer::new(jenkins_client(&j), store.clone());
     let second = start_follower(&j, &store, &d2);
     let e = until_result(&store, &event, 15, "result recorded after restart").await;
     assert_eq!(e.build_result.as_deref(), Some("FAILURE"));
@@ -173,13 +161,16 @@ async fn a_cancelled_queue_item_ends_as_cancelled() {
     let (store, _dir) = common::sqlite().await;
     let j = jenkins(Duration::from_secs(60), BuildScript::default()).await;
     let outbox = outbox(&store);
-    let d = JenkinsDeliverer::new(client(&j), store.clone());
+    let d = JenkinsDeliverer::new(jenkins_client(&j), store.clone());
     let follow = start_follower(&j, &store, &d);
     let work = start_jenkins_worker(&outbox, d);
     let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-3", &build("sha256:03")).await;
     let r = settled(&store, id, Duration::from_secs(10)).await;
     let queue_id = r.response.unwrap()["queueId"].as_u64().unwrap();
-    client(&j).cancel_queue_item(queue_id).await.unwrap();
+    jenkins_client(&j)
+        .cancel_queue_item(queue_id)
+        .await
+        .unwrap();
 
     let e = until_result(&store, &event, 10, "cancellation recorded").await;
     assert_eq!(e.build_result.as_deref(), Some("CANCELLED"));
@@ -200,15 +191,20 @@ async fn a_follow_up_past_its_deadline_ends_as_unknown() {
     // The item waits out a 60 s quiet period; the follower gives up after 600 ms.
     let j = jenkins(Duration::from_secs(60), BuildScript::default()).await;
     let outbox = outbox(&store);
-    let d = JenkinsDeliverer::new(client(&j), store.clone());
+    let d = JenkinsDeliverer::new(jenkins_client(&j), store.clone());
     let stop = CancellationToken::new();
     let settings = FollowSettings {
         give_up_after: Duration::from_millis(600),
         ..fast()
     };
     tokio::spawn(
-        BuildFollower::new(client(&j), store.clone(), d.delivered_signal(), settings)
-            .run(stop.clone()),
+        BuildFollower::new(
+            jenkins_client(&j),
+            store.clone(),
+            d.delivered_signal(),
+            settings,
+        )
+        .run(stop.clone()),
     );
     let work = start_jenkins_worker(&outbox, d);
     let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-4", &build("sha256:04")).await;

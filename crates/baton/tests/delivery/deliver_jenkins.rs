@@ -13,36 +13,22 @@ use baton_daemon::outbox::deliverers::Deliverers;
 use baton_daemon::outbox::jenkins::JenkinsDeliverer;
 use baton_daemon::store::Store;
 use baton_daemon::store::outbox::State;
-use deliver::{enqueue_for_event, outbox, settled, start_worker};
-use secrecy::SecretString;
-use testkit::jenkins::{BuildScript, FakeJenkins, Fault, FaultKind, JobSpec, ParamSpec, UserSpec};
-use tokio::net::TcpListener;
+use deliver::{enqueue_for_event, jenkins_client, outbox, settled, start_worker};
+use testkit::jenkins::{BuildScript, FakeJenkins, Fault, FaultKind, JobSpec, ParamSpec};
 
 const JOB: &str = "micro-gw/petstore-image";
 
 async fn jenkins(quiet: Duration) -> FakeJenkins {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    FakeJenkins::builder()
-        .user(UserSpec::new("baton", "token-1"))
-        .job(
-            JobSpec::new(JOB)
-                .param(ParamSpec::string("BASE_DIGEST", ""))
-                .param(ParamSpec::string("BATON_EVENT", ""))
-                .quiet_period(quiet)
-                .script(BuildScript::new(Duration::from_millis(200), "SUCCESS")),
-        )
-        .job(JobSpec::new("micro-gw/old-image").disabled())
-        .start(listener)
-        .await
-        .unwrap()
+    let job = JobSpec::new(JOB)
+        .param(ParamSpec::string("BASE_DIGEST", ""))
+        .param(ParamSpec::string("BATON_EVENT", ""))
+        .quiet_period(quiet)
+        .script(BuildScript::new(Duration::from_millis(200), "SUCCESS"));
+    deliver::jenkins([job, JobSpec::new("micro-gw/old-image").disabled()]).await
 }
 
 fn deliverers(j: &FakeJenkins, store: &Store) -> Deliverers {
-    let client = jenkins_client::JenkinsClient::builder(j.url())
-        .credentials("baton", SecretString::from("token-1"))
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let client = jenkins_client(j);
     Deliverers {
         spinnaker: None,
         jenkins: Some(JenkinsDeliverer::new(client, store.clone())),
