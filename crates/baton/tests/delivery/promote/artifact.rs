@@ -116,20 +116,13 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
         .await;
     let staging2 = s.execution_of(&e4, "staging").await;
     s.waiting(&staging2.id).await;
-    let out = s.cli(&["promote", APP, "staging"]).await;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = s.cli_err(&["promote", APP, "staging"]).await;
     assert!(
         err.contains("dev has no SUCCEEDED execution of chart microgateway 3.0.2")
             && err.contains("409"),
         "{err}"
     );
-    let out = s.cli(&["promote", APP, "staging", "--force"]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.cli_ok(&["promote", APP, "staging", "--force"]).await;
     assert_eq!(
         s.finished(&staging2.id).await.status,
         ExecutionStatus::Succeeded
@@ -192,13 +185,7 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
     );
     assert_eq!(envs[2]["last_success"]["chart"]["version"], "3.0.2");
 
-    let out = s.cli(&["status", APP]).await;
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let table = s.cli_ok(&["status", APP]).await;
     let line = format!(
         "staging    deployed               microgateway 3.0.2 {}",
         short(&digest(C2))

@@ -326,4 +326,20 @@ impl Stand {
             .await
             .unwrap()
     }
+
+    /// Runs the `baton` binary against this API and expects success: its standard output.
+    pub async fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "baton {args:?}: {stdout}{stderr}");
+        stdout
+    }
+
+    /// Runs the `baton` binary against this API and expects it to fail: its standard error.
+    pub async fn cli_err(&self, args: &[&str]) -> String {
+        let out = self.cli(args).await;
+        assert!(!out.status.success(), "baton {args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
 }

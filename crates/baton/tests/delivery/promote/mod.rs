@@ -64,15 +64,9 @@ async fn staging_waits_promote_continues_and_prod_waits_for_staging() {
     s.waiting(&prod.id).await;
 
     // the CLI continues staging
-    let out = s
-        .cli(&["promote", APP, "staging", "--input", "release 3.0.1"])
+    let stdout = s
+        .cli_ok(&["promote", APP, "staging", "--input", "release 3.0.1"])
         .await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(
         stdout.contains(&format!(
             "micro-gw/staging: continued execution {}",
@@ -140,15 +134,9 @@ async fn stop_ends_the_execution_terminal_without_deploying() {
     let (_, echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDIK").await;
     let staging = s.execution_of(&echo, "staging").await;
     s.waiting(&staging.id).await;
-    let out = s
-        .cli(&["promote", APP, "staging", "--stop", "--input", "bad build"])
+    let stdout = s
+        .cli_ok(&["promote", APP, "staging", "--stop", "--input", "bad build"])
         .await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("stopped execution"), "{stdout}");
     let done = s.finished(&staging.id).await;
     assert_eq!(done.status, ExecutionStatus::Terminal);
@@ -208,9 +196,7 @@ async fn force_skips_the_order_check_and_errors_say_what_is_missing() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let (code, body) = s.promote("prod", r#"{"stop": "yes"}"#).await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let out = s.cli(&["promote", APP, "prod"]).await;
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = s.cli_err(&["promote", APP, "prod"]).await;
     assert!(
         err.contains("no execution of pipeline micro-gw-deploy-prod") && err.contains("404"),
         "{err}"
