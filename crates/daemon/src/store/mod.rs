@@ -320,6 +320,15 @@ impl Store {
         &self.pool
     }
 
+    /// Runs `q`, a statement meant to change one row: whether it did (false when the row has
+    /// moved on, e.g. a lease another worker holds now).
+    pub(crate) async fn changed_one(
+        &self,
+        q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<bool, StoreError> {
+        Ok(q.execute(self.pool()).await?.rows_affected() == 1)
+    }
+
     /// The rows, decoded, of the query `sql` writes around the bind marks of `values` (an
     /// `IN (…)` list); none when `values` is empty, as SQL has no empty `IN ()`.
     pub(crate) async fn fetch_in<T>(

@@ -189,7 +189,7 @@ impl Store {
         until: OffsetDateTime,
         why: &str,
     ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
+        let q = sqlx::query(
             "UPDATE outbox SET next_attempt_at = $1, last_error = $2, \
              attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
              lease_owner = NULL, lease_until = NULL \
@@ -198,10 +198,7 @@ impl Store {
         .bind(millis(until))
         .bind(format!("{WAITING}{why}"))
         .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        .bind(owner);
+        self.changed_one(q).await
     }
 }
