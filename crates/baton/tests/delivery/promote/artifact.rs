@@ -127,13 +127,10 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
         s.finished(&staging2.id).await.status,
         ExecutionStatus::Succeeded
     );
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    let forced = events
+    let promotes = s.events_of("promote").await;
+    let forced = promotes
         .iter()
-        .find(|e| {
-            e.kind == "promote"
-                && e.correlation.execution_id.as_deref() == Some(staging2.id.as_str())
-        })
+        .find(|e| e.correlation.execution_id.as_deref() == Some(staging2.id.as_str()))
         .expect("promote event");
     let d = forced.correlation.detail.as_deref().unwrap();
     assert!(d.starts_with("continue micro-gw/staging by alice"), "{d}");

@@ -327,6 +327,21 @@ impl Stand {
             .unwrap()
     }
 
+    /// The product's events of `kind`, newest first.
+    pub async fn events_of(&self, kind: &str) -> Vec<Event> {
+        let events = self.store.events(Some(APP), 50).await.unwrap();
+        events.into_iter().filter(|e| e.kind == kind).collect()
+    }
+
+    /// The product's newest event of `kind`.
+    pub async fn newest(&self, kind: &str) -> Event {
+        let events = self.events_of(kind).await;
+        events
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {kind} event"))
+    }
+
     /// Runs the `baton` binary against this API and expects success: its standard output.
     pub async fn cli_ok(&self, args: &[&str]) -> String {
         let out = self.cli(args).await;

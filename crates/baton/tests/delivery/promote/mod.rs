@@ -97,11 +97,7 @@ async fn staging_waits_promote_continues_and_prod_waits_for_staging() {
     );
 
     // who and when are on a `promote` event
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    let p = events
-        .iter()
-        .find(|e| e.kind == "promote")
-        .expect("promote event");
+    let p = s.newest("promote").await;
     assert_eq!(
         p.correlation.execution_id.as_deref(),
         Some(staging.id.as_str())
@@ -141,8 +137,7 @@ async fn stop_ends_the_execution_terminal_without_deploying() {
     let done = s.finished(&staging.id).await;
     assert_eq!(done.status, ExecutionStatus::Terminal);
     assert!(s.fake.deployed(APP, "micro-gw-staging").is_none());
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    let p = events.iter().find(|e| e.kind == "promote").unwrap();
+    let p = s.newest("promote").await;
     assert!(
         p.correlation
             .detail
@@ -164,10 +159,12 @@ async fn force_skips_the_order_check_and_errors_say_what_is_missing() {
         s.finished(&prod.id).await.status,
         ExecutionStatus::Succeeded
     );
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    assert!(events.iter().any(
-        |e| e.kind == "promote" && e.correlation.detail.as_deref().unwrap().contains("forced")
-    ));
+    let promotes = s.events_of("promote").await;
+    assert!(
+        promotes
+            .iter()
+            .any(|e| e.correlation.detail.as_deref().unwrap().contains("forced"))
+    );
 
     for (env, want) in [
         (
