@@ -38,6 +38,50 @@ pub fn start_worker(outbox: &Outbox, deliverers: Deliverers) -> CancellationToke
     shutdown
 }
 
+/// An outbox worker on a fresh SQLite store; it stops when this drops.
+pub struct Running {
+    /// The store.
+    pub store: Store,
+    /// The outbox the worker drains.
+    pub outbox: Outbox,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Starts a worker on a fresh SQLite store with the deliverers `deliverers` builds for it.
+pub async fn running(deliverers: impl FnOnce(&Store) -> Deliverers) -> Running {
+    let (store, dir) = crate::common::sqlite().await;
+    let outbox = outbox(&store);
+    let stop = start_worker(&outbox, deliverers(&store));
+    Running {
+        store,
+        outbox,
+        stop,
+        _dir: dir,
+    }
+}
+
+impl Running {
+    /// Enqueues `effect` under `key` for a new event of `kind` and waits (at most `limit`) until
+    /// its record settles: the event id and the record.
+    pub async fn send(
+        &self,
+        kind: &str,
+        key: &str,
+        effect: &Effect,
+        limit: Duration,
+    ) -> (String, Record) {
+        let (event, id) = enqueue_for_event(&self.outbox, kind, key, effect).await;
+        (event, settled(&self.store, id, limit).await)
+    }
+}
+
 /// A system-clock outbox on `store`.
 pub fn outbox(store: &Store) -> Outbox {
     Outbox::new(store.clone(), Clock::system())

@@ -1,62 +1,34 @@
 //! The Spinnaker deliverer against the Gate stand-in on a real socket: each record is posted
 //! once, Echo's event id lands on the event, 503 is retried, 400 is dead with Gate's message.
 
-use baton_harness::common;
 use baton_harness::deliver;
 
 use std::time::Duration;
 
+use baton_daemon::outbox::Effect;
 use baton_daemon::outbox::deliverers::Deliverers;
 use baton_daemon::outbox::spinnaker::SpinnakerDeliverer;
-use baton_daemon::outbox::{Effect, Outbox};
-use baton_daemon::store::Store;
 use baton_daemon::store::outbox::{Record, State};
-use deliver::{enqueue_for_event, gate, outbox, settled, start_worker};
+use deliver::{Running, gate, running};
 use serde_json::json;
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
-use tokio_util::sync::CancellationToken;
-
-/// An image webhook a worker sent through a Gate client, on a fresh store; the worker stops
-/// on drop.
-struct Sent {
-    store: Store,
-    _dir: tempfile::TempDir,
-    outbox: Outbox,
-    stop: CancellationToken,
-    /// The event the record was enqueued for.
-    event: String,
-    /// The record, settled.
-    record: Record,
-}
-
-impl Drop for Sent {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
 
 /// A worker on a fresh store sends `image_effect(n)` (key `img-{n}`, for a new event) through
-/// `client`, and its record settles within `limit`.
-async fn send(client: spinnaker_client::Client, n: u32, limit: Duration) -> Sent {
-    let (store, dir) = common::sqlite().await;
-    let deliverers = Deliverers {
+/// `client`, and its record settles within `limit`: the worker, the event id and the record.
+async fn send(
+    client: spinnaker_client::Client,
+    n: u32,
+    limit: Duration,
+) -> (Running, String, Record) {
+    let w = running(|store| Deliverers {
         spinnaker: Some(SpinnakerDeliverer::new(client, store.clone())),
         jenkins: None,
         notify: None,
-    };
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers);
+    })
+    .await;
     let key = format!("img-{n}");
-    let (event, id) = enqueue_for_event(&outbox, "image", &key, &image_effect(n)).await;
-    let record = settled(&store, id, limit).await;
-    Sent {
-        store,
-        _dir: dir,
-        outbox,
-        stop,
-        event,
-        record,
-    }
+    let (event, record) = w.send("image", &key, &image_effect(n), limit).await;
+    (w, event, record)
 }
 
 fn image_effect(n: u32) -> Effect {
@@ -76,28 +48,27 @@ fn webhook_posts(gate: &FakeSpinnaker) -> Vec<testkit::spinnaker::RecordedReques
 #[tokio::test]
 async fn delivers_once_and_records_echos_event_id() {
     let gate = gate().await;
-    let s = send(gate.client(), 1, Duration::from_secs(10)).await;
-    let r = &s.record;
+    let (w, event, r) = send(gate.client(), 1, Duration::from_secs(10)).await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     assert_eq!(r.attempts, 1);
     let echo_id = r.response.as_ref().unwrap()["eventId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let ev = s.store.event(&s.event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     assert_eq!(
         ev.correlation.spinnaker_event_id.as_deref(),
         Some(&*echo_id)
     );
 
     // Enqueueing the same key again changes nothing and posts nothing.
-    let (again, created) = s
+    let (again, created) = w
         .outbox
-        .enqueue(&image_effect(1), "micro-gw", "img-1", Some(&s.event))
+        .enqueue(&image_effect(1), "micro-gw", "img-1", Some(&event))
         .await
         .unwrap();
     assert!(!created && again.id == r.id);
-    deliver::assert_nothing_left_to_send(&s.store).await;
+    deliver::assert_nothing_left_to_send(&w.store).await;
     let posts = webhook_posts(&gate);
     assert_eq!(posts.len(), 1, "exactly one POST: {posts:?}");
     let sent: serde_json::Value = serde_json::from_slice(&posts[0].body).unwrap();
@@ -115,13 +86,12 @@ async fn unavailable_gate_is_retried_until_it_answers() {
         times: Some(2),
         ..Fault::on("/webhooks/", FaultKind::Status(503))
     });
-    let s = send(gate.client(), 2, Duration::from_secs(10)).await;
-    let r = &s.record;
+    let (w, event, r) = send(gate.client(), 2, Duration::from_secs(10)).await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     assert_eq!(r.attempts, 3);
     let statuses: Vec<u16> = webhook_posts(&gate).iter().map(|r| r.status).collect();
     assert_eq!(statuses, [503, 503, 200]);
-    let ev = s.store.event(&s.event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     assert!(ev.correlation.spinnaker_event_id.is_some());
 }
 
@@ -135,18 +105,17 @@ async fn bad_request_is_dead_at_once_with_gates_message() {
             json!({"status": 400, "error": "Bad Request", "message": "payload of source image is not valid JSON at $.image"}),
         ),
     ));
-    let s = send(gate.client(), 3, Duration::from_secs(10)).await;
-    let r = &s.record;
+    let (w, event, r) = send(gate.client(), 3, Duration::from_secs(10)).await;
     assert_eq!(r.state, State::Dead, "{r:?}");
     assert_eq!(r.attempts, 1);
-    let err = r.last_error.clone().unwrap();
+    let err = r.last_error.unwrap();
     assert!(err.contains("400"), "{err}");
     assert!(
         err.contains("payload of source image is not valid JSON at $.image"),
         "{err}"
     );
     assert_eq!(webhook_posts(&gate).len(), 1);
-    let ev = s.store.event(&s.event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     assert_eq!(ev.correlation.spinnaker_event_id, None);
 }
 
@@ -162,8 +131,7 @@ async fn gates_retry_after_is_honoured() {
             },
         )
     });
-    let s = send(gate.client(), 4, Duration::from_secs(10)).await;
-    let r = &s.record;
+    let (_w, _, r) = send(gate.client(), 4, Duration::from_secs(10)).await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     let posts = webhook_posts(&gate);
     assert_eq!(
@@ -192,8 +160,7 @@ async fn a_timed_out_webhook_is_marked_possibly_delivered_on_its_event() {
         .timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let s = send(client, 7, Duration::from_secs(15)).await;
-    let r = &s.record;
+    let (w, event, r) = send(client, 7, Duration::from_secs(15)).await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     assert_eq!(r.attempts, 2);
     assert_eq!(
@@ -201,7 +168,7 @@ async fn a_timed_out_webhook_is_marked_possibly_delivered_on_its_event() {
         2,
         "the documented one duplicate"
     );
-    let ev = s.store.event(&s.event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     let detail = ev.correlation.detail.unwrap_or_default();
     assert!(
         detail.contains("possibly delivered") && detail.contains("attempt 1"),
