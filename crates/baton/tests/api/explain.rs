@@ -116,29 +116,30 @@ async fn baseline_unchanged_and_rejected_say_why_nothing_was_sent() {
         "{text}"
     );
 
-    chart_event(&store, "baseline at commit abc123, chart mgw 3.0.1: recorded as delivered, nothing sent (first_seen: baseline)").await;
-    let (text, v) = chart_source(&store, None).await;
-    assert_eq!(v["verdict"], "baseline");
-    assert!(
-        text.contains("verdict: baseline: baseline at commit abc123"),
-        "{text}"
-    );
-
-    chart_event(
-        &store,
-        "unchanged: this content was delivered already; nothing sent (sync --force sends anyway)",
-    )
-    .await;
-    let (text, v) = chart_source(&store, None).await;
-    assert_eq!(v["verdict"], "unchanged", "{text}");
-
-    chart_event(&store, "rejected at commit abc123: mgw/values-prod.yaml line 4 column 3: mapping values are not allowed here; nothing sent").await;
-    let (text, v) = chart_source(&store, None).await;
-    assert_eq!(v["verdict"], "rejected");
-    assert!(
-        text.contains("verdict: rejected: rejected at commit abc123: mgw/values-prod.yaml line 4"),
-        "{text}"
-    );
+    // The newest chart decision (its detail), the verdict it gives and the text's verdict line.
+    let decisions = [
+        (
+            "baseline at commit abc123, chart mgw 3.0.1: recorded as delivered, nothing sent (first_seen: baseline)",
+            "baseline",
+            "verdict: baseline: baseline at commit abc123",
+        ),
+        (
+            "unchanged: this content was delivered already; nothing sent (sync --force sends anyway)",
+            "unchanged",
+            "verdict: unchanged",
+        ),
+        (
+            "rejected at commit abc123: mgw/values-prod.yaml line 4 column 3: mapping values are not allowed here; nothing sent",
+            "rejected",
+            "verdict: rejected: rejected at commit abc123: mgw/values-prod.yaml line 4",
+        ),
+    ];
+    for (detail, verdict, line) in decisions {
+        chart_event(&store, detail).await;
+        let (text, v) = chart_source(&store, None).await;
+        assert_eq!(v["verdict"], verdict, "{text}");
+        assert!(text.contains(line), "{text}");
+    }
 
     // The base image was seen once and never rebuilt: baseline.
     store
