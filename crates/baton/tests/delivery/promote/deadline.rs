@@ -37,18 +37,9 @@ async fn a_judgment_past_its_deadline_is_stopped_or_reminded_of_once() {
         shutdown.clone(),
     ));
 
-    let stopped = s.finished(&staging.id).await;
-    assert_eq!(stopped.status, ExecutionStatus::Terminal);
-    let judged = stopped
-        .stages
-        .iter()
-        .find(|st| st.stage_type == "manualJudgment")
-        .unwrap();
-    assert_eq!(judged.context.judgment_status.as_deref(), Some("stop"));
-    assert_eq!(
-        judged.context.judgment_input.as_deref(),
-        Some("stopped by baton: the judgment_deadline of 1s passed")
-    );
+    let input = "stopped by baton: the judgment_deadline of 1s passed";
+    s.assert_judged(&staging.id, ExecutionStatus::Terminal, "stop", input)
+        .await;
     assert!(s.fake.deployed(APP, "micro-gw-staging").is_none());
 
     // both recorded, prod still waits

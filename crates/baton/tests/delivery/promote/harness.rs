@@ -154,6 +154,26 @@ impl Stand {
     }
 
     /// Asserts that execution `id` ended CANCELED with a reason naming baton event `by`.
+    /// Waits until execution `id` finished with `status`; asserts that its manual judgment
+    /// was `judgment` (`continue`, `stop`) with `input`.
+    pub async fn assert_judged(
+        &self,
+        id: &str,
+        status: ExecutionStatus,
+        judgment: &str,
+        input: &str,
+    ) {
+        let done = self.finished(id).await;
+        assert_eq!(done.status, status);
+        let judged = done
+            .stages
+            .iter()
+            .find(|st| st.stage_type == "manualJudgment")
+            .expect("a manualJudgment stage");
+        assert_eq!(judged.context.judgment_status.as_deref(), Some(judgment));
+        assert_eq!(judged.context.judgment_input.as_deref(), Some(input));
+    }
+
     pub async fn assert_cancelled_by(&self, id: &str, by: &str) {
         let cancelled = self.finished(id).await;
         assert_eq!(

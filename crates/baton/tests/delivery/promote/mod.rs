@@ -75,18 +75,9 @@ async fn staging_waits_promote_continues_and_prod_waits_for_staging() {
         "{stdout}"
     );
     assert!(stdout.contains("as alice"), "{stdout}");
-    let done = s.finished(&staging.id).await;
-    assert_eq!(done.status, ExecutionStatus::Succeeded);
-    let judged = done
-        .stages
-        .iter()
-        .find(|st| st.stage_type == "manualJudgment")
-        .unwrap();
-    assert_eq!(judged.context.judgment_status.as_deref(), Some("continue"));
-    assert_eq!(
-        judged.context.judgment_input.as_deref(),
-        Some("release 3.0.1")
-    );
+    let input = "release 3.0.1";
+    s.assert_judged(&staging.id, ExecutionStatus::Succeeded, "continue", input)
+        .await;
     let deployed = s
         .fake
         .deployed(APP, "micro-gw-staging")
