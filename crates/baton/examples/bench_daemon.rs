@@ -28,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 use baton_daemon::hooks::{WebhookSecret, sign_sha256};
+use baton_harness::config::{Config, chart_product};
 use secrecy::SecretString;
 use serde_json::json;
 use testkit::baton::BatonProcess;
@@ -62,26 +63,14 @@ fn write_config(rig: &Rig, dir: &Path, gate: &str, poll: &str) -> anyhow::Result
     let helm = rig.new_helm_repo("bench")?;
     helm.publish("microgateway", "3.0.1", "replicas: 1\n")?;
     std::fs::create_dir_all(dir.join("data"))?;
-    std::fs::write(dir.join("api-tokens"), format!("{TOKEN}\n"))?;
     std::fs::write(dir.join("hook-secret"), format!("{HOOK_SECRET}\n"))?;
-    let yaml = format!(
-        r#"state: "sqlite://{db}"
-listen: 127.0.0.1:0
-api_tokens_file: api-tokens
-spinnaker: {{gate_url: "{gate}"}}
-git: {{webhook_secret_file: hook-secret}}
-outbox: {{initial_delay: 100ms, max_delay: 1s, jitter: none}}
-products:
-  - name: {APP}
-    environments: [dev, prod]
-    chart: {{repository: "{helm}", name: microgateway, version: "3.0.1"}}
-    chart_source: {{git: "{git}", branch: main, poll: {poll}}}
-"#,
-        db = dir.join("data/baton.db").display(),
-        helm = helm.url,
-        git = repo.http_url,
-    );
-    std::fs::write(dir.join("baton.yaml"), yaml)?;
+    Config::new(TOKEN)
+        .jenkins(None)
+        .gate(gate)
+        .line("git: {webhook_secret_file: hook-secret}")
+        .line("outbox: {initial_delay: 100ms, max_delay: 1s, jitter: none}")
+        .products(&chart_product(APP, &helm.url, &repo.http_url, poll))
+        .write(dir);
     Ok(repo)
 }
 

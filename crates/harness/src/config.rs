@@ -124,3 +124,16 @@ pub const FAST_OUTBOX: &str = "outbox: {initial_delay: 100ms, max_delay: 1s, jit
 
 /// The API token of the Jenkins stand-in's user `baton` (`flow::fake_jenkins`).
 pub const JENKINS_TOKEN: &str = "jenkins-api-token";
+
+/// The `products:` body of one product `name` with environments dev and prod and a chart only:
+/// `microgateway` 3.0.1 from the Helm repository `helm`, its values from branch `main` of the
+/// git remote `git`, polled every `poll`.
+pub fn chart_product(name: &str, helm: &str, git: &str, poll: &str) -> String {
+    format!(
+        r#"  - name: {name}
+    environments: [dev, prod]
+    chart: {{repository: "{helm}", name: microgateway, version: "3.0.1"}}
+    chart_source: {{git: "{git}", branch: main, poll: {poll}}}
+"#
+    )
+}

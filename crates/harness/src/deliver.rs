@@ -12,6 +12,7 @@ use baton_daemon::outbox::{Effect, Outbox};
 use baton_daemon::store::Store;
 use baton_daemon::store::events::{Correlation, Event, new_event_id};
 use baton_daemon::store::outbox::{Record, State};
+use testkit::jenkins::{FakeJenkins, JobSpec, UserSpec};
 use tokio_util::sync::CancellationToken;
 
 /// Retry quickly: 100 ms, 200 ms, 400 ms… capped at 1 s, no jitter, 5 attempts.
@@ -35,6 +36,50 @@ pub fn start_worker(outbox: &Outbox, deliverers: Deliverers) -> CancellationToke
     let shutdown = CancellationToken::new();
     tokio::spawn(Worker::new(outbox, deliverers, settings).run(shutdown.clone()));
     shutdown
+}
+
+/// An outbox worker on a fresh SQLite store; it stops when this drops.
+pub struct Running {
+    /// The store.
+    pub store: Store,
+    /// The outbox the worker drains.
+    pub outbox: Outbox,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Starts a worker on a fresh SQLite store with the deliverers `deliverers` builds for it.
+pub async fn running(deliverers: impl FnOnce(&Store) -> Deliverers) -> Running {
+    let (store, dir) = crate::common::sqlite().await;
+    let outbox = outbox(&store);
+    let stop = start_worker(&outbox, deliverers(&store));
+    Running {
+        store,
+        outbox,
+        stop,
+        _dir: dir,
+    }
+}
+
+impl Running {
+    /// Enqueues `effect` under `key` for a new event of `kind` and waits (at most `limit`) until
+    /// its record settles: the event id and the record.
+    pub async fn send(
+        &self,
+        kind: &str,
+        key: &str,
+        effect: &Effect,
+        limit: Duration,
+    ) -> (String, Record) {
+        let (event, id) = enqueue_for_event(&self.outbox, kind, key, effect).await;
+        (event, settled(&self.store, id, limit).await)
+    }
 }
 
 /// A system-clock outbox on `store`.
@@ -115,5 +160,24 @@ pub async fn gate() -> testkit::spinnaker::FakeSpinnaker {
         .application("micro-gw")
         .start(listener)
         .await
+        .unwrap()
+}
+
+/// A Jenkins stand-in on 127.0.0.1 with `jobs` and the user `baton` (API token `token-1`).
+pub async fn jenkins(jobs: impl IntoIterator<Item = JobSpec>) -> FakeJenkins {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut builder = FakeJenkins::builder().user(UserSpec::new("baton", "token-1"));
+    for job in jobs {
+        builder = builder.job(job);
+    }
+    builder.start(listener).await.unwrap()
+}
+
+/// A client of the stand-in `j` as user `baton`, each request bounded by 5 s.
+pub fn jenkins_client(j: &FakeJenkins) -> jenkins_client::JenkinsClient {
+    jenkins_client::JenkinsClient::builder(j.url())
+        .credentials("baton", secrecy::SecretString::from("token-1"))
+        .timeout(Duration::from_secs(5))
+        .build()
         .unwrap()
 }

@@ -10,6 +10,8 @@
 //! - [`retry`]: reading `Retry-After` and the bounded, jittered exponential backoff (built on
 //!   `backon`) for the loops that retry a request.
 //! - [`body`]: reading a body with a size limit, and a short excerpt of it for error messages.
+//! - [`RequestError`]: a request that got no usable answer (transport failure, answer too
+//!   large), one type that the Jenkins and Spinnaker clients wrap.
 //! - [`chain`]: an error with its causes, redacted, for messages that say *why*.
 //! - [`redact`]: the one redaction helper for any URL, header or text baton shows.
 //!
@@ -18,8 +20,11 @@
 
 pub mod body;
 pub mod redact;
+mod request;
 pub mod retry;
 pub mod tls;
+
+pub use request::RequestError;
 
 use std::time::Duration;
 

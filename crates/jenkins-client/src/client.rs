@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use baton_http::RequestError;
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -241,12 +242,10 @@ impl JenkinsClient {
         if let Body::Form(pairs) = body {
             req = req.form(pairs);
         }
-        let transport = |source| Error::Transport {
-            method: method.to_string(),
-            url: url.to_string(),
-            source,
-        };
-        let rsp = req.send().await.map_err(transport)?;
+        let rsp = req
+            .send()
+            .await
+            .map_err(|e| RequestError::transport(method.as_str(), url.as_str(), e))?;
         if rsp.url() != url {
             return Err(Error::Api {
                 method: method.to_string(),
@@ -261,17 +260,10 @@ impl JenkinsClient {
         }
         let status = rsp.status();
         let headers = rsp.headers().clone();
-        let body = match baton_http::body::read_limited(rsp, MAX_BODY).await {
-            Ok(body) => body.to_vec(),
-            Err(baton_http::body::BodyError::Transport(source)) => return Err(transport(source)),
-            Err(_) => {
-                return Err(Error::TooLarge {
-                    method: method.to_string(),
-                    url: url.to_string(),
-                    limit: MAX_BODY,
-                });
-            }
-        };
+        let body = baton_http::body::read_limited(rsp, MAX_BODY)
+            .await
+            .map_err(|e| RequestError::body(method.as_str(), url.as_str(), e))?
+            .to_vec();
         tracing::debug!(%method, %url, status = status.as_u16(), "jenkins call");
         Ok(Reply {
             status,

@@ -30,28 +30,10 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// Connecting, sending or reading failed (includes timeouts and resets). The cause is
-    /// the `source`, not part of this text: print it with `baton_http::chain`.
-    #[error("{method} {url}")]
-    Transport {
-        /// HTTP method.
-        method: String,
-        /// URL called.
-        url: String,
-        /// Cause.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The answer was larger than the client reads (a huge console page, a proxy's download).
-    #[error("{method} {url}: the answer is larger than {limit} bytes")]
-    TooLarge {
-        /// HTTP method.
-        method: String,
-        /// URL called.
-        url: String,
-        /// The limit in bytes.
-        limit: u64,
-    },
+    /// The request got no usable answer: connecting, sending or reading failed, or the
+    /// answer was larger than the client reads (a huge console page, a proxy's download).
+    #[error(transparent)]
+    Request(#[from] baton_http::RequestError),
     /// 401: Jenkins rejected the user or API token.
     #[error(
         "{url}: 401 Unauthorized: Jenkins rejected the credentials of user {}; check the \
@@ -242,7 +224,7 @@ impl Error {
             Error::JobDisabled { .. } => Some(409),
             Error::MethodNotAllowed { .. } => Some(405),
             Error::Api { status, .. } | Error::BadLocation { status, .. } => Some(*status),
-            Error::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            Error::Request(e) => e.status(),
             _ => None,
         }
     }
@@ -250,7 +232,7 @@ impl Error {
     /// Whether trying again later may help (transport failures, 5xx, 429).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Transport { .. } => true,
+            Error::Request(e) => e.is_transient(),
             Error::Api { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }

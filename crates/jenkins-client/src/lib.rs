@@ -13,7 +13,8 @@
 //! - [`console`]: progressive console text as chunks or a stream.
 //! - [`wait`]: queue item -> build number -> result, with deadline, backoff and cancellation.
 //! - [`model`]: the JSON documents as plain data.
-//! - [`Error`]: one error type; statuses become typed variants.
+//! - [`Error`]: one error type; statuses become typed variants, and a request that got no
+//!   usable answer is [`Error::Request`] with the [`RequestError`] every baton client shares.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), jenkins_client::Error> {
@@ -48,4 +49,4 @@ pub use path::JobPath;
 pub use trigger::{ParamsIn, Triggered};
 pub use wait::{FinishedBuild, WaitOptions};
 
-pub use baton_http::install_crypto_provider;
+pub use baton_http::{RequestError, install_crypto_provider};

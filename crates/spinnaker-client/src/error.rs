@@ -91,28 +91,10 @@ pub enum Error {
         #[source]
         source: baton_http::tls::TlsError,
     },
-    /// The request did not get an answer (connect, TLS, timeout, reset). The cause is the
-    /// `source`, not part of this text: print it with `baton_http::chain`.
-    #[error("{method} {url} failed")]
-    Transport {
-        /// HTTP method.
-        method: String,
-        /// URL without credentials.
-        url: String,
-        /// The cause; `source.is_timeout()` tells timeouts apart.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The answer was larger than the client reads (a proxy's page, a misrouted download).
-    #[error("{method} {url}: the answer is larger than {limit} bytes")]
-    TooLarge {
-        /// HTTP method.
-        method: String,
-        /// URL without credentials.
-        url: String,
-        /// The limit in bytes.
-        limit: u64,
-    },
+    /// The request got no usable answer: no answer at all (connect, TLS, timeout, reset), or
+    /// one larger than the client reads (a proxy's page, a misrouted download).
+    #[error(transparent)]
+    Request(#[from] baton_http::RequestError),
     /// Gate answered with a non-2xx status.
     #[error("{method} {url} answered {status}: {message}")]
     Api {
@@ -204,13 +186,10 @@ impl Error {
 
     /// Whether retrying the same request later may succeed (transport failures and 5xx).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transport { .. })
-            || matches!(
-                self,
-                Self::Api {
-                    kind: ApiErrorKind::Server,
-                    ..
-                }
-            )
+        match self {
+            Self::Request(e) => e.is_transient(),
+            Self::Api { kind, .. } => *kind == ApiErrorKind::Server,
+            _ => false,
+        }
     }
 }

@@ -5,7 +5,9 @@
 //! - [`lint`]: checks over pipeline configs that `baton pipelines lint` runs.
 //! - [`Client`]: posts webhooks, finds the executions they started, gives manual judgments,
 //!   starts, lists, saves and cancels pipelines through Gate.
-//! - [`Error`]: the one error type; non-2xx answers become [`Error::Api`] with kork's message.
+//! - [`Error`]: the one error type; non-2xx answers become [`Error::Api`] with kork's message,
+//!   and a request that got no usable answer [`Error::Request`] with the [`RequestError`] every
+//!   baton client shares.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), spinnaker_client::Error> {
@@ -25,5 +27,6 @@ mod error;
 pub mod lint;
 pub mod model;
 
+pub use baton_http::RequestError;
 pub use client::{Auth, Client, ClientBuilder, Judgment, JudgmentGiven, install_crypto_provider};
 pub use error::{ApiErrorKind, Error, KorkError};

@@ -98,13 +98,6 @@ async fn chart_source(store: &Store, gate: Option<&spinnaker_client::Client>) ->
     (text, v["sources"][0].clone())
 }
 
-fn gate_client(fake: &FakeSpinnaker) -> spinnaker_client::Client {
-    spinnaker_client::Client::builder(fake.url())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
 fn pipeline(constraints: Value) -> spinnaker_client::model::pipeline::PipelineConfig {
     serde_json::from_value(json!({
         "application": "mgw", "name": "mgw-deploy-dev", "id": "p-dev",
@@ -123,29 +116,30 @@ async fn baseline_unchanged_and_rejected_say_why_nothing_was_sent() {
         "{text}"
     );
 
-    chart_event(&store, "baseline at commit abc123, chart mgw 3.0.1: recorded as delivered, nothing sent (first_seen: baseline)").await;
-    let (text, v) = chart_source(&store, None).await;
-    assert_eq!(v["verdict"], "baseline");
-    assert!(
-        text.contains("verdict: baseline: baseline at commit abc123"),
-        "{text}"
-    );
-
-    chart_event(
-        &store,
-        "unchanged: this content was delivered already; nothing sent (sync --force sends anyway)",
-    )
-    .await;
-    let (text, v) = chart_source(&store, None).await;
-    assert_eq!(v["verdict"], "unchanged", "{text}");
-
-    chart_event(&store, "rejected at commit abc123: mgw/values-prod.yaml line 4 column 3: mapping values are not allowed here; nothing sent").await;
-    let (text, v) = chart_source(&store, None).await;
-    assert_eq!(v["verdict"], "rejected");
-    assert!(
-        text.contains("verdict: rejected: rejected at commit abc123: mgw/values-prod.yaml line 4"),
-        "{text}"
-    );
+    // The newest chart decision (its detail), the verdict it gives and the text's verdict line.
+    let decisions = [
+        (
+            "baseline at commit abc123, chart mgw 3.0.1: recorded as delivered, nothing sent (first_seen: baseline)",
+            "baseline",
+            "verdict: baseline: baseline at commit abc123",
+        ),
+        (
+            "unchanged: this content was delivered already; nothing sent (sync --force sends anyway)",
+            "unchanged",
+            "verdict: unchanged",
+        ),
+        (
+            "rejected at commit abc123: mgw/values-prod.yaml line 4 column 3: mapping values are not allowed here; nothing sent",
+            "rejected",
+            "verdict: rejected: rejected at commit abc123: mgw/values-prod.yaml line 4",
+        ),
+    ];
+    for (detail, verdict, line) in decisions {
+        chart_event(&store, detail).await;
+        let (text, v) = chart_source(&store, None).await;
+        assert_eq!(v["verdict"], verdict, "{text}");
+        assert!(text.contains(line), "{text}");
+    }
 
     // The base image was seen once and never rebuilt: baseline.
     store
@@ -231,7 +225,7 @@ async fn delivered_names_the_execution_and_no_execution_names_the_failing_constr
         .start(listener)
         .await
         .unwrap();
-    let gate = gate_client(&fake);
+    let gate = fake.client();
 
     let echo = deliver(&store, &gate, &chart_body("dev")).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -272,7 +266,7 @@ async fn unmatched_and_waiting_say_which_pipeline_and_why() {
         .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
         .await
         .unwrap();
-    let gate = gate_client(&fake);
+    let gate = fake.client();
     let (store, _dir) = common::sqlite().await;
 
     // Waiting: deferred after `baton pipelines apply`, not a failure.

@@ -23,27 +23,12 @@ fn product() -> Product {
 #[tokio::test]
 async fn the_api_route_answers_with_the_sources_and_404_for_an_unknown_product() {
     let api = common::api::Api::start().await;
-    let token = Some(common::api::TOKEN);
-    let (s, v) = api
-        .call(
-            reqwest::Method::GET,
-            "/v1/products/micro-gw/explain",
-            token,
-            None,
-        )
-        .await;
+    let (s, v) = api.get("/v1/products/micro-gw/explain").await;
     assert_eq!(s, reqwest::StatusCode::OK, "{v}");
     assert_eq!(v["product"], "micro-gw");
     assert_eq!(v["sources"][0]["source"], "chart-source:micro-gw");
     assert_eq!(v["sources"][0]["verdict"], "not_seen");
-    let (s, v) = api
-        .call(
-            reqwest::Method::GET,
-            "/v1/products/nope/explain",
-            token,
-            None,
-        )
-        .await;
+    let (s, v) = api.get("/v1/products/nope/explain").await;
     assert_eq!(s, reqwest::StatusCode::NOT_FOUND, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("\"nope\""), "{v}");
     let (s, _) = api

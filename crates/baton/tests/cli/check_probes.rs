@@ -86,23 +86,16 @@ async fn probes_report_each_endpoint_and_fail_on_a_bad_one() {
         .await
         .unwrap();
     assert_eq!(code, Some(0), "{table}");
-    assert!(
-        row(&table, "jenkins", &e.jenkins).contains("authenticated as baton"),
-        "{table}"
-    );
-    assert!(row(&table, "gate", &e.gate).contains("ok"), "{table}");
-    assert!(
-        row(&table, "registry", &e.registry).contains("registry API v2 answers"),
-        "{table}"
-    );
-    assert!(
-        row(&table, "helm repo", &e.helm).contains("index.yaml found"),
-        "{table}"
-    );
-    assert!(
-        row(&table, "git remote", &e.git).contains("HEAD "),
-        "{table}"
-    );
+    // Each endpoint's row: what is checked, where, and what it says.
+    for (what, at, says) in [
+        ("jenkins", &e.jenkins, "authenticated as baton"),
+        ("gate", &e.gate, "ok"),
+        ("registry", &e.registry, "registry API v2 answers"),
+        ("helm repo", &e.helm, "index.yaml found"),
+        ("git remote", &e.git, "HEAD "),
+    ] {
+        assert!(row(&table, what, at).contains(says), "{table}");
+    }
 
     // A wrong Jenkins token, a Helm repo without an index, a git remote that does not exist.
     let bad = Endpoints {

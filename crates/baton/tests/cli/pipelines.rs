@@ -53,6 +53,14 @@ fn saves(fake: &FakeSpinnaker) -> usize {
         .count()
 }
 
+/// Applies `rendered` with the default options; asserts that every pipeline came out `want`.
+async fn apply_all(gate: &Client, rendered: &[RenderedApp], want: Outcome) {
+    let report = apply::apply(gate, rendered, Options::default())
+        .await
+        .unwrap();
+    assert!(report.iter().all(|r| r.outcome == want), "{report:#?}");
+}
+
 fn outcome<'a>(report: &'a [Applied], name: &str) -> &'a Outcome {
     &report
         .iter()
@@ -106,13 +114,7 @@ fn by_name<'a>(execs: &'a [Execution], name: &str) -> &'a Execution {
 async fn applied_pipelines_run_chart_and_image_events() {
     let (fake, gate) = start(true).await;
     let rendered = apps(&fake, &[]);
-    let report = apply::apply(&gate, &rendered, Options::default())
-        .await
-        .unwrap();
-    assert!(
-        report.iter().all(|r| r.outcome == Outcome::Created),
-        "{report:#?}"
-    );
+    apply_all(&gate, &rendered, Outcome::Created).await;
     assert_eq!(saves(&fake), 4);
     assert_eq!(fake.pipelines(APP).len(), 4);
     // Echo matches against its pipeline cache, which sees the saved pipelines at its next
@@ -195,13 +197,7 @@ async fn apply_saves_only_what_changed_and_reports_edits_made_in_spinnaker() {
     assert_eq!(saves(&fake), 4);
 
     // Same config again: nothing saved.
-    let report = apply::apply(&gate, &apps(&fake, &[]), Options::default())
-        .await
-        .unwrap();
-    assert!(
-        report.iter().all(|r| r.outcome == Outcome::Unchanged),
-        "{report:#?}"
-    );
+    apply_all(&gate, &apps(&fake, &[]), Outcome::Unchanged).await;
     assert_eq!(saves(&fake), 4);
 
     // A config change re-saves only the pipeline it touches.

@@ -40,6 +40,18 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// `baton check --config FILE` with `env` set: its exit code and standard output.
+fn check(file: &Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = baton()
+        .arg("check")
+        .arg("--config")
+        .arg(file)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (out.status.code(), text(&out).0)
+}
+
 #[test]
 fn check_reports_a_table_and_fails_on_problems() {
     let dir = tempfile::tempdir().unwrap();
@@ -82,14 +94,8 @@ fn check_reports_a_table_and_fails_on_problems() {
         "{stdout}"
     );
 
-    let out = baton()
-        .arg("check")
-        .arg("--config")
-        .arg(&file)
-        .output()
-        .unwrap();
-    let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout) = check(&file, &[]);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("jenkins.token_file"), "{stdout}");
 }
 
@@ -249,13 +255,7 @@ fn serve_answers_the_operator_verbs_and_stops_on_sigterm() {
     let status = daemon.terminate();
     assert!(status.success(), "{status:?}");
 
-    let out = baton()
-        .arg("check")
-        .arg("--config")
-        .arg(&file)
-        .output()
-        .unwrap();
-    let (stdout, _) = text(&out);
+    let (_, stdout) = check(&file, &[]);
     let want = format!(
         "reachable, schema version {}",
         baton_daemon::store::latest_version()
@@ -290,19 +290,9 @@ fn check_probes_a_postgres_state_store_without_changing_it() {
     let url = rt.block_on(rig.new_database("baton_check")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = config(dir.path(), "127.0.0.1:0");
-    let text_of = |f: &Path| {
-        // Not --offline: that skips a PostgreSQL store. The config's other endpoints are
-        // unreachable, so the check as a whole fails; the state store row is what is checked.
-        let out = baton()
-            .args(["check"])
-            .arg("--config")
-            .arg(f)
-            .env("BATON__STATE", &url)
-            .output()
-            .unwrap();
-        (out.status.code(), text(&out).0)
-    };
-    let (code, stdout) = text_of(&file);
+    // Not --offline: that skips a PostgreSQL store. The config's other endpoints are
+    // unreachable, so the check as a whole fails; the state store row is what is checked.
+    let (code, stdout) = check(&file, &[("BATON__STATE", &url)]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("reachable, schema version 0"), "{stdout}");
     let password = url::Url::parse(&url)
@@ -315,18 +305,12 @@ fn check_probes_a_postgres_state_store_without_changing_it() {
         "password shown: {stdout}"
     );
     // check created nothing: still version 0.
-    let (_, again) = text_of(&file);
+    let (_, again) = check(&file, &[("BATON__STATE", &url)]);
     assert!(again.contains("schema version 0"), "{again}");
 
-    let unreachable = baton()
-        .arg("check")
-        .arg("--config")
-        .arg(&file)
-        .env("BATON__STATE", "postgres://baton:pw@127.0.0.1:1/none")
-        .output()
-        .unwrap();
-    let (stdout, _) = text(&unreachable);
-    assert_eq!(unreachable.status.code(), Some(1), "{stdout}");
+    let unreachable = [("BATON__STATE", "postgres://baton:pw@127.0.0.1:1/none")];
+    let (code, stdout) = check(&file, &unreachable);
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("state store") && stdout.contains("FAIL"),
         "{stdout}"

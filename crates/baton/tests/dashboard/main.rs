@@ -49,6 +49,13 @@ async fn path(b: &Browser) -> String {
     b.client.current_url().await.unwrap().path().to_owned()
 }
 
+/// Asserts that `text`, the text of `place`, shows each of `texts`.
+fn assert_shows(text: &str, place: &str, texts: &[&str]) {
+    for t in texts {
+        assert!(text.contains(t), "{t:?} not on {place}:\n{text}");
+    }
+}
+
 /// Neither the API token nor the password in baton's Gate URL is anywhere in the page.
 async fn no_secret_in(b: &Browser, page: &str) {
     let source = b.client.source().await.unwrap();
@@ -98,7 +105,7 @@ async fn an_approver_promotes_staging_from_the_browser() {
     click(&b, "//button[normalize-space()='Log in']", "Products").await;
     assert_eq!(path(&b).await, "/ui");
     let overview = b.text().await;
-    for text in [
+    let texts = [
         "Signed in as alice",
         "micro-gw",
         "orders",
@@ -108,12 +115,8 @@ async fn an_approver_promotes_staging_from_the_browser() {
         "3.0.1",
         "waiting for judgment",
         "Jenkins #7",
-    ] {
-        assert!(
-            overview.contains(text),
-            "{text:?} not on the overview:\n{overview}"
-        );
-    }
+    ];
+    assert_shows(&overview, "the overview", &texts);
     no_secret_in(&b, "the overview").await;
     // The dev card: state in words, the image the image pipeline rolled in (short digest, the
     // whole one on hover) and its execution linked to Gate without the URL's credentials.
@@ -155,19 +158,15 @@ async fn an_approver_promotes_staging_from_the_browser() {
     click(&b, &format!("//h2/a[normalize-space()='{APP}']"), APP).await;
     assert_eq!(path(&b).await, format!("/ui/products/{APP}"));
     let page = b.text().await;
-    for text in [
+    let texts = [
         "Waiting for a judgment",
         &staging,
         "Promote staging",
         "chart-source:micro-gw",
         "commit 0123abcd0123",
         "Timeline",
-    ] {
-        assert!(
-            page.contains(text),
-            "{text:?} not on the product page:\n{page}"
-        );
-    }
+    ];
+    assert_shows(&page, "the product page", &texts);
     no_secret_in(&b, "the product page").await;
     b.screenshot("product").await;
     b.client.set_window_size(390, 844).await.unwrap();

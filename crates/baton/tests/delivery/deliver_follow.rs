@@ -13,35 +13,19 @@ use baton_daemon::outbox::deliverers::Deliverers;
 use baton_daemon::outbox::follow::{BuildFollower, FollowSettings};
 use baton_daemon::outbox::jenkins::JenkinsDeliverer;
 use baton_daemon::store::Store;
-use deliver::{enqueue_for_event, outbox, settled, start_worker, until};
-use secrecy::SecretString;
-use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec, UserSpec};
-use tokio::net::TcpListener;
+use baton_daemon::store::outbox::Record;
+use deliver::{enqueue_for_event, jenkins_client, outbox, settled, start_worker, until};
+use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec, ParamSpec};
 use tokio_util::sync::CancellationToken;
 
 const JOB: &str = "micro-gw/petstore-image";
 
 async fn jenkins(quiet: Duration, script: BuildScript) -> FakeJenkins {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    FakeJenkins::builder()
-        .user(UserSpec::new("baton", "token-1"))
-        .job(
-            JobSpec::new(JOB)
-                .param(ParamSpec::string("BASE_DIGEST", ""))
-                .quiet_period(quiet)
-                .script(script),
-        )
-        .start(listener)
-        .await
-        .unwrap()
-}
-
-fn client(j: &FakeJenkins) -> jenkins_client::JenkinsClient {
-    jenkins_client::JenkinsClient::builder(j.url())
-        .credentials("baton", SecretString::from("token-1"))
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
+    let job = JobSpec::new(JOB)
+        .param(ParamSpec::string("BASE_DIGEST", ""))
+        .quiet_period(quiet)
+        .script(script);
+    deliver::jenkins([job]).await
 }
 
 fn fast() -> FollowSettings {
@@ -54,9 +38,19 @@ fn fast() -> FollowSettings {
     }
 }
 
-fn start_follower(j: &FakeJenkins, store: &Store, d: &JenkinsDeliverer) -> CancellationToken {
+fn start_follower(
+    j: &FakeJenkins,
+    store: &Store,
+    d: &JenkinsDeliverer,
+    settings: FollowSettings,
+) -> CancellationToken {
     let stop = CancellationToken::new();
-    let f = BuildFollower::new(client(j), store.clone(), d.delivered_signal(), fast());
+    let f = BuildFollower::new(
+        jenkins_client(j),
+        store.clone(),
+        d.delivered_signal(),
+        settings,
+    );
     tokio::spawn(f.run(stop.clone()));
     stop
 }
@@ -98,6 +92,38 @@ fn build(digest: &str) -> Effect {
     }
 }
 
+/// A build follower (with `settings`) and a Jenkins-only outbox worker on `store`, and the
+/// trigger of `build(digest)` under `key` that they delivered.
+struct Triggered {
+    follow: CancellationToken,
+    work: CancellationToken,
+    /// The event the trigger was enqueued for.
+    event: String,
+    /// Its outbox record, delivered.
+    record: Record,
+}
+
+async fn trigger(
+    j: &FakeJenkins,
+    store: &Store,
+    settings: FollowSettings,
+    key: &str,
+    digest: &str,
+) -> Triggered {
+    let outbox = outbox(store);
+    let d = JenkinsDeliverer::new(jenkins_client(j), store.clone());
+    let follow = start_follower(j, store, &d, settings);
+    let work = start_jenkins_worker(&outbox, d);
+    let (event, id) = enqueue_for_event(&outbox, "rebuild", key, &build(digest)).await;
+    let record = settled(store, id, Duration::from_secs(10)).await;
+    Triggered {
+        follow,
+        work,
+        event,
+        record,
+    }
+}
+
 #[tokio::test]
 async fn queue_id_leads_to_build_number_and_scripted_result() {
     let (store, _dir) = common::sqlite().await;
@@ -106,14 +132,9 @@ async fn queue_id_leads_to_build_number_and_scripted_result() {
         BuildScript::new(Duration::from_millis(400), "UNSTABLE"),
     )
     .await;
-    let outbox = outbox(&store);
-    let d = JenkinsDeliverer::new(client(&j), store.clone());
-    let follow = start_follower(&j, &store, &d);
-    let work = start_jenkins_worker(&outbox, d);
-    let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-1", &build("sha256:01")).await;
-    settled(&store, id, Duration::from_secs(10)).await;
+    let t = trigger(&j, &store, fast(), "f-1", "sha256:01").await;
 
-    let e = until_result(&store, &event, 15, "build result recorded").await;
+    let e = until_result(&store, &t.event, 15, "build result recorded").await;
     let builds = j.builds_of(JOB);
     assert_eq!(builds.len(), 1);
     assert_eq!(e.jenkins_queue_id, Some(builds[0].queue_id as i64));
@@ -122,8 +143,8 @@ async fn queue_id_leads_to_build_number_and_scripted_result() {
     assert_eq!(builds[0].result.as_deref(), Some("UNSTABLE"));
     let url = e.build_url.unwrap();
     assert!(url.contains("/job/micro-gw/job/petstore-image/1/"), "{url}");
-    follow.cancel();
-    work.cancel();
+    t.follow.cancel();
+    t.work.cancel();
 }
 
 #[tokio::test]
@@ -134,12 +155,8 @@ async fn a_restarted_follower_finds_the_build_in_the_store() {
         BuildScript::new(Duration::from_millis(1500), "FAILURE"),
     )
     .await;
-    let outbox = outbox(&store);
-    let d = JenkinsDeliverer::new(client(&j), store.clone());
-    let first = start_follower(&j, &store, &d);
-    let work = start_jenkins_worker(&outbox, d);
-    let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-2", &build("sha256:02")).await;
-    settled(&store, id, Duration::from_secs(10)).await;
+    let first = trigger(&j, &store, fast(), "f-2", "sha256:02").await;
+    let event = first.event.clone();
     // The first follower sees the build start, then "the daemon stops".
     until(
         Duration::from_secs(10),
@@ -150,8 +167,8 @@ async fn a_restarted_follower_finds_the_build_in_the_store() {
         },
     )
     .await;
-    first.cancel();
-    work.cancel();
+    first.follow.cancel();
+    first.work.cancel();
     let e = store.event(&event).await.unwrap().unwrap().correlation;
     assert_eq!(e.build_result, None, "still building when stopped");
     let pending = store.pending_builds(10).await.unwrap();
@@ -160,8 +177,8 @@ async fn a_restarted_follower_finds_the_build_in_the_store() {
     assert_eq!(pending[0].job, JOB);
 
     // "Restart": a new follower with a fresh wake signal and nothing in memory.
-    let d2 = JenkinsDeliverer::new(client(&j), store.clone());
-    let second = start_follower(&j, &store, &d2);
+    let d2 = JenkinsDeliverer::new(jenkins_client(&j), store.clone());
+    let second = start_follower(&j, &store, &d2, fast());
     let e = until_result(&store, &event, 15, "result recorded after restart").await;
     assert_eq!(e.build_result.as_deref(), Some("FAILURE"));
     assert!(store.pending_builds(10).await.unwrap().is_empty());
@@ -172,16 +189,16 @@ async fn a_restarted_follower_finds_the_build_in_the_store() {
 async fn a_cancelled_queue_item_ends_as_cancelled() {
     let (store, _dir) = common::sqlite().await;
     let j = jenkins(Duration::from_secs(60), BuildScript::default()).await;
-    let outbox = outbox(&store);
-    let d = JenkinsDeliverer::new(client(&j), store.clone());
-    let follow = start_follower(&j, &store, &d);
-    let work = start_jenkins_worker(&outbox, d);
-    let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-3", &build("sha256:03")).await;
-    let r = settled(&store, id, Duration::from_secs(10)).await;
-    let queue_id = r.response.unwrap()["queueId"].as_u64().unwrap();
-    client(&j).cancel_queue_item(queue_id).await.unwrap();
+    let t = trigger(&j, &store, fast(), "f-3", "sha256:03").await;
+    let queue_id = t.record.response.as_ref().unwrap()["queueId"]
+        .as_u64()
+        .unwrap();
+    jenkins_client(&j)
+        .cancel_queue_item(queue_id)
+        .await
+        .unwrap();
 
-    let e = until_result(&store, &event, 10, "cancellation recorded").await;
+    let e = until_result(&store, &t.event, 10, "cancellation recorded").await;
     assert_eq!(e.build_result.as_deref(), Some("CANCELLED"));
     assert!(
         e.detail
@@ -190,8 +207,8 @@ async fn a_cancelled_queue_item_ends_as_cancelled() {
     );
     assert_eq!(e.build_number, None);
     assert!(j.builds_of(JOB).is_empty());
-    follow.cancel();
-    work.cancel();
+    t.follow.cancel();
+    t.work.cancel();
 }
 
 #[tokio::test]
@@ -199,25 +216,16 @@ async fn a_follow_up_past_its_deadline_ends_as_unknown() {
     let (store, _dir) = common::sqlite().await;
     // The item waits out a 60 s quiet period; the follower gives up after 600 ms.
     let j = jenkins(Duration::from_secs(60), BuildScript::default()).await;
-    let outbox = outbox(&store);
-    let d = JenkinsDeliverer::new(client(&j), store.clone());
-    let stop = CancellationToken::new();
     let settings = FollowSettings {
         give_up_after: Duration::from_millis(600),
         ..fast()
     };
-    tokio::spawn(
-        BuildFollower::new(client(&j), store.clone(), d.delivered_signal(), settings)
-            .run(stop.clone()),
-    );
-    let work = start_jenkins_worker(&outbox, d);
-    let (event, id) = enqueue_for_event(&outbox, "rebuild", "f-4", &build("sha256:04")).await;
-    settled(&store, id, Duration::from_secs(10)).await;
-    let e = until_result(&store, &event, 10, "give-up recorded").await;
+    let t = trigger(&j, &store, settings, "f-4", "sha256:04").await;
+    let e = until_result(&store, &t.event, 10, "give-up recorded").await;
     assert_eq!(e.build_result.as_deref(), Some("UNKNOWN"));
     let detail = e.detail.unwrap();
     assert!(detail.contains("gave up on queue item"), "{detail}");
     assert!(store.pending_builds(10).await.unwrap().is_empty());
-    stop.cancel();
-    work.cancel();
+    t.follow.cancel();
+    t.work.cancel();
 }

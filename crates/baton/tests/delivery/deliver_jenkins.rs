@@ -2,7 +2,6 @@
 //! the queue id on the event, 303 coalescing counted as delivered, 503 + Retry-After retried no
 //! sooner than asked, a disabled job dead with a message naming the job and the fix.
 
-use baton_harness::common;
 use baton_harness::deliver;
 
 use std::collections::BTreeMap;
@@ -11,43 +10,29 @@ use std::time::{Duration, Instant};
 use baton_daemon::outbox::Effect;
 use baton_daemon::outbox::deliverers::Deliverers;
 use baton_daemon::outbox::jenkins::JenkinsDeliverer;
-use baton_daemon::store::Store;
 use baton_daemon::store::outbox::State;
-use deliver::{enqueue_for_event, outbox, settled, start_worker};
-use secrecy::SecretString;
-use testkit::jenkins::{BuildScript, FakeJenkins, Fault, FaultKind, JobSpec, ParamSpec, UserSpec};
-use tokio::net::TcpListener;
+use deliver::{Running, enqueue_for_event, jenkins_client, running, settled};
+use testkit::jenkins::{BuildScript, FakeJenkins, Fault, FaultKind, JobSpec, ParamSpec};
 
 const JOB: &str = "micro-gw/petstore-image";
 
 async fn jenkins(quiet: Duration) -> FakeJenkins {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    FakeJenkins::builder()
-        .user(UserSpec::new("baton", "token-1"))
-        .job(
-            JobSpec::new(JOB)
-                .param(ParamSpec::string("BASE_DIGEST", ""))
-                .param(ParamSpec::string("BATON_EVENT", ""))
-                .quiet_period(quiet)
-                .script(BuildScript::new(Duration::from_millis(200), "SUCCESS")),
-        )
-        .job(JobSpec::new("micro-gw/old-image").disabled())
-        .start(listener)
-        .await
-        .unwrap()
+    let job = JobSpec::new(JOB)
+        .param(ParamSpec::string("BASE_DIGEST", ""))
+        .param(ParamSpec::string("BATON_EVENT", ""))
+        .quiet_period(quiet)
+        .script(BuildScript::new(Duration::from_millis(200), "SUCCESS"));
+    deliver::jenkins([job, JobSpec::new("micro-gw/old-image").disabled()]).await
 }
 
-fn deliverers(j: &FakeJenkins, store: &Store) -> Deliverers {
-    let client = jenkins_client::JenkinsClient::builder(j.url())
-        .credentials("baton", SecretString::from("token-1"))
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    Deliverers {
+/// A Jenkins-only outbox worker delivering to `j`, on a fresh store.
+async fn worker(j: &FakeJenkins) -> Running {
+    running(|store| Deliverers {
         spinnaker: None,
-        jenkins: Some(JenkinsDeliverer::new(client, store.clone())),
+        jenkins: Some(JenkinsDeliverer::new(jenkins_client(j), store.clone())),
         notify: None,
-    }
+    })
+    .await
 }
 
 fn build(job: &str, digest: &str) -> Effect {
@@ -66,20 +51,19 @@ fn triggers(j: &FakeJenkins) -> Vec<testkit::jenkins::RecordedRequest> {
 
 #[tokio::test]
 async fn triggers_once_and_records_the_queue_id() {
-    let (store, _dir) = common::sqlite().await;
     let j = jenkins(Duration::ZERO).await;
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers(&j, &store));
-    let (event, id) = enqueue_for_event(&outbox, "rebuild", "rb-1", &build(JOB, "sha256:aa")).await;
-
-    let r = settled(&store, id, Duration::from_secs(10)).await;
+    let w = worker(&j).await;
+    let effect = build(JOB, "sha256:aa");
+    let (event, r) = w
+        .send("rebuild", "rb-1", &effect, Duration::from_secs(10))
+        .await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     let response = r.response.unwrap();
     assert_eq!(response["coalesced"], false);
     let queue_id = response["queueId"].as_u64().unwrap();
-    let ev = store.event(&event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     assert_eq!(ev.correlation.jenkins_queue_id, Some(queue_id as i64));
-    deliver::assert_nothing_left_to_send(&store).await;
+    deliver::assert_nothing_left_to_send(&w.store).await;
     let sent = triggers(&j);
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].param("BASE_DIGEST"), Some("sha256:aa"));
@@ -87,21 +71,19 @@ async fn triggers_once_and_records_the_queue_id() {
     let builds = j.builds_of(JOB);
     assert_eq!(builds.len(), 1);
     assert_eq!(builds[0].queue_id, queue_id);
-    stop.cancel();
 }
 
 #[tokio::test]
 async fn same_parameters_already_queued_count_as_delivered_and_coalesced() {
-    let (store, _dir) = common::sqlite().await;
     // A long quiet period keeps the first item in the queue.
     let j = jenkins(Duration::from_secs(60)).await;
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers(&j, &store));
-    let (first, a) = enqueue_for_event(&outbox, "rebuild", "rb-a", &build(JOB, "sha256:bb")).await;
-    let (second, b) = enqueue_for_event(&outbox, "rebuild", "rb-b", &build(JOB, "sha256:bb")).await;
+    let w = worker(&j).await;
+    let (store, outbox) = (&w.store, &w.outbox);
+    let (first, a) = enqueue_for_event(outbox, "rebuild", "rb-a", &build(JOB, "sha256:bb")).await;
+    let (second, b) = enqueue_for_event(outbox, "rebuild", "rb-b", &build(JOB, "sha256:bb")).await;
 
-    let ra = settled(&store, a, Duration::from_secs(10)).await;
-    let rb = settled(&store, b, Duration::from_secs(10)).await;
+    let ra = settled(store, a, Duration::from_secs(10)).await;
+    let rb = settled(store, b, Duration::from_secs(10)).await;
     assert_eq!((ra.state, rb.state), (State::Delivered, State::Delivered));
     let (qa, qb) = (
         ra.response.unwrap()["queueId"].as_u64().unwrap(),
@@ -116,12 +98,10 @@ async fn same_parameters_already_queued_count_as_delivered_and_coalesced() {
     assert_eq!(e1.correlation.detail, None);
     assert_eq!(j.queued_ids(), vec![qa]);
     assert_eq!(triggers(&j).len(), 2);
-    stop.cancel();
 }
 
 #[tokio::test]
 async fn unavailable_jenkins_is_retried_after_retry_after() {
-    let (store, _dir) = common::sqlite().await;
     let j = jenkins(Duration::ZERO).await;
     j.set_fault(
         Fault::new(FaultKind::Unavailable {
@@ -130,12 +110,12 @@ async fn unavailable_jenkins_is_retried_after_retry_after() {
         .path_contains("buildWithParameters")
         .times(1),
     );
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers(&j, &store));
+    let w = worker(&j).await;
     let started = Instant::now();
-    let (_, id) = enqueue_for_event(&outbox, "rebuild", "rb-3", &build(JOB, "sha256:cc")).await;
-
-    let r = settled(&store, id, Duration::from_secs(10)).await;
+    let effect = build(JOB, "sha256:cc");
+    let (_, r) = w
+        .send("rebuild", "rb-3", &effect, Duration::from_secs(10))
+        .await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     assert_eq!(r.attempts, 2);
     // The policy alone would retry after 100 ms; Retry-After: 1 wins.
@@ -146,29 +126,23 @@ async fn unavailable_jenkins_is_retried_after_retry_after() {
     );
     let statuses: Vec<u16> = triggers(&j).iter().map(|r| r.status).collect();
     assert_eq!(statuses, [503, 201]);
-    stop.cancel();
 }
 
 #[tokio::test]
 async fn disabled_job_is_dead_with_the_job_and_the_fix() {
-    let (store, _dir) = common::sqlite().await;
     let j = jenkins(Duration::ZERO).await;
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers(&j, &store));
-    let (_, id) = enqueue_for_event(
-        &outbox,
-        "rebuild",
-        "rb-4",
-        &build("micro-gw/old-image", "x"),
-    )
-    .await;
-
-    let r = settled(&store, id, Duration::from_secs(10)).await;
+    let w = worker(&j).await;
+    let effect = build("micro-gw/old-image", "x");
+    let (_, r) = w
+        .send("rebuild", "rb-4", &effect, Duration::from_secs(10))
+        .await;
     assert_eq!(r.state, State::Dead, "{r:?}");
     assert_eq!(r.attempts, 1);
     let err = r.last_error.unwrap();
     assert!(err.contains("\"micro-gw/old-image\" is disabled"), "{err}");
-    assert!(err.contains(&format!("baton outbox retry {id}")), "{err}");
+    assert!(
+        err.contains(&format!("baton outbox retry {}", r.id)),
+        "{err}"
+    );
     assert_eq!(triggers(&j).len(), 1);
-    stop.cancel();
 }

@@ -1,7 +1,6 @@
 //! The Spinnaker deliverer against the Gate stand-in on a real socket: each record is posted
 //! once, Echo's event id lands on the event, 503 is retried, 400 is dead with Gate's message.
 
-use baton_harness::common;
 use baton_harness::deliver;
 
 use std::time::Duration;
@@ -9,22 +8,27 @@ use std::time::Duration;
 use baton_daemon::outbox::Effect;
 use baton_daemon::outbox::deliverers::Deliverers;
 use baton_daemon::outbox::spinnaker::SpinnakerDeliverer;
-use baton_daemon::store::Store;
-use baton_daemon::store::outbox::State;
-use deliver::{enqueue_for_event, gate, outbox, settled, start_worker};
+use baton_daemon::store::outbox::{Record, State};
+use deliver::{Running, gate, running};
 use serde_json::json;
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind};
 
-fn deliverers(gate: &FakeSpinnaker, store: &Store) -> Deliverers {
-    let client = spinnaker_client::Client::builder(gate.url())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    Deliverers {
+/// A worker on a fresh store sends `image_effect(n)` (key `img-{n}`, for a new event) through
+/// `client`, and its record settles within `limit`: the worker, the event id and the record.
+async fn send(
+    client: spinnaker_client::Client,
+    n: u32,
+    limit: Duration,
+) -> (Running, String, Record) {
+    let w = running(|store| Deliverers {
         spinnaker: Some(SpinnakerDeliverer::new(client, store.clone())),
         jenkins: None,
         notify: None,
-    }
+    })
+    .await;
+    let key = format!("img-{n}");
+    let (event, record) = w.send("image", &key, &image_effect(n), limit).await;
+    (w, event, record)
 }
 
 fn image_effect(n: u32) -> Effect {
@@ -43,32 +47,28 @@ fn webhook_posts(gate: &FakeSpinnaker) -> Vec<testkit::spinnaker::RecordedReques
 
 #[tokio::test]
 async fn delivers_once_and_records_echos_event_id() {
-    let (store, _dir) = common::sqlite().await;
     let gate = gate().await;
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers(&gate, &store));
-    let (event, id) = enqueue_for_event(&outbox, "image", "img-1", &image_effect(1)).await;
-
-    let r = settled(&store, id, Duration::from_secs(10)).await;
+    let (w, event, r) = send(gate.client(), 1, Duration::from_secs(10)).await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     assert_eq!(r.attempts, 1);
     let echo_id = r.response.as_ref().unwrap()["eventId"]
         .as_str()
         .unwrap()
         .to_owned();
-    let ev = store.event(&event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     assert_eq!(
         ev.correlation.spinnaker_event_id.as_deref(),
         Some(&*echo_id)
     );
 
     // Enqueueing the same key again changes nothing and posts nothing.
-    let (again, created) = outbox
+    let (again, created) = w
+        .outbox
         .enqueue(&image_effect(1), "micro-gw", "img-1", Some(&event))
         .await
         .unwrap();
-    assert!(!created && again.id == id);
-    deliver::assert_nothing_left_to_send(&store).await;
+    assert!(!created && again.id == r.id);
+    deliver::assert_nothing_left_to_send(&w.store).await;
     let posts = webhook_posts(&gate);
     assert_eq!(posts.len(), 1, "exactly one POST: {posts:?}");
     let sent: serde_json::Value = serde_json::from_slice(&posts[0].body).unwrap();
@@ -77,34 +77,26 @@ async fn delivers_once_and_records_echos_event_id() {
         json!({"application": "micro-gw", "image": format!("r/x@sha256:{:064x}", 1)})
     );
     assert_eq!(posts[0].content_type.as_deref(), Some("application/json"));
-    stop.cancel();
 }
 
 #[tokio::test]
 async fn unavailable_gate_is_retried_until_it_answers() {
-    let (store, _dir) = common::sqlite().await;
     let gate = gate().await;
     gate.set_fault(Fault {
         times: Some(2),
         ..Fault::on("/webhooks/", FaultKind::Status(503))
     });
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers(&gate, &store));
-    let (event, id) = enqueue_for_event(&outbox, "image", "img-2", &image_effect(2)).await;
-
-    let r = settled(&store, id, Duration::from_secs(10)).await;
+    let (w, event, r) = send(gate.client(), 2, Duration::from_secs(10)).await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     assert_eq!(r.attempts, 3);
     let statuses: Vec<u16> = webhook_posts(&gate).iter().map(|r| r.status).collect();
     assert_eq!(statuses, [503, 503, 200]);
-    let ev = store.event(&event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     assert!(ev.correlation.spinnaker_event_id.is_some());
-    stop.cancel();
 }
 
 #[tokio::test]
 async fn bad_request_is_dead_at_once_with_gates_message() {
-    let (store, _dir) = common::sqlite().await;
     let gate = gate().await;
     gate.set_fault(Fault::on(
         "/webhooks/",
@@ -113,11 +105,7 @@ async fn bad_request_is_dead_at_once_with_gates_message() {
             json!({"status": 400, "error": "Bad Request", "message": "payload of source image is not valid JSON at $.image"}),
         ),
     ));
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers(&gate, &store));
-    let (event, id) = enqueue_for_event(&outbox, "image", "img-3", &image_effect(3)).await;
-
-    let r = settled(&store, id, Duration::from_secs(10)).await;
+    let (w, event, r) = send(gate.client(), 3, Duration::from_secs(10)).await;
     assert_eq!(r.state, State::Dead, "{r:?}");
     assert_eq!(r.attempts, 1);
     let err = r.last_error.unwrap();
@@ -127,14 +115,12 @@ async fn bad_request_is_dead_at_once_with_gates_message() {
         "{err}"
     );
     assert_eq!(webhook_posts(&gate).len(), 1);
-    let ev = store.event(&event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     assert_eq!(ev.correlation.spinnaker_event_id, None);
-    stop.cancel();
 }
 
 #[tokio::test]
 async fn gates_retry_after_is_honoured() {
-    let (store, _dir) = common::sqlite().await;
     let gate = gate().await;
     gate.set_fault(Fault {
         times: Some(1),
@@ -145,11 +131,7 @@ async fn gates_retry_after_is_honoured() {
             },
         )
     });
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers(&gate, &store));
-    let (_, id) = enqueue_for_event(&outbox, "image", "img-4", &image_effect(4)).await;
-
-    let r = settled(&store, id, Duration::from_secs(10)).await;
+    let (_w, _, r) = send(gate.client(), 4, Duration::from_secs(10)).await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     let posts = webhook_posts(&gate);
     assert_eq!(
@@ -162,7 +144,6 @@ async fn gates_retry_after_is_honoured() {
         .duration_since(posts[0].received_at)
         .unwrap();
     assert!(gap >= Duration::from_millis(990), "{gap:?}");
-    stop.cancel();
 }
 
 /// Issue 17 item 6: Echo processed the event but answered after baton's timeout. Echo has no
@@ -170,7 +151,6 @@ async fn gates_retry_after_is_honoured() {
 /// "possibly delivered" on the event, where `baton events` shows it.
 #[tokio::test]
 async fn a_timed_out_webhook_is_marked_possibly_delivered_on_its_event() {
-    let (store, _dir) = common::sqlite().await;
     let gate = gate().await;
     gate.set_fault(Fault {
         times: Some(1),
@@ -180,16 +160,7 @@ async fn a_timed_out_webhook_is_marked_possibly_delivered_on_its_event() {
         .timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let deliverers = Deliverers {
-        spinnaker: Some(SpinnakerDeliverer::new(client, store.clone())),
-        jenkins: None,
-        notify: None,
-    };
-    let outbox = outbox(&store);
-    let stop = start_worker(&outbox, deliverers);
-    let (event, id) = enqueue_for_event(&outbox, "image", "img-slow", &image_effect(7)).await;
-
-    let r = settled(&store, id, Duration::from_secs(15)).await;
+    let (w, event, r) = send(client, 7, Duration::from_secs(15)).await;
     assert_eq!(r.state, State::Delivered, "{r:?}");
     assert_eq!(r.attempts, 2);
     assert_eq!(
@@ -197,11 +168,10 @@ async fn a_timed_out_webhook_is_marked_possibly_delivered_on_its_event() {
         2,
         "the documented one duplicate"
     );
-    let ev = store.event(&event).await.unwrap().unwrap();
+    let ev = w.store.event(&event).await.unwrap().unwrap();
     let detail = ev.correlation.detail.unwrap_or_default();
     assert!(
         detail.contains("possibly delivered") && detail.contains("attempt 1"),
         "{detail}"
     );
-    stop.cancel();
 }

@@ -11,6 +11,7 @@ use baton_harness::ha;
 use std::time::Duration;
 
 use baton_daemon::hooks::{WebhookSecret, sign_sha256};
+use baton_harness::config::{Config, chart_product};
 use flow::{Daemon, TOKEN, chart_webhooks, wait_for};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -52,36 +53,19 @@ async fn setup(rig: &Rig, prefix: &str, via: Option<&str>) -> Setup {
         .start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
         .await
         .unwrap();
-    std::fs::write(dir.path().join("api-tokens"), format!("{TOKEN}\n")).unwrap();
     std::fs::write(dir.path().join("hook-secret"), format!("{HOOK_SECRET}\n")).unwrap();
     let git = match via {
         // http://host:port/git/... -> http://forwarder/git/...
         Some(base) => format!("{base}/git/{}", repo.name),
         None => repo.http_url.clone(),
     };
-    let file = dir.path().join("baton.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-state: "sqlite://{db}"
-listen: 127.0.0.1:0
-api_tokens_file: api-tokens
-spinnaker: {{gate_url: "{gate}"}}
-git: {{webhook_secret_file: hook-secret}}
-outbox: {{initial_delay: 100ms, max_delay: 1s, jitter: none}}
-products:
-  - name: {APP}
-    environments: [dev, prod]
-    chart: {{repository: "{helm}", name: microgateway, version: "3.0.1"}}
-    chart_source: {{git: "{git}", branch: main, poll: 1h}}
-"#,
-            db = dir.path().join("data/baton.db").display(),
-            gate = spinnaker.url(),
-            helm = helm.url,
-        ),
-    )
-    .unwrap();
+    let file = Config::new(TOKEN)
+        .jenkins(None)
+        .gate(spinnaker.url())
+        .line("git: {webhook_secret_file: hook-secret}")
+        .line("outbox: {initial_delay: 100ms, max_delay: 1s, jitter: none}")
+        .products(&chart_product(APP, &helm.url, &git, "1h"))
+        .write(dir.path());
     let daemon = Daemon::start(&file).await;
     let api = daemon.api();
     wait_for("the baseline", 60, || async {

@@ -7,6 +7,7 @@
 //!   and the fix; a PostgreSQL that does not answer at start is a clear error naming the URL.
 
 use baton_harness::daemon;
+use baton_harness::flow::wait_for;
 use baton_harness::ha;
 
 use std::process::Command;
@@ -40,23 +41,13 @@ async fn after_an_outage_only_the_newest_chart_event_is_sent() {
     let http = reqwest::Client::new();
 
     // The first look records v0 as the baseline; the changes come after it.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = http
-            .get(format!("{}/v1/status", d.url))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if status.contains(&format!("baseline at commit {v0}")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no baseline: {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let baseline = format!("baseline at commit {v0}");
+    let status = format!("{}/v1/status", d.url);
+    wait_for(&baseline, 30, || async {
+        let answer = daemon::get_json(&http, &status, TOKEN).await;
+        answer.to_string().contains(&baseline).then_some(())
+    })
+    .await;
     // Ten commits, each seen by a poll (a new chart record) while Spinnaker answers 503.
     for n in 1..=10u32 {
         repo.commit(

@@ -29,6 +29,17 @@ fn verified(provider: Provider, event: &str, body: &str) -> Verified {
         .unwrap()
 }
 
+/// Asserts that `push` gives each of `urls` among the repository's URLs.
+fn assert_names_repo(push: &PushEvent, urls: &[&str]) {
+    for url in urls {
+        assert!(
+            push.repo_urls.iter().any(|u| u == url),
+            "{url} is not among {:?}",
+            push.repo_urls
+        );
+    }
+}
+
 fn pushes(provider: Provider, event: &str, body: &str) -> Vec<PushEvent> {
     match parse(&verified(provider, event, body), "d-1").unwrap() {
         HookEvent::Push(p) => p,
@@ -49,13 +60,12 @@ fn github_recorded_push() {
     );
     assert_eq!(p.changed, Some(vec!["README.md".to_owned()]));
     assert!(!p.deleted);
-    assert!(
-        p.repo_urls
-            .contains(&"https://github.com/jervi/expert-waffle.git".to_owned())
-    );
-    assert!(
-        p.repo_urls
-            .contains(&"git@github.com:jervi/expert-waffle.git".to_owned())
+    assert_names_repo(
+        &p,
+        &[
+            "https://github.com/jervi/expert-waffle.git",
+            "git@github.com:jervi/expert-waffle.git",
+        ],
     );
 }
 
@@ -65,13 +75,12 @@ fn gitea_push() {
     assert_eq!(p.branch.as_deref(), Some("develop"));
     assert_eq!(p.after, "bffeb74224043ba2feb48d137756c8a9331c449a");
     assert_eq!(p.changed, None, "this Gitea lists no files per commit");
-    assert!(
-        p.repo_urls
-            .contains(&"http://localhost:3000/gitea/webhooks.git".to_owned())
-    );
-    assert!(
-        p.repo_urls
-            .contains(&"ssh://gitea@localhost:2222/gitea/webhooks.git".to_owned())
+    assert_names_repo(
+        &p,
+        &[
+            "http://localhost:3000/gitea/webhooks.git",
+            "ssh://gitea@localhost:2222/gitea/webhooks.git",
+        ],
     );
 }
 
@@ -82,13 +91,12 @@ fn gitlab_push_and_tag_push() {
         .unwrap();
     assert_eq!(p.branch.as_deref(), Some("master"));
     assert_eq!(p.after, "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
-    assert!(
-        p.repo_urls
-            .contains(&"git@example.com:mike/diaspora.git".to_owned())
-    );
-    assert!(
-        p.repo_urls
-            .contains(&"http://example.com/mike/diaspora.git".to_owned())
+    assert_names_repo(
+        &p,
+        &[
+            "git@example.com:mike/diaspora.git",
+            "http://example.com/mike/diaspora.git",
+        ],
     );
 
     let tag = GITLAB
@@ -111,15 +119,12 @@ fn bitbucket_reports_each_changed_ref() {
     assert!(!update.deleted);
     assert_eq!(delete.branch.as_deref(), Some("old"));
     assert!(delete.deleted);
-    assert!(
-        update
-            .repo_urls
-            .contains(&"https://bitbucket.example.com/scm/proj/repository".to_owned())
-    );
-    assert!(
-        update
-            .repo_urls
-            .contains(&"ssh://git@bitbucket.example.com:7999/proj/repository.git".to_owned())
+    assert_names_repo(
+        &update,
+        &[
+            "https://bitbucket.example.com/scm/proj/repository",
+            "ssh://git@bitbucket.example.com:7999/proj/repository.git",
+        ],
     );
 }
 

@@ -70,7 +70,6 @@ impl JenkinsDeliverer {
             "jenkins.token_file: the API token was not loaded; check that the file exists and is not empty"
                 .to_owned()
         })?;
-        crate::install_crypto_provider();
         JenkinsClient::builder(j.url.as_str())
             .credentials(&j.user, token)
             .timeout(timeout)
@@ -82,14 +81,10 @@ impl JenkinsDeliverer {
 
     /// Triggers the record's job once and records the queue id.
     pub async fn deliver(&self, record: &Record) -> Result<Delivered, DeliveryError> {
-        let Effect::JenkinsBuild { job, params } =
-            Effect::from_record(record).map_err(DeliveryError::permanent)?
-        else {
-            return Err(DeliveryError::permanent(format!(
-                "outbox record {} is not a Jenkins build",
-                record.id
-            )));
-        };
+        let (job, params) = Effect::for_delivery(record, "a Jenkins build", |e| match e {
+            Effect::JenkinsBuild { job, params } => Some((job, params)),
+            _ => None,
+        })?;
         let path = JobPath::parse(&job)
             .map_err(|e| DeliveryError::permanent(format!("outbox record {}: {e}", record.id)))?;
         let params: Vec<(String, String)> = params.into_iter().collect();
@@ -131,7 +126,6 @@ pub fn map_error(job: &str, id: i64, e: jenkins_client::Error) -> DeliveryError 
     // The error with its causes ("connection refused"), each once.
     let text = baton_http::chain(&e);
     match &e {
-        E::Transport { .. } => DeliveryError::transient(text),
         E::JobDisabled { .. } => DeliveryError::permanent(format!(
             "Jenkins job {job:?} is disabled, so it cannot build (409). Enable it in Jenkins \
              (the job's page > Enable, or `disabled: false` in its definition), then run \

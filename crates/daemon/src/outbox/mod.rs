@@ -118,6 +118,20 @@ impl Effect {
         }
         Ok(decoded)
     }
+
+    /// What a deliverer of `what` (e.g. "a Jenkins build") performs for `record`: the part
+    /// `pick` takes out of its effect. A payload that does not decode, or an effect `pick`
+    /// does not take, is a permanent [`DeliveryError`].
+    pub fn for_delivery<T>(
+        record: &Record,
+        what: &str,
+        pick: impl FnOnce(Effect) -> Option<T>,
+    ) -> Result<T, DeliveryError> {
+        let effect = Self::from_record(record).map_err(DeliveryError::permanent)?;
+        pick(effect).ok_or_else(|| {
+            DeliveryError::permanent(format!("outbox record {} is not {what}", record.id))
+        })
+    }
 }
 
 /// A successful delivery.

@@ -179,14 +179,10 @@ impl NotifyDeliverer {
 
     /// Posts the record's body to its target once.
     pub async fn deliver(&self, record: &Record) -> Result<Delivered, DeliveryError> {
-        let Effect::Notification { notify, body } =
-            Effect::from_record(record).map_err(DeliveryError::permanent)?
-        else {
-            return Err(DeliveryError::permanent(format!(
-                "outbox record {} is not a notification",
-                record.id
-            )));
-        };
+        let (notify, body) = Effect::for_delivery(record, "a notification", |e| match e {
+            Effect::Notification { notify, body } => Some((notify, body)),
+            _ => None,
+        })?;
         let Some(url) = self.urls.get(&notify) else {
             return Err(DeliveryError::permanent(format!(
                 "notification target {notify:?} is no longer in notifications.targets; \

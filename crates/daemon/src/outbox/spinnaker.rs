@@ -143,7 +143,6 @@ impl SpinnakerDeliverer {
                 }
             }
         };
-        crate::install_crypto_provider();
         Client::builder(s.gate_url.as_str())
             .auth(auth)
             .timeout(timeout)
@@ -154,14 +153,10 @@ impl SpinnakerDeliverer {
 
     /// Posts the record's webhook once and records Echo's event id.
     pub async fn deliver(&self, record: &Record) -> Result<Delivered, DeliveryError> {
-        let Effect::SpinnakerWebhook { source, body } =
-            Effect::from_record(record).map_err(DeliveryError::permanent)?
-        else {
-            return Err(DeliveryError::permanent(format!(
-                "outbox record {} is not a Spinnaker webhook",
-                record.id
-            )));
-        };
+        let (source, body) = Effect::for_delivery(record, "a Spinnaker webhook", |e| match e {
+            Effect::SpinnakerWebhook { source, body } => Some((source, body)),
+            _ => None,
+        })?;
         if let Some(c) = &self.checks {
             c.wait_for_echo(&self.store, &body).await?;
         }
@@ -200,8 +195,7 @@ impl SpinnakerDeliverer {
         source: &str,
         e: spinnaker_client::Error,
     ) -> DeliveryError {
-        let timed_out =
-            matches!(&e, spinnaker_client::Error::Transport { source, .. } if source.is_timeout());
+        let timed_out = matches!(&e, spinnaker_client::Error::Request(r) if r.is_timeout());
         let mut d = map_error(source, e);
         if timed_out {
             let note = format!(
@@ -227,7 +221,6 @@ pub fn map_error(source: &str, e: spinnaker_client::Error) -> DeliveryError {
     // The error with its causes ("connection refused"), each once.
     let text = baton_http::chain(&e);
     match &e {
-        E::Transport { .. } => DeliveryError::transient(text),
         E::Api {
             status,
             retry_after,

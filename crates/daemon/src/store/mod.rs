@@ -22,7 +22,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::AnyPool;
-use sqlx::any::AnyPoolOptions;
+use sqlx::any::{AnyPoolOptions, AnyRow};
 use time::OffsetDateTime;
 
 pub use migrations::latest_version;
@@ -319,6 +319,34 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// Runs `q`, a statement meant to change one row: whether it did (false when the row has
+    /// moved on, e.g. a lease another worker holds now).
+    pub(crate) async fn changed_one(
+        &self,
+        q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> Result<bool, StoreError> {
+        Ok(q.execute(self.pool()).await?.rows_affected() == 1)
+    }
+
+    /// The rows, decoded, of the query `sql` writes around the bind marks of `values` (an
+    /// `IN (…)` list); none when `values` is empty, as SQL has no empty `IN ()`.
+    pub(crate) async fn fetch_in<T>(
+        &self,
+        values: &[&str],
+        sql: impl FnOnce(&str) -> String,
+        decode: impl Fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = sql(&placeholders(values.len()));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for v in values {
+            q = q.bind(*v);
+        }
+        q.fetch_all(self.pool()).await?.iter().map(decode).collect()
+    }
 }
 
 /// Like [`prepare_url`] but opens SQLite read-only and creates nothing.
@@ -379,7 +407,7 @@ pub fn redact(url: &str) -> String {
 
 /// `$1, $2, …, $n`: the bind marks of an `IN (…)` list of `n` values (both backends number
 /// their parameters this way through `sqlx::Any`).
-pub(crate) fn placeholders(n: usize) -> String {
+fn placeholders(n: usize) -> String {
     (1..=n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

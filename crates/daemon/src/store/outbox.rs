@@ -147,7 +147,7 @@ impl Store {
         new: &NewRecord,
         now: OffsetDateTime,
     ) -> Result<(Record, bool), StoreError> {
-        let inserted = sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO outbox (kind, target, payload, idem_key, event_id, state, attempts, \
              next_attempt_at, created_at, supersede_group, supersede_scope) \
              VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $7, $8) \
@@ -160,11 +160,8 @@ impl Store {
         .bind(&new.event_id)
         .bind(millis(now))
         .bind(new.supersede.as_ref().map(|s| s.group.clone()))
-        .bind(new.supersede.as_ref().map(|s| scope_text(&s.scope)))
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            == 1;
+        .bind(new.supersede.as_ref().map(|s| scope_text(&s.scope)));
+        let inserted = self.changed_one(q).await?;
         let record = self
             .record_by_key(&new.key)
             .await?
@@ -198,20 +195,14 @@ impl Store {
     /// The oldest pending record of each target whose kind is in `kinds`, leased or not.
     /// Later records of a target wait behind its head.
     pub async fn pending_heads(&self, kinds: &[&str]) -> Result<Vec<Record>, StoreError> {
-        if kinds.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM outbox o WHERE o.state = 'pending' AND o.id = \
-             (SELECT MIN(i.id) FROM outbox i WHERE i.state = 'pending' AND i.target = o.target) \
-             AND o.kind IN ({}) ORDER BY o.next_attempt_at, o.id",
-            super::placeholders(kinds.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for k in kinds {
-            q = q.bind(*k);
-        }
-        q.fetch_all(self.pool()).await?.iter().map(decode).collect()
+        let sql = |list: &str| {
+            format!(
+                "SELECT {COLUMNS} FROM outbox o WHERE o.state = 'pending' AND o.id = \
+                 (SELECT MIN(i.id) FROM outbox i WHERE i.state = 'pending' AND i.target = o.target) \
+                 AND o.kind IN ({list}) ORDER BY o.next_attempt_at, o.id"
+            )
+        };
+        self.fetch_in(kinds, sql, decode).await
     }
 
     /// Leases record `id` to `owner` until `until`, counting an attempt. False if it is not
@@ -223,7 +214,7 @@ impl Store {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
+        let q = sqlx::query(
             "UPDATE outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id = $3 AND state = 'pending' AND next_attempt_at <= $4 \
              AND (lease_until IS NULL OR lease_until <= $4)",
@@ -231,11 +222,8 @@ impl Store {
         .bind(owner)
         .bind(millis(until))
         .bind(id)
-        .bind(millis(now))
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        .bind(millis(now));
+        self.changed_one(q).await
     }
 
     /// Marks a leased record delivered. False if `owner` no longer holds it.
@@ -246,7 +234,7 @@ impl Store {
         now: OffsetDateTime,
         response: Option<&serde_json::Value>,
     ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
+        let q = sqlx::query(
             "UPDATE outbox SET state = 'delivered', delivered_at = $1, response = $2, \
              last_error = NULL, lease_owner = NULL, lease_until = NULL \
              WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
@@ -254,11 +242,8 @@ impl Store {
         .bind(millis(now))
         .bind(response.map(|r| r.to_string()))
         .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        .bind(owner);
+        self.changed_one(q).await
     }
 
     /// Records a failed attempt: pending again at `retry_at`, or dead when `None`.
@@ -273,7 +258,7 @@ impl Store {
             Some(at) => (State::Pending, Some(millis(at))),
             None => (State::Dead, None),
         };
-        let n = sqlx::query(
+        let q = sqlx::query(
             "UPDATE outbox SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
              last_error = $3, lease_owner = NULL, lease_until = NULL \
              WHERE id = $4 AND lease_owner = $5 AND state = 'pending'",
@@ -282,25 +267,19 @@ impl Store {
         .bind(at)
         .bind(error)
         .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        .bind(owner);
+        self.changed_one(q).await
     }
 
     /// Gives up a lease without an outcome (shutdown); the record is due again at once.
     pub async fn release(&self, id: i64, owner: &str) -> Result<bool, StoreError> {
-        let n = sqlx::query(
+        let q = sqlx::query(
             "UPDATE outbox SET lease_owner = NULL, lease_until = NULL \
              WHERE id = $1 AND lease_owner = $2 AND state = 'pending'",
         )
         .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        .bind(owner);
+        self.changed_one(q).await
     }
 
     /// Makes a dead (or waiting) record due now with a fresh attempt budget.

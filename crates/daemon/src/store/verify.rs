@@ -120,18 +120,9 @@ impl Store {
 
     /// The verifications of `events` (any state).
     pub async fn verifications_of(&self, events: &[&str]) -> Result<Vec<Verification>, StoreError> {
-        if events.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {COLUMNS} FROM verifications WHERE event_id IN ({})",
-            super::placeholders(events.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for e in events {
-            q = q.bind(*e);
-        }
-        q.fetch_all(self.pool()).await?.iter().map(decode).collect()
+        let sql =
+            |list: &str| format!("SELECT {COLUMNS} FROM verifications WHERE event_id IN ({list})");
+        self.fetch_in(events, sql, decode).await
     }
 
     /// The body of the Spinnaker webhook that event `event` sent (its newest record).
@@ -198,7 +189,7 @@ impl Store {
         until: OffsetDateTime,
         why: &str,
     ) -> Result<bool, StoreError> {
-        let n = sqlx::query(
+        let q = sqlx::query(
             "UPDATE outbox SET next_attempt_at = $1, last_error = $2, \
              attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
              lease_owner = NULL, lease_until = NULL \
@@ -207,10 +198,7 @@ impl Store {
         .bind(millis(until))
         .bind(format!("{WAITING}{why}"))
         .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        .bind(owner);
+        self.changed_one(q).await
     }
 }

@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use axum::Form;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder, ResponsesBuilder};
@@ -17,7 +17,6 @@ use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder, ResponsesBuilder};
 use super::UiState;
 use super::auth::{self, Viewer};
 use super::pages::{self, layout};
-use super::session::Session;
 use crate::api::ops;
 use crate::promote::PromoteRequest;
 use baton_core::config::api::Right;
@@ -70,27 +69,40 @@ pub fn csrf_refused(s: &UiState) -> Response {
     )
 }
 
-/// The session, when the request has one and the form's CSRF token belongs to it.
-fn authorize(s: &UiState, headers: &HeaderMap, form: &ActionForm) -> Result<Viewer, Box<Response>> {
-    let Some(session) = auth::session(s, headers) else {
-        return Err(Box::new(pages::error_page(
-            s,
-            None,
-            StatusCode::UNAUTHORIZED,
-            "log in first: actions need a session (your API token exchanged at the login form)",
-        )));
-    };
-    if !s.key.check_csrf(&session, &form.csrf) {
-        tracing::warn!(caller = %session.caller, "dashboard action refused: bad CSRF token");
-        return Err(Box::new(csrf_refused(s)));
-    }
-    Ok(viewer(s, session))
+/// An action's caller and form: the request has a session, and the form's CSRF token belongs
+/// to it. Without a session the answer is a 401 page, with a wrong token a 403 page.
+pub struct Authorized {
+    /// The logged-in caller.
+    pub viewer: Viewer,
+    /// The form it posted.
+    pub form: ActionForm,
 }
 
-fn viewer(s: &UiState, session: Session) -> Viewer {
-    Viewer {
-        csrf: Some(s.key.csrf(&session)),
-        session: Some(session),
+impl FromRequest<UiState> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &UiState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let Form(form) = Form::<ActionForm>::from_request(req, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some(session) = auth::session(s, &headers) else {
+            return Err(pages::error_page(
+                s,
+                None,
+                StatusCode::UNAUTHORIZED,
+                "log in first: actions need a session (your API token exchanged at the login form)",
+            ));
+        };
+        if !s.key.check_csrf(&session, &form.csrf) {
+            tracing::warn!(caller = %session.caller, "dashboard action refused: bad CSRF token");
+            return Err(csrf_refused(s));
+        }
+        let viewer = Viewer {
+            csrf: Some(s.key.csrf(&session)),
+            session: Some(session),
+        };
+        Ok(Self { viewer, form })
     }
 }
 
@@ -112,13 +124,8 @@ fn done(s: &UiState, v: &Viewer, title: &str, message: String, back: (&str, Stri
 pub async fn judgment(
     State(s): State<UiState>,
     Path((product, environment)): Path<(String, String)>,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Authorized { viewer: v, form }: Authorized,
 ) -> Response {
-    let v = match authorize(&s, &headers, &form) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
     let stop = match form.decision.as_str() {
         "continue" => false,
         "stop" => true,
@@ -172,13 +179,8 @@ pub enum OutboxOp {
 pub async fn outbox(
     State(s): State<UiState>,
     Path((id, op)): Path<(i64, OutboxOp)>,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Authorized { viewer: v, .. }: Authorized,
 ) -> Response {
-    let v = match authorize(&s, &headers, &form) {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
     let by = v.caller().unwrap_or("unknown");
     let right = match op {
         OutboxOp::Retry => Right::Retry,

@@ -5,7 +5,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::*;
-use jenkins_client::{Error, JenkinsClient, ParamsIn};
+use jenkins_client::{Error, JenkinsClient, ParamsIn, RequestError};
 use secrecy::SecretString;
 use testkit::jenkins::{Fault, FaultKind};
 
@@ -197,7 +197,7 @@ async fn resets_and_slow_answers_are_transport_errors() {
     );
     let e = c.who_am_i().await.unwrap_err();
     assert!(
-        matches!(e, Error::Transport { .. }) && e.is_transient(),
+        matches!(e, Error::Request(RequestError::Transport { .. })) && e.is_transient(),
         "{e:?}"
     );
     assert_eq!(
@@ -214,7 +214,7 @@ async fn resets_and_slow_answers_are_transport_errors() {
         .unwrap();
     let e = impatient.who_am_i().await.unwrap_err();
     assert!(
-        matches!(e, Error::Transport { ref source, .. } if source.is_timeout()),
+        matches!(e, Error::Request(ref r) if r.is_timeout()),
         "{e:?}"
     );
 

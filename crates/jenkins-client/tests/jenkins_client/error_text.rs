@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::*;
-use jenkins_client::Error;
+use jenkins_client::{Error, RequestError};
 use testkit::jenkins::{Fault, FaultKind};
 
 #[tokio::test]
@@ -45,7 +45,10 @@ async fn transport_errors_say_why_and_name_each_cause_once() {
         .build()
         .unwrap();
     let err = c.who_am_i().await.unwrap_err();
-    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Request(RequestError::Transport { .. })),
+        "{err:?}"
+    );
     // The variant's own text is where and what; the causes come from the chain, once each.
     let own = err.to_string();
     assert!(own.starts_with("GET http://127.0.0.1:9/"), "{own}");

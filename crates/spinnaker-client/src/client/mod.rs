@@ -9,6 +9,8 @@ mod waiting;
 use std::sync::Arc;
 use std::time::Duration;
 
+use baton_http::RequestError;
+use baton_http::body::BodyError;
 use bytes::Bytes;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -294,23 +296,15 @@ fn redacted(url: &Url) -> String {
 /// anything bigger is a proxy's error page or a misrouted download.
 const MAX_BODY: u64 = 64 << 20;
 
-fn body_error(method: &str, url: &Url, e: baton_http::body::BodyError) -> Error {
+fn body_error(method: &str, url: &Url, e: BodyError) -> Error {
     match e {
-        baton_http::body::BodyError::Transport(source) => transport(method, url, source),
-        _ => Error::TooLarge {
-            method: method.to_owned(),
-            url: redacted(url),
-            limit: MAX_BODY,
-        },
+        BodyError::Transport(source) => transport(method, url, source),
+        e => RequestError::body(method, redacted(url), e).into(),
     }
 }
 
 fn transport(method: &str, url: &Url, source: reqwest::Error) -> Error {
-    Error::Transport {
-        method: method.to_owned(),
-        url: redacted(url),
-        source: source.without_url(),
-    }
+    RequestError::transport(method, redacted(url), source.without_url()).into()
 }
 
 fn api_error(method: &str, url: &Url, status: u16, body: &[u8]) -> Error {

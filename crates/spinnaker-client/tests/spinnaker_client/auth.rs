@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use secrecy::SecretString;
-use spinnaker_client::{ApiErrorKind, Auth, Client, Error};
+use spinnaker_client::{ApiErrorKind, Auth, Client, Error, RequestError};
 use testkit::spinnaker::{FakeSpinnaker, Fault, FaultKind, GateAuth, TlsSettings};
 
 async fn gate(auth: GateAuth) -> FakeSpinnaker {
@@ -194,7 +194,10 @@ async fn x509_client_certificate_over_mutual_tls() {
         .build()
         .unwrap();
     let err = without.pipeline_configs("app").await.unwrap_err();
-    assert!(matches!(err, Error::Transport { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Request(RequestError::Transport { .. })),
+        "{err}"
+    );
     assert_eq!(
         fake.requests().len(),
         1,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use spinnaker_client::model::execution::ExecutionStatus;
-use spinnaker_client::{ApiErrorKind, Client, Error, Judgment};
+use spinnaker_client::{ApiErrorKind, Client, Error, Judgment, RequestError};
 use testkit::spinnaker::sample::{chart_event, deploy_pipeline};
 use testkit::spinnaker::{FakeSpinnaker, FakeSpinnakerBuilder, Fault, FaultKind};
 
@@ -15,10 +15,7 @@ const POLL: Duration = Duration::from_millis(20);
 async fn start(builder: FakeSpinnakerBuilder) -> (FakeSpinnaker, Client) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let fake = builder.start(listener).await.unwrap();
-    let client = Client::builder(fake.url())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let client = fake.client();
     (fake, client)
 }
 
@@ -253,7 +250,10 @@ async fn a_refused_connection_names_each_cause_once() {
     // Nothing listens on port 9 of the loopback: connection refused.
     let gate = Client::builder("http://127.0.0.1:9").build().unwrap();
     let err = gate.health().await.unwrap_err();
-    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Request(RequestError::Transport { .. })),
+        "{err:?}"
+    );
     let own = err.to_string();
     assert!(!own.to_lowercase().contains("refused"), "{own}");
     let text = testkit::shown_once(&err);
@@ -270,13 +270,16 @@ async fn timeouts_and_resets_are_transport_errors() {
     fake.set_fault(Fault::on("/health", FaultKind::Delay(Duration::from_secs(3))).times(1));
     let err = gate.health().await.unwrap_err();
     match &err {
-        Error::Transport { source, .. } => assert!(source.is_timeout(), "{err}"),
+        Error::Request(r) => assert!(r.is_timeout(), "{err}"),
         other => panic!("expected a timeout, got {other}"),
     }
     assert!(err.is_transient());
     fake.set_fault(Fault::on("/health", FaultKind::Reset).times(1));
     let err = gate.health().await.unwrap_err();
-    assert!(matches!(err, Error::Transport { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Request(RequestError::Transport { .. })),
+        "{err}"
+    );
     assert_eq!(gate.health().await.unwrap()["status"], "UP");
 }
 

@@ -201,6 +201,14 @@ impl FakeSpinnaker {
         &self.url
     }
 
+    /// A Gate client of this stand-in, without auth, each request bounded by 5 s.
+    pub fn client(&self) -> spinnaker_client::Client {
+        spinnaker_client::Client::builder(self.url())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("a client of the stand-in builds")
+    }
+
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()

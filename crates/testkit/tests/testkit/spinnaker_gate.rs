@@ -37,29 +37,26 @@ async fn wrong_media_type_bad_json_and_unknown_routes_get_kork_errors() {
     spinnaker_client::install_crypto_provider();
     let http = reqwest::Client::new();
     let url = format!("{}/webhooks/webhook/chart", fake.url());
-    let r = http
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 415);
-    let body: Value = r.json().await.unwrap();
+    // A POST of `body` as `content_type`: the status and the kork error body.
+    let post = async |content_type: &str, body: &'static str| {
+        let r = http
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    let (status, body) = post("text/plain", "{}").await;
+    assert_eq!(status, 415);
     assert_eq!(body["error"], "Unsupported Media Type");
     assert_eq!(body["status"], 415);
     assert!(body["message"].as_str().unwrap().contains("text/plain"));
     assert!(body["timestamp"].is_i64() && body["exception"].is_string());
 
-    let r = http
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let body: Value = r.json().await.unwrap();
+    let (status, body) = post("application/json", "{nope").await;
+    assert_eq!(status, 400);
     assert!(
         body["message"]
             .as_str()

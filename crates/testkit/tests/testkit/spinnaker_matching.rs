@@ -20,10 +20,7 @@ async fn start(pipelines: Vec<PipelineConfig>) -> (FakeSpinnaker, Client) {
         builder = builder.pipeline(p);
     }
     let fake = builder.start(listener).await.unwrap();
-    let client = Client::builder(fake.url())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
+    let client = fake.client();
     (fake, client)
 }
 

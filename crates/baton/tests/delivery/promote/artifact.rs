@@ -116,31 +116,21 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
         .await;
     let staging2 = s.execution_of(&e4, "staging").await;
     s.waiting(&staging2.id).await;
-    let out = s.cli(&["promote", APP, "staging"]).await;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = s.cli_err(&["promote", APP, "staging"]).await;
     assert!(
         err.contains("dev has no SUCCEEDED execution of chart microgateway 3.0.2")
             && err.contains("409"),
         "{err}"
     );
-    let out = s.cli(&["promote", APP, "staging", "--force"]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.cli_ok(&["promote", APP, "staging", "--force"]).await;
     assert_eq!(
         s.finished(&staging2.id).await.status,
         ExecutionStatus::Succeeded
     );
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    let forced = events
+    let promotes = s.events_of("promote").await;
+    let forced = promotes
         .iter()
-        .find(|e| {
-            e.kind == "promote"
-                && e.correlation.execution_id.as_deref() == Some(staging2.id.as_str())
-        })
+        .find(|e| e.correlation.execution_id.as_deref() == Some(staging2.id.as_str()))
         .expect("promote event");
     let d = forced.correlation.detail.as_deref().unwrap();
     assert!(d.starts_with("continue micro-gw/staging by alice"), "{d}");
@@ -192,13 +182,7 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
     );
     assert_eq!(envs[2]["last_success"]["chart"]["version"], "3.0.2");
 
-    let out = s.cli(&["status", APP]).await;
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let table = s.cli_ok(&["status", APP]).await;
     let line = format!(
         "staging    deployed               microgateway 3.0.2 {}",
         short(&digest(C2))

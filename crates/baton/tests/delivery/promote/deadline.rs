@@ -37,29 +37,16 @@ async fn a_judgment_past_its_deadline_is_stopped_or_reminded_of_once() {
         shutdown.clone(),
     ));
 
-    let stopped = s.finished(&staging.id).await;
-    assert_eq!(stopped.status, ExecutionStatus::Terminal);
-    let judged = stopped
-        .stages
-        .iter()
-        .find(|st| st.stage_type == "manualJudgment")
-        .unwrap();
-    assert_eq!(judged.context.judgment_status.as_deref(), Some("stop"));
-    assert_eq!(
-        judged.context.judgment_input.as_deref(),
-        Some("stopped by baton: the judgment_deadline of 1s passed")
-    );
+    let input = "stopped by baton: the judgment_deadline of 1s passed";
+    s.assert_judged(&staging.id, ExecutionStatus::Terminal, "stop", input)
+        .await;
     assert!(s.fake.deployed(APP, "micro-gw-staging").is_none());
 
     // both recorded, prod still waits
     let deadline = tokio::time::Instant::now() + WAIT;
     let events = loop {
-        let events = s.store.events(Some(APP), 50).await.unwrap();
-        let n = events
-            .iter()
-            .filter(|e| e.kind == "judgment_deadline")
-            .count();
-        if n == 2 {
+        let events = s.events_of("judgment_deadline").await;
+        if events.len() == 2 {
             break events;
         }
         assert!(tokio::time::Instant::now() < deadline, "{events:?}");
@@ -68,9 +55,7 @@ async fn a_judgment_past_its_deadline_is_stopped_or_reminded_of_once() {
     let of = |id: &str| {
         events
             .iter()
-            .find(|e| {
-                e.kind == "judgment_deadline" && e.correlation.execution_id.as_deref() == Some(id)
-            })
+            .find(|e| e.correlation.execution_id.as_deref() == Some(id))
             .and_then(|e| e.correlation.detail.clone())
             .unwrap_or_default()
     };
@@ -94,12 +79,5 @@ async fn a_judgment_past_its_deadline_is_stopped_or_reminded_of_once() {
 
     // once: a further check finds nothing to do
     assert!(s.promoter.enforce_deadlines().await.unwrap().is_empty());
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.kind == "judgment_deadline")
-            .count(),
-        2
-    );
+    assert_eq!(s.events_of("judgment_deadline").await.len(), 2);
 }

@@ -154,6 +154,26 @@ impl Stand {
     }
 
     /// Asserts that execution `id` ended CANCELED with a reason naming baton event `by`.
+    /// Waits until execution `id` finished with `status`; asserts that its manual judgment
+    /// was `judgment` (`continue`, `stop`) with `input`.
+    pub async fn assert_judged(
+        &self,
+        id: &str,
+        status: ExecutionStatus,
+        judgment: &str,
+        input: &str,
+    ) {
+        let done = self.finished(id).await;
+        assert_eq!(done.status, status);
+        let judged = done
+            .stages
+            .iter()
+            .find(|st| st.stage_type == "manualJudgment")
+            .expect("a manualJudgment stage");
+        assert_eq!(judged.context.judgment_status.as_deref(), Some(judgment));
+        assert_eq!(judged.context.judgment_input.as_deref(), Some(input));
+    }
+
     pub async fn assert_cancelled_by(&self, id: &str, by: &str) {
         let cancelled = self.finished(id).await;
         assert_eq!(
@@ -325,5 +345,36 @@ impl Stand {
             .output()
             .await
             .unwrap()
+    }
+
+    /// The product's events of `kind`, newest first.
+    pub async fn events_of(&self, kind: &str) -> Vec<Event> {
+        let events = self.store.events(Some(APP), 50).await.unwrap();
+        events.into_iter().filter(|e| e.kind == kind).collect()
+    }
+
+    /// The product's newest event of `kind`.
+    pub async fn newest(&self, kind: &str) -> Event {
+        let events = self.events_of(kind).await;
+        events
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {kind} event"))
+    }
+
+    /// Runs the `baton` binary against this API and expects success: its standard output.
+    pub async fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "baton {args:?}: {stdout}{stderr}");
+        stdout
+    }
+
+    /// Runs the `baton` binary against this API and expects it to fail: its standard error.
+    pub async fn cli_err(&self, args: &[&str]) -> String {
+        let out = self.cli(args).await;
+        assert!(!out.status.success(), "baton {args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 }

@@ -64,15 +64,9 @@ async fn staging_waits_promote_continues_and_prod_waits_for_staging() {
     s.waiting(&prod.id).await;
 
     // the CLI continues staging
-    let out = s
-        .cli(&["promote", APP, "staging", "--input", "release 3.0.1"])
+    let stdout = s
+        .cli_ok(&["promote", APP, "staging", "--input", "release 3.0.1"])
         .await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(
         stdout.contains(&format!(
             "micro-gw/staging: continued execution {}",
@@ -81,18 +75,9 @@ async fn staging_waits_promote_continues_and_prod_waits_for_staging() {
         "{stdout}"
     );
     assert!(stdout.contains("as alice"), "{stdout}");
-    let done = s.finished(&staging.id).await;
-    assert_eq!(done.status, ExecutionStatus::Succeeded);
-    let judged = done
-        .stages
-        .iter()
-        .find(|st| st.stage_type == "manualJudgment")
-        .unwrap();
-    assert_eq!(judged.context.judgment_status.as_deref(), Some("continue"));
-    assert_eq!(
-        judged.context.judgment_input.as_deref(),
-        Some("release 3.0.1")
-    );
+    let input = "release 3.0.1";
+    s.assert_judged(&staging.id, ExecutionStatus::Succeeded, "continue", input)
+        .await;
     let deployed = s
         .fake
         .deployed(APP, "micro-gw-staging")
@@ -103,11 +88,7 @@ async fn staging_waits_promote_continues_and_prod_waits_for_staging() {
     );
 
     // who and when are on a `promote` event
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    let p = events
-        .iter()
-        .find(|e| e.kind == "promote")
-        .expect("promote event");
+    let p = s.newest("promote").await;
     assert_eq!(
         p.correlation.execution_id.as_deref(),
         Some(staging.id.as_str())
@@ -140,21 +121,14 @@ async fn stop_ends_the_execution_terminal_without_deploying() {
     let (_, echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDIK").await;
     let staging = s.execution_of(&echo, "staging").await;
     s.waiting(&staging.id).await;
-    let out = s
-        .cli(&["promote", APP, "staging", "--stop", "--input", "bad build"])
+    let stdout = s
+        .cli_ok(&["promote", APP, "staging", "--stop", "--input", "bad build"])
         .await;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("stopped execution"), "{stdout}");
     let done = s.finished(&staging.id).await;
     assert_eq!(done.status, ExecutionStatus::Terminal);
     assert!(s.fake.deployed(APP, "micro-gw-staging").is_none());
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    let p = events.iter().find(|e| e.kind == "promote").unwrap();
+    let p = s.newest("promote").await;
     assert!(
         p.correlation
             .detail
@@ -176,10 +150,12 @@ async fn force_skips_the_order_check_and_errors_say_what_is_missing() {
         s.finished(&prod.id).await.status,
         ExecutionStatus::Succeeded
     );
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    assert!(events.iter().any(
-        |e| e.kind == "promote" && e.correlation.detail.as_deref().unwrap().contains("forced")
-    ));
+    let promotes = s.events_of("promote").await;
+    assert!(
+        promotes
+            .iter()
+            .any(|e| e.correlation.detail.as_deref().unwrap().contains("forced"))
+    );
 
     for (env, want) in [
         (
@@ -208,9 +184,7 @@ async fn force_skips_the_order_check_and_errors_say_what_is_missing() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let (code, body) = s.promote("prod", r#"{"stop": "yes"}"#).await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let out = s.cli(&["promote", APP, "prod"]).await;
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = s.cli_err(&["promote", APP, "prod"]).await;
     assert!(
         err.contains("no execution of pipeline micro-gw-deploy-prod") && err.contains("404"),
         "{err}"

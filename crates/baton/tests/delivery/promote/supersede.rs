@@ -28,11 +28,7 @@ async fn newer_event_cancels_the_stale_judgment_and_its_execution_runs() {
     let again = s.supersede(&["staging"], &new_ev, &new_echo).await;
     assert!(again.is_empty(), "{again:?}");
 
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    let sup = events
-        .iter()
-        .find(|e| e.kind == "supersede")
-        .expect("supersede event");
+    let sup = s.newest("supersede").await;
     assert_eq!(
         sup.correlation.execution_id.as_deref(),
         Some(old.id.as_str())
@@ -118,9 +114,5 @@ async fn the_chart_deliverer_supersedes_stale_judgments_itself() {
     deliverer.deliver(&record).await.unwrap();
 
     s.assert_cancelled_by(&old.id, &new_ev).await;
-    let events = s.store.events(Some(APP), 50).await.unwrap();
-    assert!(
-        events.iter().any(|e| e.kind == "supersede"),
-        "no supersede event: {events:?}"
-    );
+    s.newest("supersede").await;
 }

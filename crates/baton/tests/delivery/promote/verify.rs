@@ -26,14 +26,9 @@ fn stage_status(x: &Execution, ref_id: &str) -> ExecutionStatus {
 async fn matrix(s: &Stand) -> (Vec<Value>, String) {
     let m: Value = serde_json::from_str(&s.get("/v1/products/micro-gw/environments").await)
         .expect("the matrix is JSON");
-    let out = s.cli(&["status", APP]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let table = s.cli_ok(&["status", APP]).await;
     let rows = m["environments"].as_array().cloned().unwrap_or_default();
-    (rows, String::from_utf8_lossy(&out.stdout).into_owned())
+    (rows, table)
 }
 
 #[tokio::test]
@@ -65,9 +60,7 @@ async fn failing_verification_in_dev_blocks_promoting_staging() {
     let (code, body) = s.promote("staging", "{}").await;
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
     assert!(body["detail"].as_str().unwrap().contains(&want), "{body}");
-    let out = s.cli(&["promote", APP, "staging"]).await;
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = s.cli_err(&["promote", APP, "staging"]).await;
     assert!(err.contains(&want), "{err}");
     // Nothing moved: staging still waits for its judgment.
     s.waiting(&staging.id).await;
