@@ -17,12 +17,38 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// `text` written to `name` in a fresh directory and loaded without environment overrides.
+fn load_text(name: &str, text: &str) -> Loaded {
+    let dir = tempfile::tempdir().unwrap();
+    load_with_env(&write(dir.path(), name, text), HashMap::new()).unwrap()
+}
+
+/// The problems of `text` written to `name` in a fresh directory, without environment
+/// overrides.
+fn problems_of(name: &str, text: &str) -> Vec<Problem> {
+    let dir = tempfile::tempdir().unwrap();
+    problems(&write(dir.path(), name, text), &[])
+}
+
 fn problems(file: &Path, env: &[(&str, &str)]) -> Vec<Problem> {
     let env = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     load_with_env(file, env).unwrap_err().problems
+}
+
+/// A config with secret files `api_tokens_file` and `jenkins.token_file`, both relative to
+/// `dir`, loaded without environment overrides.
+fn with_secret_files(dir: &Path, api_tokens_file: &str, jenkins_token_file: &str) -> Loaded {
+    let f = write(
+        dir,
+        "s.yaml",
+        &format!(
+            "api_tokens_file: {api_tokens_file}\njenkins: {{url: 'https://j', user: u, token_file: {jenkins_token_file}}}\nproducts: [{{name: demo}}]\n"
+        ),
+    );
+    load_with_env(&f, HashMap::new()).unwrap()
 }
 
 fn has(problems: &[Problem], path: &str, needle: &str) -> bool {
@@ -65,21 +91,18 @@ fn example_baton_yaml_parses_as_designed() {
 
 #[test]
 fn the_dashboard_is_on_by_default_and_its_keys_are_checked() {
-    let dir = tempfile::tempdir().unwrap();
-    let plain = write(
-        dir.path(),
+    let ui = load_text(
         "plain.yaml",
         "products:\n  - name: micro-gw\n    environments: [dev]\n",
-    );
-    let ui = load_with_env(&plain, HashMap::new()).unwrap().config.ui;
+    )
+    .config
+    .ui;
     assert!(ui.enabled && !ui.secure_cookie && !ui.open_read_only);
     assert_eq!(ui.path_prefix, "/ui");
-    let bad = write(
-        dir.path(),
+    let p = problems_of(
         "bad.yaml",
         "ui: {path_prefix: /v1/ui, spinnaker_ui_url: deck, colour: blue}\n",
     );
-    let p = problems(&bad, &[]);
     assert!(has(&p, "ui.path_prefix", "which the API serves"), "{p:?}");
     assert!(has(&p, "ui.spinnaker_ui_url", "is not an http"), "{p:?}");
     assert!(has(&p, "ui.colour", "unknown key"), "{p:?}");
@@ -98,13 +121,10 @@ fn example_local_yaml_parses_and_resolves_secret_paths_next_to_it() {
 
 #[test]
 fn toml_is_accepted_by_extension() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
+    let l = load_text(
         "b.toml",
         "listen = \"127.0.0.1:9000\"\n[outbox]\nmax_delay = \"5m\"\n[[products]]\nname = \"demo\"\n",
     );
-    let l = load_with_env(&f, HashMap::new()).unwrap();
     assert_eq!(l.config.listen, "127.0.0.1:9000".parse().unwrap());
     assert_eq!(l.config.outbox.max_delay.as_secs(), 300);
 }
@@ -125,28 +145,17 @@ fn json_is_accepted_by_extension() {
     assert_eq!(l.config.listen, "127.0.0.1:9000".parse().unwrap());
     assert_eq!(l.config.outbox.max_delay.as_secs(), 300);
     assert_eq!(l.config.outbox.max_attempts, 3);
-    let unknown = write(
-        dir.path(),
+    let unknown = problems_of(
         "u.json",
         r#"{"products": [{"name": "demo", "colour": "blue"}]}"#,
     );
-    assert!(has(
-        &problems(&unknown, &[]),
-        "products[0].colour",
-        "unknown key"
-    ));
-    let bad = write(
-        dir.path(),
+    assert!(has(&unknown, "products[0].colour", "unknown key"));
+    let bad = problems_of(
         "c.json",
         r#"{"outbox": {"max_delay": "soon"}, "products": [{"name": "demo"}]}"#,
     );
-    assert!(has(&problems(&bad, &[]), "outbox.max_delay", "soon"));
-    let broken = write(
-        dir.path(),
-        "d.json",
-        r#"{"products": [{"name": "demo"}]} x"#,
-    );
-    let p = problems(&broken, &[]);
+    assert!(has(&bad, "outbox.max_delay", "soon"));
+    let p = problems_of("d.json", r#"{"products": [{"name": "demo"}]} x"#);
     assert!(p[0].message.contains("trailing characters"), "{p:?}");
 }
 
@@ -238,17 +247,10 @@ products:
 
 #[test]
 fn a_type_error_names_its_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(dir.path(), "t.yaml", "outbox:\n  max_attempts: lots\n");
-    let p = problems(&f, &[]);
+    let p = problems_of("t.yaml", "outbox:\n  max_attempts: lots\n");
     assert_eq!(p.len(), 1, "{p:#?}");
     assert_eq!(p[0].path, "outbox.max_attempts", "{p:#?}");
-    let f = write(
-        dir.path(),
-        "u.yaml",
-        "products:\n  - name: a\n    images: 3\n",
-    );
-    let p = problems(&f, &[]);
+    let p = problems_of("u.yaml", "products:\n  - name: a\n    images: 3\n");
     assert_eq!(p[0].path, "products[0].images", "{p:#?}");
     assert!(
         p[0].message.contains("expected sequence") && p[0].message.contains("line 3"),
@@ -258,24 +260,19 @@ fn a_type_error_names_its_path() {
 
 #[test]
 fn bad_cron_and_unknown_auth_field_are_caught() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = write(
-        dir.path(),
+    let p = problems_of(
         "c.yaml",
         "jenkins: {url: 'https://j', user: u, token_file: t}\nspinnaker: {gate_url: 'https://g'}\nproducts:\n  - name: a\n    images:\n      - {name: i, base: 'r.io/b:1', check: '61 * * * *', target: 'r.io/t', jenkins_job: 'a/i'}\n",
     );
-    let p = problems(&f, &[]);
     assert!(
         has(&p, "products[0].images[0].check", "not a cron"),
         "{p:#?}"
     );
 
-    let g = write(
-        dir.path(),
+    let p = problems_of(
         "g.yaml",
         "spinnaker: {gate_url: 'https://g', auth: {kind: bearer, token_file: t, extra: 1}}\n",
     );
-    let p = problems(&g, &[]);
     assert_eq!(p.len(), 1, "{p:#?}");
     assert_eq!(p[0].path, "spinnaker.auth");
     assert!(p[0].message.contains("extra"), "{p:#?}");
@@ -301,13 +298,7 @@ fn secrets_are_read_trimmed_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "tokens", "# ops\nalpha-token\n\nbeta-token\n");
     write(dir.path(), "jenkins", "s3cr3t-jenkins\n");
-    let f = write(
-        dir.path(),
-        "s.yaml",
-        "api_tokens_file: tokens\njenkins: {url: 'https://j', user: u, token_file: jenkins}\nproducts: [{name: demo}]\n",
-    );
-    let l = load_with_env(&f, HashMap::new()).unwrap();
-    let s = Secrets::load(&l).unwrap();
+    let s = Secrets::load(&with_secret_files(dir.path(), "tokens", "jenkins")).unwrap();
     assert_eq!(s.api_tokens.len(), 2);
     assert_eq!(s.api_tokens[1].expose_secret(), "beta-token");
     assert_eq!(
@@ -325,13 +316,7 @@ fn secrets_are_read_trimmed_and_never_shown() {
 fn missing_and_empty_secret_files_name_the_key() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "empty", "\n");
-    let f = write(
-        dir.path(),
-        "s.yaml",
-        "api_tokens_file: empty\njenkins: {url: 'https://j', user: u, token_file: nope}\nproducts: [{name: demo}]\n",
-    );
-    let l = load_with_env(&f, HashMap::new()).unwrap();
-    let err = Secrets::load(&l).unwrap_err();
+    let err = Secrets::load(&with_secret_files(dir.path(), "empty", "nope")).unwrap_err();
     assert!(has(&err.problems, "api_tokens_file", "is empty"), "{err}");
     assert!(
         has(&err.problems, "jenkins.token_file", "cannot read"),
@@ -366,14 +351,12 @@ fn judgment_deadlines_name_later_environments_with_a_deadline_above_zero() {
              environments: [dev, staging, prod]\n    judgments: {judgments}\n"
         )
     };
-    let ok = write(
-        dir.path(),
+    let l = load_text(
         "ok.yaml",
         &product(
             "{prod: {judgment_deadline: 90m}, staging: {judgment_deadline: 2h, on_deadline: remind}}",
         ),
     );
-    let l = load_with_env(&ok, HashMap::new()).unwrap();
     let j = &l.product("micro-gw").unwrap().judgments;
     assert_eq!(j["prod"].judgment_deadline.as_secs(), 5400);
     assert_eq!(
@@ -383,14 +366,12 @@ fn judgment_deadlines_name_later_environments_with_a_deadline_above_zero() {
     );
     assert_eq!(j["staging"].on_deadline, model::OnDeadline::Remind);
 
-    let bad = write(
-        dir.path(),
+    let p = problems_of(
         "bad.yaml",
         &product(
             "{dev: {judgment_deadline: 1h}, qa: {judgment_deadline: 1h}, prod: {judgment_deadline: 0s}}",
         ),
     );
-    let p = problems(&bad, &[]);
     assert!(
         has(&p, "products[0].judgments.dev", "is the first environment"),
         "{p:?}"
@@ -427,15 +408,14 @@ fn judgment_deadlines_name_later_environments_with_a_deadline_above_zero() {
 
 #[test]
 fn the_probe_listener_is_off_by_default_and_needs_a_port_of_its_own() {
-    let dir = tempfile::tempdir().unwrap();
     let example = std::fs::read_to_string(examples().join("baton.yaml")).unwrap();
     let c = load(&examples().join("baton.yaml")).unwrap();
     assert_eq!(c.config.api.probe_listen, None);
     // The example listens on 0.0.0.0:8080.
     let same = format!("{example}\napi: {{probe_listen: 127.0.0.1:8080}}\n");
-    let p = problems(&write(dir.path(), "same.yaml", &same), &[]);
+    let p = problems_of("same.yaml", &same);
     assert!(has(&p, "api.probe_listen", "port of listen"), "{p:#?}");
     let bare = format!("{example}\napi: {{probe_listen: \"8081\"}}\n");
-    let p = problems(&write(dir.path(), "bare.yaml", &bare), &[]);
+    let p = problems_of("bare.yaml", &bare);
     assert!(p.iter().any(|p| p.path == "api.probe_listen"), "{p:#?}");
 }
