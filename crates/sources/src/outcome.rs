@@ -100,3 +100,20 @@ impl<T: Clone> CheckReport<T> {
         }
     }
 }
+
+#[cfg(test)]
+impl<T: std::fmt::Debug> CheckOutcome<T> {
+    /// The observation of a first check (`Changed` from nothing); panics, showing the outcome,
+    /// on anything else.
+    pub(crate) fn expect_first(&self) -> &T {
+        match self {
+            CheckOutcome::Changed { old: None, new } => new,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Panics, showing the outcome, unless the check found nothing changed.
+    pub(crate) fn assert_unchanged(&self) {
+        assert!(matches!(self, CheckOutcome::Unchanged { .. }), "{self:?}");
+    }
+}

@@ -115,13 +115,7 @@ async fn detects_moves_content_changes_force_pushes_and_deletion() {
 
     // First observation.
     let r = watch.check(&g, None).await;
-    let CheckOutcome::Changed {
-        old: None,
-        new: first,
-    } = r.outcome
-    else {
-        panic!("{:?}", r.outcome)
-    };
+    let first = r.outcome.expect_first();
     assert_eq!(first.commit.as_deref(), Some(c1.as_str()));
     assert_eq!(first.author.as_deref(), Some("Ada <ada@example.com>"));
     assert_eq!(first.subject.as_deref(), Some("initial values"));
@@ -135,12 +129,11 @@ async fn detects_moves_content_changes_force_pushes_and_deletion() {
     assert_eq!(sha256, &crate::http::sha256_digest(b"replicas: 1\n"));
 
     // Nothing moved.
-    let r = watch.check(&g, Some(&first)).await;
-    assert!(
-        matches!(r.outcome, CheckOutcome::Unchanged { .. }),
-        "{:?}",
-        r.outcome
-    );
+    watch
+        .check(&g, Some(first))
+        .await
+        .outcome
+        .assert_unchanged();
 
     // A commit that touches nothing watched: moved, no change.
     let c2 = up.commit(
@@ -150,7 +143,7 @@ async fn detects_moves_content_changes_force_pushes_and_deletion() {
         ],
         "docs only",
     );
-    let r = watch.check(&g, Some(&first)).await;
+    let r = watch.check(&g, Some(first)).await;
     let (old, docs) = changed(&r.outcome);
     assert_eq!(docs.commit.as_deref(), Some(c2.as_str()));
     assert_eq!(docs.history, Some(History::FastForward));

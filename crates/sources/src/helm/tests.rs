@@ -8,8 +8,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::archive::tests::tgz;
 use super::*;
+use crate::ErrorKind;
 use crate::registry::Registries;
-use crate::{CheckOutcome, ErrorKind};
 
 fn chart(version: &str) -> Vec<u8> {
     let yaml = format!("apiVersion: v2\nname: demo\nversion: {version}\nappVersion: \"2.0\"\n");
@@ -94,9 +94,7 @@ async fn selects_downloads_verifies_caches_and_then_costs_one_304() {
     let c = client(&cache);
     let watch = demo(format!("{}/repo", server.uri()), "^1.0");
     let first = watch.check(&c, None).await;
-    let CheckOutcome::Changed { old: None, new } = &first.outcome else {
-        panic!("{:?}", first.outcome)
-    };
+    let new = first.outcome.expect_first();
     assert_eq!(
         (new.version.as_str(), new.app_version.as_deref()),
         ("1.1.0", Some("2.0"))
@@ -106,12 +104,7 @@ async fn selects_downloads_verifies_caches_and_then_costs_one_304() {
         ChartWatch::load(&c, new).expect("cached").tgz.as_ref(),
         b.as_slice()
     );
-    let second = watch.check(&c, Some(new)).await;
-    assert!(
-        matches!(second.outcome, CheckOutcome::Unchanged { .. }),
-        "{:?}",
-        second.outcome
-    );
+    watch.check(&c, Some(new)).await.outcome.assert_unchanged();
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use super::manifest::{MANIFEST_ACCEPT, OCI_MANIFEST};
 use super::*;
-use crate::{CheckOutcome, ErrorKind};
+use crate::ErrorKind;
 
 /// A manifest the stand-ins serve, and [`D1`], its digest: a digest that moved is verified
 /// against the manifest's bytes.
@@ -126,17 +126,14 @@ async fn one_head_with_four_accept_types_reads_the_digest() {
     let (regs, host) = registries(&server, None);
     let watch = base_watch(&host, "1.0");
     let first = watch.check(&regs, None).await;
-    let CheckOutcome::Changed { old: None, new } = &first.outcome else {
-        panic!("{:?}", first.outcome)
-    };
+    let new = first.outcome.expect_first();
     assert_eq!(new.digest, D1);
     assert_eq!(new.rate_limit_remaining.as_deref(), Some("97;w=21600"));
-    let second = watch.check(&regs, Some(new)).await;
-    assert!(
-        matches!(second.outcome, CheckOutcome::Unchanged { .. }),
-        "{:?}",
-        second.outcome
-    );
+    watch
+        .check(&regs, Some(new))
+        .await
+        .outcome
+        .assert_unchanged();
 }
 
 #[tokio::test]
@@ -190,11 +187,7 @@ async fn bearer_challenge_fetches_a_token_once_and_reuses_it() {
         a.outcome
     );
     let b = watch.check(&regs, a.outcome.current()).await;
-    assert!(
-        matches!(b.outcome, CheckOutcome::Unchanged { .. }),
-        "{:?}",
-        b.outcome
-    );
+    b.outcome.assert_unchanged();
 }
 
 #[tokio::test]
