@@ -54,6 +54,16 @@ fn demo(repository: impl Into<String>, version: &str) -> ChartWatch {
     }
 }
 
+/// `GET at` on `server` answers the chart archive `tgz`, exactly once.
+async fn serves_chart_once(server: &MockServer, at: &str, tgz: Vec<u8>) {
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(tgz))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 fn hex(b: &[u8]) -> String {
     crate::http::sha256_digest(b)[7..].to_string()
 }
@@ -84,12 +94,7 @@ async fn selects_downloads_verifies_caches_and_then_costs_one_304() {
         .mount(&server)
         .await;
     // Relative URLs resolve under the repository URL.
-    Mock::given(method("GET"))
-        .and(path("/repo/charts/demo-1.1.0.tgz"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(b.clone()))
-        .expect(1)
-        .mount(&server)
-        .await;
+    serves_chart_once(&server, "/repo/charts/demo-1.1.0.tgz", b.clone()).await;
     let cache = tempfile::tempdir().expect("cache");
     let c = client(&cache);
     let watch = demo(format!("{}/repo", server.uri()), "^1.0");
@@ -121,12 +126,7 @@ async fn a_digest_mismatch_is_refused() {
         .respond_with(ResponseTemplate::new(200).set_body_string(idx))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/elsewhere/demo.tgz"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(a))
-        .expect(1)
-        .mount(&server)
-        .await;
+    serves_chart_once(&server, "/elsewhere/demo.tgz", a).await;
     let cache = tempfile::tempdir().expect("cache");
     let watch = demo(server.uri(), "1.0.0");
     let r = watch.check(&client(&cache), None).await;
@@ -209,20 +209,15 @@ async fn credentials_stay_on_the_repository_origin() {
         .expect(1)
         .mount(&repo)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/a.tgz"))
-        .and(NoAuthorization)
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(a))
-        .expect(1)
-        .mount(&cdn)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/b.tgz"))
-        .and(NoAuthorization)
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(b))
-        .expect(1)
-        .mount(&cdn)
-        .await;
+    for (at, tgz) in [("/a.tgz", a), ("/b.tgz", b)] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .and(NoAuthorization)
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(tgz))
+            .expect(1)
+            .mount(&cdn)
+            .await;
+    }
     let cache = tempfile::tempdir().expect("cache");
     let pw = cache.path().join("pw");
     std::fs::write(&pw, "pw\n").expect("write");
@@ -260,12 +255,7 @@ async fn a_flow_style_index_is_parsed_from_a_second_streamed_get() {
         .expect(4)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/repo/demo-1.0.0.tgz"))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(a.clone()))
-        .expect(1)
-        .mount(&server)
-        .await;
+    serves_chart_once(&server, "/repo/demo-1.0.0.tgz", a.clone()).await;
     let dir = tempfile::tempdir().expect("tmp");
     let c = client(&dir);
     let watch = demo(format!("{}/repo", server.uri()), "1.0.0");
