@@ -75,6 +75,22 @@ fn shown(err: &Error, server: &MockServer) -> String {
     text
 }
 
+/// The error of reading the pushed `commit` with `watch` (`what` it is refused for), and its
+/// text as [`shown`] checks it.
+async fn refused(
+    watch: &GitWatch,
+    server: &MockServer,
+    commit: &str,
+    what: &str,
+) -> (Error, String) {
+    let err = watch
+        .observe_at(&Git::new(), None, &pushed(commit))
+        .await
+        .expect_err(what);
+    let text = shown(&err, server);
+    (err, text)
+}
+
 #[tokio::test]
 async fn a_broken_pack_is_an_error_naming_the_remote() {
     let (server, watch, _cache) = server().await;
@@ -85,11 +101,7 @@ async fn a_broken_pack_is_an_error_naming_the_remote() {
         .mount(&server)
         .await;
     let commit = "0123456789abcdef0123456789abcdef01234567";
-    let err = watch
-        .observe_at(&Git::new(), None, &pushed(commit))
-        .await
-        .expect_err("bad pack");
-    let text = shown(&err, &server);
+    let (err, text) = refused(&watch, &server, commit, "bad pack").await;
     assert!(matches!(err, Error::InvalidResponse { .. }), "{text}");
     assert!(text.contains("bad pack") && text.contains(commit), "{text}");
 }
@@ -107,11 +119,7 @@ async fn a_commit_the_remote_lacks_is_not_on_the_branch() {
         .respond_with(ResponseTemplate::new(200).set_body_bytes(refusal))
         .mount(&server)
         .await;
-    let err = watch
-        .observe_at(&Git::new(), None, &pushed(commit))
-        .await
-        .expect_err("not held");
-    let text = shown(&err, &server);
+    let (err, text) = refused(&watch, &server, commit, "not held").await;
     assert!(matches!(err, Error::NotOnBranch { .. }), "{text}");
     assert!(
         text.contains("is not on branch main") && text.contains("does not hold it"),
@@ -141,11 +149,7 @@ async fn a_values_file_over_the_limit_is_refused_without_reading_it() {
         .respond_with(ResponseTemplate::new(200).set_body_bytes(answer(&blob)))
         .mount(&server)
         .await;
-    let err = watch
-        .observe_at(&Git::new(), None, &pushed(&commit))
-        .await
-        .expect_err("too large");
-    let text = shown(&err, &server);
+    let (err, text) = refused(&watch, &server, &commit, "too large").await;
     assert!(matches!(err, Error::TooLarge { .. }), "{text}");
     assert!(
         text.contains("chart/values-dev.yaml") && text.contains(&commit),
