@@ -45,27 +45,22 @@ async fn http_credentials_come_from_config_files() {
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().expect("dir");
-    let write = |name: &str, pw: &str| {
+    // Credentials for the URLs under `under`: `user` with `pw` in the file `name`.
+    let password = |under: &str, user: &str, name: &str, pw: &str| {
         let p = dir.path().join(name);
         std::fs::write(&p, format!("{pw}\n")).expect("write");
-        p
+        GitCredentialConfig {
+            url_prefix: format!("{}{under}", server.uri()),
+            username: Some(user.into()),
+            password_file: Some(p),
+            ssh_key_file: None,
+            known_hosts_file: None,
+        }
     };
     let url = format!("{}/acme/repo.git", server.uri());
     let configs = vec![
-        GitCredentialConfig {
-            url_prefix: format!("{}/", server.uri()),
-            username: Some("other".into()),
-            password_file: Some(write("short", "nope")),
-            ssh_key_file: None,
-            known_hosts_file: None,
-        },
-        GitCredentialConfig {
-            url_prefix: format!("{}/acme/", server.uri()),
-            username: Some("ci".into()),
-            password_file: Some(write("long", "s3cret")),
-            ssh_key_file: None,
-            known_hosts_file: None,
-        },
+        password("/", "other", "short", "nope"),
+        password("/acme/", "ci", "long", "s3cret"),
     ];
     let watch = GitWatch::for_values(&url, "main", ".", &["dev"], dir.path()).expect("watch");
     let git = git_for(&configs, &url, Git::new()).expect("load");
