@@ -6,7 +6,9 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::manifest::{DOCKER_LIST, OCI_MANIFEST};
-use super::tests::{D1, base_watch, digest_head, registries, registries_with, serves_manifest};
+use super::tests::{
+    D1, base_watch, digest_head, heads_answer, registries, registries_with, serves_manifest,
+};
 use super::*;
 use crate::{Error, ErrorKind};
 
@@ -24,11 +26,12 @@ fn rate_limited_for(result: Result<RegistryObservation, Error>) -> Duration {
 #[tokio::test]
 async fn a_long_retry_after_fails_fast_and_closes_the_window() {
     let server = MockServer::start().await;
-    Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    heads_answer(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", "120"),
+        1,
+    )
+    .await;
     let (regs, host) = registries(&server, None);
     let watch = base_watch(&host, "1.0");
     for _ in 0..3 {
@@ -42,11 +45,12 @@ async fn a_far_future_retry_after_pauses_the_registry_for_at_most_the_cap() {
     let server = MockServer::start().await;
     let next_year =
         httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(365 * 86_400));
-    Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", next_year.as_str()))
-        .expect(1)
-        .mount(&server)
-        .await;
+    heads_answer(
+        &server,
+        ResponseTemplate::new(429).insert_header("Retry-After", next_year.as_str()),
+        1,
+    )
+    .await;
     let (regs, host) = registries(&server, None);
     // Every tag of the registry shares the pause: one request for all of them.
     for tag in ["1.0", "1.1", "2.0"] {
@@ -68,11 +72,7 @@ async fn a_short_retry_after_is_waited_out_then_succeeds() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("HEAD"))
-        .respond_with(digest_head(D1, DOCKER_LIST))
-        .expect(1)
-        .mount(&server)
-        .await;
+    heads_answer(&server, digest_head(D1, DOCKER_LIST), 1).await;
     serves_manifest(&server, None, 1).await;
     let (regs, host) = registries(&server, None);
     let obs = base_watch(&host, "1.0")
@@ -85,11 +85,7 @@ async fn a_short_retry_after_is_waited_out_then_succeeds() {
 #[tokio::test]
 async fn server_errors_are_retried_a_bounded_number_of_times() {
     let server = MockServer::start().await;
-    Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(3)
-        .mount(&server)
-        .await;
+    heads_answer(&server, ResponseTemplate::new(503), 3).await;
     let (regs, host) = registries(&server, None);
     let err = base_watch(&host, "1.0")
         .observe(&regs, None)
@@ -101,11 +97,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
 #[tokio::test]
 async fn the_budget_stops_requests_before_they_are_sent() {
     let server = MockServer::start().await;
-    Mock::given(method("HEAD"))
-        .respond_with(digest_head(D1, OCI_MANIFEST))
-        .expect(2)
-        .mount(&server)
-        .await;
+    heads_answer(&server, digest_head(D1, OCI_MANIFEST), 2).await;
     let (regs, host) = registries_with(&server, |cfg| {
         cfg.budget = Some(RequestBudget {
             requests: 3,

@@ -31,6 +31,15 @@ pub(super) async fn serves_manifest(server: &MockServer, bearer: Option<&str>, t
         .await;
 }
 
+/// Every `HEAD` on `server` gets `answer`, exactly `times` times.
+pub(super) async fn heads_answer(server: &MockServer, answer: ResponseTemplate, times: u64) {
+    Mock::given(method("HEAD"))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
 /// Matches a request whose Accept headers name all four manifest types.
 struct AcceptsAllFour;
 impl wiremock::Match for AcceptsAllFour {
@@ -193,13 +202,12 @@ async fn bearer_challenge_fetches_a_token_once_and_reuses_it() {
 #[tokio::test]
 async fn basic_challenge_and_wrong_password_is_an_auth_error() {
     let server = MockServer::start().await;
-    Mock::given(method("HEAD"))
-        .respond_with(
-            ResponseTemplate::new(401).insert_header("WWW-Authenticate", r#"Basic realm="r""#),
-        )
-        .expect(2)
-        .mount(&server)
-        .await;
+    heads_answer(
+        &server,
+        ResponseTemplate::new(401).insert_header("WWW-Authenticate", r#"Basic realm="r""#),
+        2,
+    )
+    .await;
     let pw = password_file("wrong");
     let (regs, host) = registries(&server, Some(("user", &pw)));
     let r = base_watch(&host, "1.0").check(&regs, None).await;
@@ -245,11 +253,12 @@ async fn html_and_bad_digests_are_typed_errors() {
 async fn missing_digest_header_falls_back_to_get_and_sha256() {
     let server = MockServer::start().await;
     let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#;
-    Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(200).insert_header("Content-Type", OCI_MANIFEST))
-        .expect(1)
-        .mount(&server)
-        .await;
+    heads_answer(
+        &server,
+        ResponseTemplate::new(200).insert_header("Content-Type", OCI_MANIFEST),
+        1,
+    )
+    .await;
     Mock::given(method("GET"))
         .and(AcceptsAllFour)
         .respond_with(
@@ -348,13 +357,12 @@ async fn a_head_without_content_type_still_finds_the_platform() {
          "platform": {"os": "linux", "architecture": "amd64"}}]})
     .to_string();
     let digest = crate::http::sha256_digest(index.as_bytes());
-    Mock::given(method("HEAD"))
-        .respond_with(
-            ResponseTemplate::new(200).insert_header("Docker-Content-Digest", digest.as_str()),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    heads_answer(
+        &server,
+        ResponseTemplate::new(200).insert_header("Docker-Content-Digest", digest.as_str()),
+        1,
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path(format!("/v2/acme/base/manifests/{digest}")))
         .respond_with(ResponseTemplate::new(200).set_body_raw(index, super::manifest::OCI_INDEX))
