@@ -49,42 +49,38 @@ fn load_err(p: &Path) -> String {
 #[test]
 fn bad_specs_name_the_place_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "a.yaml", "jobs:\n  - path: a//b\n");
-    let e = load_err(&p);
-    assert!(e.contains("jobs[0].path") && e.contains("a.yaml"), "{e}");
-    let p = write(
-        &dir,
-        "b.yaml",
-        "jobs:\n  - path: x\n    script: { result: GREEN }\n",
-    );
-    let e = load_err(&p);
-    assert!(
-        e.contains("jobs[0].script.result") && e.contains("GREEN"),
-        "{e}"
-    );
-    let p = write(
-        &dir,
-        "c.json",
-        r#"{"jobs":[{"path":"x","parameters":[{"name":"C","kind":"choice"}]}]}"#,
-    );
-    let e = load_err(&p);
-    assert!(e.contains("jobs[0].parameters[0].choices"), "{e}");
-    let p = write(&dir, "d.yaml", "jobz: []\n");
-    let e = load_err(&p);
-    assert!(e.contains("jobz"), "unknown keys are rejected: {e}");
-    let p = write(
-        &dir,
-        "f.yaml",
-        "jobs:\n  - path: x\n    script: { duration: 3s, stages: [{ name: A, duration: 4s }] }\n",
-    );
-    let e = load_err(&p);
-    assert!(
-        e.contains("jobs[0].script.stages") && e.contains("4s") && e.contains("script.duration"),
-        "{e}"
-    );
-    let p = write(&dir, "e.yaml", "context_path: jenkins/\n");
-    let e = load_err(&p);
-    assert!(e.contains("context_path"), "{e}");
+    // (file, spec, what its error names)
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "a.yaml",
+            "jobs:\n  - path: a//b\n",
+            &["jobs[0].path", "a.yaml"],
+        ),
+        (
+            "b.yaml",
+            "jobs:\n  - path: x\n    script: { result: GREEN }\n",
+            &["jobs[0].script.result", "GREEN"],
+        ),
+        (
+            "c.json",
+            r#"{"jobs":[{"path":"x","parameters":[{"name":"C","kind":"choice"}]}]}"#,
+            &["jobs[0].parameters[0].choices"],
+        ),
+        // Unknown keys are rejected.
+        ("d.yaml", "jobz: []\n", &["jobz"]),
+        (
+            "f.yaml",
+            "jobs:\n  - path: x\n    script: { duration: 3s, stages: [{ name: A, duration: 4s }] }\n",
+            &["jobs[0].script.stages", "4s", "script.duration"],
+        ),
+        ("e.yaml", "context_path: jenkins/\n", &["context_path"]),
+    ];
+    for (name, spec, names) in cases {
+        let e = load_err(&write(&dir, name, spec));
+        for needle in *names {
+            assert!(e.contains(needle), "{name}: {needle:?} missing from {e}");
+        }
+    }
 }
 
 #[tokio::test]
