@@ -31,6 +31,16 @@ fn event(envs: &[&str], values: &[u8]) -> Value {
     )
 }
 
+/// Posts `n` chart events for `env`, with values `[0]`, `[1]`, …, then lets `fake` settle.
+async fn post_charts(fake: &FakeSpinnaker, gate: &Client, env: &str, n: u8) {
+    for v in 0..n {
+        gate.post_webhook("chart", &event(&[env], &[v]))
+            .await
+            .unwrap();
+    }
+    fake.settle();
+}
+
 #[tokio::test]
 async fn wrong_media_type_bad_json_and_unknown_routes_get_kork_errors() {
     let (fake, _) = start(FakeSpinnaker::builder()).await;
@@ -134,12 +144,7 @@ async fn keep_waiting_pipelines_runs_every_waiting_execution_in_order() {
     let mut p = deploy_pipeline(APP, "prod", "microgateway", "chart", true);
     p.keep_waiting_pipelines = Some(true);
     let (fake, gate) = start(FakeSpinnaker::builder().pipeline(p)).await;
-    for n in 0..3u8 {
-        gate.post_webhook("chart", &event(&["prod"], &[n]))
-            .await
-            .unwrap();
-    }
-    fake.settle();
+    post_charts(&fake, &gate, "prod", 3).await;
     for _ in 0..3 {
         let running: Vec<_> = fake
             .executions(APP)
@@ -161,12 +166,7 @@ async fn keep_waiting_pipelines_runs_every_waiting_execution_in_order() {
     let mut p = deploy_pipeline(APP, "dev", "microgateway", "chart", true);
     p.limit_concurrent = None;
     let (fake, gate) = start(FakeSpinnaker::builder().pipeline(p)).await;
-    for n in 0..2u8 {
-        gate.post_webhook("chart", &event(&["dev"], &[n]))
-            .await
-            .unwrap();
-    }
-    fake.settle();
+    post_charts(&fake, &gate, "dev", 2).await;
     assert!(
         fake.executions(APP)
             .iter()
