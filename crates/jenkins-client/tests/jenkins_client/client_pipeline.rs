@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use common::*;
 use jenkins_client::model::StageStatus;
-use jenkins_client::{Error, JenkinsClient};
+use jenkins_client::{Error, JenkinsClient, JobPath};
 use secrecy::ExposeSecret;
-use testkit::jenkins::{BuildScript, JobSpec};
+use testkit::jenkins::{BuildScript, FakeJenkins, JobSpec};
 
 const SECS: Duration = Duration::from_secs(1);
 
@@ -20,6 +20,15 @@ fn staged() -> JobSpec {
     ]))
 }
 
+/// The stand-in serving [`staged`], a client, and the job, whose build #1 the client started.
+async fn staged_build_started() -> (FakeJenkins, JenkinsClient, JobPath) {
+    let j = start(standard().job(staged())).await;
+    let c = client(&j);
+    let image = job("images/base");
+    c.build(&image).await.unwrap();
+    (j, c, image)
+}
+
 fn stages(run: &jenkins_client::model::WorkflowRun) -> Vec<(String, StageStatus)> {
     run.stages
         .iter()
@@ -29,10 +38,7 @@ fn stages(run: &jenkins_client::model::WorkflowRun) -> Vec<(String, StageStatus)
 
 #[tokio::test]
 async fn stage_view_follows_a_pipeline_build_through_its_stages() {
-    let j = start(standard().job(staged())).await;
-    let c = client(&j);
-    let image = job("images/base");
-    c.build(&image).await.unwrap();
+    let (j, c, image) = staged_build_started().await;
     j.advance(SECS / 10);
     assert_eq!(j.builds_of("images/base").len(), 1);
 
@@ -90,10 +96,7 @@ async fn stage_view_follows_a_pipeline_build_through_its_stages() {
 
 #[tokio::test]
 async fn stopped_build_shows_aborted_stage_and_unscripted_jobs_one_build_stage() {
-    let j = start(standard().job(staged())).await;
-    let c = client(&j);
-    let image = job("images/base");
-    c.build(&image).await.unwrap();
+    let (j, c, image) = staged_build_started().await;
     j.advance(15 * SECS);
     c.stop_build(&image, 1).await.unwrap();
     j.advance(SECS);
