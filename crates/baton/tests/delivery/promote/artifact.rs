@@ -56,8 +56,7 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
     let (_, e2) = s
         .deliver_chart(&["staging"], "3.0.1-1", &b64(C1), values("replicas: 4\n"))
         .await;
-    let staging = s.execution_of(&e2, "staging").await;
-    s.waiting(&staging.id).await;
+    let staging = s.waiting_in(&e2, "staging").await;
     let (code, body) = s.promote("staging", "{}").await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert_eq!(
@@ -74,8 +73,7 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
     let (_, e3) = s
         .deliver_chart(&["prod"], "3.0.2", &b64(C2), values("replicas: 4\n"))
         .await;
-    let prod = s.execution_of(&e3, "prod").await;
-    s.waiting(&prod.id).await;
+    let prod = s.waiting_in(&e3, "prod").await;
     let (code, body) = s.promote("prod", "{}").await;
     assert_eq!(code, StatusCode::CONFLICT, "{body}");
     let wanted = format!(
@@ -114,8 +112,7 @@ async fn promotion_follows_the_chart_digest_whatever_the_values() {
     let (_, e4) = s
         .deliver_chart(&["staging"], "3.0.2", &b64(C2), values("replicas: 4\n"))
         .await;
-    let staging2 = s.execution_of(&e4, "staging").await;
-    s.waiting(&staging2.id).await;
+    let staging2 = s.waiting_in(&e4, "staging").await;
     let err = s.cli_err(&["promote", APP, "staging"]).await;
     assert!(
         err.contains("dev has no SUCCEEDED execution of chart microgateway 3.0.2")
@@ -229,8 +226,7 @@ async fn roll_image(s: &Stand, digest: &str) -> (Execution, Execution) {
         .execution_of_pipeline(&echo, "micro-gw-image-petstore")
         .await;
     let dev = s.finished(&dev.id).await;
-    let staging = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging.id).await;
+    let staging = s.waiting_in(&echo, "staging").await;
     (dev, staging)
 }
 

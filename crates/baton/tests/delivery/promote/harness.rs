@@ -293,6 +293,14 @@ impl Stand {
         }
     }
 
+    /// The execution of `<app>-deploy-<env>` started by Echo event `echo`, once it waits for
+    /// its judgment (as [`Stand::waiting`] checks).
+    pub async fn waiting_in(&self, echo: &str, env: &str) -> Execution {
+        let x = self.execution_of(echo, env).await;
+        self.waiting(&x.id).await;
+        x
+    }
+
     /// Waits until `id` waits for its judgment.
     pub async fn waiting(&self, id: &str) -> Execution {
         let x = self.gate.wait_for_judgment(id, WAIT, POLL).await.unwrap();

@@ -119,8 +119,7 @@ async fn staging_waits_promote_continues_and_prod_waits_for_staging() {
 async fn stop_ends_the_execution_terminal_without_deploying() {
     let s = Stand::start(true).await;
     let (_, echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDIK").await;
-    let staging = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging.id).await;
+    let staging = s.waiting_in(&echo, "staging").await;
     let stdout = s
         .cli_ok(&["promote", APP, "staging", "--stop", "--input", "bad build"])
         .await;
@@ -142,8 +141,7 @@ async fn stop_ends_the_execution_terminal_without_deploying() {
 async fn force_skips_the_order_check_and_errors_say_what_is_missing() {
     let s = Stand::start(true).await;
     let (_, echo) = s.deliver(&["staging", "prod"], "cmVwbGljYXM6IDMK").await;
-    let prod = s.execution_of(&echo, "prod").await;
-    s.waiting(&prod.id).await;
+    let prod = s.waiting_in(&echo, "prod").await;
     let (code, body) = s.promote("prod", r#"{"force": true}"#).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert_eq!(
@@ -209,8 +207,7 @@ async fn uncorrelated_execution_is_found_by_the_running_fallback() {
         event_id: &id,
     });
     let echo = s.gate.post_webhook("chart", &body).await.unwrap();
-    let staging = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging.id).await;
+    let staging = s.waiting_in(&echo, "staging").await;
     // dev never ran this chart: forced (the rule by artifact is tested in `artifact`)
     let (code, body) = s.promote("staging", r#"{"force": true}"#).await;
     assert_eq!(code, StatusCode::OK, "{body}");

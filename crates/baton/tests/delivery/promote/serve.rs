@@ -69,8 +69,7 @@ async fn serve_lists_pending_judgments_and_promotes_through_gate() {
     s.dev_ran_the_chart().await;
     // a chart event this daemon did not record: found by the RUNNING fallback
     let (_, echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
-    let staging = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging.id).await;
+    let staging = s.waiting_in(&echo, "staging").await;
 
     let cli = |args: &[&str]| {
         let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_baton"));
@@ -150,8 +149,7 @@ async fn serve_stops_a_judgment_past_its_configured_deadline() {
     );
     let (_child, url) = serve(&config).await;
     let (_, echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
-    let staging = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging.id).await;
+    let staging = s.waiting_in(&echo, "staging").await;
     // the daemon's scheduled check stops it and records why
     assert_eq!(
         s.finished(&staging.id).await.status,

@@ -9,8 +9,7 @@ async fn newer_event_cancels_the_stale_judgment_and_its_execution_runs() {
     let s = Stand::start(true).await;
     s.dev_ran_the_chart().await;
     let (old_ev, old_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
-    let old = s.execution_of(&old_echo, "staging").await;
-    s.waiting(&old.id).await;
+    let old = s.waiting_in(&old_echo, "staging").await;
 
     let (new_ev, new_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDIK").await;
     let new = s.execution_of(&new_echo, "staging").await;
@@ -55,8 +54,7 @@ async fn newer_event_cancels_the_stale_judgment_and_its_execution_runs() {
 async fn superseding_can_be_turned_off() {
     let s = Stand::start(false).await;
     let (_, old_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
-    let old = s.execution_of(&old_echo, "staging").await;
-    s.waiting(&old.id).await;
+    let old = s.waiting_in(&old_echo, "staging").await;
     let (new_ev, new_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDIK").await;
     let done = s.supersede(&["staging"], &new_ev, &new_echo).await;
     assert!(done.is_empty());
@@ -75,8 +73,7 @@ async fn the_chart_deliverer_supersedes_stale_judgments_itself() {
 
     let s = Stand::start(true).await;
     let (_, old_echo) = s.deliver(&["staging"], "cmVwbGljYXM6IDEK").await;
-    let old = s.execution_of(&old_echo, "staging").await;
-    s.waiting(&old.id).await;
+    let old = s.waiting_in(&old_echo, "staging").await;
 
     let new_ev = s.record("chart", Correlation::default()).await;
     let body = chart_event(&ChartEvent {

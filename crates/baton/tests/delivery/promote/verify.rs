@@ -50,8 +50,7 @@ async fn failing_verification_in_dev_blocks_promoting_staging() {
     assert_eq!(builds[0].parameters["NAMESPACE"], "micro-gw-dev");
     assert_eq!(builds[0].execution_id, dev.id);
 
-    let staging = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging.id).await;
+    let staging = s.waiting_in(&echo, "staging").await;
     // The rule is by artifact: the refusal names the chart and the execution that ran it.
     let want = format!(
         "execution {} of {APP}-deploy-dev ran it and is TERMINAL",
@@ -95,8 +94,7 @@ async fn passing_verification_lets_staging_be_promoted_and_verifies_it_too() {
     assert_eq!(dev.status, ExecutionStatus::Succeeded);
     assert_eq!(stage_status(&dev, "verify"), ExecutionStatus::Succeeded);
 
-    let staging = s.execution_of(&echo, "staging").await;
-    s.waiting(&staging.id).await;
+    let staging = s.waiting_in(&echo, "staging").await;
     let (code, body) = s.promote("staging", "{}").await;
     assert_eq!(code, StatusCode::OK, "{body}");
     let staging = s.finished(&staging.id).await;
