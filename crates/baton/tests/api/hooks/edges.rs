@@ -174,13 +174,7 @@ async fn a_replaced_watch_table_takes_effect_for_the_next_hook() {
     let (tx, mut rx) = mpsc::channel(4);
     let shared = SharedWatchTable::new(WatchTable::default());
     let app = router(HooksState::new(secret(), shared.clone(), tx));
-    let (_, json) = post(
-        &app,
-        "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "w-1"),
-        GITHUB,
-    )
-    .await;
+    let (_, json) = push(&app, Provider::GitHub, GITHUB, "w-1").await;
     assert_eq!(json["status"], "ignored");
     shared.replace(WatchTable::new([(
         "late",
@@ -189,13 +183,7 @@ async fn a_replaced_watch_table_takes_effect_for_the_next_hook() {
     )]));
     // The next push (another body: the same one again would be a replay).
     let next = format!("{GITHUB} ");
-    let (_, json) = post(
-        &app,
-        "/hooks/github",
-        &signed(Provider::GitHub, &next, "w-2"),
-        &next,
-    )
-    .await;
+    let (_, json) = push(&app, Provider::GitHub, &next, "w-2").await;
     assert_eq!(json["sources"], serde_json::json!(["late"]));
     assert_eq!(drain(&mut rx)[0].source, SourceId::from("late"));
 }
@@ -238,13 +226,7 @@ async fn merged_into_an_api_with_a_smaller_body_limit_the_hook_limit_holds() {
         .route("/v1/ok", axum::routing::post(|| async { "ok" }))
         .merge(hooks)
         .layer(axum::extract::DefaultBodyLimit::max(1024));
-    let (status, json) = post(
-        &api,
-        "/hooks/github",
-        &signed(Provider::GitHub, GITHUB, "m"),
-        GITHUB,
-    )
-    .await;
+    let (status, json) = push(&api, Provider::GitHub, GITHUB, "m").await;
     assert_eq!(status, StatusCode::ACCEPTED, "{json}");
     assert_eq!(drain(&mut rx).len(), 1);
 }

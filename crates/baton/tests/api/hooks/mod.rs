@@ -146,16 +146,22 @@ fn path(provider: Provider) -> String {
     format!("/hooks/{provider}")
 }
 
+/// Posts `body` to `app` as `provider` sends a push with delivery id `delivery`, correctly
+/// signed.
+async fn push(app: &Router, provider: Provider, body: &str, delivery: &str) -> (StatusCode, Value) {
+    post(
+        app,
+        &path(provider),
+        &signed(provider, body, delivery),
+        body,
+    )
+    .await
+}
+
 impl Harness {
     /// Posts `body` as `provider` sends a push with delivery id `delivery`, correctly signed.
     async fn push(&self, provider: Provider, body: &str, delivery: &str) -> (StatusCode, Value) {
-        post(
-            &self.app,
-            &path(provider),
-            &signed(provider, body, delivery),
-            body,
-        )
-        .await
+        push(&self.app, provider, body, delivery).await
     }
 
     /// Posts `body` as GitHub sends an `event` with delivery id `delivery`, correctly signed.
