@@ -52,6 +52,15 @@ fn check(file: &Path) -> (Option<i32>, String) {
     )
 }
 
+/// `baton check` of a config for `e` with Jenkins token `token`, in a directory of its own.
+async fn check_config(e: &Endpoints, token: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), e, token);
+    tokio::task::spawn_blocking(move || check(&file))
+        .await
+        .unwrap()
+}
+
 fn row<'a>(table: &'a str, check: &str, target: &str) -> &'a str {
     table
         .lines()
@@ -80,11 +89,7 @@ async fn probes_report_each_endpoint_and_fail_on_a_bad_one() {
         helm: rig.helm_repo_url.clone(),
         git: format!("{}/{}", rig.git_daemon_base, rig.chart_source_repo),
     };
-    let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), &e, "token-1");
-    let (code, table) = tokio::task::spawn_blocking(move || check(&file))
-        .await
-        .unwrap();
+    let (code, table) = check_config(&e, "token-1").await;
     assert_eq!(code, Some(0), "{table}");
     // Each endpoint's row: what is checked, where, and what it says.
     for (what, at, says) in [
@@ -103,11 +108,7 @@ async fn probes_report_each_endpoint_and_fail_on_a_bad_one() {
         git: format!("{}/no-such-repo.git", rig.git_daemon_base),
         ..e
     };
-    let dir2 = tempfile::tempdir().unwrap();
-    let file = write(dir2.path(), &bad, "wrong-token");
-    let (code, table) = tokio::task::spawn_blocking(move || check(&file))
-        .await
-        .unwrap();
+    let (code, table) = check_config(&bad, "wrong-token").await;
     assert_eq!(code, Some(1), "{table}");
     let j = row(&table, "jenkins", &bad.jenkins);
     assert!(j.contains("FAIL") && j.contains("401"), "{table}");
