@@ -22,6 +22,48 @@ fn bare(source: &str, schedule: Schedule, clock: &Clock) -> LoopSettings {
     }
 }
 
+/// When each check of a loop started, with its trigger (`None` for a scheduled one).
+type Starts<T> = Arc<Mutex<Vec<(OffsetDateTime, Option<T>)>>>;
+
+/// Spawns [`run_loop`] with a check that notes when it started (on `clock`) and its trigger,
+/// then answers what `then(n)` answers (`n` counts the checks from 1); the fifth check shuts
+/// the loop down.
+fn five_checks<T, Fut>(
+    settings: LoopSettings,
+    triggers: mpsc::Receiver<T>,
+    clock: &Clock,
+    then: impl Fn(usize) -> Fut + Send + Sync + 'static,
+) -> (tokio::task::JoinHandle<()>, Starts<T>)
+where
+    T: Send + 'static,
+    Fut: Future<Output = anyhow::Result<&'static str>> + Send + 'static,
+{
+    let starts: Starts<T> = Arc::default();
+    let shutdown = CancellationToken::new();
+    let (c, k, stop, then) = (
+        starts.clone(),
+        clock.clone(),
+        shutdown.clone(),
+        Arc::new(then),
+    );
+    let task = tokio::spawn(run_loop(settings, triggers, shutdown, move |t| {
+        let (c, k, stop, then) = (c.clone(), k.clone(), stop.clone(), then.clone());
+        async move {
+            let n = {
+                let mut c = c.lock().unwrap();
+                c.push((k.now(), t));
+                c.len()
+            };
+            let answer = then(n).await;
+            if n >= 5 {
+                stop.cancel();
+            }
+            answer
+        }
+    }));
+    (task, starts)
+}
+
 #[test]
 fn cron_checks_spread_over_the_first_half_of_the_interval() {
     let every_minute = Schedule::Cron(Arc::new(cron("* * * * *")));
@@ -91,11 +133,8 @@ fn error_delays_grow_are_jittered_and_bounded() {
 async fn cron_loop_fires_on_schedule_retries_errors_and_stops_on_shutdown() {
     let t0 = datetime!(2026-11-29 12:00:05 UTC);
     let clock = Clock::starting_at(t0);
-    type Calls = Vec<(OffsetDateTime, Option<u8>)>;
-    let calls: Arc<Mutex<Calls>> = Arc::default();
     let metrics = Arc::new(Metrics::default());
-    let (tx, rx) = mpsc::channel(4);
-    let shutdown = CancellationToken::new();
+    let (tx, rx) = mpsc::channel::<u8>(4);
     let settings = LoopSettings {
         metrics: metrics.clone(),
         ..bare(
@@ -104,25 +143,13 @@ async fn cron_loop_fires_on_schedule_retries_errors_and_stops_on_shutdown() {
             &clock,
         )
     };
-    let (c, k, stop) = (calls.clone(), clock.clone(), shutdown.clone());
-    let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |t| {
-        let (c, k, stop) = (c.clone(), k.clone(), stop.clone());
-        async move {
-            let n = {
-                let mut c = c.lock().unwrap();
-                c.push((k.now(), t));
-                c.len()
-            };
-            if n >= 5 {
-                stop.cancel();
-            }
-            // The second check fails: the loop retries soon instead of waiting 15 min.
-            if n == 2 {
-                anyhow::bail!("registry down");
-            }
-            Ok("unchanged")
+    let (task, calls) = five_checks(settings, rx, &clock, |n| async move {
+        // The second check fails: the loop retries soon instead of waiting 15 min.
+        if n == 2 {
+            anyhow::bail!("registry down");
         }
-    }));
+        Ok("unchanged")
+    });
     // Wait until the first (start-up) check ran, then trigger one by hand.
     while calls.lock().unwrap().is_empty() {
         tokio::task::yield_now().await;
@@ -160,32 +187,18 @@ async fn cron_loop_fires_on_schedule_retries_errors_and_stops_on_shutdown() {
 async fn poll_intervals_run_start_to_start() {
     let t0 = datetime!(2026-11-29 12:00:00 UTC);
     let clock = Clock::starting_at(t0);
-    let starts: Arc<Mutex<Vec<OffsetDateTime>>> = Arc::default();
     let (_tx, rx) = mpsc::channel::<()>(1);
-    let shutdown = CancellationToken::new();
     let settings = bare(
         "chart-source:p",
         Schedule::Every(Duration::from_secs(1)),
         &clock,
     );
-    let (c, k, stop) = (starts.clone(), clock.clone(), shutdown.clone());
-    let task = tokio::spawn(run_loop(settings, rx, shutdown.clone(), move |_| {
-        let (c, k, stop) = (c.clone(), k.clone(), stop.clone());
-        async move {
-            let n = {
-                let mut c = c.lock().unwrap();
-                c.push(k.now());
-                c.len()
-            };
-            // The third check takes longer than the interval.
-            let took = if n == 3 { 1500 } else { 300 };
-            tokio::time::sleep(Duration::from_millis(took)).await;
-            if n >= 5 {
-                stop.cancel();
-            }
-            Ok("unchanged")
-        }
-    }));
+    let (task, starts) = five_checks(settings, rx, &clock, |n| async move {
+        // The third check takes longer than the interval.
+        let took = if n == 3 { 1500 } else { 300 };
+        tokio::time::sleep(Duration::from_millis(took)).await;
+        Ok("unchanged")
+    });
     tokio::time::timeout(Duration::from_secs(60), task)
         .await
         .expect("the loop stops on shutdown")
@@ -194,7 +207,7 @@ async fn poll_intervals_run_start_to_start() {
         .lock()
         .unwrap()
         .iter()
-        .map(|t| (*t - t0).whole_milliseconds())
+        .map(|(t, _)| (*t - t0).whole_milliseconds())
         .collect();
     assert_eq!(ms, vec![0, 1000, 2000, 3500, 4500]);
 }
