@@ -20,6 +20,19 @@ fn with_password(ep: &RegistryEndpoint, password: &str, dir: &tempfile::TempDir)
     c
 }
 
+/// What a first check of `reference` (on `platform`, if any) against `regs` found.
+async fn first_check(
+    reference: &str,
+    platform: Option<&str>,
+    regs: &Registries,
+) -> CheckOutcome<RegistryObservation> {
+    ImageWatch::new(reference, platform)
+        .expect("watch")
+        .check(regs, None)
+        .await
+        .outcome
+}
+
 fn repo_name(prefix: &str) -> String {
     format!("test/{prefix}-{:08x}", rand_u32())
 }
@@ -139,14 +152,13 @@ async fn no_auth_registry() {
             .expect("testkit digest")
     );
     // A missing tag is NotFound, not a crash.
-    let r = ImageWatch::new(
+    let r = first_check(
         &format!("{}/vendor/base:does-not-exist", rig.registry),
         None,
+        &regs,
     )
-    .expect("watch")
-    .check(&regs, None)
     .await;
-    assert_eq!(kind_of(&r.outcome), ErrorKind::NotFound);
+    assert_eq!(kind_of(&r), ErrorKind::NotFound);
 }
 
 #[tokio::test]
@@ -159,19 +171,13 @@ async fn basic_auth_registry() {
 
     let wrong =
         Registries::new(vec![with_password(ep, "not-the-password", &dir)]).expect("registries");
-    let r = ImageWatch::new(&format!("{}/vendor/base:1.0", ep.host), None)
-        .expect("watch")
-        .check(&wrong, None)
-        .await;
-    let (kind, message) = r.outcome.error().expect("a wrong password fails");
+    let r = first_check(&format!("{}/vendor/base:1.0", ep.host), None, &wrong).await;
+    let (kind, message) = r.error().expect("a wrong password fails");
     assert_eq!(kind, ErrorKind::Auth);
     assert!(!message.contains("not-the-password"), "{message}");
     let anonymous = Registries::new(vec![insecure(&ep.host)]).expect("registries");
-    let r = ImageWatch::new(&format!("{}/vendor/base:1.0", ep.host), None)
-        .expect("watch")
-        .check(&anonymous, None)
-        .await;
-    assert_eq!(kind_of(&r.outcome), ErrorKind::Auth);
+    let r = first_check(&format!("{}/vendor/base:1.0", ep.host), None, &anonymous).await;
+    assert_eq!(kind_of(&r), ErrorKind::Auth);
 }
 
 #[tokio::test]
@@ -234,11 +240,8 @@ async fn multi_arch_index_and_one_platform() {
     let moved = second.moved_from(&first);
     assert!(moved.index && moved.platform, "{moved:?}");
 
-    let none = ImageWatch::new(&reference, Some("linux/s390x"))
-        .expect("watch")
-        .check(&regs, None)
-        .await;
-    assert_eq!(kind_of(&none.outcome), ErrorKind::NotFound);
+    let none = first_check(&reference, Some("linux/s390x"), &regs).await;
+    assert_eq!(kind_of(&none), ErrorKind::NotFound);
 }
 
 /// Docker Hub's anonymous flow: no credentials, a 401 with a bearer challenge, an anonymous
@@ -264,9 +267,6 @@ async fn anonymous_bearer_tokens_for_public_repositories() {
         "{:?}",
         again.outcome
     );
-    let private = ImageWatch::new(&format!("{}/vendor/base:1.0", ep.host), None)
-        .expect("watch")
-        .check(&regs, None)
-        .await;
-    assert_eq!(kind_of(&private.outcome), ErrorKind::Auth);
+    let private = first_check(&format!("{}/vendor/base:1.0", ep.host), None, &regs).await;
+    assert_eq!(kind_of(&private), ErrorKind::Auth);
 }
