@@ -35,21 +35,19 @@ async fn basic_auth() {
         password: secret("s3cret"),
     })
     .await;
-    let good = client(
-        &fake,
-        Auth::Basic {
-            user: "baton".into(),
-            password: secret("s3cret"),
-        },
-    );
+    // A client that sends user baton with `password`.
+    let basic = |password: &str| {
+        client(
+            &fake,
+            Auth::Basic {
+                user: "baton".into(),
+                password: secret(password),
+            },
+        )
+    };
+    let good = basic("s3cret");
     assert!(good.pipeline_configs("app").await.unwrap().is_empty());
-    let bad = client(
-        &fake,
-        Auth::Basic {
-            user: "baton".into(),
-            password: secret("wrong"),
-        },
-    );
+    let bad = basic("wrong");
     let err = bad.pipeline_configs("app").await.unwrap_err();
     assert_eq!(err.api_kind(), Some(ApiErrorKind::Unauthorized));
     assert!(
@@ -76,19 +74,17 @@ async fn bearer_token() {
         token: secret("tok-123"),
     })
     .await;
-    let good = client(
-        &fake,
-        Auth::Bearer {
-            token: secret("tok-123"),
-        },
-    );
+    let bearer = |token: &str| {
+        client(
+            &fake,
+            Auth::Bearer {
+                token: secret(token),
+            },
+        )
+    };
+    let good = bearer("tok-123");
     good.pipeline_configs("app").await.unwrap();
-    let bad = client(
-        &fake,
-        Auth::Bearer {
-            token: secret("tok-999"),
-        },
-    );
+    let bad = bearer("tok-999");
     assert_eq!(
         bad.pipeline_configs("app").await.unwrap_err().status(),
         Some(401)
@@ -104,13 +100,17 @@ async fn form_login_with_session_cookie_and_relogin() {
         password: secret("pw"),
     })
     .await;
-    let c = client(
-        &fake,
-        Auth::FormLogin {
-            user: "ldap-user".into(),
-            password: secret("pw"),
-        },
-    );
+    // A client that logs in as ldap-user with `password`.
+    let form_login = |password: &str| {
+        client(
+            &fake,
+            Auth::FormLogin {
+                user: "ldap-user".into(),
+                password: secret(password),
+            },
+        )
+    };
+    let c = form_login("pw");
     c.pipeline_configs("app").await.unwrap();
     c.pipeline_configs("app").await.unwrap();
     fake.expire_sessions();
@@ -151,13 +151,7 @@ async fn form_login_with_session_cookie_and_relogin() {
         .count();
     assert_eq!(logins, 3);
 
-    let wrong = client(
-        &fake,
-        Auth::FormLogin {
-            user: "ldap-user".into(),
-            password: secret("nope"),
-        },
-    );
+    let wrong = form_login("nope");
     let err = wrong.pipeline_configs("app").await.unwrap_err();
     assert!(matches!(err, Error::LoginRefused { .. }), "{err}");
     assert!(err.to_string().contains("ldap-user") && !err.to_string().contains("nope"));
