@@ -23,6 +23,15 @@ fn container(objects: &[Value]) -> &Value {
     &kind(objects, "Deployment").expect("Deployment")["spec"]["template"]["spec"]["containers"][0]
 }
 
+/// The item named `name` of the JSON list `list` (volumes, env); panics naming it if absent.
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {list}"))
+}
+
 pub(crate) fn config_of(objects: &[Value]) -> Value {
     let text = kind(objects, "ConfigMap").expect("ConfigMap")["data"]["baton.yaml"]
         .as_str()
@@ -80,12 +89,7 @@ fn default_install_is_one_hardened_replica_on_sqlite() {
 
         // The database lives on the claim the chart created.
         let pvc = kind(&objects, "PersistentVolumeClaim").unwrap();
-        let state = pod["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == "state")
-            .unwrap();
+        let state = named(&pod["volumes"], "state");
         assert_eq!(
             state["persistentVolumeClaim"]["claimName"],
             pvc["metadata"]["name"]
@@ -102,12 +106,7 @@ fn default_install_is_one_hardened_replica_on_sqlite() {
         assert_eq!(service["spec"]["ports"][1]["name"], "probe");
         assert_eq!(service["spec"]["ports"][1]["port"], 8081);
         // The Secret named in the values is mounted where the config's *_file keys point.
-        let secrets = pod["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == "secrets")
-            .expect("secrets volume");
+        let secrets = named(&pod["volumes"], "secrets");
         assert_eq!(secrets["secret"]["secretName"], "baton-secrets");
     }
 }
@@ -143,12 +142,7 @@ fn ha_install_runs_replicas_on_postgres_with_every_option() {
             )
         );
         // The postgres URL (with its password) comes from a Secret, never the ConfigMap.
-        let state_env = c["env"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["name"] == "BATON__STATE")
-            .unwrap();
+        let state_env = named(&c["env"], "BATON__STATE");
         assert_eq!(
             state_env["valueFrom"]["secretKeyRef"]["name"],
             "baton-postgres"
@@ -160,12 +154,7 @@ fn ha_install_runs_replicas_on_postgres_with_every_option() {
             "state leaked into the ConfigMap: {config}"
         );
         let pod = &deploy["spec"]["template"]["spec"];
-        let secrets = pod["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == "secrets")
-            .unwrap();
+        let secrets = named(&pod["volumes"], "secrets");
         assert_eq!(secrets["secret"]["secretName"], "baton-secrets");
         // Only the webhook endpoints and the dashboard (behind its login) are exposed, not /v1.
         let ingress = kind(&objects, "Ingress").unwrap();
