@@ -91,6 +91,21 @@ pub(crate) fn transport(
     }
 }
 
+/// `body` decoded as JSON; a failure is `Error::Decode` naming `url`, `what` and the JSON path.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    url: &str,
+    what: &'static str,
+) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
+        url: url.to_owned(),
+        what,
+        path: e.path().to_string(),
+        source: e.into_inner(),
+    })
+}
+
 /// The start of a body, lossily decoded, for error messages.
 pub(crate) fn body_excerpt(body: &[u8]) -> String {
     baton_http::body::excerpt(body, 512)

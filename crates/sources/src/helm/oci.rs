@@ -7,6 +7,7 @@ use super::version::{VersionSpec, select};
 use super::watch::{Chart, ChartObservation, ChartWatch};
 use super::{HELM_CHART_LAYER_MEDIA_TYPE, HELM_CONFIG_MEDIA_TYPE, HelmClient};
 use crate::Error;
+use crate::http::decode_json;
 use crate::registry::{ImageReference, RegistryClient};
 
 #[derive(Deserialize)]
@@ -99,13 +100,7 @@ impl ChartWatch {
         version: &str,
     ) -> Result<Chart, Error> {
         let (body, _, _) = registry.get_manifest(&r.repository, digest).await?;
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        let m: Manifest = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
-            url: shown.to_owned(),
-            what: "chart manifest",
-            path: e.path().to_string(),
-            source: e.into_inner(),
-        })?;
+        let m: Manifest = decode_json(&body, shown, "chart manifest")?;
         if m.config.media_type != HELM_CONFIG_MEDIA_TYPE {
             return Err(Error::InvalidResponse {
                 url: shown.to_owned(),

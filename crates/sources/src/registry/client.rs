@@ -17,7 +17,7 @@ use super::auth::{Auth, DEFAULT_TOKEN_LIFETIME, RegistryState, TokenResponse};
 use super::challenge::{Challenge, parse_challenge};
 use super::config::RegistryConfig;
 use super::retry::{open_pause, parse_retry_after, retry_delays};
-use crate::http::{body_excerpt, install_crypto_provider, read_success, transport};
+use crate::http::{body_excerpt, decode_json, install_crypto_provider, read_success, transport};
 use crate::{Credentials, Error};
 
 /// 429 waits up to this long are waited out in-line; longer ones fail the check.
@@ -331,14 +331,7 @@ impl RegistryClient {
             return Err(self.unauthorized(&url, status));
         }
         let body = read_success(resp, &url, 1 << 20, "token response").await?;
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        let tok: TokenResponse =
-            serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
-                url: url.to_string(),
-                what: "token response",
-                path: e.path().to_string(),
-                source: e.into_inner(),
-            })?;
+        let tok: TokenResponse = decode_json(&body, url.as_str(), "token response")?;
         let token = tok
             .token
             .or(tok.access_token)

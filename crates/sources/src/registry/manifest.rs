@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 use super::client::{RegistryClient, header_str};
 use crate::Error;
-use crate::http::{body_excerpt, is_sha256_digest, read_success, sha256_digest, verified_digest};
+use crate::http::{
+    body_excerpt, decode_json, is_sha256_digest, read_success, sha256_digest, verified_digest,
+};
 
 /// OCI image index.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -115,13 +117,7 @@ pub fn select_platform(
     want: &Platform,
     url: &str,
 ) -> Result<Option<String>, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(index_json);
-    let index: Index = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
-        url: url.to_string(),
-        what: "image index",
-        path: e.path().to_string(),
-        source: e.into_inner(),
-    })?;
+    let index: Index = decode_json(index_json, url, "image index")?;
     let norm = |arch: &str, v: Option<&str>| -> Option<String> {
         match (arch, v) {
             ("arm64", None) => Some("v8".to_string()),
@@ -270,13 +266,7 @@ impl RegistryClient {
                 .await?;
             let link = header_str(resp.headers(), "link");
             let body = read_success(resp, &url, 16 << 20, &format!("tag list {url}")).await?;
-            let de = &mut serde_json::Deserializer::from_slice(&body);
-            let tags: Tags = serde_path_to_error::deserialize(de).map_err(|e| Error::Decode {
-                url: url.to_string(),
-                what: "tag list",
-                path: e.path().to_string(),
-                source: e.into_inner(),
-            })?;
+            let tags: Tags = decode_json(&body, url.as_str(), "tag list")?;
             out.extend(tags.tags.unwrap_or_default());
             match link
                 .as_deref()
