@@ -97,25 +97,11 @@ impl Unverified {
                 check_prefixed_hmac(value.as_bytes(), &self.body, secret)?;
             }
             Provider::Gitea => {
-                let value = self
-                    .headers
-                    .get("x-gitea-signature")
-                    .ok_or(Rejection::Missing)?;
-                let hex_sig = trim(value.as_bytes());
-                if hex_sig.is_empty() {
-                    return Err(Rejection::Empty);
-                }
+                let hex_sig = self.trimmed_header("x-gitea-signature")?;
                 check_hmac(hex_sig, &self.body, secret)?;
             }
             Provider::GitLab => {
-                let value = self
-                    .headers
-                    .get("x-gitlab-token")
-                    .ok_or(Rejection::Missing)?;
-                let token = trim(value.as_bytes());
-                if token.is_empty() {
-                    return Err(Rejection::Empty);
-                }
+                let token = self.trimmed_header("x-gitlab-token")?;
                 // Compare digests so neither the content nor the length of the secret shows in
                 // the time taken.
                 let given = Sha256::digest(token);
@@ -130,6 +116,17 @@ impl Unverified {
             headers: self.headers,
             body: self.body,
         })
+    }
+
+    /// Header `name` without surrounding white space: `Missing` without the header, `Empty`
+    /// when nothing is left.
+    fn trimmed_header(&self, name: &str) -> Result<&[u8], Rejection> {
+        let value = self.headers.get(name).ok_or(Rejection::Missing)?;
+        let value = trim(value.as_bytes());
+        if value.is_empty() {
+            return Err(Rejection::Empty);
+        }
+        Ok(value)
     }
 }
 
