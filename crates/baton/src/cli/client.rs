@@ -97,25 +97,33 @@ fn as_value(v: &impl Serialize) -> anyhow::Result<serde_json::Value> {
     Ok(serde_json::to_value(v)?)
 }
 
-/// `baton status [--json]`.
-pub(super) async fn status(server: &Server, json: bool) -> anyhow::Result<()> {
-    let v: StatusAnswer = call(server, reqwest::Method::GET, "/v1/status", None).await?;
+/// GETs `path` and prints the answer: as indented JSON with `json`, else as `render` shows it.
+async fn show<T: DeserializeOwned + Serialize, D: std::fmt::Display>(
+    server: &Server,
+    path: &str,
+    json: bool,
+    render: impl FnOnce(&T) -> D,
+) -> anyhow::Result<()> {
+    let v: T = call(server, reqwest::Method::GET, path, None).await?;
     if json {
         return print_json(&v);
     }
-    print!("{}", super::status::render(&v));
+    print!("{}", render(&v));
     Ok(())
+}
+
+/// `baton status [--json]`.
+pub(super) async fn status(server: &Server, json: bool) -> anyhow::Result<()> {
+    show(server, "/v1/status", json, |v: &StatusAnswer| {
+        super::status::render(v)
+    })
+    .await
 }
 
 /// `baton status PRODUCT [--output json]`: the environment matrix.
 pub(super) async fn environments(server: &Server, product: &str, json: bool) -> anyhow::Result<()> {
     let path = format!("/v1/products/{product}/environments");
-    let v: Matrix = call(server, reqwest::Method::GET, &path, None).await?;
-    if json {
-        return print_json(&v);
-    }
-    print!("{}", super::matrix::render(&v));
-    Ok(())
+    show(server, &path, json, |v: &Matrix| super::matrix::render(v)).await
 }
 
 /// `baton sync PRODUCT`.
@@ -192,11 +200,10 @@ pub(super) async fn outbox(
                 Some(s) => format!("/v1/outbox?state={s}&limit=500"),
                 None => "/v1/outbox?limit=500".to_owned(),
             };
-            let v: OutboxAnswer = call(server, reqwest::Method::GET, &path, None).await?;
-            if json {
-                return print_json(&v);
-            }
-            print!("{}", super::status::records(&v.records));
+            show(server, &path, json, |v: &OutboxAnswer| {
+                super::status::records(&v.records)
+            })
+            .await?;
         }
         A::Retry { id } => {
             let _: RetryAnswer = call(
@@ -225,12 +232,10 @@ pub(super) async fn outbox(
 /// `baton explain PRODUCT`.
 pub(super) async fn explain(server: &Server, product: &str, json: bool) -> anyhow::Result<()> {
     let path = format!("/v1/products/{product}/explain");
-    let v: ExplainAnswer = call(server, reqwest::Method::GET, &path, None).await?;
-    if json {
-        return print_json(&v);
-    }
-    print!("{}", baton_daemon::explain::text::render(&v));
-    Ok(())
+    show(server, &path, json, |v: &ExplainAnswer| {
+        baton_daemon::explain::text::render(v)
+    })
+    .await
 }
 
 /// `baton events [PRODUCT]`.
@@ -243,10 +248,8 @@ pub(super) async fn events(
         Some(p) => format!("/v1/events?product={p}&limit=100"),
         None => "/v1/events?limit=100".to_owned(),
     };
-    let v: EventsAnswer = call(server, reqwest::Method::GET, &path, None).await?;
-    if json {
-        return print_json(&v);
-    }
-    print!("{}", baton_daemon::explain::text::events(&v));
-    Ok(())
+    show(server, &path, json, |v: &EventsAnswer| {
+        baton_daemon::explain::text::events(v)
+    })
+    .await
 }

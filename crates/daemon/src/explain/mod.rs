@@ -88,22 +88,24 @@ pub async fn explain(
         });
     }
     for image in &product.images {
-        let rebuilds = || {
+        // The newest rebuild of this image whose detail starts with `cause`.
+        let newest_rebuild = |cause: &str| {
             events
                 .iter()
                 .filter(|e| e.kind == "rebuild" && e.image.as_deref() == Some(&image.name))
+                .find(|e| {
+                    e.correlation
+                        .detail
+                        .as_deref()
+                        .is_some_and(|d| d.starts_with(cause))
+                })
+                .cloned()
         };
         if image.check.is_some() {
             let source = base_id(&product.name, &image.name);
             let observed = store.observation(&source).await?;
             let seen = observed.as_ref().map(|o| o.value.clone());
-            let by_base = |e: &&Event| {
-                e.correlation
-                    .detail
-                    .as_deref()
-                    .is_some_and(|d| d.starts_with("base "))
-            };
-            let newest = rebuilds().find(by_base).cloned();
+            let newest = newest_rebuild("base ");
             out.push(
                 value_source(&ctx, source, observed, seen, newest, |e| {
                     e.correlation.base_digest.clone()
@@ -119,13 +121,7 @@ pub async fn explain(
                     .ok()
                     .and_then(|v| v["commit"].as_str().map(str::to_owned))
             });
-            let by_commit = |e: &&Event| {
-                e.correlation
-                    .detail
-                    .as_deref()
-                    .is_some_and(|d| d.starts_with("artifact source "))
-            };
-            let newest = rebuilds().find(by_commit).cloned();
+            let newest = newest_rebuild("artifact source ");
             out.push(
                 value_source(&ctx, source, observed, seen, newest, |e| {
                     e.correlation.commit.clone()

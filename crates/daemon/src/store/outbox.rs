@@ -296,11 +296,7 @@ impl Store {
         .rows_affected();
         let record = self.record(id).await?.ok_or_else(|| not_found(id))?;
         if n == 0 {
-            return Err(StoreError::Conflict(match record.state {
-                State::Delivered => format!("outbox record {id} was already delivered"),
-                State::Superseded => superseded_message(&record),
-                _ => format!("outbox record {id} is being delivered right now"),
-            }));
+            return Err(unchanged(&record, "was already delivered"));
         }
         Ok(record)
     }
@@ -318,11 +314,7 @@ impl Store {
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(StoreError::Conflict(match record.state {
-                State::Delivered => format!("outbox record {id} was delivered; it is history"),
-                State::Superseded => superseded_message(&record),
-                _ => format!("outbox record {id} is being delivered right now"),
-            }));
+            return Err(unchanged(&record, "was delivered; it is history"));
         }
         Ok(record)
     }
@@ -380,6 +372,17 @@ impl Store {
                 .rows_affected(),
         )
     }
+}
+
+/// Why a retry or a drop changed nothing, from the record's state; `delivered` finishes the
+/// sentence for a delivered record.
+fn unchanged(record: &Record, delivered: &str) -> StoreError {
+    let id = record.id;
+    StoreError::Conflict(match record.state {
+        State::Delivered => format!("outbox record {id} {delivered}"),
+        State::Superseded => superseded_message(record),
+        _ => format!("outbox record {id} is being delivered right now"),
+    })
 }
 
 fn superseded_message(r: &Record) -> String {
