@@ -36,7 +36,7 @@ use clap::{Parser, Subcommand};
         baton completions bash > /etc/bash_completion.d/baton"
 )]
 pub struct Cli {
-    /// The config file (YAML or TOML).
+    /// The config file: YAML, TOML or JSON, by its extension.
     #[arg(
         long,
         global = true,

@@ -1,4 +1,4 @@
-//! The config file: YAML or TOML by extension, decoded straight into the typed
+//! The config file: YAML, TOML or JSON by extension, decoded straight into the typed
 //! [`model::Config`] with `BATON__KEY__SUB` environment overrides applied on the way (`env`),
 //! then checked as a whole (`validate`). Every problem names the file and the key path; all
 //! problems are reported at once. Values users need typed (URLs, addresses, version ranges,
