@@ -146,6 +146,21 @@ fn serve_answers_the_operator_verbs_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let file = config(dir.path(), "127.0.0.1:0");
     let daemon = Daemon::start(&file);
+    // Start-up says what it read and how long that took; a small config gets no hint. (The log
+    // is read on a thread of its own, which may still be behind the ready file.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = daemon.process.log();
+        if log.contains("config read in ") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        log.contains("config read in ") && log.contains(" ms (products: 1, images: 1)"),
+        "{log}"
+    );
+    assert!(!log.contains("as JSON"), "{log}");
 
     let out = daemon.verb(&["status"], Some(TOKEN));
     let (stdout, stderr) = text(&out);
