@@ -58,10 +58,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (printf "%s-state" (include "baton.fullname" .)) .Values.state.sqlite.persistence.existingClaim }}
 {{- end }}
 
-{{/* The config file: .Values.config plus what the chart owns (listen, state), written as JSON,
-     which baton decodes several times faster than YAML (a config of thousands of images
+{{/* The whole config: .Values.config plus what the chart owns (listen, state), written as
+     JSON, which baton decodes several times faster than YAML (a config of thousands of images
      starts in tens of milliseconds; bench/README.md "Start-up"). */}}
-{{- define "baton.config" -}}
+{{- define "baton.fullConfig" -}}
 {{- $config := deepCopy .Values.config }}
 {{- $_ := unset $config "listen" }}
 {{- $_ := unset $config "state" }}
@@ -73,6 +73,52 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $_ := set $config "state" "sqlite:///var/lib/baton/baton.db" }}
 {{- end }}
 {{- toJson $config }}
+{{- end }}
+
+{{/* "true" when the whole config would not fit in one ConfigMap (Kubernetes allows 1 MiB):
+     the products then go into ConfigMaps of their own, read through product_files. */}}
+{{- define "baton.splitProducts" -}}
+{{- if gt (len (include "baton.fullConfig" .)) 1000000 }}true{{ end }}
+{{- end }}
+
+{{/* The config file baton.json: the whole config, or without its products when they are
+     split (then product_files names the files they are in). */}}
+{{- define "baton.config" -}}
+{{- if include "baton.splitProducts" . }}
+{{- $config := include "baton.fullConfig" . | fromJson }}
+{{- $_ := unset $config "products" }}
+{{- $_ := set $config "product_files" (list "products/*.json") }}
+{{- toJson $config }}
+{{- else }}
+{{- include "baton.fullConfig" . }}
+{{- end }}
+{{- end }}
+
+{{/* The products in runs of at most ~900 KB of JSON, one ConfigMap each, as a JSON list of
+     lists; empty when they are not split. */}}
+{{- define "baton.productChunks" -}}
+{{- $chunks := list }}
+{{- if include "baton.splitProducts" . }}
+{{- $chunk := list }}
+{{- $size := 0 }}
+{{- range .Values.config.products }}
+{{- $s := len (toJson .) }}
+{{- if gt $s 1000000 }}
+{{- fail (printf "product %v renders to %d bytes of JSON, more than one ConfigMap holds (1048576 bytes): split its images over two products" .name $s) }}
+{{- end }}
+{{- if and $chunk (gt (add $size $s) 900000) }}
+{{- $chunks = append $chunks $chunk }}
+{{- $chunk = list }}
+{{- $size = 0 }}
+{{- end }}
+{{- $chunk = append $chunk . }}
+{{- $size = add $size $s 1 }}
+{{- end }}
+{{- if $chunk }}
+{{- $chunks = append $chunks $chunk }}
+{{- end }}
+{{- end }}
+{{- toJson $chunks }}
 {{- end }}
 
 {{/* Refuses settings that cannot work, with the fix. */}}
@@ -103,10 +149,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if eq (int .Values.probes.port) (int .Values.service.port) }}
 {{- fail (printf "probes.port and service.port are both %d: the probe listener needs a port of its own (default 8081)" (int .Values.probes.port)) }}
 {{- end }}
-{{- /* Kubernetes refuses a ConfigMap whose keys and values add up to more than 1 MiB. */}}
+{{- if hasKey .Values.config "product_files" }}
+{{- fail "config.product_files is set by the chart, which moves products into files of their own when they are many: list every product under config.products" }}
+{{- end }}
+{{- /* Kubernetes refuses a ConfigMap whose keys and values add up to more than 1 MiB; the
+     products move to ConfigMaps of their own past ~1 MB, so only the rest can be too large. */}}
 {{- $size := add (len (include "baton.config" .)) (len "baton.json") }}
 {{- if gt $size 1048576 }}
-{{- fail (printf "config renders to %d bytes (%d products), over the 1048576 bytes a ConfigMap can hold: split the products across two or more baton releases, each with its own state (docs/install.md \"Large configs\")" $size (len (default (list) .Values.config.products))) }}
+{{- fail (printf "config without its products renders to %d bytes, over the 1048576 bytes a ConfigMap can hold: shorten the keys other than products" $size) }}
 {{- end }}
 {{- end }}
 

@@ -1,4 +1,4 @@
-//! Decoding the config text into [`Config`] in one pass: the format's own deserializer
+//! Decoding the config text into [`super::Config`] in one pass: the format's own deserializer
 //! (serde-saphyr for YAML, under the values files' [`YamlLimits`]; `toml` for TOML;
 //! `serde_json` for JSON, which generated configs can use to start faster) wrapped in
 //! the environment overrides ([`super::env`]), `serde_ignored` (unknown keys are reported, not
@@ -9,11 +9,11 @@
 
 use baton_sources::yaml::YamlLimits;
 use serde::Deserializer;
+use serde::de::DeserializeOwned;
 
 use super::Problem;
 use super::env::Overrides;
 use super::layer::Layer;
-use super::model::Config;
 
 /// The config file's format, from its extension.
 #[derive(Debug, Clone, Copy)]
@@ -23,26 +23,39 @@ pub(super) enum Format {
     Json,
 }
 
-/// Decodes `text`; keys the config does not know are pushed to `unknown` as key paths.
-/// Typed values that do not parse are returned in the second list (with a placeholder in the
-/// config, which the loader then refuses).
-pub(super) fn decode(
+impl Format {
+    /// The format `file`'s extension names (`.yaml`, `.yml`, `.toml`, `.json`).
+    pub(super) fn of(file: &std::path::Path) -> Option<Self> {
+        match file.extension().and_then(|e| e.to_str()) {
+            Some("yaml" | "yml") => Some(Format::Yaml),
+            Some("toml") => Some(Format::Toml),
+            Some("json") => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Decodes `text` (the config, or a file of `product_files` as [`super::product_files`]'s
+/// shape); keys it does not know are pushed to `unknown` as key paths. Typed values that do not
+/// parse are returned in the second list (with a placeholder in the result, which the loader
+/// then refuses).
+pub(super) fn decode<T: DeserializeOwned>(
     text: &str,
     format: Format,
     overrides: &Overrides,
     unknown: &mut Vec<String>,
-) -> (Result<Config, Problem>, Vec<Problem>) {
+) -> (Result<T, Problem>, Vec<Problem>) {
     super::types::share_crons(|| {
         super::layer::collect(|| by_format(text, format, overrides, unknown))
     })
 }
 
-fn by_format(
+fn by_format<T: DeserializeOwned>(
     text: &str,
     format: Format,
     overrides: &Overrides,
     unknown: &mut Vec<String>,
-) -> Result<Config, Problem> {
+) -> Result<T, Problem> {
     match format {
         Format::Yaml => yaml(text, overrides, unknown),
         Format::Toml => {
@@ -61,7 +74,11 @@ fn by_format(
     }
 }
 
-fn yaml(text: &str, overrides: &Overrides, unknown: &mut Vec<String>) -> Result<Config, Problem> {
+fn yaml<T: DeserializeOwned>(
+    text: &str,
+    overrides: &Overrides,
+    unknown: &mut Vec<String>,
+) -> Result<T, Problem> {
     let limits = YamlLimits::default();
     // An empty file (or one of comments only) is an empty config, as for Helm's values.
     if is_blank_yaml(text) {
@@ -115,11 +132,11 @@ fn is_blank_yaml(text: &str) -> bool {
     })
 }
 
-fn typed<'de, D: Deserializer<'de>>(
+fn typed<'de, D: Deserializer<'de>, T: DeserializeOwned>(
     de: D,
     overrides: &Overrides,
     unknown: &mut Vec<String>,
-) -> Result<Config, serde_path_to_error::Error<D::Error>> {
+) -> Result<T, serde_path_to_error::Error<D::Error>> {
     let mut on_ignored = |path: serde_ignored::Path<'_>| unknown.push(key_path(&path));
     serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
         Layer::new(de, overrides),

@@ -15,6 +15,7 @@ mod layer;
 pub mod model;
 pub mod notifications;
 mod product;
+mod product_files;
 pub mod remotes;
 pub mod secrets;
 pub mod types;
@@ -24,6 +25,8 @@ pub use validate::parse_cron;
 
 #[cfg(test)]
 mod env_tests;
+#[cfg(test)]
+mod product_files_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -123,16 +126,11 @@ fn load_checked(
         file: file.to_owned(),
         problems,
     };
-    let format = match file.extension().and_then(|e| e.to_str()) {
-        Some("yaml" | "yml") => Format::Yaml,
-        Some("toml") => Format::Toml,
-        Some("json") => Format::Json,
-        _ => {
-            return Err(fail(vec![Problem::new(
-                "",
-                "unknown config format; name the file *.yaml, *.yml, *.toml or *.json",
-            )]));
-        }
+    let Some(format) = Format::of(file) else {
+        return Err(fail(vec![Problem::new(
+            "",
+            "unknown config format; name the file *.yaml, *.yml, *.toml or *.json",
+        )]));
     };
     let text = read_bounded(file).map_err(|m| fail(vec![Problem::new("", m)]))?;
     let overrides = env::Overrides::from_env(&env);
@@ -143,12 +141,7 @@ fn load_checked(
     let (decoded, deferred) = decode::decode(&text, format, &overrides, &mut unknown);
     let mut problems: Vec<Problem> = unknown
         .into_iter()
-        .map(|p| {
-            Problem::new(
-                p,
-                "unknown key; check its spelling against docs/configuration.md",
-            )
-        })
+        .map(|p| Problem::new(p, UNKNOWN_KEY))
         .collect();
     problems.extend(deferred);
     let mut config = match decoded {
@@ -160,16 +153,18 @@ fn load_checked(
             return Err(fail(problems));
         }
     };
+    let base = file.parent().unwrap_or(Path::new("."));
+    let origins = product_files::append(&mut config, base, &mut problems);
     notifications::validate(&config.notifications, &mut problems);
-    problems.extend(
-        validate::validate(&config)
-            .into_iter()
-            .filter(|p| need_products || p.path != "products"),
-    );
+    let mut checked: Vec<Problem> = validate::validate(&config)
+        .into_iter()
+        .filter(|p| need_products || p.path != "products")
+        .collect();
+    product_files::relabel(&mut checked, &origins);
+    problems.extend(checked);
     if !problems.is_empty() {
         return Err(fail(problems));
     }
-    let base = file.parent().unwrap_or(Path::new("."));
     resolve_paths(&mut config, base);
     // The decoded lists grew by doubling (YAML gives no length ahead); a daemon keeps them
     // for its lifetime, so the spare capacity goes (up to a third of 10,000 images' structs).
@@ -183,6 +178,9 @@ fn load_checked(
     })
 }
 
+/// The message of a key the config does not know.
+const UNKNOWN_KEY: &str = "unknown key; check its spelling against docs/configuration.md";
+
 /// Reads the config under the values files' size budget ([`YamlLimits::default`]): a file over
 /// the limit is refused before it is read whole. (Alias expansion, depth and node counts are
 /// bounded while the YAML is decoded, see `decode`.)
@@ -192,10 +190,10 @@ fn read_bounded(file: &Path) -> Result<String, String> {
     let mut bytes = Vec::new();
     std::fs::File::open(file)
         .and_then(|f| f.take(limits.max_bytes as u64 + 1).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read the config file: {e}"))?;
+        .map_err(|e| format!("cannot read the file: {e}"))?;
     if bytes.len() > limits.max_bytes {
         return Err(format!(
-            "the config file is larger than {} bytes; a config is a few KB: check the path",
+            "the file is larger than {} bytes; split its products over `product_files` or check the path",
             limits.max_bytes
         ));
     }

@@ -53,6 +53,15 @@ pub struct Config {
     /// The products baton delivers.
     #[serde(default)]
     pub products: Vec<Product>,
+    /// More products, from other files: each holds a `products` list (the same as this file's)
+    /// in YAML, JSON or TOML by its extension; their products follow this file's, in the
+    /// order listed (a pattern's matches in name order). For a config too large for one file
+    /// (a Kubernetes ConfigMap holds 1 MiB: the Helm chart splits larger product lists over
+    /// several). The files decode in parallel, one per core. Relative paths resolve against
+    /// this file's folder; `BATON__*` overrides do not reach into them. Example:
+    /// `products.d/*.json`.
+    #[serde(default)]
+    pub product_files: Vec<String>,
     /// Outbox retry and retention policy.
     #[serde(default)]
     pub outbox: OutboxSettings,

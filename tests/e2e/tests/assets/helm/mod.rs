@@ -38,6 +38,36 @@ pub(crate) fn sqlite_values() -> PathBuf {
     chart().join("ci/sqlite-values.yaml")
 }
 
+/// A values file whose `config.products` hold `images` images, 100 to a product, in the shape
+/// `bench/run-scale` writes (~145 bytes each as JSON).
+pub(crate) fn images_values(images: usize) -> tempfile::NamedTempFile {
+    let products: Vec<Value> = (0..images.div_ceil(100))
+        .map(|p| {
+            let images: Vec<Value> = (p * 100..images.min((p + 1) * 100)).map(image).collect();
+            serde_json::json!({"name": format!("p{p:03}"), "images": images})
+        })
+        .collect();
+    values_file(&serde_json::json!({"config": {"products": products}}))
+}
+
+/// Image `k` of [`images_values`].
+pub(crate) fn image(k: usize) -> Value {
+    serde_json::json!({
+        "name": format!("i{k:05}"),
+        "base": format!("registry.example.com/scale/base:t{k:05}"),
+        "check": "* * * * *",
+        "target": format!("registry.example.com/acme/i{k:05}"),
+        "jenkins_job": format!("p/i{k:05}"),
+    })
+}
+
+/// `values` in a temporary file.
+pub(crate) fn values_file(values: &Value) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().expect("a values file");
+    std::fs::write(file.path(), values.to_string()).expect("write the values file");
+    file
+}
+
 /// Kinds the Kubernetes schemas do not know (Prometheus Operator CRDs).
 const CRD_KINDS: [&str; 2] = ["ServiceMonitor", "PrometheusRule"];
 
@@ -177,10 +207,13 @@ fn rendered_manifests_validate_against_kubernetes_schemas() {
         return;
     };
     let (ha, sqlite) = (ha_values(), sqlite_values());
+    // Products split over ConfigMaps of their own, mounted through a projected volume.
+    let many = images_values(10_000);
     for (name, helm) in helms(&rig) {
         for (label, values) in [
             ("sqlite", vec![sqlite.as_path()]),
             ("ha", vec![ha.as_path()]),
+            ("10,000 images", vec![sqlite.as_path(), many.path()]),
         ] {
             let rendered = template(helm, &values, &[]);
             let objects = docs(&rendered);

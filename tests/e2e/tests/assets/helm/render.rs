@@ -7,7 +7,10 @@ use std::process::Command;
 use serde_json::Value;
 use testkit::rig::Rig;
 
-use super::{chart, docs, ha_values, helms, kind, kinds, sqlite_values, template};
+use super::{
+    chart, docs, ha_values, helms, image, images_values, kind, kinds, sqlite_values, template,
+    values_file,
+};
 use crate::support::{repo_root, run, run_ok};
 
 /// The files the default config reads from /etc/baton/secrets/.
@@ -326,71 +329,147 @@ fn notes_tell_how_to_reach_and_test_baton() {
 }
 
 /// Kubernetes refuses a ConfigMap whose data passes 1 MiB. The chart writes the config as compact
-/// JSON (the smallest of its forms: 1.45 MB for 10,000 images against 1.70 MB as YAML), so about
-/// 7,000 images of this shape fit; past that it refuses at render time, naming the size and the
-/// fix, instead of the API server refusing the install halfway.
+/// JSON (1.45 MB for 10,000 images against 1.70 MB as YAML); past ~1 MB it moves the products
+/// into ConfigMaps of their own (at most ~900 KB each), mounted as `products/NNN.json` beside
+/// `baton.json`, whose `product_files` names them; baton reads them back in order.
 #[test]
-fn config_past_what_a_config_map_holds_is_refused_with_the_fix() {
+fn products_past_what_a_config_map_holds_move_to_config_maps_of_their_own() {
     let Some(rig) = Rig::for_test() else { return };
-    let values = |images: usize| {
-        let products: Vec<Value> = (0..images.div_ceil(100))
-            .map(|p| {
-                let images: Vec<Value> = (p * 100..images.min((p + 1) * 100))
-                    .map(|k| {
-                        serde_json::json!({
-                            "name": format!("i{k:05}"),
-                            "base": format!("registry.example.com/scale/base:t{k:05}"),
-                            "check": "* * * * *",
-                            "target": format!("registry.example.com/acme/i{k:05}"),
-                            "jenkins_job": format!("p/i{k:05}"),
-                        })
-                    })
-                    .collect();
-                serde_json::json!({"name": format!("p{p:03}"), "images": images})
+    let config_maps = |objects: &[Value]| -> Vec<(String, Value)> {
+        objects
+            .iter()
+            .filter(|o| o["kind"] == "ConfigMap")
+            .map(|o| {
+                let name = o["metadata"]["name"].as_str().unwrap().to_owned();
+                (name, o["data"].clone())
             })
-            .collect();
-        let file = tempfile::NamedTempFile::new().unwrap();
-        let values = serde_json::json!({"config": {"products": products}});
-        std::fs::write(file.path(), values.to_string()).unwrap();
-        file
+            .collect()
     };
-    let (fits, over) = (values(6_000), values(8_000));
-    for (name, helm) in helms(&rig) {
-        let objects = docs(&template(helm, &[&sqlite_values(), fits.path()], &[]));
-        let data = &kind(&objects, "ConfigMap").unwrap()["data"];
-        let size: usize = data
-            .as_object()
+    let size = |data: &Value| -> usize {
+        data.as_object()
             .unwrap()
             .iter()
             .map(|(k, v)| k.len() + v.as_str().unwrap().len())
-            .sum();
-        assert!(
-            size <= 1 << 20,
-            "helm {name}: 6,000 images take {size} bytes"
+            .sum()
+    };
+    let (fits, over) = (images_values(6_000), images_values(10_000));
+    let huge = values_file(&serde_json::json!({"config": {"products": [
+        {"name": "huge", "images": (0..8_000).map(image).collect::<Vec<_>>()}
+    ]}}));
+    for (name, helm) in helms(&rig) {
+        // 6,000 images: one ConfigMap holds them.
+        let objects = docs(&template(helm, &[&sqlite_values(), fits.path()], &[]));
+        let maps = config_maps(&objects);
+        assert_eq!(maps.len(), 1, "helm {name}");
+        assert!(size(&maps[0].1) <= 1 << 20, "helm {name}");
+        let config = config_of(&objects);
+        assert_eq!(config["products"].as_array().unwrap().len(), 60);
+        assert!(config.get("product_files").is_none(), "helm {name}");
+
+        // 10,000: baton.json without products, and the products in ConfigMaps of their own.
+        let objects = docs(&template(helm, &[&sqlite_values(), over.path()], &[]));
+        let maps = config_maps(&objects);
+        assert!(maps.len() >= 3, "helm {name}: {} ConfigMaps", maps.len());
+        for (map, data) in &maps {
+            assert!(
+                size(data) <= 1 << 20,
+                "helm {name}: {map} holds {} bytes",
+                size(data)
+            );
+        }
+        let config = config_of(&objects);
+        assert!(config.get("products").is_none(), "helm {name}");
+        assert_eq!(
+            config["product_files"],
+            serde_json::json!(["products/*.json"])
         );
-        let images: usize = config_of(&objects)["products"]
+        // The pod sees them as the files product_files names, as the projected volume lays out.
+        let pod = &kind(&objects, "Deployment").unwrap()["spec"]["template"]["spec"];
+        let volume = pod["volumes"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| p["images"].as_array().unwrap().len())
-            .sum();
-        assert_eq!(images, 6_000, "helm {name}");
+            .find(|v| v["name"] == "config")
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let sources = volume["projected"]["sources"].as_array().unwrap();
+        assert_eq!(
+            sources.len(),
+            maps.len(),
+            "helm {name}: every ConfigMap is mounted"
+        );
+        for source in sources {
+            let map = source["configMap"]["name"].as_str().unwrap();
+            let data = &maps.iter().find(|(n, _)| n == map).unwrap().1;
+            let items: Vec<(String, String)> = match source["configMap"]["items"].as_array() {
+                Some(items) => items
+                    .iter()
+                    .map(|i| {
+                        (
+                            i["key"].as_str().unwrap().into(),
+                            i["path"].as_str().unwrap().into(),
+                        )
+                    })
+                    .collect(),
+                None => data
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|k| (k.clone(), k.clone()))
+                    .collect(),
+            };
+            for (key, path) in items {
+                let file = dir.path().join(path);
+                std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+                std::fs::write(file, data[&key].as_str().unwrap()).unwrap();
+            }
+        }
+        let loaded = baton_core::config::load_with_env(
+            &dir.path().join("baton.json"),
+            std::collections::HashMap::new(),
+        )
+        .unwrap_or_else(|e| panic!("helm {name}: {e}"));
+        let products = &loaded.config.products;
+        assert_eq!(products.len(), 100, "helm {name}");
+        assert_eq!(products[0].name, "p000");
+        assert_eq!(products[99].name, "p099", "in order");
+        let images: usize = products.iter().map(|p| p.images.len()).sum();
+        assert_eq!(images, 10_000, "helm {name}");
 
+        // One product must fit in a ConfigMap of its own.
         let out = run(Command::new(helm)
             .args(["template", "baton"])
             .arg(chart())
             .arg("-f")
             .arg(sqlite_values())
             .arg("-f")
-            .arg(over.path()));
+            .arg(huge.path()));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "helm {name} rendered 8,000 images");
-        for wanted in [
-            "config renders to ",
-            "(80 products), over the 1048576 bytes a ConfigMap can hold",
-            "split the products across two or more baton releases",
-        ] {
-            assert!(stderr.contains(wanted), "helm {name}: {stderr}");
-        }
+        assert!(
+            !out.status.success(),
+            "helm {name} rendered a 1.1 MB product"
+        );
+        assert!(
+            stderr.contains("product huge renders to")
+                && stderr.contains("split its images over two products"),
+            "{stderr}"
+        );
+
+        // product_files is the chart's to set.
+        let out = run(Command::new(helm)
+            .args(["template", "baton"])
+            .arg(chart())
+            .arg("-f")
+            .arg(sqlite_values())
+            .args(["--set", "config.product_files={a.json}"]));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "helm {name} rendered config.product_files"
+        );
+        assert!(
+            stderr.contains("config.product_files is set by the chart"),
+            "{stderr}"
+        );
     }
 }
