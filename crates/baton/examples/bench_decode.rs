@@ -3,7 +3,8 @@
 //! YAML limits into `IgnoredAny`, or serde_json into `IgnoredAny`) next to the time
 //! `baton_core::config::load` takes (parse, typed decode, environment overrides, validation).
 //! The difference is what baton adds on top of the parser. Best and median of RUNS, in one
-//! process, files alternated. Not a test.
+//! process, files alternated. The parser column reads the named file only: for a config with
+//! `product_files`, compare the load column. Not a test.
 //!
 //! `cargo run --release -p baton --example bench_decode -- [--runs N] CONFIG...`
 
