@@ -35,19 +35,27 @@ impl Format {
     }
 }
 
+/// The message of a key the config does not know.
+const UNKNOWN_KEY: &str = "unknown key; check its spelling against docs/configuration.md";
+
 /// Decodes `text` (the config, or a file of `product_files` as [`super::product_files`]'s
-/// shape); keys it does not know are pushed to `unknown` as key paths. Typed values that do not
-/// parse are returned in the second list (with a placeholder in the result, which the loader
-/// then refuses).
+/// shape). The second list holds the keys it does not know, then the typed values that do not
+/// parse (with a placeholder in the result, which the loader then refuses).
 pub(super) fn decode<T: DeserializeOwned>(
     text: &str,
     format: Format,
     overrides: &Overrides,
-    unknown: &mut Vec<String>,
 ) -> (Result<T, Problem>, Vec<Problem>) {
-    super::types::share_crons(|| {
-        super::layer::collect(|| by_format(text, format, overrides, unknown))
-    })
+    let mut unknown = Vec::new();
+    let (decoded, deferred) = super::types::share_crons(|| {
+        super::layer::collect(|| by_format(text, format, overrides, &mut unknown))
+    });
+    let mut problems: Vec<Problem> = unknown
+        .into_iter()
+        .map(|p| Problem::new(p, UNKNOWN_KEY))
+        .collect();
+    problems.extend(deferred);
+    (decoded, problems)
 }
 
 fn by_format<T: DeserializeOwned>(

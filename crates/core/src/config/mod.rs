@@ -137,13 +137,7 @@ fn load_checked(
     let env_keys: Vec<&String> = env.keys().filter(|k| k.starts_with("BATON__")).collect();
     let fail = |problems: Vec<Problem>| fail(blame_env(problems, &env_keys));
 
-    let mut unknown = Vec::new();
-    let (decoded, deferred) = decode::decode(&text, format, &overrides, &mut unknown);
-    let mut problems: Vec<Problem> = unknown
-        .into_iter()
-        .map(|p| Problem::new(p, UNKNOWN_KEY))
-        .collect();
-    problems.extend(deferred);
+    let (decoded, mut problems) = decode::decode(&text, format, &overrides);
     let mut config = match decoded {
         Ok(config) => config,
         // A problem of the whole file (syntax, limits) makes the others moot.
@@ -177,9 +171,6 @@ fn load_checked(
         config,
     })
 }
-
-/// The message of a key the config does not know.
-const UNKNOWN_KEY: &str = "unknown key; check its spelling against docs/configuration.md";
 
 /// Reads the config under the values files' size budget ([`YamlLimits::default`]): a file over
 /// the limit is refused before it is read whole. (Alias expansion, depth and node counts are

@@ -11,7 +11,6 @@
 //! `FILE: products[i].key`, with `i` counted in that file.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use serde::Deserialize;
 
@@ -151,43 +150,30 @@ fn expand(entries: &[String], base: &Path, problems: &mut Vec<Problem>) -> Vec<(
 /// One file's products, or its problems.
 type Decoded = Result<Vec<Product>, Vec<Problem>>;
 
-/// Decodes every file, spread over the available cores; results in the order of `files`.
+/// Decodes every file, in runs of consecutive files, one run per available core; results in
+/// the order of `files`.
 fn decode_all(files: &[(String, PathBuf)]) -> Vec<Decoded> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(files.len());
-    let next = Mutex::new(0usize);
-    let results: Mutex<Vec<Option<Decoded>>> = Mutex::new((0..files.len()).map(|_| None).collect());
-    let work = || {
-        loop {
-            let i = {
-                let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
-                let i = *next;
-                *next += 1;
-                i
-            };
-            let Some((_, path)) = files.get(i) else {
-                return;
-            };
-            let result = decode_one(path);
-            results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-        }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let run = files.len().div_ceil(cores).max(1);
+    let decode_run = |run: &[(String, PathBuf)]| -> Vec<Decoded> {
+        run.iter().map(|(_, path)| decode_one(path)).collect()
     };
-    if workers <= 1 {
-        work();
-    } else {
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(work);
-            }
-        });
+    if files.len() <= run {
+        return decode_run(files);
     }
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(vec![Problem::new("", "was not read")])))
-        .collect()
+    std::thread::scope(|s| {
+        let threads: Vec<_> = files
+            .chunks(run)
+            .map(|run| s.spawn(move || decode_run(run)))
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Reads and decodes one file; its problems carry paths within it.
@@ -199,14 +185,8 @@ fn decode_one(path: &Path) -> Decoded {
         )]
     })?;
     let text = super::read_bounded(path).map_err(|m| vec![Problem::new("", m)])?;
-    let mut unknown = Vec::new();
-    let (decoded, deferred) =
-        decode::decode::<ProductsFile>(&text, format, &Overrides::default(), &mut unknown);
-    let mut problems: Vec<Problem> = unknown
-        .into_iter()
-        .map(|p| Problem::new(p, super::UNKNOWN_KEY))
-        .collect();
-    problems.extend(deferred);
+    let (decoded, mut problems) =
+        decode::decode::<ProductsFile>(&text, format, &Overrides::default());
     match decoded {
         Ok(file) if problems.is_empty() => Ok(file.products),
         Ok(_) => Err(problems),
