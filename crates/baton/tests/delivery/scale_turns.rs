@@ -85,13 +85,19 @@ async fn checks_by_source(urls: &[String]) -> Vec<u64> {
     per
 }
 
-/// Waits (at most 60 s) until the replicas counted `n` base-image checks between them;
-/// returns the checks per image.
+/// Waits (at most 60 s) until the replicas counted `n` base-image checks between them, then
+/// returns the checks per image as they stand between two fires: two reads 200 ms apart that
+/// agree. (A read in the middle of a fire catches some images' checks of that fire and not
+/// others', which would skew each image's count by one at either end of a window.)
 async fn until_checks(urls: &[String], n: u64) -> Vec<u64> {
-    let what = format!("{n} base-image checks");
+    let what = format!("{n} base-image checks, read between two fires");
     flow::wait_for(&what, 60, || async {
         let per = checks_by_source(urls).await;
-        (per.iter().sum::<u64>() >= n).then_some(per)
+        if per.iter().sum::<u64>() < n {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        (checks_by_source(urls).await == per).then_some(per)
     })
     .await
 }
